@@ -1,0 +1,100 @@
+"""``Function``: one differentiable operation, forward and backward side by side.
+
+A Function subclass implements two methods on plain arrays:
+
+* ``forward(self, *xs) -> y``: compute the output from the input arrays; save
+  on ``self`` whatever backward will need.
+* ``backward(self, gy) -> (gx1, gx2, ...)``: given dL/dy, return dL/dx_i for
+  each input (one array, or a tuple with one entry per input; ``None`` for an
+  input that needs no gradient).  ``self.needs_input_grad[i]`` says whether
+  input ``i`` needs one, so expensive gradients nobody asked for are skipped.
+
+Gradients may be returned in the broadcast shape; the engine sums them back
+to each input's shape (``sum_to``), so ops need not undo broadcasting.
+
+``MyOp.apply(*tensors, **options)`` runs the op and, when any input requires a
+gradient and grad mode is on, records it in the graph.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..errors import GraphError
+from . import grad_mode
+
+
+class Function:
+    """Base class of differentiable operations (see the module docstring)."""
+
+    inputs: tuple | None
+    needs_input_grad: tuple[bool, ...]
+
+    def __init__(self, **options: Any) -> None:
+        for k, v in options.items():
+            setattr(self, k, v)
+
+    # --- to implement -------------------------------------------------------
+    def forward(self, *xs: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, gy: np.ndarray):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # --- machinery ------------------------------------------------------------
+    @classmethod
+    def apply(cls, *args: Any, **options: Any):
+        from .tensor import Tensor, as_tensor
+
+        fn = cls(**options)
+        tensors = tuple(a if isinstance(a, Tensor) else as_tensor(a, like=args) for a in args)
+        record = grad_mode.is_grad_enabled() and any(t.requires_grad for t in tensors)
+        fn.needs_input_grad = tuple(t.requires_grad for t in tensors) if record else ()
+        fn.requires_grad = record
+        y = fn.forward(*[t._data for t in tensors])
+        if not record:
+            return Tensor._make(y, False, None)
+        fn.inputs = tensors
+        fn._versions = tuple(t._version for t in tensors)
+        return Tensor._make(y, True, fn)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def _check_versions(self) -> None:
+        for t, v in zip(self.inputs, self._versions):
+            if t._version != v:
+                raise GraphError(
+                    f"{self.name}: an input of shape {t.shape} needed for the gradient was "
+                    f"modified in place after the forward pass (version {v} -> {t._version}); "
+                    "compute on a copy instead"
+                )
+
+    def _free(self) -> None:
+        # Drop saved arrays and references to inputs so activations can be freed
+        # as soon as this node's backward has run.
+        self.__dict__.clear()
+        self.inputs = None
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``g`` over the axes that broadcasting added or stretched, to get ``shape``."""
+    if g.shape == shape:
+        return g
+    xp = backend.get_array_module(g)
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if lead:
+        g = g.reshape(g.shape[lead:])
+    return xp.reshape(g, shape) if g.shape != shape else g

@@ -1,0 +1,805 @@
+"""The differentiable operations on tensors, each forward beside its backward.
+
+Every op is a :class:`Function` subclass (the math) and a small public
+function (``kn.exp(t)``, ``kn.sum(t, axis=1)``) that applies it.  Gradients
+may come back in the broadcast shape; the engine sums them to each input's
+shape.  No op loops over elements in Python.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import KisonetTypeError, KisonetValueError, ShapeError
+from .function import Function, sum_to
+from .tensor import Tensor, _index_arrays, _to_array, as_tensor
+
+# ----------------------------------------------------------------------------
+# helpers
+
+
+def _broadcast_check(name: str, a: np.ndarray, b: np.ndarray) -> None:
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast") from None
+
+
+def _normalize_axis(name: str, axis: Any, ndim: int, dim: Any = None) -> tuple[int, ...] | None:
+    """NumPy's ``axis`` (None, int or tuple; ``dim`` is PyTorch's alias) as a sorted tuple."""
+    if dim is not None:
+        if axis is not None:
+            raise KisonetValueError(f"{name}: give axis= or dim=, not both")
+        axis = dim
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)):
+            raise KisonetTypeError(f"{name}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < builtins.max(ndim, 1):
+            raise KisonetValueError(f"{name}: axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(int(a) % builtins.max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise KisonetValueError(f"{name}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def _expand_reduced(g: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
+    """Reshape a reduction's gradient so it broadcasts against the input's shape."""
+    if axes is None:
+        return g.reshape((1,) * len(shape))
+    if not keepdims:
+        g = np.expand_dims(g, axes)
+    return g
+
+
+# ----------------------------------------------------------------------------
+# elementwise arithmetic
+
+
+class Add(Function):
+    """y = a + b;   dL/da = gy,  dL/db = gy  (summed over broadcast axes)."""
+
+    def forward(self, a, b):
+        _broadcast_check("add", a, b)
+        return a + b
+
+    def backward(self, gy):
+        return gy, gy
+
+
+class Sub(Function):
+    """y = a - b;   dL/da = gy,  dL/db = -gy."""
+
+    def forward(self, a, b):
+        _broadcast_check("sub", a, b)
+        return a - b
+
+    def backward(self, gy):
+        return gy, (-gy if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """y = a * b;   dL/da = gy * b,  dL/db = gy * a."""
+
+    def forward(self, a, b):
+        _broadcast_check("mul", a, b)
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, gy):
+        ga = gy * self.b if self.needs_input_grad[0] else None
+        gb = gy * self.a if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    """y = a / b;   dL/da = gy / b,  dL/db = -gy * a / b^2 = -gy * y / b."""
+
+    def forward(self, a, b):
+        _broadcast_check("div", a, b)
+        self.b = b
+        self.y = a / b
+        return self.y
+
+    def backward(self, gy):
+        ga = gy / self.b if self.needs_input_grad[0] else None
+        gb = -gy * self.y / self.b if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    """y = -x;   dL/dx = -gy."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class PowScalar(Function):
+    """y = x^c (c a constant);   dL/dx = gy * c * x^(c-1)."""
+
+    def forward(self, x):
+        self.x = x
+        return x**self.c
+
+    def backward(self, gy):
+        c = self.c
+        if c == 2:
+            return gy * (2 * self.x)
+        return gy * (c * self.x ** (c - 1))
+
+
+class Pow(Function):
+    """y = a^b;   dL/da = gy * b * a^(b-1),  dL/db = gy * y * log(a)
+    (taken as 0 where a = 0 and b >= 0, as PyTorch does)."""
+
+    def forward(self, a, b):
+        _broadcast_check("pow", a, b)
+        self.a, self.b = a, b
+        self.y = a**b
+        return self.y
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.needs_input_grad[0]:
+                ga = gy * b * a ** (b - 1)
+                ga = np.where((a == 0) & (b >= 1), gy * b * (b == 1), ga) if np.any(a == 0) else ga
+            if self.needs_input_grad[1]:
+                gb = gy * self.y * np.log(a)
+                gb = np.where((a == 0) & (b >= 0), 0, gb).astype(self.y.dtype, copy=False)
+        return ga, gb
+
+
+class MatMul(Function):
+    """y = a @ b (NumPy's matmul: 1-D, 2-D and batched);
+    dL/da = gy @ b^T,  dL/db = a^T @ gy  (summed over broadcast batch axes)."""
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ShapeError(f"matmul: 0-d operand (shapes {a.shape} and {b.shape}); use * for scalars")
+        ka = a.shape[-1]
+        kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if ka != kb:
+            raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not align ({ka} != {kb})")
+        try:
+            y = a @ b
+        except ValueError:
+            raise ShapeError(f"matmul: batch shapes of {a.shape} and {b.shape} do not broadcast") from None
+        self.a, self.b = a, b
+        return y
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if b.ndim == 1:
+            gy = np.expand_dims(gy, -1)
+        if a.ndim == 1:
+            gy = np.expand_dims(gy, -2)
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = gy @ np.swapaxes(b2, -1, -2)
+            ga = sum_to(ga, a2.shape).reshape(a.shape)
+        if self.needs_input_grad[1]:
+            gb = np.swapaxes(a2, -1, -2) @ gy
+            gb = sum_to(gb, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+# ----------------------------------------------------------------------------
+# elementwise functions
+
+
+class Exp(Function):
+    """y = exp(x);   dL/dx = gy * y."""
+
+    def forward(self, x):
+        self.y = np.exp(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y
+
+
+class Log(Function):
+    """y = log(x);   dL/dx = gy / x."""
+
+    def forward(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backward(self, gy):
+        return gy / self.x
+
+
+class Sqrt(Function):
+    """y = sqrt(x);   dL/dx = gy / (2 y)."""
+
+    def forward(self, x):
+        self.y = np.sqrt(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy / (2 * self.y)
+
+
+class Abs(Function):
+    """y = |x|;   dL/dx = gy * sign(x)  (0 at x = 0)."""
+
+    def forward(self, x):
+        self.x = x
+        return np.abs(x)
+
+    def backward(self, gy):
+        return gy * np.sign(self.x)
+
+
+class Tanh(Function):
+    """y = tanh(x);   dL/dx = gy * (1 - y^2)."""
+
+    def forward(self, x):
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * (1 - self.y * self.y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2 (stable for any x);
+    dL/dx = gy * y * (1 - y)."""
+
+    def forward(self, x):
+        y = np.tanh(x * 0.5)
+        y *= 0.5
+        y += 0.5
+        self.y = y
+        return y
+
+    def backward(self, gy):
+        y = self.y
+        return gy * y * (1 - y)
+
+
+class ReLU(Function):
+    """y = max(x, 0);   dL/dx = gy * [x > 0]."""
+
+    def forward(self, x):
+        self.y = np.maximum(x, 0)
+        return self.y
+
+    def backward(self, gy):
+        # Multiplying by the 0/1 mask is faster than boolean indexing.
+        return gy * (self.y > 0)
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise;   the gradient goes to the larger input
+    (split evenly on ties, as in PyTorch)."""
+
+    def forward(self, a, b):
+        _broadcast_check("maximum", a, b)
+        self.a, self.b = a, b
+        return np.maximum(a, b)
+
+    def backward(self, gy):
+        return _select_grads(self, gy, self.a > self.b)
+
+
+class Minimum(Function):
+    """y = min(a, b) elementwise;   the gradient goes to the smaller input
+    (split evenly on ties)."""
+
+    def forward(self, a, b):
+        _broadcast_check("minimum", a, b)
+        self.a, self.b = a, b
+        return np.minimum(a, b)
+
+    def backward(self, gy):
+        return _select_grads(self, gy, self.a < self.b)
+
+
+def _select_grads(fn: Function, gy: np.ndarray, first: np.ndarray):
+    tie = fn.a == fn.b
+    wa = first + 0.5 * tie
+    ga = gy * wa.astype(gy.dtype) if fn.needs_input_grad[0] else None
+    gb = gy * (1 - wa).astype(gy.dtype) if fn.needs_input_grad[1] else None
+    return ga, gb
+
+
+class Where(Function):
+    """y = a where cond else b;   dL/da = gy * cond,  dL/db = gy * (1 - cond)."""
+
+    def forward(self, a, b):
+        try:
+            np.broadcast_shapes(self.cond.shape, a.shape, b.shape)
+        except ValueError:
+            raise ShapeError(
+                f"where: shapes {self.cond.shape}, {a.shape} and {b.shape} do not broadcast"
+            ) from None
+        return np.where(self.cond, a, b)
+
+    def backward(self, gy):
+        zero = np.zeros((), gy.dtype)
+        ga = np.where(self.cond, gy, zero) if self.needs_input_grad[0] else None
+        gb = np.where(self.cond, zero, gy) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi);   dL/dx = gy * [lo <= x <= hi]."""
+
+    def forward(self, x):
+        self.x = x
+        return np.clip(x, self.lo, self.hi)
+
+    def backward(self, gy):
+        x = self.x
+        mask = np.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            mask &= x >= self.lo
+        if self.hi is not None:
+            mask &= x <= self.hi
+        return gy * mask
+
+
+class AsType(Function):
+    """y = x converted to another float dtype;   dL/dx = gy converted back."""
+
+    def forward(self, x):
+        self.in_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.in_dtype)
+
+
+# ----------------------------------------------------------------------------
+# reductions
+
+
+class Sum(Function):
+    """y = sum of x over ``axes``;   dL/dx = gy broadcast back to x's shape."""
+
+    def forward(self, x):
+        self.shape = x.shape
+        return np.sum(x, axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        return np.broadcast_to(_expand_reduced(gy, self.shape, self.axes, self.keepdims), self.shape)
+
+
+class Mean(Function):
+    """y = mean of x over ``axes`` (n elements each);   dL/dx = gy / n, broadcast."""
+
+    def forward(self, x):
+        self.shape = x.shape
+        y = np.mean(x, axis=self.axes, keepdims=self.keepdims)
+        self.n = x.size // builtins.max(y.size, 1) if x.size else 1
+        return y
+
+    def backward(self, gy):
+        g = _expand_reduced(gy, self.shape, self.axes, self.keepdims) / self.n
+        return np.broadcast_to(g, self.shape)
+
+
+class MaxMin(Function):
+    """y = max (or min) of x over ``axes``;   dL/dx = gy at the extreme elements
+    (split evenly among ties, as PyTorch's amax/amin)."""
+
+    def forward(self, x):
+        if x.size == 0:
+            raise KisonetValueError(f"{self.op}: reduction of an empty tensor of shape {x.shape}")
+        reduce = np.max if self.op == "max" else np.min
+        y = reduce(x, axis=self.axes, keepdims=True)
+        self.x, self.yk = x, y
+        return y if self.keepdims or (self.axes is None and x.ndim == 0) else (
+            y.reshape(()) if self.axes is None else np.squeeze(y, axis=self.axes)
+        )
+
+    def backward(self, gy):
+        mask = self.x == self.yk
+        count = mask.sum(axis=self.axes, keepdims=True)
+        g = _expand_reduced(gy, self.x.shape, self.axes, self.keepdims)
+        return mask * (g / count).astype(gy.dtype)
+
+
+class Var(Function):
+    """y = sum((x - mean)^2) / (n - ddof) over ``axes``;
+    dL/dx = gy * 2 (x - mean) / (n - ddof)."""
+
+    def forward(self, x):
+        mu = np.mean(x, axis=self.axes, keepdims=True)
+        d = x - mu
+        n = x.size // builtins.max(mu.size, 1)
+        if n - self.ddof <= 0:
+            raise KisonetValueError(f"var: {n} element(s) per reduction with ddof={self.ddof}")
+        self.d, self.denom = d, n - self.ddof
+        return np.sum(d * d, axis=self.axes, keepdims=self.keepdims) / self.denom
+
+    def backward(self, gy):
+        g = _expand_reduced(gy, self.d.shape, self.axes, self.keepdims)
+        return g * self.d * (2.0 / self.denom)
+
+
+# ----------------------------------------------------------------------------
+# shape and indexing
+
+
+class Reshape(Function):
+    """y = x reshaped;   dL/dx = gy reshaped back."""
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ShapeError(f"reshape: cannot reshape {x.shape} ({x.size} elements) into {self.shape}") from None
+
+    def backward(self, gy):
+        return gy.reshape(self.in_shape)
+
+
+class Transpose(Function):
+    """y = x with axes permuted;   dL/dx = gy with the inverse permutation."""
+
+    def forward(self, x):
+        if self.axes is not None and sorted(int(a) % builtins.max(x.ndim, 1) for a in self.axes) != list(range(x.ndim)):
+            raise ShapeError(f"transpose: axes {self.axes} are not a permutation of {x.ndim} axes")
+        return np.transpose(x, self.axes)
+
+    def backward(self, gy):
+        if self.axes is None:
+            return np.transpose(gy)
+        return np.transpose(gy, np.argsort([a % gy.ndim for a in self.axes]))
+
+
+class BroadcastTo(Function):
+    """y = x broadcast to ``shape``;   dL/dx = gy summed over the broadcast axes."""
+
+    def forward(self, x):
+        try:
+            return np.broadcast_to(x, self.shape)
+        except ValueError:
+            raise ShapeError(f"broadcast_to: cannot broadcast {x.shape} to {self.shape}") from None
+
+    def backward(self, gy):
+        return gy  # the engine's sum_to reduces it to x's shape
+
+
+class GetItem(Function):
+    """y = x[index] (slices, integers, boolean masks, integer arrays);
+    dL/dx = zeros with gy scattered back (``np.add.at``, so repeated indices accumulate)."""
+
+    def forward(self, x):
+        self.shape, self.dtype = x.shape, x.dtype
+        try:
+            return x[self.index]
+        except IndexError as e:
+            raise KisonetValueError(f"getitem: index {self.index!r} on shape {x.shape}: {e}") from None
+
+    def backward(self, gy):
+        gx = np.zeros(self.shape, dtype=gy.dtype)
+        if _is_basic_index(self.index):
+            gx[self.index] = gy  # basic slicing never repeats an element
+        else:
+            np.add.at(gx, self.index, gy)
+        return gx
+
+
+def _is_basic_index(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in items)
+
+
+class Concatenate(Function):
+    """y = concatenate(xs, axis);   dL/dx_i = the slice of gy that x_i filled."""
+
+    def forward(self, *xs):
+        try:
+            y = np.concatenate(xs, axis=self.axis)
+        except ValueError:
+            raise ShapeError(f"concatenate: shapes {[x.shape for x in xs]} do not fit along axis {self.axis}") from None
+        self.splits = np.cumsum([x.shape[self.axis] for x in xs])[:-1]
+        return y
+
+    def backward(self, gy):
+        return tuple(np.split(gy, self.splits, axis=self.axis))
+
+
+class Stack(Function):
+    """y = stack(xs, axis);   dL/dx_i = gy taken at index i along ``axis``."""
+
+    def forward(self, *xs):
+        try:
+            return np.stack(xs, axis=self.axis)
+        except ValueError:
+            raise ShapeError(f"stack: shapes {[x.shape for x in xs]} differ") from None
+
+    def backward(self, gy):
+        return tuple(np.moveaxis(gy, self.axis, 0))
+
+
+class Pad(Function):
+    """y = x padded with a constant;   dL/dx = the interior of gy."""
+
+    def forward(self, x):
+        try:
+            width = np.broadcast_to(np.asarray(self.pad_width, dtype=np.int64), (x.ndim, 2))
+        except ValueError:
+            raise ShapeError(f"pad: pad_width {self.pad_width!r} does not fit a tensor of shape {x.shape}") from None
+        if (width < 0).any():
+            raise KisonetValueError(f"pad: negative pad_width {self.pad_width!r}")
+        self.slices = tuple(slice(int(lo), int(lo) + n) for (lo, _), n in zip(width, x.shape))
+        return np.pad(x, width, mode="constant", constant_values=self.value)
+
+    def backward(self, gy):
+        return gy[self.slices]
+
+
+# ----------------------------------------------------------------------------
+# public functions
+
+
+def _t(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else as_tensor(x)
+
+
+def add(a: Any, b: Any) -> Tensor:
+    """a + b with broadcasting."""
+    return Add.apply(a, b)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """a - b with broadcasting."""
+    return Sub.apply(a, b)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """a * b with broadcasting."""
+    return Mul.apply(a, b)
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """a / b with broadcasting."""
+    return Div.apply(a, b)
+
+
+def neg(x: Any) -> Tensor:
+    """-x."""
+    return Neg.apply(x)
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - NumPy's name
+    """a ** b; a constant exponent uses the cheaper x^c rule."""
+    if isinstance(a, Tensor) and not isinstance(b, Tensor) and np.ndim(b) == 0:
+        return PowScalar.apply(a, c=float(b) if not isinstance(b, (int, np.integer)) else int(b))
+    return Pow.apply(a, b)
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """a @ b with NumPy's semantics (1-D, 2-D and batched)."""
+    return MatMul.apply(a, b)
+
+
+def exp(x: Any) -> Tensor:
+    """e^x."""
+    return Exp.apply(x)
+
+
+def log(x: Any) -> Tensor:
+    """Natural logarithm."""
+    return Log.apply(x)
+
+
+def sqrt(x: Any) -> Tensor:
+    """Square root."""
+    return Sqrt.apply(x)
+
+
+def abs(x: Any) -> Tensor:  # noqa: A001 - NumPy's name
+    """|x|."""
+    return Abs.apply(x)
+
+
+def tanh(x: Any) -> Tensor:
+    """Hyperbolic tangent."""
+    return Tanh.apply(x)
+
+
+def sigmoid(x: Any) -> Tensor:
+    """Logistic sigmoid 1 / (1 + e^-x)."""
+    return Sigmoid.apply(x)
+
+
+def relu(x: Any) -> Tensor:
+    """max(x, 0)."""
+    return ReLU.apply(x)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum."""
+    return Maximum.apply(a, b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum."""
+    return Minimum.apply(a, b)
+
+
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """a where cond is true, else b (cond is not differentiated)."""
+    c = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
+    return Where.apply(a, b, cond=c.astype(bool, copy=False))
+
+
+def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Tensor:
+    """Limit x to [a_min, a_max] (either may be None)."""
+    if a_min is None and a_max is None:
+        raise KisonetValueError("clip: give a_min, a_max or both")
+    lo = a_min._data if isinstance(a_min, Tensor) else a_min
+    hi = a_max._data if isinstance(a_max, Tensor) else a_max
+    return Clip.apply(x, lo=lo, hi=hi)
+
+
+def astype(x: Any, dtype: Any) -> Tensor:
+    """x converted to ``dtype`` (differentiable between float dtypes)."""
+    x = _t(x)
+    dt = np.dtype(dtype)
+    if x.requires_grad and dt.kind == "f":
+        return AsType.apply(x, dtype=dt)
+    return Tensor._make(x._data.astype(dt), False, None)
+
+
+def sum(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (None: all, int or tuple; ``dim`` is an alias)."""
+    x = _t(x)
+    return Sum.apply(x, axes=_normalize_axis("sum", axis, x.ndim, dim), keepdims=keepdims)
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None) -> Tensor:
+    """Mean over ``axis``."""
+    x = _t(x)
+    return Mean.apply(x, axes=_normalize_axis("mean", axis, x.ndim, dim), keepdims=keepdims)
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None) -> Tensor:  # noqa: A001
+    """Maximum over ``axis`` (the values; use ``argmax`` for positions)."""
+    x = _t(x)
+    return MaxMin.apply(x, op="max", axes=_normalize_axis("max", axis, x.ndim, dim), keepdims=keepdims)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None) -> Tensor:  # noqa: A001
+    """Minimum over ``axis``."""
+    x = _t(x)
+    return MaxMin.apply(x, op="min", axes=_normalize_axis("min", axis, x.ndim, dim), keepdims=keepdims)
+
+
+def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0, *, dim: Any = None) -> Tensor:
+    """Variance over ``axis`` with NumPy's ``ddof`` (0: divide by n; PyTorch's default is 1)."""
+    x = _t(x)
+    return Var.apply(x, axes=_normalize_axis("var", axis, x.ndim, dim), keepdims=keepdims, ddof=ddof)
+
+
+def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0, *, dim: Any = None) -> Tensor:
+    """Standard deviation, sqrt(var)."""
+    return sqrt(var(x, axis, keepdims, ddof, dim=dim))
+
+
+def reshape(x: Any, shape: Any) -> Tensor:
+    """x with a new shape (one entry may be -1)."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    return Reshape.apply(x, shape=shape)
+
+
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute axes (None reverses them, like NumPy)."""
+    return Transpose.apply(x, axes=None if axes is None else tuple(int(a) for a in axes))
+
+
+permute = transpose
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
+    """Exchange two axes."""
+    x = _t(x)
+    axes = list(range(x.ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(x, axes)
+
+
+def squeeze(x: Any, axis: Any = None) -> Tensor:
+    """Remove length-1 axes."""
+    x = _t(x)
+    shape = np.squeeze(np.empty(x.shape, dtype=np.bool_), axis=axis).shape
+    return reshape(x, shape)
+
+
+def expand_dims(x: Any, axis: Any) -> Tensor:
+    """Insert length-1 axes at ``axis``."""
+    x = _t(x)
+    return reshape(x, np.expand_dims(np.empty(x.shape, dtype=np.bool_), axis).shape)
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
+    """x broadcast to ``shape``."""
+    return BroadcastTo.apply(x, shape=tuple(shape))
+
+
+def getitem(x: Any, index: Any) -> Tensor:
+    """x[index]: NumPy indexing, including boolean masks and integer arrays."""
+    index = _index_arrays(index)
+    if isinstance(index, list):
+        index = np.asarray(index)
+    return GetItem.apply(x, index=index)
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    if len(tensors) == 0:
+        raise KisonetValueError("concatenate: need at least one tensor")
+    return Concatenate.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis."""
+    if len(tensors) == 0:
+        raise KisonetValueError("stack: need at least one tensor")
+    return Stack.apply(*tensors, axis=axis)
+
+
+def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
+    """Pad with a constant, ``pad_width`` as in ``np.pad``."""
+    return Pad.apply(x, pad_width=pad_width, value=value)
+
+
+def zeros(shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros (default float dtype)."""
+    from .. import backend
+
+    return Tensor(np.zeros(shape, dtype=dtype or backend.get_default_dtype()), requires_grad=requires_grad)
+
+
+def ones(shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones (default float dtype)."""
+    from .. import backend
+
+    return Tensor(np.ones(shape, dtype=dtype or backend.get_default_dtype()), requires_grad=requires_grad)
+
+
+def arange(*args: Any, dtype: Any = None) -> Tensor:
+    """Like ``np.arange``."""
+    return Tensor(_to_array(np.arange(*args), dtype))
+
+
+def randn(*shape: int, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from kisonet's seeded generator."""
+    from .. import backend
+    from ..random import get_generator
+
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = tuple(shape[0])
+    data = get_generator().standard_normal(shape, dtype=np.float64).astype(backend.get_default_dtype())
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def rand(*shape: int, requires_grad: bool = False) -> Tensor:
+    """Uniform [0, 1) samples from kisonet's seeded generator."""
+    from .. import backend
+    from ..random import get_generator
+
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = tuple(shape[0])
+    data = get_generator().random(shape).astype(backend.get_default_dtype())
+    return Tensor(data, requires_grad=requires_grad)

@@ -1,0 +1,63 @@
+"""kisonet's exception hierarchy.
+
+Every error kisonet raises on purpose derives from :class:`KisonetError`, so a
+user can catch all of them at once.  Each subclass also inherits the built-in
+exception a Python user would expect (``ValueError`` for a bad shape or value,
+``TypeError`` for a wrong type, ``OSError`` for files), so code that catches
+the built-in keeps working.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class KisonetError(Exception):
+    """Base class of every error kisonet raises deliberately."""
+
+
+class KisonetValueError(KisonetError, ValueError):
+    """An argument has the right type but a value kisonet cannot accept."""
+
+
+class ShapeError(KisonetValueError):
+    """Array shapes do not fit together (the message names the op and both shapes)."""
+
+
+class KisonetTypeError(KisonetError, TypeError):
+    """An argument has a type kisonet cannot accept."""
+
+
+class GraphError(KisonetError, RuntimeError):
+    """The autograd graph cannot be used as asked (freed, modified in place, ...)."""
+
+
+class NumericalError(KisonetError, FloatingPointError):
+    """A NaN or Inf appeared where training cannot go on."""
+
+
+class KisonetIOError(KisonetError, OSError):
+    """A file could not be read or written."""
+
+
+class CheckpointError(KisonetIOError):
+    """A checkpoint file is corrupted, truncated, foreign or does not match."""
+
+
+class DataError(KisonetIOError):
+    """A dataset file is missing, corrupted or cannot be downloaded."""
+
+
+def closest(name: str, choices: Iterable[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` for the closest valid name, or ``""``."""
+    match = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def unknown_name(kind: str, name: str, choices: Iterable[str]) -> KisonetValueError:
+    """Build the error for an unknown name, listing the valid ones and the closest."""
+    choices = sorted(choices)
+    return KisonetValueError(
+        f"unknown {kind} {name!r}{closest(name, choices)}; choose from: {', '.join(choices)}"
+    )

@@ -1,0 +1,1 @@
+"""Layer math with its hand-derived backward (imported PyTorch-style as ``F``)."""

@@ -1,0 +1,47 @@
+"""One seeded generator for all of kisonet's randomness.
+
+``kn.manual_seed(s)`` reseeds it; initialisers, dropout, noise layers, the
+data loader (when given no seed of its own) and transforms draw from
+:func:`get_generator`, so the same seed gives the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_GENERATOR = np.random.Generator(np.random.PCG64(0))
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Reseed kisonet's global generator and return it."""
+    global _GENERATOR
+    from .errors import KisonetValueError
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise KisonetValueError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
+    _GENERATOR = np.random.Generator(np.random.PCG64(int(seed)))
+    return _GENERATOR
+
+
+def get_generator() -> np.random.Generator:
+    """The global generator that :func:`manual_seed` controls."""
+    return _GENERATOR
+
+
+def get_rng_state() -> dict[str, Any]:
+    """The global generator's state, JSON-serialisable (for checkpoints)."""
+    return _GENERATOR.bit_generator.state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore a state returned by :func:`get_rng_state`."""
+    _GENERATOR.bit_generator.state = state
+
+
+def make_generator(seed: int | None) -> np.random.Generator:
+    """A generator of its own for ``seed``; a child of the global one when ``seed`` is None."""
+    if seed is None:
+        return np.random.Generator(np.random.PCG64(_GENERATOR.integers(2**63)))
+    return np.random.Generator(np.random.PCG64(int(seed)))
