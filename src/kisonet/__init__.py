@@ -72,4 +72,8 @@ from .errors import (
     ShapeError,
 )
 from .random import get_generator, get_rng_state, manual_seed, set_rng_state
+from .serialization import load, save
 from .threads import get_num_threads, set_num_threads
+from . import optim, regularizers  # noqa: E402,I001
+from . import data  # noqa: E402,I001
+from . import train, viz  # noqa: E402,I001

@@ -10,7 +10,9 @@ A Function subclass implements two methods on plain arrays:
   input ``i`` needs one, so expensive gradients nobody asked for are skipped.
 
 Gradients may be returned in the broadcast shape; the engine sums them back
-to each input's shape (``sum_to``), so ops need not undo broadcasting.
+to each input's shape (``sum_to``), so ops need not undo broadcasting.  A
+returned array may become a leaf's ``.grad`` without a copy, so return a new
+array (or a view), never an array the Function keeps using (its saved input).
 
 ``MyOp.apply(*tensors, **options)`` runs the op and, when any input requires a
 gradient and grad mode is on, records it in the graph.
@@ -32,6 +34,15 @@ class Function:
 
     inputs: tuple | None
     needs_input_grad: tuple[bool, ...]
+    #: Whether backward reads the input arrays (then an in-place change of an input
+    #: between forward and backward is an error).  False for ops such as add or reshape
+    #: whose gradient does not depend on the input values.
+    saves_inputs: bool = True
+    #: Whether backward reads the output array (exp, tanh, sigmoid, ... reuse y).
+    saves_output: bool = False
+    #: Whether the output may be a view of the first input (reshape, transpose,
+    #: basic indexing): the output then shares the input's version counter.
+    returns_view: bool = False
 
     def __init__(self, **options: Any) -> None:
         for k, v in options.items():
@@ -47,32 +58,46 @@ class Function:
     # --- machinery ------------------------------------------------------------
     @classmethod
     def apply(cls, *args: Any, **options: Any):
-        from .tensor import Tensor, as_tensor
-
         fn = cls(**options)
-        tensors = tuple(a if isinstance(a, Tensor) else as_tensor(a, like=args) for a in args)
-        record = grad_mode.is_grad_enabled() and any(t.requires_grad for t in tensors)
-        fn.needs_input_grad = tuple(t.requires_grad for t in tensors) if record else ()
+        tensors = tuple(a if isinstance(a, _Tensor) else _as_tensor(a, like=args) for a in args)
+        record = False
+        if grad_mode.is_grad_enabled():
+            for t in tensors:
+                if t.requires_grad:
+                    record = True
+                    break
+        fn.needs_input_grad = tuple([t.requires_grad for t in tensors]) if record else ()
         fn.requires_grad = record
         y = fn.forward(*[t._data for t in tensors])
-        if not record:
-            return Tensor._make(y, False, None)
-        fn.inputs = tensors
-        fn._versions = tuple(t._version for t in tensors)
-        return Tensor._make(y, True, fn)
+        out = _Tensor._make(y, record, fn if record else None)
+        if cls.returns_view and out._data.base is not None and np.may_share_memory(out._data, tensors[0]._data):
+            out._vc = tensors[0]._vc
+        if record:
+            fn.inputs = tensors
+            if cls.saves_inputs:
+                fn._versions = tuple([t._vc[0] for t in tensors])
+            if cls.saves_output:
+                fn._out_vc, fn._out_version = out._vc, out._vc[0]
+        return out
 
     @property
     def name(self) -> str:
         return type(self).__name__
 
     def _check_versions(self) -> None:
-        for t, v in zip(self.inputs, self._versions):
-            if t._version != v:
-                raise GraphError(
-                    f"{self.name}: an input of shape {t.shape} needed for the gradient was "
-                    f"modified in place after the forward pass (version {v} -> {t._version}); "
-                    "compute on a copy instead"
-                )
+        if self.saves_inputs:
+            for t, v in zip(self.inputs, self._versions, strict=True):
+                if t._vc[0] != v:
+                    raise GraphError(
+                        f"{self.name}: an input of shape {t.shape} needed for the gradient was "
+                        f"modified in place after the forward pass (version {v} -> {t._vc[0]}); "
+                        "compute on a copy instead"
+                    )
+        if self.saves_output and self._out_vc[0] != self._out_version:
+            raise GraphError(
+                f"{self.name}: its output, needed for the gradient, was modified in place after "
+                f"the forward pass (version {self._out_version} -> {self._out_vc[0]}); compute on a copy instead"
+            )
 
     def _free(self) -> None:
         # Drop saved arrays and references to inputs so activations can be freed
@@ -84,15 +109,18 @@ class Function:
         return f"<{self.name}>"
 
 
+# Bound by tensor.py once Tensor exists (tensor.py imports this module first).
+_Tensor: Any = None
+_as_tensor: Any = None
+
+
 def sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``g`` over the axes that broadcasting added or stretched, to get ``shape``."""
     if g.shape == shape:
         return g
     xp = backend.get_array_module(g)
     lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
-    )
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     if lead:

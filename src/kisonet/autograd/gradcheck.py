@@ -67,7 +67,9 @@ def gradcheck(
             for x in inputs
         ]
         # requires-grad inputs are already float64 (converted above), pass them as is
-        call_inputs = [x if isinstance(x, Tensor) and x.requires_grad else y for x, y in zip(inputs, float_inputs)]
+        call_inputs = [
+            x if isinstance(x, Tensor) and x.requires_grad else y for x, y in zip(inputs, float_inputs, strict=True)
+        ]
         return _check(fn, call_inputs, tensors, eps, atol, rtol, seed)
     finally:
         for t, data, grad in saved:

@@ -22,11 +22,10 @@ from .tensor import Tensor, _index_arrays, _to_array, as_tensor
 # helpers
 
 
-def _broadcast_check(name: str, a: np.ndarray, b: np.ndarray) -> None:
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast") from None
+def _broadcast_error(name: str, a: np.ndarray, b: np.ndarray) -> ShapeError:
+    # Built only after NumPy refused the operands: checking shapes up front would cost
+    # more than a small elementwise op itself.
+    return ShapeError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast")
 
 
 def _normalize_axis(name: str, axis: Any, ndim: int, dim: Any = None) -> tuple[int, ...] | None:
@@ -66,9 +65,13 @@ def _expand_reduced(g: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...]
 class Add(Function):
     """y = a + b;   dL/da = gy,  dL/db = gy  (summed over broadcast axes)."""
 
+    saves_inputs = False
+
     def forward(self, a, b):
-        _broadcast_check("add", a, b)
-        return a + b
+        try:
+            return a + b
+        except ValueError:
+            raise _broadcast_error("add", a, b) from None
 
     def backward(self, gy):
         return gy, gy
@@ -77,9 +80,13 @@ class Add(Function):
 class Sub(Function):
     """y = a - b;   dL/da = gy,  dL/db = -gy."""
 
+    saves_inputs = False
+
     def forward(self, a, b):
-        _broadcast_check("sub", a, b)
-        return a - b
+        try:
+            return a - b
+        except ValueError:
+            raise _broadcast_error("sub", a, b) from None
 
     def backward(self, gy):
         return gy, (-gy if self.needs_input_grad[1] else None)
@@ -89,9 +96,12 @@ class Mul(Function):
     """y = a * b;   dL/da = gy * b,  dL/db = gy * a."""
 
     def forward(self, a, b):
-        _broadcast_check("mul", a, b)
+        try:
+            y = a * b
+        except ValueError:
+            raise _broadcast_error("mul", a, b) from None
         self.a, self.b = a, b
-        return a * b
+        return y
 
     def backward(self, gy):
         ga = gy * self.b if self.needs_input_grad[0] else None
@@ -102,10 +112,14 @@ class Mul(Function):
 class Div(Function):
     """y = a / b;   dL/da = gy / b,  dL/db = -gy * a / b^2 = -gy * y / b."""
 
+    saves_output = True
+
     def forward(self, a, b):
-        _broadcast_check("div", a, b)
+        try:
+            self.y = a / b
+        except ValueError:
+            raise _broadcast_error("div", a, b) from None
         self.b = b
-        self.y = a / b
         return self.y
 
     def backward(self, gy):
@@ -116,6 +130,8 @@ class Div(Function):
 
 class Neg(Function):
     """y = -x;   dL/dx = -gy."""
+
+    saves_inputs = False
 
     def forward(self, x):
         return -x
@@ -133,6 +149,8 @@ class PowScalar(Function):
 
     def backward(self, gy):
         c = self.c
+        if c == 0:  # x^0 = 1 everywhere, also at x = 0 where x^-1 would give 0 * inf
+            return np.zeros_like(gy)
         if c == 2:
             return gy * (2 * self.x)
         return gy * (c * self.x ** (c - 1))
@@ -142,10 +160,14 @@ class Pow(Function):
     """y = a^b;   dL/da = gy * b * a^(b-1),  dL/db = gy * y * log(a)
     (taken as 0 where a = 0 and b >= 0, as PyTorch does)."""
 
+    saves_output = True
+
     def forward(self, a, b):
-        _broadcast_check("pow", a, b)
+        try:
+            self.y = a**b
+        except ValueError:
+            raise _broadcast_error("pow", a, b) from None
         self.a, self.b = a, b
-        self.y = a**b
         return self.y
 
     def backward(self, gy):
@@ -189,12 +211,23 @@ class MatMul(Function):
             gy = np.expand_dims(gy, -2)
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = gy @ np.swapaxes(b2, -1, -2)
+            ga = _mm(gy, np.swapaxes(b2, -1, -2))
             ga = sum_to(ga, a2.shape).reshape(a.shape)
         if self.needs_input_grad[1]:
-            gb = np.swapaxes(a2, -1, -2) @ gy
+            gb = _mm(np.swapaxes(a2, -1, -2), gy)
             gb = sum_to(gb, b2.shape).reshape(b.shape)
         return ga, gb
+
+
+def _mm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x @ y for operands of 2 or more dimensions.
+
+    With a contracted length of 1 (a batch of one sample: dW = x^T gy is an outer
+    product) NumPy's matmul skips BLAS and is about 5-10x slower than the equal
+    broadcast product (m, 1) * (1, n)."""
+    if x.shape[-1] == 1:
+        return x * y
+    return x @ y
 
 
 # ----------------------------------------------------------------------------
@@ -203,6 +236,9 @@ class MatMul(Function):
 
 class Exp(Function):
     """y = exp(x);   dL/dx = gy * y."""
+
+    saves_inputs = False
+    saves_output = True
 
     def forward(self, x):
         self.y = np.exp(x)
@@ -226,6 +262,9 @@ class Log(Function):
 class Sqrt(Function):
     """y = sqrt(x);   dL/dx = gy / (2 y)."""
 
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, x):
         self.y = np.sqrt(x)
         return self.y
@@ -248,6 +287,9 @@ class Abs(Function):
 class Tanh(Function):
     """y = tanh(x);   dL/dx = gy * (1 - y^2)."""
 
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, x):
         self.y = np.tanh(x)
         return self.y
@@ -259,6 +301,9 @@ class Tanh(Function):
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2 (stable for any x);
     dL/dx = gy * y * (1 - y)."""
+
+    saves_inputs = False
+    saves_output = True
 
     def forward(self, x):
         y = np.tanh(x * 0.5)
@@ -275,6 +320,9 @@ class Sigmoid(Function):
 class ReLU(Function):
     """y = max(x, 0);   dL/dx = gy * [x > 0]."""
 
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, x):
         self.y = np.maximum(x, 0)
         return self.y
@@ -289,9 +337,12 @@ class Maximum(Function):
     (split evenly on ties, as in PyTorch)."""
 
     def forward(self, a, b):
-        _broadcast_check("maximum", a, b)
+        try:
+            y = np.maximum(a, b)
+        except ValueError:
+            raise _broadcast_error("maximum", a, b) from None
         self.a, self.b = a, b
-        return np.maximum(a, b)
+        return y
 
     def backward(self, gy):
         return _select_grads(self, gy, self.a > self.b)
@@ -302,9 +353,12 @@ class Minimum(Function):
     (split evenly on ties)."""
 
     def forward(self, a, b):
-        _broadcast_check("minimum", a, b)
+        try:
+            y = np.minimum(a, b)
+        except ValueError:
+            raise _broadcast_error("minimum", a, b) from None
         self.a, self.b = a, b
-        return np.minimum(a, b)
+        return y
 
     def backward(self, gy):
         return _select_grads(self, gy, self.a < self.b)
@@ -321,13 +375,13 @@ def _select_grads(fn: Function, gy: np.ndarray, first: np.ndarray):
 class Where(Function):
     """y = a where cond else b;   dL/da = gy * cond,  dL/db = gy * (1 - cond)."""
 
+    saves_inputs = False
+
     def forward(self, a, b):
         try:
             np.broadcast_shapes(self.cond.shape, a.shape, b.shape)
         except ValueError:
-            raise ShapeError(
-                f"where: shapes {self.cond.shape}, {a.shape} and {b.shape} do not broadcast"
-            ) from None
+            raise ShapeError(f"where: shapes {self.cond.shape}, {a.shape} and {b.shape} do not broadcast") from None
         return np.where(self.cond, a, b)
 
     def backward(self, gy):
@@ -357,6 +411,8 @@ class Clip(Function):
 class AsType(Function):
     """y = x converted to another float dtype;   dL/dx = gy converted back."""
 
+    saves_inputs = False
+
     def forward(self, x):
         self.in_dtype = x.dtype
         return x.astype(self.dtype)
@@ -372,6 +428,8 @@ class AsType(Function):
 class Sum(Function):
     """y = sum of x over ``axes``;   dL/dx = gy broadcast back to x's shape."""
 
+    saves_inputs = False
+
     def forward(self, x):
         self.shape = x.shape
         return np.sum(x, axis=self.axes, keepdims=self.keepdims)
@@ -382,6 +440,8 @@ class Sum(Function):
 
 class Mean(Function):
     """y = mean of x over ``axes`` (n elements each);   dL/dx = gy / n, broadcast."""
+
+    saves_inputs = False
 
     def forward(self, x):
         self.shape = x.shape
@@ -404,8 +464,10 @@ class MaxMin(Function):
         reduce = np.max if self.op == "max" else np.min
         y = reduce(x, axis=self.axes, keepdims=True)
         self.x, self.yk = x, y
-        return y if self.keepdims or (self.axes is None and x.ndim == 0) else (
-            y.reshape(()) if self.axes is None else np.squeeze(y, axis=self.axes)
+        return (
+            y
+            if self.keepdims or (self.axes is None and x.ndim == 0)
+            else (y.reshape(()) if self.axes is None else np.squeeze(y, axis=self.axes))
         )
 
     def backward(self, gy):
@@ -418,6 +480,8 @@ class MaxMin(Function):
 class Var(Function):
     """y = sum((x - mean)^2) / (n - ddof) over ``axes``;
     dL/dx = gy * 2 (x - mean) / (n - ddof)."""
+
+    saves_inputs = False
 
     def forward(self, x):
         mu = np.mean(x, axis=self.axes, keepdims=True)
@@ -440,6 +504,9 @@ class Var(Function):
 class Reshape(Function):
     """y = x reshaped;   dL/dx = gy reshaped back."""
 
+    saves_inputs = False
+    returns_view = True
+
     def forward(self, x):
         self.in_shape = x.shape
         try:
@@ -453,6 +520,9 @@ class Reshape(Function):
 
 class Transpose(Function):
     """y = x with axes permuted;   dL/dx = gy with the inverse permutation."""
+
+    saves_inputs = False
+    returns_view = True
 
     def forward(self, x):
         if self.axes is not None and sorted(int(a) % builtins.max(x.ndim, 1) for a in self.axes) != list(range(x.ndim)):
@@ -468,6 +538,9 @@ class Transpose(Function):
 class BroadcastTo(Function):
     """y = x broadcast to ``shape``;   dL/dx = gy summed over the broadcast axes."""
 
+    saves_inputs = False
+    returns_view = True
+
     def forward(self, x):
         try:
             return np.broadcast_to(x, self.shape)
@@ -481,6 +554,9 @@ class BroadcastTo(Function):
 class GetItem(Function):
     """y = x[index] (slices, integers, boolean masks, integer arrays);
     dL/dx = zeros with gy scattered back (``np.add.at``, so repeated indices accumulate)."""
+
+    saves_inputs = False
+    returns_view = True
 
     def forward(self, x):
         self.shape, self.dtype = x.shape, x.dtype
@@ -506,6 +582,8 @@ def _is_basic_index(index: Any) -> bool:
 class Concatenate(Function):
     """y = concatenate(xs, axis);   dL/dx_i = the slice of gy that x_i filled."""
 
+    saves_inputs = False
+
     def forward(self, *xs):
         try:
             y = np.concatenate(xs, axis=self.axis)
@@ -521,6 +599,8 @@ class Concatenate(Function):
 class Stack(Function):
     """y = stack(xs, axis);   dL/dx_i = gy taken at index i along ``axis``."""
 
+    saves_inputs = False
+
     def forward(self, *xs):
         try:
             return np.stack(xs, axis=self.axis)
@@ -534,6 +614,8 @@ class Stack(Function):
 class Pad(Function):
     """y = x padded with a constant;   dL/dx = the interior of gy."""
 
+    saves_inputs = False
+
     def forward(self, x):
         try:
             width = np.broadcast_to(np.asarray(self.pad_width, dtype=np.int64), (x.ndim, 2))
@@ -541,7 +623,7 @@ class Pad(Function):
             raise ShapeError(f"pad: pad_width {self.pad_width!r} does not fit a tensor of shape {x.shape}") from None
         if (width < 0).any():
             raise KisonetValueError(f"pad: negative pad_width {self.pad_width!r}")
-        self.slices = tuple(slice(int(lo), int(lo) + n) for (lo, _), n in zip(width, x.shape))
+        self.slices = tuple(slice(int(lo), int(lo) + n) for (lo, _), n in zip(width, x.shape, strict=True))
         return np.pad(x, width, mode="constant", constant_values=self.value)
 
     def backward(self, gy):
@@ -554,6 +636,12 @@ class Pad(Function):
 
 def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else as_tensor(x)
+
+
+def _default_float() -> np.dtype:
+    from .. import backend
+
+    return backend.get_default_dtype()
 
 
 def add(a: Any, b: Any) -> Tensor:
@@ -671,6 +759,8 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None) ->
 def mean(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None) -> Tensor:
     """Mean over ``axis``."""
     x = _t(x)
+    if x.dtype.kind != "f":  # NumPy would return float64 for integer data
+        x = astype(x, _default_float())
     return Mean.apply(x, axes=_normalize_axis("mean", axis, x.ndim, dim), keepdims=keepdims)
 
 
@@ -689,6 +779,8 @@ def min(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None) ->
 def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0, *, dim: Any = None) -> Tensor:
     """Variance over ``axis`` with NumPy's ``ddof`` (0: divide by n; PyTorch's default is 1)."""
     x = _t(x)
+    if x.dtype.kind != "f":
+        x = astype(x, _default_float())
     return Var.apply(x, axes=_normalize_axis("var", axis, x.ndim, dim), keepdims=keepdims, ddof=ddof)
 
 
@@ -722,14 +814,21 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
 def squeeze(x: Any, axis: Any = None) -> Tensor:
     """Remove length-1 axes."""
     x = _t(x)
-    shape = np.squeeze(np.empty(x.shape, dtype=np.bool_), axis=axis).shape
+    try:
+        shape = np.squeeze(np.empty(x.shape, dtype=np.bool_), axis=axis).shape
+    except (ValueError, IndexError) as e:
+        raise ShapeError(f"squeeze: axis {axis!r} of a tensor of shape {x.shape}: {e}") from None
     return reshape(x, shape)
 
 
 def expand_dims(x: Any, axis: Any) -> Tensor:
     """Insert length-1 axes at ``axis``."""
     x = _t(x)
-    return reshape(x, np.expand_dims(np.empty(x.shape, dtype=np.bool_), axis).shape)
+    try:
+        shape = np.expand_dims(np.empty(x.shape, dtype=np.bool_), axis).shape
+    except (ValueError, IndexError) as e:
+        raise ShapeError(f"expand_dims: axis {axis!r} for a tensor of shape {x.shape}: {e}") from None
+    return reshape(x, shape)
 
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:

@@ -43,8 +43,7 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
         raise KisonetTypeError(f"tensor: cannot make an array from {type(data).__name__}: {e}") from e
     if arr.dtype.kind not in _ALLOWED_KINDS:
         raise KisonetTypeError(
-            f"tensor: data of dtype {arr.dtype} (kind {arr.dtype.kind!r}) is refused; "
-            "give numbers (float, int or bool)"
+            f"tensor: data of dtype {arr.dtype} (kind {arr.dtype.kind!r}) is refused; give numbers (float, int or bool)"
         )
     if dtype is not None:
         return arr.astype(dtype, copy=False)
@@ -63,21 +62,22 @@ class Tensor:
     None), ``.requires_grad`` whether gradients flow to it.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "_hooks", "_retain", "name", "__weakref__")
+    # ``_vc`` is the version counter, a one-element list shared by a tensor and its views
+    # (reshape, transpose, basic indexing, detach), so an in-place change through any of
+    # them is seen by every graph node that saved the shared memory.
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_vc", "_hooks", "_retain", "name", "__weakref__")
     # NumPy defers to our reflected operators: ndarray + Tensor -> Tensor.__radd__.
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
         arr = _to_array(data, dtype)
         if requires_grad and arr.dtype.kind not in _FLOAT_KINDS:
-            raise KisonetTypeError(
-                f"tensor: only floating tensors can require gradients, got dtype {arr.dtype}"
-            )
+            raise KisonetTypeError(f"tensor: only floating tensors can require gradients, got dtype {arr.dtype}")
         self._data = arr
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self._ctx: Function | None = None
-        self._version = 0
+        self._vc = [0]
         self._hooks: list[Callable] | None = None
         self._retain = False
         self.name = name
@@ -90,13 +90,22 @@ class Tensor:
         t.grad = None
         t.requires_grad = requires_grad
         t._ctx = ctx
-        t._version = 0
+        t._vc = [0]
         t._hooks = None
         t._retain = False
         t.name = None
         return t
 
     # --- data access ------------------------------------------------------------
+    @property
+    def _version(self) -> int:
+        """Bumped by every in-place change (shared with views); backward compares it."""
+        return self._vc[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._vc[0] = value
+
     @property
     def data(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied; changes bypass autograd)."""
@@ -106,7 +115,7 @@ class Tensor:
     def data(self, value: Any) -> None:
         arr = value._data if isinstance(value, Tensor) else np.asarray(value)
         self._data = arr
-        self._version += 1
+        self._vc[0] += 1
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -132,6 +141,12 @@ class Tensor:
     def grad_fn(self) -> Function | None:
         return self._ctx
 
+    def __iter__(self):
+        # Rows, as for an ndarray (without this Python would index until IndexError).
+        if self._data.ndim == 0:
+            raise KisonetTypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self._data)))
+
     def __len__(self) -> int:
         if self._data.ndim == 0:
             raise KisonetTypeError("len() of a 0-d tensor")
@@ -150,8 +165,13 @@ class Tensor:
         return self._data.tolist()
 
     def detach(self) -> Tensor:
-        """A tensor sharing the data, cut from the graph (no gradient flows through it)."""
-        return Tensor._make(self._data, False, None)
+        """A tensor sharing the data, cut from the graph (no gradient flows through it).
+
+        It shares the version counter too: an in-place change through the detached
+        tensor is still detected by a graph that saved the data."""
+        t = Tensor._make(self._data, False, None)
+        t._vc = self._vc
+        return t
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.dtype.kind != "f":
@@ -196,7 +216,7 @@ class Tensor:
     def _inplace(self, what: str, fn: Callable[[np.ndarray], None]) -> Tensor:
         self._check_inplace(what)
         fn(self._data)
-        self._version += 1
+        self._vc[0] += 1
         return self
 
     def zero_(self) -> Tensor:
@@ -211,7 +231,9 @@ class Tensor:
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
         other = other._data if isinstance(other, Tensor) else other
-        return self._inplace("add_", lambda a: np.add(a, other if alpha == 1 else alpha * other, out=a, casting="unsafe"))
+        return self._inplace(
+            "add_", lambda a: np.add(a, other if alpha == 1 else alpha * other, out=a, casting="unsafe")
+        )
 
     def mul_(self, other: Any) -> Tensor:
         other = other._data if isinstance(other, Tensor) else other
@@ -364,7 +386,9 @@ class Tensor:
         return Tensor._make(np.all(self._data, axis=axis, keepdims=keepdims), False, None)
 
     def reshape(self, *shape: Any) -> Tensor:
-        return _ops.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) else shape)
+        return _ops.reshape(
+            self, shape[0] if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) else shape
+        )
 
     def flatten(self) -> Tensor:
         return _ops.reshape(self, (-1,))
@@ -420,6 +444,22 @@ class Tensor:
     def clip(self, a_min: Any = None, a_max: Any = None) -> Tensor:
         return _ops.clip(self, a_min, a_max)
 
+    def maximum(self, other: Any) -> Tensor:
+        return _ops.maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return _ops.minimum(self, other)
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """PyTorch's spelling: ``x.where(cond, y)`` is ``kn.where(cond, x, y)``."""
+        return _ops.where(condition, self, other)
+
+    def pow(self, exponent: Any) -> Tensor:
+        return _ops.pow(self, exponent)
+
+    def matmul(self, other: Any) -> Tensor:
+        return _ops.matmul(self, other)
+
     # --- display -------------------------------------------------------------------
     def __repr__(self) -> str:
         body = np.array2string(self._data, separator=", ", prefix="tensor(", threshold=200, edgeitems=3)
@@ -448,9 +488,7 @@ def _compare(op: Callable, a: Any, b: Any) -> Tensor:
     try:
         return Tensor._make(op(a, b), False, None)
     except ValueError as e:
-        raise KisonetValueError(
-            f"{op.__name__}: shapes {np.shape(a)} and {np.shape(b)} do not broadcast"
-        ) from e
+        raise KisonetValueError(f"{op.__name__}: shapes {np.shape(a)} and {np.shape(b)} do not broadcast") from e
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
@@ -513,6 +551,10 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
 
     # 2. Apply the chain rule from the output side, each node once.
     grads: dict[int, np.ndarray] = {id(root): grad}
+    # A fresh gradient array can become a leaf's .grad without a copy (a copy of a large
+    # weight gradient costs an allocation and page faults every step), unless it already
+    # went to another .grad, is the caller's array, or a retained graph may hand it out again.
+    handed: set[int] = {id(grad)}
     while order:
         t = order.pop()
         g = grads.pop(id(t), None)
@@ -525,14 +567,17 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
                     g = out
         fn = t._ctx
         if fn is None or t._retain:
-            _accumulate(t, g)
+            _accumulate(t, g, may_own=not retain_graph and id(g) not in handed)
+            handed.add(id(g))
         if fn is None:
             continue
         fn._check_versions()
         in_grads = fn.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
-        for inp, gi, need in zip(fn.inputs, in_grads, fn.needs_input_grad):
+        if len(in_grads) != len(fn.inputs):
+            raise GraphError(f"{fn.name}.backward returned {len(in_grads)} gradient(s) for {len(fn.inputs)} input(s)")
+        for inp, gi, need in zip(fn.inputs, in_grads, fn.needs_input_grad, strict=True):
             if not need or gi is None:
                 continue
             if gi.shape != inp._data.shape:
@@ -544,14 +589,19 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
             fn._free()
 
 
-def _accumulate(t: Tensor, g: np.ndarray) -> None:
+def _accumulate(t: Tensor, g: np.ndarray, may_own: bool = False) -> None:
     if g.dtype != t._data.dtype:
         g = g.astype(t._data.dtype)
     if t.grad is None:
-        # Own the array: g may be a view shared with another gradient.
-        t.grad = np.array(g, copy=True)
+        # A view (broadcast, reshape) may share memory with another gradient: copy it.
+        own = may_own and g.base is None and g.flags.writeable and g.shape == t._data.shape
+        t.grad = g if own else np.array(g, copy=True)
     else:
         t.grad += g
 
+
+from . import function as _function  # noqa: E402
+
+_function._Tensor, _function._as_tensor = Tensor, as_tensor
 
 from . import ops as _ops  # noqa: E402  (ops import Tensor; methods look them up at call time)

@@ -1,0 +1,264 @@
+"""Weight initialisers (``kn.nn.init``), in place, with PyTorch's names and signatures.
+
+Every function fills a tensor (or ndarray) in place, keeps its dtype, draws from
+:func:`kisonet.random.get_generator` (so ``kn.manual_seed`` fixes the numbers),
+and returns the tensor.
+
+Fan of a weight (PyTorch's rule, right for conv kernels)::
+
+    Linear  weight (out, in):            fan_in = in,          fan_out = out
+    Conv2d  weight (out, in, kh, kw):    fan_in = in * kh * kw, fan_out = out * kh * kw
+
+Formulas (gain g from :func:`calculate_gain`)::
+
+    xavier_uniform_   U(-a, a),  a = g * sqrt(6 / (fan_in + fan_out))     (Glorot)
+    xavier_normal_    N(0, s^2), s = g * sqrt(2 / (fan_in + fan_out))
+    kaiming_uniform_  U(-b, b),  b = g * sqrt(3 / fan)                     (He)
+    kaiming_normal_   N(0, s^2), s = g / sqrt(fan)
+    he_uniform_       U(+-sqrt(6 / fan_in))  = kaiming_uniform_ with a=0, relu
+    he_normal_        N(0, 2 / fan_in)       = kaiming_normal_ with a=0, relu
+
+The lecture notes' conventions: "Xavier" there is N(0, 1/n) for sigmoid/tanh
+(our ``'xavier_normal'`` uses PyTorch's 2/(fan_in+fan_out), the same when
+fan_in = fan_out) and "He" is N(0, 2/n) for ReLU (``'he'`` below).
+
+Layer default (:func:`init_layer_` with ``init=None``) is PyTorch's:
+weight ``kaiming_uniform_(a=sqrt(5))`` which is U(+-1/sqrt(fan_in)) and
+bias U(+-1/sqrt(fan_in)).  It is *not* He: for deep ReLU nets pass
+``init='he'``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Tensor, no_grad
+from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
+from ..random import get_generator
+
+__all__ = [
+    "calculate_gain",
+    "constant_",
+    "he_normal_",
+    "he_uniform_",
+    "init_layer_",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "ones_",
+    "uniform_",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
+]
+
+
+def _array(t: Any) -> np.ndarray:
+    return t._data if isinstance(t, Tensor) else t
+
+
+def _fill(t: Any, values: np.ndarray) -> Any:
+    """Copy ``values`` into ``t`` in place, keeping its dtype, outside the graph."""
+    with no_grad():
+        arr = _array(t)
+        if not isinstance(arr, np.ndarray):
+            raise KisonetTypeError(f"init: expected a Tensor or ndarray, got {type(t).__name__}")
+        np.copyto(arr, values, casting="unsafe")
+        if isinstance(t, Tensor):
+            t._version += 1
+    return t
+
+
+def _float_dtype(t: Any) -> np.dtype:
+    d = _array(t).dtype
+    # Generators draw float32 or float64 directly; anything else draws float64 and is cast.
+    return d if d in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def _uniform(t: Any, low: float, high: float) -> Any:
+    arr = _array(t)
+    u = get_generator().random(arr.shape, dtype=_float_dtype(t))
+    u *= high - low
+    u += low
+    return _fill(t, u)
+
+
+def _normal(t: Any, mean: float, std: float) -> Any:
+    arr = _array(t)
+    z = get_generator().standard_normal(arr.shape, dtype=_float_dtype(t))
+    z *= std
+    z += mean
+    return _fill(t, z)
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain for a nonlinearity (PyTorch's table).
+
+    linear/conv*/sigmoid: 1;  tanh: 5/3;  relu: sqrt(2);
+    leaky_relu: sqrt(2 / (1 + a^2)) with a = ``param`` (default 0.01);  selu: 3/4.
+    """
+    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+    if nonlinearity in linear or nonlinearity == "sigmoid":
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = float(param)
+        else:
+            raise KisonetValueError(f"calculate_gain: negative_slope {param!r} is not a number")
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise unknown_name("nonlinearity", nonlinearity, (*linear, "sigmoid", "tanh", "relu", "leaky_relu", "selu"))
+
+
+def _calculate_fan_in_and_fan_out(tensor: Any) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight: (in * receptive field, out * receptive field)
+    for shape (out, in, *kernel)."""
+    shape = _array(tensor).shape
+    if len(shape) < 2:
+        raise ShapeError(
+            f"fan in and fan out cannot be computed for a tensor of shape {shape} (fewer than 2 dimensions)"
+        )
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _fan(tensor: Any, mode: str) -> int:
+    if mode not in ("fan_in", "fan_out"):
+        raise unknown_name("mode", mode, ("fan_in", "fan_out"))
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def zeros_(tensor: Any) -> Any:
+    """Fill with 0."""
+    return _fill(tensor, 0)
+
+
+def ones_(tensor: Any) -> Any:
+    """Fill with 1."""
+    return _fill(tensor, 1)
+
+
+def constant_(tensor: Any, val: float) -> Any:
+    """Fill with ``val``."""
+    return _fill(tensor, val)
+
+
+def uniform_(tensor: Any, a: float = 0.0, b: float = 1.0) -> Any:
+    """Fill with U(a, b)."""
+    if not b >= a:
+        raise KisonetValueError(f"uniform_: need a <= b, got a={a}, b={b}")
+    return _uniform(tensor, a, b)
+
+
+def normal_(tensor: Any, mean: float = 0.0, std: float = 1.0) -> Any:
+    """Fill with N(mean, std^2)."""
+    if std < 0:
+        raise KisonetValueError(f"normal_: std must be >= 0, got {std}")
+    return _normal(tensor, mean, std)
+
+
+def xavier_uniform_(tensor: Any, gain: float = 1.0) -> Any:
+    """Glorot: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    a = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return _uniform(tensor, -a, a)
+
+
+def xavier_normal_(tensor: Any, gain: float = 1.0) -> Any:
+    """Glorot: N(0, s^2) with s = gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return _normal(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def kaiming_uniform_(tensor: Any, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Any:
+    """He: U(-b, b) with b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a)."""
+    fan = _fan(tensor, mode)
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
+    return _uniform(tensor, -bound, bound)
+
+
+def kaiming_normal_(tensor: Any, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Any:
+    """He: N(0, s^2) with s = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a)."""
+    fan = _fan(tensor, mode)
+    return _normal(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+
+
+def he_uniform_(tensor: Any) -> Any:
+    """The notes' He uniform: U(+-sqrt(6 / fan_in)) (kaiming_uniform_ with a=0, relu)."""
+    return kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="relu")
+
+
+def he_normal_(tensor: Any) -> Any:
+    """The notes' He normal: N(0, 2 / fan_in) (kaiming_normal_ with a=0, relu)."""
+    return kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="relu")
+
+
+_NAMED: dict[str, Callable[[Any], Any]] = {
+    "he": he_normal_,
+    "he_normal": he_normal_,
+    "kaiming": he_normal_,
+    "he_uniform": he_uniform_,
+    "kaiming_uniform": he_uniform_,
+    "xavier": xavier_uniform_,
+    "xavier_uniform": xavier_uniform_,
+    "glorot": xavier_uniform_,
+    "xavier_normal": xavier_normal_,
+    "normal": lambda w: normal_(w, 0.0, 0.01),
+    "zeros": zeros_,
+}
+
+
+def init_layer_(weight: Any, bias: Any | None = None, init: str | Callable[[Any], Any] | None = None) -> None:
+    """Initialise a layer's ``weight`` (out, in, ...) and ``bias`` in place.
+
+    ``init``:
+
+    * ``None`` (default, PyTorch's): weight ``kaiming_uniform_(a=sqrt(5))`` =
+      U(+-1/sqrt(fan_in)), bias U(+-1/sqrt(fan_in)).
+    * ``'he'`` / ``'he_normal'``: N(0, 2/fan_in) (the notes' He, for ReLU);
+      ``'he_uniform'``: U(+-sqrt(6/fan_in)).
+    * ``'xavier'`` / ``'xavier_uniform'``: U(+-sqrt(6/(fan_in+fan_out)))
+      (PyTorch's xavier_uniform_; for sigmoid/tanh); ``'xavier_normal'``:
+      N(0, 2/(fan_in+fan_out)).
+    * ``'normal'``: N(0, 0.01^2); ``'normal:STD'`` e.g. ``'normal:0.1'``: N(0, STD^2).
+    * ``'zeros'``: all zeros.
+    * a callable ``f(weight)`` applied to the weight (bias set to zero).
+
+    With any named or callable init the bias is zero.
+    """
+    if init is None:
+        kaiming_uniform_(weight, a=math.sqrt(5))
+        if bias is not None:
+            fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            uniform_(bias, -bound, bound)
+        return
+    if callable(init):
+        init(weight)
+    elif isinstance(init, str):
+        if init.startswith("normal:"):
+            try:
+                std = float(init.split(":", 1)[1])
+            except ValueError as e:
+                raise KisonetValueError(f"init {init!r}: the part after 'normal:' must be a number (the std)") from e
+            normal_(weight, 0.0, std)
+        elif init in _NAMED:
+            _NAMED[init](weight)
+        else:
+            raise unknown_name("init", init, (*_NAMED, "normal:STD"))
+    else:
+        raise KisonetTypeError(f"init must be None, a name or a callable, got {type(init).__name__}")
+    if bias is not None:
+        zeros_(bias)

@@ -1,0 +1,163 @@
+"""Layer speed against PyTorch on the same CPU, same process, same threads.
+
+Times forward + backward of
+
+* Conv2d(1->30, 5x5) on a (100, 1, 28, 28) float32 batch (the SimpleCNN's first layer),
+* MaxPool2d(2) on that layer's (100, 30, 24, 24) output,
+* Conv2d + ReLU + MaxPool2d(2) together,
+* a 784-512-512-10 MLP SGD step on a batch of 128 (when the dense layers exist),
+
+kisonet and torch interleaved (A B A B ...), each repeat timing a few steps, and
+prints the median steps/s and the ratio kisonet / torch (> 1: kisonet is faster).
+
+    python benchmarks/bench_layers.py [--repeats 15] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import kisonet as kn
+import kisonet.nn as nn
+
+
+def _rate(step: Callable[[], None], n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        step()
+    return n / (time.perf_counter() - t0)
+
+
+def compare(
+    name: str, kn_step: Callable[[], None], torch_step: Callable[[], None] | None, repeats: int, n: int
+) -> None:
+    """Warm up both, then alternate kisonet and torch repeats; report medians."""
+    for _ in range(2):
+        kn_step()
+        if torch_step is not None:
+            torch_step()
+    kr, tr = [], []
+    for _ in range(repeats):
+        kr.append(_rate(kn_step, n))
+        if torch_step is not None:
+            tr.append(_rate(torch_step, n))
+    k = statistics.median(kr)
+    if not tr:
+        print(f"{name:<42} kisonet {1e3 / k:8.3f} ms/step   (torch not installed)")
+        return
+    t = statistics.median(tr)
+    print(f"{name:<42} kisonet {1e3 / k:8.3f} ms  torch {1e3 / t:8.3f} ms  ratio {k / t:5.2f}x")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    kn.set_num_threads(args.threads)
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+
+    # --- Conv2d(1->30, 5x5) on (100, 1, 28, 28) --------------------------------------------
+    x = rng.standard_normal((100, 1, 28, 28)).astype(np.float32)
+    gy = rng.standard_normal((100, 30, 24, 24)).astype(np.float32)
+    conv = nn.Conv2d(1, 30, 5)
+    kx = kn.tensor(x)
+
+    def kn_conv():
+        conv.zero_grad()
+        conv(kx).backward(gy)
+
+    tconv = tx = tgy = None
+    if torch is not None:
+        tconv = torch.nn.Conv2d(1, 30, 5)
+        tx, tgy = torch.from_numpy(x), torch.from_numpy(gy)
+
+    def t_conv():
+        tconv.zero_grad()
+        tconv(tx).backward(tgy)
+
+    compare("Conv2d(1->30, 5x5) fwd+bwd, batch 100", kn_conv, t_conv if torch else None, args.repeats, 10)
+
+    # --- MaxPool2d(2) on the conv output ------------------------------------------------------
+    a = rng.standard_normal((100, 30, 24, 24)).astype(np.float32)
+    gp = rng.standard_normal((100, 30, 12, 12)).astype(np.float32)
+    pool = nn.MaxPool2d(2)
+    ka = kn.tensor(a, requires_grad=True)
+
+    def kn_pool():
+        ka.grad = None
+        pool(ka).backward(gp)
+
+    if torch is not None:
+        ta = torch.from_numpy(a).requires_grad_()
+        tgp = torch.from_numpy(gp)
+
+    def t_pool():
+        ta.grad = None
+        torch.nn.functional.max_pool2d(ta, 2).backward(tgp)
+
+    compare("MaxPool2d(2) fwd+bwd on (100,30,24,24)", kn_pool, t_pool if torch else None, args.repeats, 10)
+
+    # --- Conv + ReLU + MaxPool ------------------------------------------------------------------
+    def kn_block():
+        conv.zero_grad()
+        pool(kn.relu(conv(kx))).backward(gp)
+
+    def t_block():
+        tconv.zero_grad()
+        torch.nn.functional.max_pool2d(torch.relu(tconv(tx)), 2).backward(tgp)
+
+    compare("Conv2d+ReLU+MaxPool2d fwd+bwd", kn_block, t_block if torch else None, args.repeats, 10)
+
+    # --- MLP 784-512-512-10 SGD step, batch 128 (part A's dense layers) -------------------------
+    try:
+        from kisonet.nn import Linear, ReLU, Sequential
+        from kisonet.nn.functional import cross_entropy
+    except ImportError as e:
+        print(f"MLP step skipped: dense layers not available yet ({e})")
+        return
+    xb = rng.standard_normal((128, 784)).astype(np.float32)
+    yb = rng.integers(0, 10, 128)
+    mlp = Sequential(Linear(784, 512), ReLU(), Linear(512, 512), ReLU(), Linear(512, 10))
+    kxb = kn.tensor(xb)
+    lr = np.float32(0.01)
+
+    def kn_mlp():
+        mlp.zero_grad()
+        cross_entropy(mlp(kxb), yb).backward()
+        for p in mlp.parameters():
+            p.data -= lr * p.grad
+
+    if torch is not None:
+        tm = torch.nn.Sequential(
+            torch.nn.Linear(784, 512),
+            torch.nn.ReLU(),
+            torch.nn.Linear(512, 512),
+            torch.nn.ReLU(),
+            torch.nn.Linear(512, 10),
+        )
+        txb, tyb = torch.from_numpy(xb), torch.from_numpy(yb)
+        opt = torch.optim.SGD(tm.parameters(), lr=0.01)
+
+    def t_mlp():
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(tm(txb), tyb).backward()
+        opt.step()
+
+    compare("MLP 784-512-512-10 SGD step, batch 128", kn_mlp, t_mlp if torch else None, args.repeats, 10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""``kisonet datasets``: every dataset name, its size, and whether it works offline now."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "list the datasets: name, size, and whether each is available offline or cached"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..data import cache_dir, format_datasets_table
+
+    print(format_datasets_table())
+    print(f"cache: {cache_dir()} (set KISONET_DATA to move it; --data-dir DIR uses files you already have)")
+    return 0

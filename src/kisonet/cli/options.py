@@ -1,0 +1,371 @@
+"""Option specs shared by the subcommands: one table drives argparse, the TOML
+config file, validation and the resolved ``config.json``.
+
+Each :class:`Option` knows its flag name, its default, and a ``parse`` function
+that turns a command-line string (or a TOML value) into the resolved value or
+raises :class:`UsageError` with a one-line message naming the accepted values.
+Resolution order: defaults < ``--config FILE`` (TOML) < command-line flags.
+
+A later command reuses train's option set with ``add_options(parser,
+TRAIN_OPTIONS + [...])``; a later feature adds a train option by appending an
+:class:`Option` to :data:`TRAIN_OPTIONS` (e.g. ``--resume``) before the parser
+is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import KisonetValueError, closest
+
+
+class UsageError(KisonetValueError):
+    """A bad command-line argument or config value: printed as one line, exit code 2."""
+
+
+@dataclass
+class Option:
+    """One option: ``--name`` on the command line, ``name`` (or ``name`` with
+    underscores) in a TOML config file."""
+
+    name: str
+    default: Any
+    parse: Callable[[Any, str], Any]
+    help: str
+    metavar: str | None = None
+    switch: bool = False  # an on/off flag: --name / --no-name
+    config_key: bool = True  # False for options that make no sense inside a config file (--config)
+    choices_doc: str = ""  # accepted values, for the README table / --help
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name
+
+    @property
+    def dest(self) -> str:
+        return self.name.replace("-", "_")
+
+
+# --- value parsers: (value, where) -> resolved value ----------------------------------
+# ``where`` is how the user wrote the option ("--lr" or "config.toml: lr"), so messages
+# name what the user typed.
+
+
+def _fail(where: str, msg: str) -> UsageError:
+    return UsageError(f"{where}: {msg}")
+
+
+def choice(choices: Sequence[str], kind: str) -> Callable[[Any, str], str]:
+    """A parser that accepts one of ``choices`` (case-insensitive, '_' == '-')."""
+
+    def parse(value: Any, where: str) -> str:
+        v = str(value).strip().lower().replace("_", "-")
+        if v in choices:
+            return v
+        raise _fail(where, f"unknown {kind} {str(value)!r}{closest(v, choices)}; choose from: {', '.join(choices)}")
+
+    parse.choices = tuple(choices)  # type: ignore[attr-defined]
+    return parse
+
+
+def number(
+    kind: type = float,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_none: bool = False,
+) -> Callable[[Any, str], Any]:
+    """A parser for an int or float within ``[low, high]`` (``low_open``: ``(low, ...``)."""
+    lo_b, hi_b = "(" if low_open else "[", ")" if high_open else "]"
+    rng = f"{lo_b}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi_b}"
+    what = "an integer" if kind is int else "a number"
+
+    def parse(value: Any, where: str) -> Any:
+        if allow_none and (value is None or str(value).lower() in ("none", "auto", "default")):
+            return None
+        if isinstance(value, bool):
+            raise _fail(where, f"expected {what} in {rng}, got {value!r}")
+        try:
+            if kind is int:
+                if isinstance(value, float) and not value.is_integer():
+                    raise ValueError
+                v = int(value) if not isinstance(value, str) else int(value.strip())
+            else:
+                v = float(value)
+        except (TypeError, ValueError):
+            raise _fail(where, f"expected {what} in {rng}, got {value!r}") from None
+        if kind is float and not math.isfinite(v):
+            raise _fail(where, f"expected a finite number in {rng}, got {value!r}")
+        bad = (
+            (low is not None and (v <= low if low_open else v < low))
+            or (high is not None and (v >= high if high_open else v > high))
+        )
+        if bad:
+            raise _fail(where, f"expected {what} in {rng}, got {value!r}")
+        return v
+
+    return parse
+
+
+def text(allow_none: bool = True) -> Callable[[Any, str], Any]:
+    def parse(value: Any, where: str) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, (str, os.PathLike)):
+            raise _fail(where, f"expected a string, got {value!r}")
+        s = os.fspath(value)
+        if not s.strip():
+            if allow_none:
+                return None
+            raise _fail(where, "expected a non-empty string")
+        return s
+
+    return parse
+
+
+def boolean(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    s = str(value).strip().lower()
+    if s in ("1", "true", "yes", "on"):
+        return True
+    if s in ("0", "false", "no", "off"):
+        return False
+    raise _fail(where, f"expected true or false, got {value!r}")
+
+
+# --- the domain parsers (models, schedules, optimizers, ...) -------------------------
+
+BUILTIN_MODELS = ("mlp", "simple-cnn", "lenet")
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky-relu")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adabelief")
+SCHEDULES = ("constant", "step", "cosine", "warmup-cosine", "restarts", "inverse", "inverse-sqrt")
+SCHEDULE_FORMS = (
+    "constant, step:EVERY,GAMMA, cosine, warmup-cosine:WARMUP, restarts:T0,TMULT, inverse, inverse-sqrt"
+)
+AUGMENTS = ("none", "digits", "cifar")
+INITS = ("he", "xavier", "normal:STD", "zeros")
+
+# The learning rate a learner gets when they switch optimizer without choosing one.
+DEFAULT_LR = {
+    "sgd": 0.1,
+    "momentum": 0.01,
+    "nesterov": 0.01,
+    "adagrad": 0.01,
+    "rmsprop": 0.001,
+    "adadelta": 1.0,
+    "adam": 0.001,
+    "adamw": 0.001,
+    "adabelief": 0.001,
+}
+DEFAULT_MOMENTUM = {"momentum": 0.9, "nesterov": 0.9}
+
+
+def parse_model(value: Any, where: str) -> str:
+    """``mlp:256,128`` | ``mlp`` | ``simple-cnn`` | ``lenet`` | ``package.module:function``."""
+    s = str(value).strip()
+    forms = "mlp:H1,H2,..., simple-cnn, lenet, or module:function"
+    if not s:
+        raise _fail(where, f"expected a model: {forms}")
+    head, sep, tail = s.partition(":")
+    key = head.lower().replace("_", "-")
+    if key == "mlp":
+        if not sep:
+            return "mlp"
+        try:
+            sizes = [int(t) for t in tail.split(",") if t.strip()] if tail.strip() else []
+        except ValueError:
+            raise _fail(where, f"mlp hidden sizes must be positive integers like mlp:256,128, got {s!r}") from None
+        if any(h <= 0 for h in sizes):
+            raise _fail(where, f"mlp hidden sizes must be positive integers like mlp:256,128, got {s!r}")
+        return "mlp:" + ",".join(map(str, sizes))
+    if key in ("simple-cnn", "lenet"):
+        if sep:
+            raise _fail(where, f"{key} takes no ':' arguments, got {s!r}")
+        return key
+    if sep and re.fullmatch(r"[A-Za-z_][\w.]*", head) and re.fullmatch(r"[A-Za-z_]\w*", tail):
+        return s  # a user's own builder; imported (and checked) when the model is built
+    raise _fail(where, f"unknown model {s!r}{closest(key, BUILTIN_MODELS)}; choose from: {forms}")
+
+
+def parse_init(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    s = str(value).strip().lower()
+    if s in ("", "default", "none"):
+        return None
+    if s.startswith("normal:"):
+        try:
+            std = float(s.split(":", 1)[1])
+        except ValueError:
+            std = -1.0
+        if not (math.isfinite(std) and std > 0):
+            raise _fail(where, f"normal:STD needs a positive number, got {value!r}")
+        return f"normal:{std:g}"
+    if s in ("he", "xavier", "zeros"):
+        return s
+    raise _fail(where, f"unknown init {str(value)!r}{closest(s, INITS)}; choose from: {', '.join(INITS)}")
+
+
+def parse_schedule(value: Any, where: str) -> str:
+    """Validate ``constant | step:EVERY,GAMMA | cosine | warmup-cosine:WARMUP |
+    restarts:T0,TMULT | inverse | inverse-sqrt`` and return it normalised."""
+    s = str(value).strip().lower().replace("_", "-")
+    head, sep, tail = s.partition(":")
+    if head not in SCHEDULES:
+        raise _fail(where, f"unknown schedule {str(value)!r}{closest(head, SCHEDULES)}; choose from: {SCHEDULE_FORMS}")
+    args = [t.strip() for t in tail.split(",")] if sep else []
+    form = {"step": "step:EVERY,GAMMA", "warmup-cosine": "warmup-cosine:WARMUP", "restarts": "restarts:T0,TMULT"}
+    try:
+        if head == "step":
+            every = int(args[0]) if args else 0
+            gamma = float(args[1]) if len(args) > 1 else 0.1
+            if len(args) not in (1, 2) or every < 1 or not 0 < gamma <= 1:
+                raise ValueError
+            return f"step:{every},{gamma:g}"
+        if head == "warmup-cosine":
+            warm = int(args[0]) if args else 1
+            if len(args) > 1 or warm < 0:
+                raise ValueError
+            return f"warmup-cosine:{warm}"
+        if head == "restarts":
+            t0 = int(args[0]) if args else 10
+            tmult = int(args[1]) if len(args) > 1 else 1
+            if len(args) > 2 or t0 < 1 or tmult < 1:
+                raise ValueError
+            return f"restarts:{t0},{tmult}"
+    except (ValueError, IndexError):
+        hint = {
+            "step": "EVERY a positive integer (epochs), GAMMA in (0, 1]",
+            "warmup-cosine": "WARMUP a non-negative integer (epochs)",
+            "restarts": "T0 and TMULT positive integers",
+        }[head]
+        raise _fail(where, f"expected {form[head]} ({hint}), got {str(value)!r}") from None
+    if args:
+        raise _fail(where, f"schedule {head!r} takes no ':' arguments, got {str(value)!r}")
+    return head
+
+
+def parse_threads(value: Any, where: str) -> int | None:
+    return number(int, low=1, allow_none=True)(value, where)
+
+
+# --- the train option set -----------------------------------------------------------
+
+TRAIN_OPTIONS: list[Option] = [
+    Option("dataset", "digits", text(allow_none=False), "dataset name (see `kisonet datasets`)", "NAME"),
+    Option("data-dir", None, text(), "folder holding a dataset's files (default: the cache, $KISONET_DATA)", "DIR"),
+    Option("model", "mlp:256,128", parse_model, "mlp:H1,H2,... | simple-cnn | lenet | module:function", "SPEC"),
+    Option("activation", "relu", choice(ACTIVATIONS, "activation"), "hidden activation", "NAME",
+           choices_doc=", ".join(ACTIVATIONS)),
+    Option("init", None, parse_init, "weight init (default: PyTorch's layer default)", "NAME",
+           choices_doc=", ".join(INITS)),
+    Option("optimizer", "adam", choice(OPTIMIZERS, "optimizer"), "optimizer", "NAME",
+           choices_doc=", ".join(OPTIMIZERS)),
+    Option("lr", None, number(float, low=0.0, low_open=True, allow_none=True),
+           "learning rate (default depends on the optimizer: adam 0.001, sgd 0.1, ...)", "LR"),
+    Option("momentum", None, number(float, low=0.0, high=1.0, high_open=True, allow_none=True),
+           "momentum for sgd/momentum/nesterov/rmsprop (default 0.9 for momentum and nesterov, else 0)", "M"),
+    Option("weight-decay", 0.0, number(float, low=0.0), "L2 weight decay (coupled; decoupled for adamw)", "WD"),
+    Option("l1", 0.0, number(float, low=0.0), "L1 penalty strength on weights (biases excluded)", "LAMBDA"),
+    Option("schedule", "constant", parse_schedule, "learning-rate schedule", "SPEC", choices_doc=SCHEDULE_FORMS),
+    Option("epochs", 30, number(int, low=1), "number of epochs", "N"),
+    Option("batch-size", 32, number(int, low=1), "mini-batch size", "N"),
+    Option("dropout", 0.0, number(float, low=0.0, high=1.0, high_open=True), "dropout probability", "P"),
+    Option("batch-norm", False, boolean, "batch normalisation after each hidden layer", switch=True),
+    Option("augment", "none", choice(AUGMENTS, "augmentation"), "training-set augmentation", "NAME",
+           choices_doc=", ".join(AUGMENTS)),
+    Option("early-stopping", 0, number(int, low=0), "stop after PATIENCE epochs without val_loss progress (0: off)",
+           "PATIENCE"),
+    Option("val-split", 0.1, number(float, low=0.0, high=1.0, high_open=True),
+           "fraction of the training part held out for validation (0: none)", "FRAC"),
+    Option("standardize", True, boolean, "standardise inputs with training-set statistics", switch=True),
+    Option("seed", 0, number(int, low=0), "random seed (same seed, same history)", "N"),
+    Option("threads", None, parse_threads, "BLAS threads (default: NumPy's)", "N"),
+    Option("out", None, text(), "run folder (default runs/<timestamp>)", "DIR"),
+    Option("progress", True, boolean, "show a progress bar", switch=True),
+    Option("config", None, text(), "TOML file of options (command-line flags win)", "FILE", config_key=False),
+]
+
+
+# --- argparse plumbing ---------------------------------------------------------------
+
+
+def add_options(parser: argparse.ArgumentParser, options: Iterable[Option]) -> None:
+    """Add each option to ``parser`` as a raw string flag (defaults suppressed, so we
+    can tell which flags the user typed; values are parsed by :func:`resolve`)."""
+    for opt in options:
+        doc = opt.help + (f" ({opt.choices_doc})" if opt.choices_doc else "")
+        if opt.switch:
+            parser.add_argument(
+                opt.flag, dest=opt.dest, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                help=f"{doc} (default: {'on' if opt.default else 'off'})",
+            )
+        else:
+            shown = "auto" if opt.default is None else opt.default
+            parser.add_argument(
+                opt.flag, dest=opt.dest, metavar=opt.metavar, default=argparse.SUPPRESS,
+                help=f"{doc} (default: {shown})",
+            )
+
+
+def option_names(options: Iterable[Option]) -> list[str]:
+    return [o.name for o in options]
+
+
+def load_toml(path: str) -> dict[str, Any]:
+    """Read a TOML config file; a missing or malformed file is a UsageError naming it."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise UsageError(f"--config: file not found: {path}") from None
+    except IsADirectoryError:
+        raise UsageError(f"--config: {path} is a folder, expected a TOML file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"--config: {path} is not valid TOML: {e}") from None
+    except OSError as e:
+        raise UsageError(f"--config: cannot read {path}: {e.strerror}") from None
+    # a [train] table is accepted too, so one file can hold several commands' options
+    if isinstance(data.get("train"), dict):
+        data = {**{k: v for k, v in data.items() if k != "train"}, **data["train"]}
+    return data
+
+
+def resolve(
+    ns: argparse.Namespace, options: Sequence[Option], config_path: str | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Merge defaults < TOML config < flags; parse and validate every value.
+
+    Returns ``(config, sources)``: ``config`` maps each option name (with dashes)
+    to its resolved value, ``sources`` says where each came from.
+    """
+    by_name = {o.name: o for o in options}
+    config = {o.name: o.default for o in options if o.config_key}
+    sources = {name: "default" for name in config}
+    if config_path is not None:
+        data = load_toml(config_path)
+        keys = [n for n, o in by_name.items() if o.config_key]
+        for raw_key, value in data.items():
+            key = str(raw_key).replace("_", "-").lower()
+            where = f"{os.path.basename(config_path)}: {raw_key}"
+            if key not in keys:
+                raise UsageError(f"{where}: unknown option{closest(key, keys)}; valid keys: {', '.join(keys)}")
+            config[key] = by_name[key].parse(value, where)
+            sources[key] = "config"
+    given = vars(ns)
+    for opt in options:
+        if opt.config_key and opt.dest in given:
+            config[opt.name] = opt.parse(given[opt.dest], opt.flag)
+            sources[opt.name] = "flag"
+    return config, sources

@@ -1,0 +1,310 @@
+"""``kisonet train``: train a model on a dataset and write a run folder.
+
+With no options: an MLP (256-128, ReLU, Adam 0.001, batch 32, 30 epochs) on the
+embedded ``digits`` set, inputs standardised per feature, 10% of the training
+part held out for validation.  Reaches about 98% test accuracy in a few seconds.
+
+The pieces (:func:`prepare_data`, :func:`make_optimizer`, :func:`make_scheduler`,
+:func:`train_from_config`) are importable, so later commands reuse train's
+option set and its loop: ``options.add_options(parser, options.TRAIN_OPTIONS)``
+then ``train_from_config(config)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import options as O  # noqa: N812
+from .options import UsageError
+
+HELP = "train a model and write a run folder (config.json, history.csv, metrics.json, model.npz, curves.png)"
+
+STANDARDIZE_EPS = 0.1  # std floor for per-feature standardisation: near-constant border pixels stay O(1)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    O.add_options(parser, O.TRAIN_OPTIONS)
+
+
+def run(args: argparse.Namespace) -> int:
+    config, _ = O.resolve(args, O.TRAIN_OPTIONS, getattr(args, "config", None))
+    return train_from_config(config)
+
+
+# --- resolution of option values that depend on each other ---------------------------
+
+
+def finalize_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Fill the optimizer-dependent defaults (lr, momentum) and check option combinations."""
+    cfg = dict(config)
+    opt = cfg["optimizer"]
+    if cfg.get("lr") is None:
+        cfg["lr"] = O.DEFAULT_LR[opt]
+    if cfg.get("momentum") is None:
+        cfg["momentum"] = O.DEFAULT_MOMENTUM.get(opt, 0.0)
+    elif opt not in ("sgd", "momentum", "nesterov", "rmsprop") and cfg["momentum"]:
+        raise UsageError(
+            f"--momentum: the {opt} optimizer has no momentum option; use it with sgd, momentum, nesterov or rmsprop"
+        )
+    if opt == "nesterov" and not cfg["momentum"] > 0:
+        raise UsageError("--momentum: nesterov needs a momentum > 0, got 0")
+    if cfg.get("early-stopping", 0) and not cfg.get("val-split", 0) > 0:
+        raise UsageError("--early-stopping: needs a validation set; set --val-split above 0 (e.g. 0.1)")
+    return cfg
+
+
+# --- data -------------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedData:
+    train: tuple[Any, Any]
+    val: tuple[Any, Any] | None
+    test: tuple[Any, Any]
+    n_outputs: int
+    input_shape: tuple[int, ...]
+    task: str
+    standardizer: Any
+    description: str
+
+
+def prepare_data(config: dict[str, Any]) -> PreparedData:
+    """Load ``--dataset``, hold out ``--val-split``, standardise with training statistics."""
+    from .. import data as kd
+    from ..errors import DataError, KisonetValueError
+
+    name = config["dataset"]
+    names = list(kd.DATASET_NAMES)
+    key = str(name).strip().lower().replace("_", "-")
+    if key not in names:
+        raise UsageError(f"--dataset: unknown dataset {name!r}{O.closest(key, names)}; choose from: {', '.join(names)}")
+    try:
+        bundle = kd.load_dataset(key, data_dir=config.get("data-dir"), seed=config["seed"])
+    except DataError as e:
+        raise UsageError(f"--dataset {key}: {e}".replace("\n", " ")) from None
+    except KisonetValueError as e:
+        raise UsageError(f"--dataset {key}: {e}") from None
+    (Xtr, ytr), test, val = bundle.train, bundle.test, bundle.val
+    frac = float(config["val-split"])
+    if frac > 0 and val is None:
+        if round(len(Xtr) * frac) < 1 or round(len(Xtr) * (1 - frac)) < 1:
+            raise UsageError(f"--val-split: {frac} of {len(Xtr)} training samples leaves an empty split")
+        (Xtr, ytr), val = kd.split_train_val(Xtr, ytr, frac, seed=config["seed"])
+    elif frac == 0:
+        val = None
+    std = None
+    if config.get("standardize", True):
+        std = kd.Standardizer(axis=0, eps=STANDARDIZE_EPS).fit(Xtr)
+        Xtr = std.transform(Xtr)
+        val = None if val is None else (std.transform(val[0]), val[1])
+        test = (std.transform(test[0]), test[1])
+    if bundle.task == "classification":
+        n_out = int(bundle.n_classes)
+    else:
+        n_out = 1 if ytr.ndim == 1 else int(ytr.shape[1])
+    return PreparedData((Xtr, ytr), val, test, n_out, tuple(bundle.input_shape), bundle.task, std, bundle.description)
+
+
+# --- optimisation -----------------------------------------------------------------------
+
+
+def make_optimizer(config: dict[str, Any], params: Any) -> Any:
+    """The ``--optimizer`` with ``--lr``, ``--momentum`` and ``--weight-decay``."""
+    from .. import optim
+
+    name, lr, m, wd = config["optimizer"], config["lr"], config["momentum"], config["weight-decay"]
+    params = list(params)
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, momentum=m, weight_decay=wd)
+    if name == "nesterov":
+        return optim.SGD(params, lr=lr, momentum=m, nesterov=True, weight_decay=wd)
+    if name == "momentum":
+        return optim.Momentum(params, lr=lr, rho=m, weight_decay=wd)
+    if name == "adagrad":
+        return optim.Adagrad(params, lr=lr, weight_decay=wd)
+    if name == "rmsprop":
+        return optim.RMSprop(params, lr=lr, momentum=m, weight_decay=wd)
+    if name == "adadelta":
+        return optim.Adadelta(params, lr=lr, weight_decay=wd)
+    if name == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=wd)
+    if name == "adamw":
+        return optim.AdamW(params, lr=lr, weight_decay=wd)
+    if name == "adabelief":
+        return optim.AdaBelief(params, lr=lr, weight_decay=wd)
+    raise UsageError(f"--optimizer: unknown optimizer {name!r}")  # pragma: no cover - validated earlier
+
+
+def make_scheduler(config: dict[str, Any], optimizer: Any) -> Any:
+    """The ``--schedule``, stepped once per epoch (its numbers count epochs)."""
+    from ..optim import lr_scheduler as S
+
+    spec, epochs = config["schedule"], int(config["epochs"])
+    head, _, tail = spec.partition(":")
+    args = [t for t in tail.split(",") if t]
+    if head == "constant":
+        return None
+    if head == "step":
+        return S.StepLR(optimizer, step_size=int(args[0]), gamma=float(args[1]) if len(args) > 1 else 0.1)
+    if head == "cosine":
+        return S.CosineAnnealingLR(optimizer, T_max=epochs)
+    if head == "warmup-cosine":
+        warm = int(args[0]) if args else 1
+        if warm >= epochs:
+            raise UsageError(f"--schedule: warm-up of {warm} epochs must be shorter than --epochs {epochs}")
+        return S.WarmupCosineLR(optimizer, warmup_iters=warm, total_iters=epochs)
+    if head == "restarts":
+        return S.CosineAnnealingWarmRestarts(optimizer, T_0=int(args[0]), T_mult=int(args[1]) if len(args) > 1 else 1)
+    if head == "inverse":
+        return S.InverseLR(optimizer)
+    if head == "inverse-sqrt":
+        return S.InverseSqrtLR(optimizer)
+    raise UsageError(f"--schedule: unknown schedule {spec!r}")  # pragma: no cover - validated earlier
+
+
+def _augmenter(config: dict[str, Any], std: Any) -> Callable | None:
+    """``--augment``: the preset on raw [0, 1] images, then the same standardisation as the data."""
+    name = config["augment"]
+    if name == "none":
+        return None
+    from ..data import transforms
+
+    aug = transforms.preset(name)
+    if std is None:
+        return aug
+    # The loader hands over standardised batches; the presets expect raw pixels
+    # (zero background for the affine fill), so undo, augment, redo.
+    return lambda xb: std.transform(aug(std.inverse_transform(xb)))
+
+
+# --- reporting --------------------------------------------------------------------------
+
+
+def format_table(final: dict[str, float], seconds: float, metric: str) -> str:
+    """The closing table: one row per split with loss and the main metric."""
+    rows = [("split", "loss", metric)]
+    for split in ("train", "val", "test"):
+        if f"{split}_loss" in final:
+            loss = final[f"{split}_loss"]
+            val = final.get(f"{split}_{metric}")
+            shown = "" if val is None else (f"{100 * val:.2f}%" if metric == "accuracy" else f"{val:.4f}")
+            rows.append((split, f"{loss:.4f}", shown))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+             for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append(f"time {seconds:.1f} s")
+    return "\n".join(lines)
+
+
+def _last(history: dict[str, list[float]], key: str) -> float | None:
+    vals = history.get(key)
+    return float(vals[-1]) if vals else None
+
+
+def _model_config(config: dict[str, Any], data: PreparedData) -> dict[str, Any]:
+    return {
+        "spec": config["model"],
+        "input_shape": list(data.input_shape),
+        "n_classes": data.n_outputs,
+        "activation": config["activation"],
+        "init": config["init"],
+        "dropout": config["dropout"],
+        "batch_norm": config["batch-norm"],
+        "task": data.task,
+    }
+
+
+def train_from_config(config: dict[str, Any], echo: Callable[[str], None] | None = None) -> int:
+    """Run ``kisonet train`` for a resolved config; returns the exit code."""
+    echo = echo or (lambda s: print(s, flush=True))
+    t_start = time.perf_counter()
+    config = finalize_config(config)
+
+    import kisonet as kn
+
+    from .. import runs
+    from ..errors import KisonetValueError, NumericalError, ShapeError
+    from ..models import build_model
+    from ..train import EarlyStopping, Trainer
+
+    if config.get("threads"):
+        kn.set_num_threads(int(config["threads"]))
+    kn.manual_seed(int(config["seed"]))
+    data = prepare_data(config)
+    kn.manual_seed(int(config["seed"]))  # the model's initial weights depend on the seed only
+    try:
+        model = build_model(
+            config["model"], data.input_shape, data.n_outputs, activation=config["activation"],
+            init=config["init"], dropout=config["dropout"], batch_norm=config["batch-norm"],
+        )
+    except ShapeError as e:
+        raise UsageError(f"--model {config['model']}: {e} (dataset {config['dataset']})") from None
+    except KisonetValueError as e:
+        raise UsageError(f"--model: {e}") from None
+    optimizer = make_optimizer(config, model.parameters())
+    scheduler = make_scheduler(config, optimizer)
+    regularizer = None
+    if config["l1"] > 0:
+        from ..regularizers import L1
+
+        regularizer = L1(config["l1"])
+    callbacks = []
+    if config["early-stopping"]:
+        callbacks.append(EarlyStopping(monitor="val_loss", patience=int(config["early-stopping"]), restore_best=True))
+    classification = data.task == "classification"
+    metric = "accuracy" if classification else "rmse"
+    trainer = Trainer(
+        model, "cross_entropy" if classification else "mse", optimizer, metrics=(metric,), callbacks=callbacks,
+        scheduler=scheduler, regularizer=regularizer, progress=bool(config["progress"]), seed=int(config["seed"]),
+    )
+    run_dir = runs.make_run_dir(config.get("out"))
+    config = {**config, "out": str(run_dir)}
+    runs.write_config(run_dir, config)
+    echo(
+        f"kisonet train: {config['model']} on {config['dataset']} ({len(data.train[0])} train, "
+        f"{0 if data.val is None else len(data.val[0])} val, {len(data.test[0])} test), "
+        f"{config['optimizer']} lr={config['lr']:g}, {config['epochs']} epochs -> {run_dir}"
+    )
+    t_fit = time.perf_counter()
+    failure = None
+    try:
+        trainer.fit(
+            data.train, val=data.val, test=data.test, epochs=int(config["epochs"]),
+            batch_size=int(config["batch-size"]), transform=_augmenter(config, data.standardizer),
+        )
+    except NumericalError as e:
+        failure = e
+    train_seconds = time.perf_counter() - t_fit
+    history = trainer.history
+    runs.write_history(run_dir, history)
+    if failure is not None:
+        print(f"kisonet train: error: training stopped by the NaN/Inf guard: {failure}", file=sys.stderr)
+        print(f"kisonet train: try a smaller --lr (now {config['lr']:g}); partial history in {run_dir}", file=sys.stderr)
+        return 1
+
+    # Final figures: the model as it ends (best weights when early stopping restored them).
+    final: dict[str, float] = {}
+    for split, pair in (("train", data.train), ("val", data.val), ("test", data.test)):
+        if pair is not None:
+            for k, v in trainer.evaluate(pair).items():
+                final[f"{split}_{k}"] = float(v)
+    final["epochs"] = len(history.get("train_loss", []))
+    final["train_seconds"] = train_seconds
+    runs.write_metrics(run_dir, final)
+    runs.save_run_model(
+        run_dir, model, _model_config(config, data),
+        None if data.standardizer is None else data.standardizer.state_dict(),
+    )
+    try:
+        runs.save_curves(run_dir, history, ("loss", metric), title=f"{config['model']} on {config['dataset']}")
+    except ImportError as e:  # matplotlib missing: the run itself is complete
+        print(f"kisonet train: warning: no curves.png ({e})", file=sys.stderr)
+    echo(format_table(final, time.perf_counter() - t_start, metric))
+    echo(f"run folder: {run_dir}")
+    return 0

@@ -1,0 +1,279 @@
+"""Ready-made models and the model builder behind ``kisonet train --model``.
+
+Three classic networks, usable from Python or named by a short spec::
+
+    MLP         'mlp:256,128'   x -> [Linear -> (BatchNorm) -> act -> (Dropout)] per hidden size -> Linear
+    SimpleCNN   'simple-cnn'    the notes' SimpleConvNet:
+                                conv 30x5x5 -> relu -> max-pool 2 -> affine 100 -> relu -> affine n_classes
+    LeNet       'lenet'         conv 6x5x5 -> act -> pool 2 -> conv 16x5x5 -> act -> pool 2
+                                -> affine 120 -> act -> affine 84 -> act -> affine n_classes
+
+and a user's own builder, ``'package.module:function'``: the function is
+called with whichever of ``input_shape, n_classes, activation, init, dropout,
+batch_norm`` it accepts and must return a :class:`kisonet.nn.Module`.
+
+Every model outputs raw scores (logits) of shape (N, n_classes); pair it with
+``nn.CrossEntropyLoss``, which applies the softmax.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import nn
+from .errors import KisonetTypeError, KisonetValueError, ShapeError, closest
+
+__all__ = ["LeNet", "MLP", "SimpleCNN", "build_model", "make_activation"]
+
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky-relu")
+
+
+def make_activation(name: str) -> nn.Module:
+    """``'relu' | 'sigmoid' | 'tanh' | 'leaky-relu'`` -> a fresh activation module."""
+    key = str(name).lower().replace("_", "-")
+    if key == "relu":
+        return nn.ReLU()
+    if key == "sigmoid":
+        return nn.Sigmoid()
+    if key == "tanh":
+        return nn.Tanh()
+    if key == "leaky-relu":
+        return nn.LeakyReLU(0.01)
+    raise KisonetValueError(
+        f"unknown activation {name!r}{closest(key, ACTIVATIONS)}; choose from: {', '.join(ACTIVATIONS)}"
+    )
+
+
+def _check_common(owner: str, n_classes: int, dropout: float) -> None:
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
+        raise KisonetValueError(f"{owner}: n_classes must be a positive int, got {n_classes!r}")
+    if not 0.0 <= float(dropout) < 1.0:
+        raise KisonetValueError(f"{owner}: dropout must be in [0, 1), got {dropout!r}")
+
+
+def _image_shape(owner: str, input_shape: Sequence[int]) -> tuple[int, int, int]:
+    """(C, H, W) of one sample; a flat square input (64 = 8x8) is read as one channel."""
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) == 3:
+        return shape  # type: ignore[return-value]
+    if len(shape) == 2:
+        return (1, *shape)  # type: ignore[return-value]
+    if len(shape) == 1 and math.isqrt(shape[0]) ** 2 == shape[0]:
+        s = math.isqrt(shape[0])
+        return (1, s, s)
+    raise ShapeError(f"{owner} needs image input (C, H, W), got samples of shape {shape}")
+
+
+class _Reshape(nn.Module):
+    """Reshape each sample to ``shape`` (flat 8x8 digits -> (1, 8, 8) for a CNN)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        if tuple(x.shape[1:]) == self.shape:
+            return x
+        return x.reshape(x.shape[0], *self.shape)
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}"
+
+
+class MLP(nn.Module):
+    """Multi-layer perceptron: ``h_{l+1} = act(W_l h_l + b_l)``, logits ``W_L h_L + b_L``.
+
+    Input of any per-sample shape is flattened first.  With ``batch_norm`` each
+    hidden layer is Linear -> BatchNorm1d -> act; with ``dropout > 0`` each hidden
+    activation is followed by ``Dropout(dropout)``.
+    """
+
+    def __init__(
+        self,
+        in_features: int | Sequence[int],
+        hidden: Sequence[int] = (256, 128),
+        n_classes: int = 10,
+        activation: str = "relu",
+        init: Any = None,
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        _check_common("MLP", n_classes, dropout)
+        d = math.prod(in_features) if isinstance(in_features, Sequence) else int(in_features)
+        if d < 1:
+            raise KisonetValueError(f"MLP: in_features must be positive, got {in_features!r}")
+        self.hidden = tuple(int(h) for h in hidden)
+        layers: list[nn.Module] = [nn.Flatten()]
+        for h in self.hidden:
+            layers.append(nn.Linear(d, h, init=init))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(h))
+            layers.append(make_activation(activation))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            d = h
+        layers.append(nn.Linear(d, n_classes, init=init))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+class SimpleCNN(nn.Module):
+    """The notes' SimpleConvNet: conv(30, 5x5) -> act -> max-pool 2 -> affine 100 -> act -> affine.
+
+    ``batch_norm`` inserts BatchNorm2d after the convolution and BatchNorm1d after
+    the hidden affine layer; ``dropout`` acts before the last affine layer.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int] = (1, 28, 28),
+        n_classes: int = 10,
+        activation: str = "relu",
+        init: Any = None,
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        channels: int = 30,
+        kernel_size: int = 5,
+        hidden: int = 100,
+    ) -> None:
+        super().__init__()
+        _check_common("SimpleCNN", n_classes, dropout)
+        c, h, w = _image_shape("SimpleCNN", input_shape)
+        if h < kernel_size or w < kernel_size:
+            raise ShapeError(f"SimpleCNN: a {kernel_size}x{kernel_size} kernel does not fit input of shape {(c, h, w)}")
+        oh, ow = (h - kernel_size + 1) // 2, (w - kernel_size + 1) // 2
+        if oh < 1 or ow < 1:
+            raise ShapeError(f"SimpleCNN: input of shape {(c, h, w)} is too small for conv {kernel_size} + pool 2")
+        layers: list[nn.Module] = [_Reshape((c, h, w)), nn.Conv2d(c, channels, kernel_size, init=init)]
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(channels))
+        layers += [make_activation(activation), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(channels * oh * ow, hidden, init=init)]
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(hidden))
+        layers.append(make_activation(activation))
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        layers.append(nn.Linear(hidden, n_classes, init=init))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+class LeNet(nn.Module):
+    """LeNet-style: two conv(5x5, 'same' padding) -> act -> max-pool 2 stages (6 and 16
+    channels), then affine 120 -> act -> affine 84 -> act -> affine n_classes.
+
+    ``batch_norm`` adds BatchNorm after each conv and hidden affine layer;
+    ``dropout`` follows each hidden affine activation.  The 'same' padding keeps
+    small inputs (8x8 digits: 8 -> 4 -> 2) valid as well as 28x28 MNIST.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int] = (1, 28, 28),
+        n_classes: int = 10,
+        activation: str = "relu",
+        init: Any = None,
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        _check_common("LeNet", n_classes, dropout)
+        c, h, w = _image_shape("LeNet", input_shape)
+        if h < 4 or w < 4:
+            raise ShapeError(f"LeNet needs images of at least 4x4 (two 2x2 poolings), got shape {(c, h, w)}")
+        layers: list[nn.Module] = [_Reshape((c, h, w))]
+        cin = c
+        for cout in (6, 16):
+            layers.append(nn.Conv2d(cin, cout, 5, padding=2, init=init))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(cout))
+            layers += [make_activation(activation), nn.MaxPool2d(2)]
+            cin, h, w = cout, h // 2, w // 2
+        layers.append(nn.Flatten())
+        d = cin * h * w
+        for width in (120, 84):
+            layers.append(nn.Linear(d, width, init=init))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(width))
+            layers.append(make_activation(activation))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            d = width
+        layers.append(nn.Linear(d, n_classes, init=init))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def _user_builder(spec: str):
+    mod_name, _, fn_name = spec.partition(":")
+    cwd = os.getcwd()
+    # the console script does not put the working folder on sys.path; `python -m` does
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(mod_name)
+    except ImportError as e:
+        raise KisonetValueError(f"model {spec!r}: cannot import module {mod_name!r} ({e})") from e
+    fn = getattr(module, fn_name, None)
+    if fn is None or not callable(fn):
+        names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
+        raise KisonetValueError(f"model {spec!r}: module {mod_name!r} has no function {fn_name!r}{closest(fn_name, names)}")
+    return fn
+
+
+def build_model(
+    spec: str,
+    input_shape: Sequence[int],
+    n_classes: int,
+    activation: str = "relu",
+    init: Any = None,
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+) -> nn.Module:
+    """Build the model named by ``spec`` for samples of ``input_shape`` and ``n_classes`` outputs.
+
+    ``spec``: ``'mlp:256,128'`` (hidden sizes; ``'mlp'`` alone is ``mlp:256,128``;
+    ``'mlp:'`` is softmax regression), ``'simple-cnn'``, ``'lenet'``, or
+    ``'module:function'`` for a user's own builder.
+    """
+    from .cli.options import UsageError, parse_model
+
+    try:
+        spec = parse_model(spec, "model")
+    except UsageError as e:
+        raise KisonetValueError(str(e)) from None
+    input_shape = tuple(int(s) for s in input_shape)
+    common = dict(activation=activation, init=init, dropout=dropout, batch_norm=batch_norm)
+    head, sep, tail = spec.partition(":")
+    if head == "mlp":
+        hidden = tuple(int(t) for t in tail.split(",") if t) if sep else (256, 128)
+        return MLP(input_shape, hidden, n_classes, **common)
+    if head == "simple-cnn":
+        return SimpleCNN(input_shape, n_classes, **common)
+    if head == "lenet":
+        return LeNet(input_shape, n_classes, **common)
+    fn = _user_builder(spec)
+    kwargs: dict[str, Any] = dict(input_shape=input_shape, n_classes=n_classes, **common)
+    try:
+        params = inspect.signature(fn).parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            kwargs = {k: v for k, v in kwargs.items() if k in params}
+    except (TypeError, ValueError):  # builtins without a signature: pass everything
+        pass
+    model = fn(**kwargs)
+    if not isinstance(model, nn.Module):
+        raise KisonetTypeError(f"model {spec!r}: the builder returned {type(model).__name__}, expected a kisonet.nn.Module")
+    return model

@@ -1,0 +1,111 @@
+"""Activation modules: thin wrappers over :mod:`kisonet.nn.functional.activation`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Tensor
+from ..errors import KisonetValueError
+from .functional import activation as A  # noqa: N812
+from .module import Module
+
+__all__ = ["Flatten", "Identity", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "Softmax", "Tanh"]
+
+
+class Sigmoid(Module):
+    """y = 1 / (1 + exp(-x))."""
+
+    def forward(self, x: Any) -> Tensor:
+        return A.sigmoid(x)
+
+
+class Tanh(Module):
+    """y = tanh(x)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return A.tanh(x)
+
+
+class ReLU(Module):
+    """y = max(x, 0)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return A.relu(x)
+
+
+class LeakyReLU(Module):
+    """y = x for x > 0, negative_slope * x otherwise."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x: Any) -> Tensor:
+        return A.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Identity(Module):
+    """y = x (a placeholder, e.g. to switch a layer off; extra arguments are ignored)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def forward(self, x: Any) -> Tensor:
+        return A.identity(x)
+
+
+class Softmax(Module):
+    """softmax along ``dim`` (default: the last axis)."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Any) -> Tensor:
+        return A.softmax(x, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """log softmax along ``dim`` (default: the last axis)."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Any) -> Tensor:
+        return A.log_softmax(x, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Flatten(Module):
+    """Flatten axes ``start_dim..end_dim`` into one: (N, C, H, W) -> (N, C*H*W)
+    with the defaults (keeps the batch axis)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, x: Any) -> Tensor:
+        x = A._tensor(x)
+        nd = x.ndim
+        s = self.start_dim % nd if -nd <= self.start_dim < nd else None
+        e = self.end_dim % nd if -nd <= self.end_dim < nd else None
+        if s is None or e is None or s > e:
+            raise KisonetValueError(
+                f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}) does not fit input of shape {x.shape}"
+            )
+        shape = x.shape
+        new = (*shape[:s], -1 if 0 not in shape else 0, *shape[e + 1 :])
+        return x.reshape(*new)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -1,0 +1,130 @@
+"""Convolutional layers: ``Conv2d`` and ``ConvTranspose2d`` (thin wrappers over
+:mod:`kisonet.nn.functional.conv`, where the math lives)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Tensor
+from ..backend import get_default_dtype
+from ..errors import KisonetValueError
+from .functional.conv import _pair, conv2d, conv_transpose2d
+from .init import init_layer_
+from .module import Module, Parameter
+
+
+def _channels(name: str, what: str, n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise KisonetValueError(f"{name}: {what} must be a positive int, got {n!r}")
+    return int(n)
+
+
+class Conv2d(Module):
+    """2-D convolution over NCHW input: weight (out_ch, in_ch, kh, kw), bias (out_ch,).
+
+    ``y[n,o,i,j] = b[o] + sum_{c,p,q} w[o,c,p,q] x_pad[n,c,S*i+p,S*j+q]``, output size
+    ``(H + 2P - K) // S + 1``; ``padding`` may be ``'same'`` (stride 1) or ``'valid'``.
+    ``init=None`` is PyTorch's default (kaiming_uniform(a=sqrt(5)), bias
+    U(+-1/sqrt(fan_in)), fan_in = in_ch*kh*kw); ``'he'``, ``'xavier'``, ``'normal'`` ... or a
+    callable (see :func:`kisonet.nn.init.init_layer_`).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] | str = 0,
+        bias: bool = True,
+        init: Any = None,
+    ) -> None:
+        super().__init__()
+        self.in_channels = _channels("Conv2d", "in_channels", in_channels)
+        self.out_channels = _channels("Conv2d", "out_channels", out_channels)
+        self.kernel_size = _pair("Conv2d", "kernel_size", kernel_size, 1)
+        self.stride = _pair("Conv2d", "stride", stride, 1)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise KisonetValueError(f"Conv2d: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+            if padding == "same" and self.stride != (1, 1):
+                raise KisonetValueError(f"Conv2d: padding='same' needs stride 1 (like PyTorch), got {self.stride}")
+            self.padding = padding
+        else:
+            self.padding = _pair("Conv2d", "padding", padding, 0)
+        dt = get_default_dtype()
+        self.weight = Parameter(np.zeros((self.out_channels, self.in_channels, *self.kernel_size), dtype=dt))
+        if bias:
+            self.bias = Parameter(np.zeros(self.out_channels, dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        init_layer_(self.weight, self.bias, init)
+
+    def _name(self) -> str:
+        kh, kw = self.kernel_size
+        return f"Conv2d({self.in_channels}->{self.out_channels}, {kh}x{kw})"
+
+    def forward(self, x: Tensor) -> Tensor:
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, _name=self._name())
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class ConvTranspose2d(Module):
+    """Transposed convolution (the adjoint of ``Conv2d``), weight (in_ch, out_ch, kh, kw)
+    as in PyTorch; output size ``(H - 1)*S - 2P + K + output_padding``.  Used to
+    upsample in convolutional autoencoders and decoders."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        output_padding: int | tuple[int, int] = 0,
+        bias: bool = True,
+        init: Any = None,
+    ) -> None:
+        super().__init__()
+        self.in_channels = _channels("ConvTranspose2d", "in_channels", in_channels)
+        self.out_channels = _channels("ConvTranspose2d", "out_channels", out_channels)
+        self.kernel_size = _pair("ConvTranspose2d", "kernel_size", kernel_size, 1)
+        self.stride = _pair("ConvTranspose2d", "stride", stride, 1)
+        self.padding = _pair("ConvTranspose2d", "padding", padding, 0)
+        self.output_padding = _pair("ConvTranspose2d", "output_padding", output_padding, 0)
+        if self.output_padding[0] >= self.stride[0] or self.output_padding[1] >= self.stride[1]:
+            raise KisonetValueError(
+                f"ConvTranspose2d: output_padding {self.output_padding} must be smaller than the stride {self.stride}"
+            )
+        dt = get_default_dtype()
+        self.weight = Parameter(np.zeros((self.in_channels, self.out_channels, *self.kernel_size), dtype=dt))
+        if bias:
+            self.bias = Parameter(np.zeros(self.out_channels, dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        # PyTorch's fan_in for this weight layout is out_ch*kh*kw (dimension 1), as init_layer_ computes.
+        init_layer_(self.weight, self.bias, init)
+
+    def forward(self, x: Tensor) -> Tensor:
+        kh, kw = self.kernel_size
+        name = f"ConvTranspose2d({self.in_channels}->{self.out_channels}, {kh}x{kw})"
+        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding, _name=name)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.output_padding != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s

@@ -1,0 +1,87 @@
+"""Noise layers: ``Dropout``, ``DropConnect``, ``GaussianNoise`` (active only in training)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Tensor
+from ..autograd.tensor import as_tensor
+from ..errors import KisonetTypeError, KisonetValueError
+from .functional.dropout import check_p, dropout, dropout_mask, gaussian_noise
+from .functional.linear import linear
+from .linear import Linear
+from .module import Module
+
+__all__ = ["DropConnect", "Dropout", "GaussianNoise"]
+
+
+class Dropout(Module):
+    """Inverted dropout: while training, zero each element with probability ``p`` and
+    scale the rest by 1/(1-p); identity in eval mode."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        self.p = check_p("Dropout", p)
+
+    def forward(self, x: Any) -> Tensor:
+        return dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class DropConnect(Module):
+    """Drop weights instead of units (Wan et al. 2013): while training
+    y = x (W * M)^T + b with M_ij = [u_ij >= p] / (1 - p), a new mask each call;
+    in eval mode the plain ``linear`` (the inverted scaling keeps E[W * M] = W).
+
+    Wraps an existing :class:`Linear`, whose parameters it shares
+    (``DropConnect(Linear(784, 100), p=0.5)``); the state dict keys are
+    ``linear.weight``, ``linear.bias``.
+    """
+
+    def __init__(self, linear: Linear, p: float = 0.5) -> None:
+        super().__init__()
+        if not isinstance(linear, Linear):
+            raise KisonetTypeError(f"DropConnect: expected a Linear layer, got {type(linear).__name__}")
+        self.linear = linear
+        self.p = check_p("DropConnect", p)
+
+    @property
+    def weight(self) -> Tensor:
+        return self.linear.weight
+
+    @property
+    def bias(self) -> Tensor | None:
+        return self.linear.bias
+
+    def forward(self, x: Any) -> Tensor:
+        lin = self.linear
+        if not self.training or self.p == 0.0:
+            return lin(x)
+        x = x if isinstance(x, Tensor) else as_tensor(x, like=(lin.weight,))
+        lin._check_input(x)
+        w = lin.weight
+        # mask * W is one engine Mul node: dL/dW = M * dL/d(W*M)
+        masked = w * dropout_mask(w.shape, self.p, w.dtype)
+        return linear(x, masked, lin.bias)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class GaussianNoise(Module):
+    """y = x + std * z, z ~ N(0, 1), while training; identity in eval mode
+    (a regulariser, as Keras' GaussianNoise)."""
+
+    def __init__(self, std: float) -> None:
+        super().__init__()
+        if isinstance(std, bool) or not isinstance(std, (int, float)) or not std >= 0:
+            raise KisonetValueError(f"GaussianNoise: std must be a number >= 0, got {std!r}")
+        self.std = float(std)
+
+    def forward(self, x: Any) -> Tensor:
+        return gaussian_noise(x, self.std, self.training)
+
+    def extra_repr(self) -> str:
+        return f"std={self.std}"

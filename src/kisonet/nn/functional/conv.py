@@ -1,0 +1,357 @@
+"""Convolution as one matrix product: im2col, col2im, ``conv2d``, ``conv_transpose2d``.
+
+Notation (NCHW): input x (N, C, H, W), weight w (O, C, kh, kw), stride S,
+padding P, output y (N, O, OH, OW) with
+
+    OH = (H + P_top + P_bottom - kh) // S_h + 1      (likewise OW)
+    y[n, o, i, j] = b[o] + sum_{c, p, q} w[o, c, p, q] * x_pad[n, c, S_h*i + p, S_w*j + q].
+
+im2col gathers, for every output pixel, the C*kh*kw input values it sees:
+``col[n, (c, p, q), (i, j)] = x_pad[n, c, S_h*i + p, S_w*j + q]``, so that the
+convolution is one GEMM per batch ``y[n] = W @ col[n] + b`` with W the weight
+viewed as an (O, C*kh*kw) matrix.  The backward pass is two more GEMMs and
+col2im, the adjoint of im2col (every column value is added back to the input
+pixel it came from):
+
+    dL/dW   = sum_n gy[n] @ col[n]^T           (O, C*kh*kw)
+    dL/db   = sum_{n, i, j} gy[n, :, i, j]
+    dL/dcol = W^T @ gy[n]                       then  dL/dx = col2im(dL/dcol).
+
+Both im2col and col2im loop over the kh*kw kernel offsets only (each step moves
+a whole (N, C, OH, OW) strided block), never over images or pixels.
+
+The transposed convolution is the adjoint of the convolution: its forward pass is
+conv2d's input gradient and its backward pass is conv2d's forward pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...autograd import Tensor
+from ...autograd.function import Function
+from ...errors import KisonetTypeError, KisonetValueError, ShapeError
+
+Pad4 = tuple[int, int, int, int]  # (top, bottom, left, right)
+
+
+# ----------------------------------------------------------------------------
+# argument handling
+
+
+def _pair(name: str, what: str, v: Any, minimum: int) -> tuple[int, int]:
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        t = (int(v), int(v))
+    elif (
+        isinstance(v, (tuple, list))
+        and len(v) == 2
+        and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in v)
+    ):
+        t = (int(v[0]), int(v[1]))
+    else:
+        raise KisonetTypeError(f"{name}: {what} must be an int or a pair of ints, got {v!r}")
+    if min(t) < minimum:
+        raise KisonetValueError(f"{name}: {what} must be >= {minimum}, got {v!r}")
+    return t
+
+
+def _padding4(name: str, padding: Any, kernel: tuple[int, int], stride: tuple[int, int]) -> Pad4:
+    """(top, bottom, left, right) from an int, a pair, or 'same' / 'valid'."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise KisonetValueError(f"{name}: padding='same' needs stride 1 (like PyTorch), got stride {stride}")
+            # PyTorch puts the odd pixel of an even kernel's padding at the bottom/right.
+            th, tw = kernel[0] - 1, kernel[1] - 1
+            return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+        raise KisonetValueError(f"{name}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+    ph, pw = _pair(name, "padding", padding, 0)
+    return (ph, ph, pw, pw)
+
+
+def conv_output_size(size: int, kernel: int, stride: int, pad_total: int) -> int:
+    """``(H + 2P - K) // S + 1``: how many windows of K pixels, S apart, fit in H + 2P."""
+    return (size + pad_total - kernel) // stride + 1
+
+
+def _check_fits(
+    name: str, xshape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int], pad: Pad4
+) -> tuple[int, int]:
+    H, W = xshape[2], xshape[3]
+    hp, wp = H + pad[0] + pad[1], W + pad[2] + pad[3]
+    if hp < kernel[0] or wp < kernel[1]:
+        raise ShapeError(
+            f"{name} got input of shape {tuple(xshape)}: the {kernel[0]}x{kernel[1]} window does not fit in the "
+            f"padded {hp}x{wp} image (H + 2P - K = {hp - kernel[0]}, W + 2P - K = {wp - kernel[1]} must be >= 0)"
+        )
+    return (hp - kernel[0]) // stride[0] + 1, (wp - kernel[1]) // stride[1] + 1
+
+
+def _pad(x: np.ndarray, pad: Pad4, value: float = 0.0) -> np.ndarray:
+    if not any(pad):
+        return x
+    N, C, H, W = x.shape
+    out = np.empty((N, C, H + pad[0] + pad[1], W + pad[2] + pad[3]), dtype=x.dtype)
+    # Fill only the border: cheaper than np.pad's full zero pass plus copy.
+    out[:, :, : pad[0]] = value
+    out[:, :, H + pad[0] :] = value
+    out[:, :, pad[0] : pad[0] + H, : pad[2]] = value
+    out[:, :, pad[0] : pad[0] + H, W + pad[2] :] = value
+    out[:, :, pad[0] : pad[0] + H, pad[2] : pad[2] + W] = x
+    return out
+
+
+def _unpad(x: np.ndarray, pad: Pad4, H: int, W: int) -> np.ndarray:
+    if not any(pad) and x.shape[2] == H and x.shape[3] == W:
+        return x
+    return x[:, :, pad[0] : pad[0] + H, pad[2] : pad[2] + W]
+
+
+# ----------------------------------------------------------------------------
+# im2col / col2im
+
+
+def im2col(xp: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
+    """(N, C, Hp, Wp) padded input -> (N, C*kh*kw, OH*OW) columns.
+
+    ``col[n, (c, p, q), (i, j)] = xp[n, c, S_h*i + p, S_w*j + q]``; one strided block
+    copy per kernel offset (p, q).
+    """
+    N, C = xp.shape[:2]
+    (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
+    col = np.empty((N, C, kh, kw, OH, OW), dtype=xp.dtype)
+    for p in range(kh):
+        for q in range(kw):
+            col[:, :, p, q] = xp[:, :, p : p + sh * (OH - 1) + 1 : sh, q : q + sw * (OW - 1) + 1 : sw]
+    return col.reshape(N, C * kh * kw, OH * OW)
+
+
+def col2im(
+    col: np.ndarray,
+    padded_shape: tuple[int, int, int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    out_hw: tuple[int, int],
+) -> np.ndarray:
+    """Adjoint of :func:`im2col`: (N, C*kh*kw, OH*OW) -> (N, C, Hp, Wp), adding every
+    column entry back into the pixel it was copied from (overlapping windows sum)."""
+    N, C, Hp, Wp = padded_shape
+    (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
+    col = col.reshape(N, C, kh, kw, OH, OW)
+    span_h, span_w = sh * (OH - 1) + 1, sw * (OW - 1) + 1
+    if sh >= kh and sw >= kw and Hp == sh * OH and Wp == sw * OW:
+        # Non-overlapping windows tiling the image: every pixel is written exactly once.
+        x = np.empty(padded_shape, dtype=col.dtype)
+        for p in range(kh):
+            for q in range(kw):
+                x[:, :, p : p + span_h : sh, q : q + span_w : sw] = col[:, :, p, q]
+        if sh > kh or sw > kw:  # pixels between windows get no gradient
+            x6 = x.reshape(N, C, OH, sh, OW, sw)
+            x6[:, :, :, kh:] = 0
+            x6[:, :, :, :, :, kw:] = 0
+        return x
+    x = np.zeros(padded_shape, dtype=col.dtype)
+    for p in range(kh):
+        for q in range(kw):
+            x[:, :, p : p + span_h : sh, q : q + span_w : sw] += col[:, :, p, q]
+    return x
+
+
+def _sum_of_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum_n a[n] @ b[n]^T for a (N, P, L), b (N, Q, L): the weight gradient.
+
+    Either N small GEMMs summed (cheap when the (N, P, Q) partial results are
+    smaller than the inputs, e.g. a first layer with few input channels), or one
+    GEMM over the joint (n, l) axis after tensordot's transposing copies.
+    """
+    N, P, L = a.shape
+    Q = b.shape[1]
+    if P * Q <= L * (P + Q):
+        return np.matmul(a, b.transpose(0, 2, 1)).sum(axis=0)
+    return np.tensordot(a, b, axes=([0, 2], [0, 2]))
+
+
+# ----------------------------------------------------------------------------
+# conv2d
+
+
+class Conv2dFunction(Function):
+    """y = conv2d(x, w) + b as im2col + one GEMM per image (see the module docstring).
+
+    Forward:   col = im2col(pad(x));  y[n] = W @ col[n] + b          W: (O, C*kh*kw)
+    Backward:  dW = sum_n gy[n] @ col[n]^T;  db = sum_{n,i,j} gy;
+               dx = unpad(col2im(W^T @ gy[n]))   (skipped when x needs no gradient,
+               e.g. the first layer, whose input is the data).
+    Options: ``stride`` (sh, sw), ``pad`` (top, bottom, left, right), ``out_hw``.
+    """
+
+    def forward(self, x, w, b=None):
+        O, C, kh, kw = w.shape
+        N = x.shape[0]
+        self.kernel = (kh, kw)
+        xp = _pad(x, self.pad)
+        col = im2col(xp, self.kernel, self.stride, self.out_hw)
+        w2 = w.reshape(O, C * kh * kw)
+        y = np.matmul(w2, col)  # (N, O, OH*OW): already NCHW, no transpose copy
+        if b is not None:
+            y += b.reshape(1, O, 1)
+        if self.requires_grad:
+            self.col, self.w2 = col, w2
+            self.x_shape, self.xp_shape, self.w_shape = x.shape, xp.shape, w.shape
+        return y.reshape(N, O, *self.out_hw)
+
+    def backward(self, gy):
+        N, O = gy.shape[:2]
+        g = gy.reshape(N, O, -1)
+        need = self.needs_input_grad
+        gx = gw = gb = None
+        if need[1]:
+            gw = _sum_of_products(g, self.col).reshape(self.w_shape)
+        if len(need) > 2 and need[2]:
+            gb = g.sum(axis=(0, 2))
+        if need[0]:
+            gcol = np.matmul(self.w2.T, g)  # (N, C*kh*kw, OH*OW)
+            gxp = col2im(gcol, self.xp_shape, self.kernel, self.stride, self.out_hw)
+            gx = _unpad(gxp, self.pad, self.x_shape[2], self.x_shape[3])
+        return (gx, gw, gb) if len(need) > 2 else (gx, gw)
+
+
+def _as_tensor(a: Any) -> Tensor:
+    if isinstance(a, Tensor):
+        return a
+    from ...autograd import as_tensor
+
+    return as_tensor(a)
+
+
+def _describe_conv(name: str | None, C: int, O: int, kernel: tuple[int, int]) -> str:
+    return name or f"conv2d({C}->{O}, {kernel[0]}x{kernel[1]})"
+
+
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] | str = 0,
+    *,
+    _name: str | None = None,
+) -> Tensor:
+    """2-D convolution (cross-correlation, like PyTorch) of NCHW ``input`` with ``weight``
+    (out_ch, in_ch, kh, kw) and optional ``bias`` (out_ch,).
+
+    ``y[n,o,i,j] = b[o] + sum_{c,p,q} w[o,c,p,q] x_pad[n,c,S*i+p,S*j+q]``, output size
+    ``(H + 2P - K) // S + 1``.  ``padding`` is an int, a pair, ``'valid'`` or ``'same'``
+    (stride 1; an even kernel pads one more pixel at the bottom/right, as PyTorch).
+    """
+    x, w = _as_tensor(input), _as_tensor(weight)
+    if w.ndim != 4:
+        raise ShapeError(f"conv2d: weight must have shape (out_ch, in_ch, kh, kw), got {w.shape}")
+    O, C, kh, kw = w.shape
+    name = _describe_conv(_name, C, O, (kh, kw))
+    if x.ndim != 4 or x.shape[1] != C:
+        raise ShapeError(f"{name} got input of shape {x.shape}; expected (N, {C}, H, W)")
+    stride_ = _pair(name, "stride", stride, 1)
+    pad = _padding4(name, padding, (kh, kw), stride_)
+    out_hw = _check_fits(name, x.shape, (kh, kw), stride_, pad)
+    args = (x, w) if bias is None else (x, w, _as_tensor(bias))
+    if bias is not None and args[2].shape != (O,):
+        raise ShapeError(f"{name}: bias must have shape ({O},), got {args[2].shape}")
+    return Conv2dFunction.apply(*args, stride=stride_, pad=pad, out_hw=out_hw)
+
+
+# ----------------------------------------------------------------------------
+# conv_transpose2d
+
+
+class ConvTranspose2dFunction(Function):
+    """Transposed convolution, the adjoint of conv2d (weight (C_in, C_out, kh, kw)).
+
+    Forward:   col[n] = W^T @ x[n]  (C_out*kh*kw, H*W);  y = crop(col2im(col)) + b
+    Backward:  gcol = im2col(pad(gy));  dx[n] = W @ gcol[n];
+               dW = sum_n x[n] @ gcol[n]^T;  db = sum_{n,i,j} gy
+    where W is the weight viewed as (C_in, C_out*kh*kw), im2col/col2im use the
+    stride, and crop removes ``padding`` pixels from each border of the
+    (H-1)*S + K + output_padding full output.
+    """
+
+    def forward(self, x, w, b=None):
+        N, Ci, H, W = x.shape
+        _, Co, kh, kw = w.shape
+        self.kernel = (kh, kw)
+        w2 = w.reshape(Ci, Co * kh * kw)
+        x2 = x.reshape(N, Ci, H * W)
+        col = np.matmul(w2.T, x2)
+        full = col2im(col, self.full_shape, self.kernel, self.stride, (H, W))
+        y = _unpad(full, self.pad, *self.out_hw)
+        y = np.ascontiguousarray(y) if b is None else y + b.reshape(1, Co, 1, 1)
+        if self.requires_grad:
+            self.x2, self.w2, self.w_shape, self.x_shape = x2, w2, w.shape, x.shape
+        return y
+
+    def backward(self, gy):
+        N, Ci, H, W = self.x_shape
+        need = self.needs_input_grad
+        gx = gw = gb = None
+        full = np.zeros(self.full_shape, dtype=gy.dtype)
+        full[:, :, self.pad[0] : self.pad[0] + gy.shape[2], self.pad[2] : self.pad[2] + gy.shape[3]] = gy
+        gcol = im2col(full, self.kernel, self.stride, (H, W))  # (N, Co*kh*kw, H*W)
+        if need[0]:
+            gx = np.matmul(self.w2, gcol).reshape(self.x_shape)
+        if need[1]:
+            gw = _sum_of_products(self.x2, gcol).reshape(self.w_shape)
+        if len(need) > 2 and need[2]:
+            gb = gy.sum(axis=(0, 2, 3))
+        return (gx, gw, gb) if len(need) > 2 else (gx, gw)
+
+
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    output_padding: int | tuple[int, int] = 0,
+    *,
+    _name: str | None = None,
+) -> Tensor:
+    """Transposed ("fractionally strided") convolution, weight (in_ch, out_ch, kh, kw).
+
+    Output size ``(H - 1)*S - 2P + K + output_padding``; it is the gradient of
+    ``conv2d`` with respect to its input, so ``ConvTranspose2d(k, s)`` undoes the
+    shape change of ``Conv2d(k, s)`` (used by convolutional autoencoders).
+    """
+    x, w = _as_tensor(input), _as_tensor(weight)
+    if w.ndim != 4:
+        raise ShapeError(f"conv_transpose2d: weight must have shape (in_ch, out_ch, kh, kw), got {w.shape}")
+    Ci, Co, kh, kw = w.shape
+    name = _name or f"conv_transpose2d({Ci}->{Co}, {kh}x{kw})"
+    if x.ndim != 4 or x.shape[1] != Ci:
+        raise ShapeError(f"{name} got input of shape {x.shape}; expected (N, {Ci}, H, W)")
+    sh, sw = _pair(name, "stride", stride, 1)
+    ph, pw = _pair(name, "padding", padding, 0)
+    oph, opw = _pair(name, "output_padding", output_padding, 0)
+    if oph >= sh or opw >= sw:
+        raise KisonetValueError(f"{name}: output_padding {(oph, opw)} must be smaller than the stride {(sh, sw)}")
+    N, _, H, W = x.shape
+    full_h, full_w = (H - 1) * sh + kh + oph, (W - 1) * sw + kw + opw
+    out_h, out_w = full_h - 2 * ph, full_w - 2 * pw
+    if out_h < 1 or out_w < 1:
+        raise ShapeError(
+            f"{name} got input of shape {x.shape}: output size (H-1)*S - 2P + K + output_padding = "
+            f"{out_h}x{out_w} is empty"
+        )
+    args = (x, w) if bias is None else (x, w, _as_tensor(bias))
+    if bias is not None and args[2].shape != (Co,):
+        raise ShapeError(f"{name}: bias must have shape ({Co},), got {args[2].shape}")
+    return ConvTranspose2dFunction.apply(
+        *args,
+        stride=(sh, sw),
+        pad=(ph, ph + oph, pw, pw + opw),
+        full_shape=(N, Co, full_h, full_w),
+        out_hw=(out_h, out_w),
+    )

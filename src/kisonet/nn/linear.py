@@ -1,0 +1,74 @@
+"""``Linear``: the affine (fully connected) layer y = x W^T + b."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Tensor
+from ..backend import get_default_dtype
+from ..errors import KisonetValueError, ShapeError
+from .functional.linear import Linear as _LinearFn
+from .init import init_layer_
+from .module import Module, Parameter
+
+__all__ = ["Linear"]
+
+
+def _check_features(name: str, **sizes: Any) -> None:
+    for k, v in sizes.items():
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
+            raise KisonetValueError(f"{name}: {k} must be a positive int, got {v!r}")
+
+
+class Linear(Module):
+    """y = x W^T + b for x of shape (..., in_features).
+
+    ``weight`` is (out_features, in_features) (the notes' M in R^{n1 x n}, PyTorch's
+    layout), ``bias`` (out_features,).  ``init`` picks the initialiser (see
+    :func:`kisonet.nn.init.init_layer_`): None is PyTorch's default
+    U(+-1/sqrt(in_features)); ``'he'`` for ReLU networks, ``'xavier'`` for
+    sigmoid/tanh, or any callable on the weight.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        init: str | Callable[[Any], Any] | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        _check_features("Linear", in_features=in_features, out_features=out_features)
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype), dtype=dtype)
+        if bias:
+            self.bias = Parameter(np.empty(self.out_features, dtype=dtype), dtype=dtype)
+        else:
+            self.register_parameter("bias", None)
+        init_layer_(self.weight, self.bias, init)
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ShapeError(
+                f"Linear({self.in_features}->{self.out_features}) got input of shape {tuple(x.shape)} "
+                f"(its last axis must be {self.in_features})"
+            )
+
+    def forward(self, x: Any) -> Tensor:
+        if not isinstance(x, Tensor):
+            from ..autograd.tensor import as_tensor
+
+            x = as_tensor(x, like=(self.weight,))
+        self._check_input(x)
+        if self.bias is None:
+            return _LinearFn.apply(x, self.weight)
+        return _LinearFn.apply(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

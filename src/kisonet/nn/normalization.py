@@ -1,0 +1,223 @@
+"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``, ``InstanceNorm2d``,
+``GroupNorm`` (thin wrappers over :mod:`kisonet.nn.functional.normalization`).
+
+Conventions, side by side (the signatures and defaults are PyTorch's):
+
+* PyTorch / kisonet: ``momentum=0.1`` is the weight of the NEW batch,
+  ``running = (1 - momentum) * running + momentum * batch``; the running variance
+  uses the unbiased batch variance (divided by M - 1); eps=1e-5.
+* Keras: ``momentum=0.99`` is the weight of the OLD average
+  (``running = momentum * running + (1 - momentum) * batch``), eps=1e-3: Keras'
+  momentum m is kisonet's ``1 - m``.
+* The lecture notes: inference uses "the average of the training-time (mu, sigma^2)";
+  the exponential running average is that average (``momentum=None`` gives the plain
+  cumulative average over all batches seen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Tensor
+from ..backend import get_default_dtype
+from ..errors import KisonetValueError, ShapeError
+from .functional.normalization import batch_norm, group_norm, instance_norm, layer_norm
+from .module import Module, Parameter
+
+
+def _check_hparams(name: str, eps: float, momentum: float | None) -> None:
+    if not (isinstance(eps, (int, float)) and eps > 0):
+        raise KisonetValueError(f"{name}: eps must be a positive number, got {eps!r}")
+    if momentum is not None and not (isinstance(momentum, (int, float)) and 0.0 <= momentum <= 1.0):
+        raise KisonetValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum!r}")
+
+
+def _positive(name: str, what: str, n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise KisonetValueError(f"{name}: {what} must be a positive int, got {n!r}")
+    return int(n)
+
+
+class _BatchNorm(Module):
+    _dims: tuple[int, ...] = ()
+    _layout = ""
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.num_features = _positive(name, "num_features", num_features)
+        _check_hparams(name, eps, momentum)
+        self.eps, self.momentum = float(eps), momentum
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        dt = get_default_dtype()
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype=dt))  # gamma
+            self.bias = Parameter(np.zeros(num_features, dtype=dt))  # beta
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(num_features, dtype=dt))
+            self.register_buffer("running_var", np.ones(num_features, dtype=dt))
+            self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean.fill(0)
+            self.running_var.fill(1)
+            self.num_batches_tracked.fill(0)
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.ndim not in self._dims or x.shape[1] != self.num_features:
+            raise ShapeError(
+                f"{type(self).__name__}({self.num_features}) got input of shape {x.shape}; "
+                f"expected {self._layout} with C={self.num_features}"
+            )
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        use_batch = self.training or not self.track_running_stats
+        return batch_norm(
+            x,
+            self.running_mean if self.training or not use_batch else None,
+            self.running_var if self.training or not use_batch else None,
+            self.weight,
+            self.bias,
+            use_batch,
+            self.momentum,
+            self.eps,
+            num_batches_tracked=self.num_batches_tracked,
+            _name=f"{type(self).__name__}({self.num_features})",
+        )
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+        if not self.affine:
+            s += ", affine=False"
+        if not self.track_running_stats:
+            s += ", track_running_stats=False"
+        return s
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) features or (N, C, L) sequences, per channel:
+    ``y = gamma * (x - mu_B) / sqrt(var_B + eps) + beta`` with batch statistics while
+    training and the running averages in eval mode.  Buffers ``running_mean``,
+    ``running_var`` (unbiased), ``num_batches_tracked`` are in the state dict.
+    See the module docstring for PyTorch's / Keras' / the notes' momentum."""
+
+    _dims = (2, 3)
+    _layout = "(N, C) or (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) images per channel (statistics over N, H, W);
+    see :class:`BatchNorm1d`."""
+
+    _dims = (4,)
+    _layout = "(N, C, H, W)"
+
+
+class LayerNorm(Module):
+    """Standardise each sample over its last ``len(normalized_shape)`` axes, then an
+    elementwise affine map with ``weight``/``bias`` of shape ``normalized_shape``."""
+
+    def __init__(
+        self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True
+    ) -> None:
+        super().__init__()
+        ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        self.normalized_shape = tuple(_positive("LayerNorm", "normalized_shape", n) for n in ns)
+        if not self.normalized_shape:
+            raise KisonetValueError("LayerNorm: normalized_shape must not be empty")
+        _check_hparams("LayerNorm", eps, None)
+        self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
+        dt = get_default_dtype()
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dt))
+            self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dt))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class InstanceNorm2d(_BatchNorm):
+    """Standardise each (sample, channel) of (N, C, H, W) over H, W.  PyTorch's defaults:
+    ``affine=False``, ``track_running_stats=False`` (then train and eval behave the same);
+    with ``track_running_stats=True`` eval mode uses the running averages."""
+
+    _dims = (4,)
+    _layout = "(N, C, H, W)"
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+    ) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        use_input_stats = self.training or not self.track_running_stats
+        # Like PyTorch, instance norm does not count batches (num_batches_tracked stays 0).
+        return instance_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats, self.momentum, self.eps
+        )
+
+
+class GroupNorm(Module):
+    """Split the channels into ``num_groups`` groups and standardise each (sample, group)
+    over its channels and spatial axes; per-channel ``weight``/``bias``.  Independent of
+    the batch size (G=1: layer norm over C, H, W; G=C: instance norm)."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True) -> None:
+        super().__init__()
+        self.num_groups = _positive("GroupNorm", "num_groups", num_groups)
+        self.num_channels = _positive("GroupNorm", "num_channels", num_channels)
+        if num_channels % num_groups:
+            raise KisonetValueError(
+                f"GroupNorm: num_channels={num_channels} is not divisible by num_groups={num_groups}"
+            )
+        _check_hparams("GroupNorm", eps, None)
+        self.eps, self.affine = float(eps), bool(affine)
+        dt = get_default_dtype()
+        if affine:
+            self.weight = Parameter(np.ones(num_channels, dtype=dt))
+            self.bias = Parameter(np.zeros(num_channels, dtype=dt))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ShapeError(
+                f"GroupNorm({self.num_groups}, {self.num_channels}) got input of shape {x.shape}; "
+                f"expected (N, {self.num_channels}, ...)"
+            )
+        return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

@@ -1,0 +1,216 @@
+"""Moment-estimating methods: ``Adam``, ``AdamW`` (decoupled weight decay) and ``AdaBelief``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Tensor
+from ..errors import KisonetValueError
+from .optimizer import Optimizer, ParamsT, check_number
+
+
+def _check_betas(owner: str, betas: Any) -> None:
+    if not isinstance(betas, tuple | list) or len(betas) != 2:
+        raise KisonetValueError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
+    for i, b in enumerate(betas):
+        check_number(owner, f"betas[{i}]", b, high=1.0)
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba 2014): bias-corrected moving averages of g and g^2.
+
+    .. code-block:: text
+
+        input: lr, betas (b1, b2), eps, weight_decay lambda, amsgrad;   m_0 = 0, v_0 = 0, vmax_0 = 0
+        for t = 1, 2, ...
+            g_t <- grad f(w_{t-1})   (+ lambda w_{t-1} if lambda != 0: coupled, L2-style)
+            m_t <- b1 m_{t-1} + (1 - b1) g_t
+            v_t <- b2 v_{t-1} + (1 - b2) g_t^2
+            if amsgrad:  vmax_t <- max(vmax_{t-1}, v_t);  d_t <- sqrt(vmax_t) / sqrt(1 - b2^t) + eps
+            else:        d_t <- sqrt(v_t) / sqrt(1 - b2^t) + eps
+            w_t <- w_{t-1} - lr / (1 - b1^t) * m_t / d_t
+
+    Notes' form: ``m_hat = m / (1 - rho1^t)``, ``v_hat = v / (1 - rho2^t)``,
+    ``dw = -eta m_hat / sqrt(v_hat + eps)`` (eps inside the root).  kisonet follows PyTorch:
+    eps is added *after* the root, ``m_hat / (sqrt(v_hat) + eps)``, default 1e-8.
+    ``weight_decay`` here is coupled (added to the gradient); for decoupled decay use :class:`AdamW`.
+    """
+
+    _decoupled = False
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize),
+        )
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        name = type(self).__name__
+        for k in ("lr", "eps", "weight_decay"):
+            check_number(name, k, group[k])
+        _check_betas(name, group["betas"])
+
+    def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+        w = p.data
+        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+        b1, b2 = group["betas"]
+        if "exp_avg" not in state:
+            state["step"] = 0
+            self._init_state(p, state, "exp_avg", "exp_avg_sq")
+            if group["amsgrad"]:
+                self._init_state(p, state, "max_exp_avg_sq")
+        state["step"] += 1
+        t = state["step"]
+        if group["maximize"]:
+            grad = np.negative(grad, out=self._scratch(p, 1))
+        if wd != 0:
+            if self._decoupled:
+                w *= 1.0 - lr * wd
+            else:
+                grad = self._coupled_decay(p, grad, wd)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        tmp = np.multiply(grad, 1.0 - b1, out=self._scratch(p, 0))
+        m *= b1
+        m += tmp
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1.0 - b2
+        v *= b2
+        v += tmp
+        if group["amsgrad"]:
+            vmax = state["max_exp_avg_sq"]
+            np.maximum(vmax, v, out=vmax)
+            np.sqrt(vmax, out=tmp)
+        else:
+            np.sqrt(v, out=tmp)
+        tmp /= math.sqrt(1.0 - b2**t)
+        tmp += eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr / (1.0 - b1**t)
+        w -= tmp
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter 2019), as ``torch.optim.AdamW``.
+
+    .. code-block:: text
+
+        for t = 1, 2, ...
+            w_{t-1} <- w_{t-1} (1 - lr lambda)           (decay applied to the weights, not the gradient)
+            then the Adam step of :class:`Adam` with g_t = grad f(w_{t-1}) (no coupled decay)
+
+    The decay is not rescaled by the adaptive denominator, unlike L2 added to the loss.
+    Default ``weight_decay=1e-2`` as in PyTorch.
+    """
+
+    _decoupled = True
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+
+
+class AdaBelief(Optimizer):
+    r"""AdaBelief (Zhuang et al. 2020): scale by the belief in the gradient, the EMA of (g - m)^2.
+
+    .. code-block:: text
+
+        input: lr, betas (b1, b2), eps, weight_decay lambda, decoupled_weight_decay, amsgrad
+        m_0 = 0, s_0 = 0, smax_0 = 0
+        for t = 1, 2, ...
+            g_t <- grad f(w_{t-1})
+            if lambda != 0:  w_{t-1} <- w_{t-1} (1 - lr lambda)  if decoupled   else  g_t <- g_t + lambda w_{t-1}
+            m_t <- b1 m_{t-1} + (1 - b1) g_t
+            s_t <- b2 s_{t-1} + (1 - b2) (g_t - m_t)^2 + eps
+            if amsgrad:  smax_t <- max(smax_{t-1}, s_t);  s_t <- smax_t (for the denominator)
+            d_t <- sqrt(s_t) / sqrt(1 - b2^t) + eps
+            w_t <- w_{t-1} - lr / (1 - b1^t) * m_t / d_t
+
+    eps is handled as in the authors' implementation (``adabelief_pytorch`` 0.2): added to
+    ``s_t`` in the stored state *and* again after the root; default eps 1e-16.  The rectified
+    (RAdam-style) variant of that package is not included.  PyTorch has no AdaBelief.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-16,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        decoupled_weight_decay: bool = True,
+    ) -> None:
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=tuple(betas),
+                eps=eps,
+                weight_decay=weight_decay,
+                amsgrad=amsgrad,
+                decoupled_weight_decay=decoupled_weight_decay,
+            ),
+        )
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        for k in ("lr", "eps", "weight_decay"):
+            check_number("AdaBelief", k, group[k])
+        _check_betas("AdaBelief", group["betas"])
+
+    def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+        w = p.data
+        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+        b1, b2 = group["betas"]
+        if "exp_avg" not in state:
+            state["step"] = 0
+            self._init_state(p, state, "exp_avg", "exp_avg_var")
+            if group["amsgrad"]:
+                self._init_state(p, state, "max_exp_avg_var")
+        state["step"] += 1
+        t = state["step"]
+        if wd != 0:
+            if group["decoupled_weight_decay"]:
+                w *= 1.0 - lr * wd
+            else:
+                grad = self._coupled_decay(p, grad, wd)
+        m, s = state["exp_avg"], state["exp_avg_var"]
+        tmp = np.multiply(grad, 1.0 - b1, out=self._scratch(p, 0))
+        m *= b1
+        m += tmp
+        np.subtract(grad, m, out=tmp)
+        tmp *= tmp
+        tmp *= 1.0 - b2
+        s *= b2
+        s += tmp
+        s += eps
+        if group["amsgrad"]:
+            smax = state["max_exp_avg_var"]
+            np.maximum(smax, s, out=smax)
+            np.sqrt(smax, out=tmp)
+        else:
+            np.sqrt(s, out=tmp)
+        tmp /= math.sqrt(1.0 - b2**t)
+        tmp += eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr / (1.0 - b1**t)
+        w -= tmp

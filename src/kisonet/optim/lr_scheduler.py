@@ -1,0 +1,547 @@
+"""Learning-rate schedules with PyTorch's class names and step-by-step semantics.
+
+A scheduler owns no learning rate: it writes ``optimizer.param_groups[i]['lr']``.  Create it
+after the optimizer (it then sets the lr for step 0), call ``optimizer.step()`` and then
+``scheduler.step()``; how often (every mini-batch or every epoch) is the caller's choice, so
+``T_max``, ``step_size``... count whatever you step.  ``last_epoch`` is the number of
+``scheduler.step()`` calls so far.  A fixed learning rate needs no scheduler at all.
+
+Schedules that PyTorch has (``StepLR``, ``MultiStepLR``, ``ConstantLR``, ``LinearLR``,
+``ExponentialLR``, ``CosineAnnealingLR``, ``CosineAnnealingWarmRestarts``, ``LambdaLR``,
+``SequentialLR``) give the same learning rate as PyTorch at every step, recursive forms included.
+The notes' schedules (k = ``last_epoch``):
+
+* ``LinearInterpolationLR``: ``a_k = (k/K) a_end + (1 - k/K) a_start`` for ``k <= K``, then ``a_end``;
+* ``InverseLR``: ``a_k = a / k`` (``a / (k + 1)`` from ``k = 0``, see the class);
+* ``InverseSqrtLR``: ``a_k = a / sqrt(k)`` (likewise shifted);
+* ``WarmupCosineLR``: linear warm-up then cosine decay.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..errors import KisonetTypeError, KisonetValueError
+from .optimizer import Optimizer, check_number
+
+
+class LRScheduler:
+    """Base class: ``step()``, ``get_last_lr()``, ``last_epoch``, ``state_dict()``/``load_state_dict()``.
+
+    Subclasses implement ``get_lr()`` (the recursive rule PyTorch uses, from the current group
+    lrs) and, where a closed form exists, ``_get_closed_form_lr()`` (used by ``step(epoch)``).
+    """
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise KisonetTypeError(f"{type(self).__name__}: {type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KisonetValueError(
+                        f"{type(self).__name__}: param_groups[{i}] has no 'initial_lr' but last_epoch={last_epoch}; "
+                        "load the optimizer's state before resuming a schedule"
+                    )
+        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._initial_step()
+
+    # --- machinery -------------------------------------------------------------------
+    def _initial_step(self) -> None:
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def _group_lrs(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_lr(self) -> list[float]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one step (or jump to ``epoch`` using the closed form) and set the group lrs."""
+        self._step_count += 1
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: float | None = None) -> None:
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch  # type: ignore[assignment]
+            closed = getattr(self, "_get_closed_form_lr", None)
+            values = closed() if closed is not None else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values, strict=False):
+            group["lr"] = lr
+        self._last_lr = self._group_lrs()
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rates set by the last ``step()``, one per parameter group."""
+        return list(self._last_lr)
+
+    # --- checkpoints ----------------------------------------------------------------------
+    _transient = ("optimizer", "_is_initial")
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every attribute except the optimizer (numbers and lists: :func:`kisonet.save` can store it)."""
+        return {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in self.__dict__.items()
+            if k not in self._transient and not callable(v)
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a state from :meth:`state_dict`."""
+        self.__dict__.update({k: v for k, v in state_dict.items() if k not in self._transient})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self._last_lr})"
+
+
+_LRScheduler = LRScheduler
+
+
+class LambdaLR(LRScheduler):
+    """``lr = base_lr * lr_lambda(last_epoch)`` (one function, or one per group).
+
+    The functions are not part of ``state_dict`` (code is never pickled); re-create the
+    scheduler with the same functions and load the state.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
+        n = len(optimizer.param_groups)
+        if callable(lr_lambda):
+            self.lr_lambdas = [lr_lambda] * n
+        else:
+            if len(lr_lambda) != n:
+                raise KisonetValueError(f"LambdaLR: expected {n} lr_lambdas, got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    _transient = ("optimizer", "_is_initial", "lr_lambdas")
+
+    def get_lr(self) -> list[float]:
+        return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs, strict=False)]
+
+
+class StepLR(LRScheduler):
+    """Decay by ``gamma`` every ``step_size`` steps: ``lr = base_lr * gamma^floor(k / step_size)``."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
+            raise KisonetValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
+        check_number("StepLR", "gamma", gamma)
+        self.step_size = step_size
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._group_lrs()
+        return [lr * self.gamma for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Decay by ``gamma`` at each milestone: ``lr = base_lr * gamma^(number of milestones <= k)``."""
+
+    def __init__(
+        self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
+        check_number("MultiStepLR", "gamma", gamma)
+        self.milestones = sorted(int(m) for m in milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        hits = Counter(self.milestones)[self.last_epoch]
+        if not hits:
+            return self._group_lrs()
+        return [lr * self.gamma**hits for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base * self.gamma ** bisect_right(self.milestones, self.last_epoch) for base in self.base_lrs]
+
+
+class ConstantLR(LRScheduler):
+    """``lr = base_lr * factor`` for the first ``total_iters`` steps, then ``base_lr`` (PyTorch's ConstantLR).
+
+    For a learning rate that never changes, use no scheduler.
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1
+    ) -> None:
+        check_number("ConstantLR", "factor", factor, high=1.0, high_strict=False)
+        check_number("ConstantLR", "total_iters", total_iters)
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._group_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._group_lrs()
+        return [lr * (1.0 / self.factor) for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [
+            base * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor)) for base in self.base_lrs
+        ]
+
+
+class LinearLR(LRScheduler):
+    """Linear ramp of the factor from ``start_factor`` to ``end_factor`` over ``total_iters`` steps
+    (linear warm-up with the defaults): ``lr_k = base_lr (s + (e - s) min(k, K) / K)``."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
+        check_number("LinearLR", "start_factor", start_factor, strict=True, high=1.0, high_strict=False)
+        check_number("LinearLR", "end_factor", end_factor, high=1.0, high_strict=False)
+        check_number("LinearLR", "total_iters", total_iters, strict=True)
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in self._group_lrs()]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._group_lrs()
+        s, e = self.start_factor, self.end_factor
+        scale = 1.0 + (e - s) / (self.total_iters * s + (self.last_epoch - 1) * (e - s))
+        return [lr * scale for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        s, e = self.start_factor, self.end_factor
+        return [
+            base * (s + (e - s) * min(self.total_iters, self.last_epoch) / self.total_iters) for base in self.base_lrs
+        ]
+
+
+class ExponentialLR(LRScheduler):
+    """``lr = base_lr * gamma^k``."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+        check_number("ExponentialLR", "gamma", gamma)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial:
+            return self._group_lrs()
+        return [lr * self.gamma for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    r"""Cosine annealing from ``base_lr`` to ``eta_min`` over ``T_max`` steps (SGDR without restarts).
+
+    ``lr_k = eta_min + (base_lr - eta_min) (1 + cos(pi k / T_max)) / 2`` -- PyTorch computes it
+    recursively from the current lr (so changes made by others compose), and so does kisonet:
+    the values match PyTorch step by step, including past ``T_max`` where the cosine rises again.
+    """
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
+        check_number("CosineAnnealingLR", "T_max", T_max, strict=True)
+        check_number("CosineAnnealingLR", "eta_min", eta_min)
+        self.T_max = T_max
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        k, T, lo = self.last_epoch, self.T_max, self.eta_min
+        if self._is_initial:
+            return self._group_lrs()
+        if self._step_count == 1 and k > 0:
+            return [lo + (base - lo) * (1 + math.cos(k * math.pi / T)) / 2 for base in self.base_lrs]
+        if (k - 1 - T) % (2 * T) == 0:
+            lrs = zip(self.base_lrs, self._group_lrs(), strict=True)
+            return [lr + (base - lo) * (1 - math.cos(math.pi / T)) / 2 for base, lr in lrs]
+        return [
+            (1 + math.cos(math.pi * k / T)) / (1 + math.cos(math.pi * (k - 1) / T)) * (lr - lo) + lo
+            for lr in self._group_lrs()
+        ]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        lo = self.eta_min
+        return [lo + (base - lo) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2 for base in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    r"""Cosine annealing with warm restarts (SGDR, Loshchilov & Hutter 2017).
+
+    ``lr = eta_min + (base_lr - eta_min) (1 + cos(pi T_cur / T_i)) / 2``, where ``T_cur`` counts steps
+    since the last restart and the period ``T_i`` starts at ``T_0`` and is multiplied by ``T_mult``
+    at each restart.  ``step(epoch)`` accepts a fractional epoch (``epoch + i / iters_per_epoch``)
+    to anneal within epochs, exactly as PyTorch.
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:
+        if isinstance(T_0, bool) or not isinstance(T_0, int) or T_0 <= 0:
+            raise KisonetValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive int, got {T_0!r}")
+        if isinstance(T_mult, bool) or not isinstance(T_mult, int) or T_mult < 1:
+            raise KisonetValueError(f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got {T_mult!r}")
+        check_number("CosineAnnealingWarmRestarts", "eta_min", eta_min)
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lo = self.eta_min
+        return [lo + (base - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2 for base in self.base_lrs]
+
+    def step(self, epoch: float | None = None) -> None:
+        self._step_count += 1
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        else:
+            if epoch < 0:
+                raise KisonetValueError(f"CosineAnnealingWarmRestarts: epoch must be >= 0, got {epoch}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult**n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=False):
+            group["lr"] = lr
+        self._last_lr = self._group_lrs()
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]`` (restarted at its step 0), ...
+
+    E.g. a 5-step ``LinearLR`` warm-up then ``CosineAnnealingLR``: ``SequentialLR(opt, [warm, cos], [5])``.
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int], last_epoch: int = -1
+    ) -> None:
+        if len(schedulers) < 1:
+            raise KisonetValueError("SequentialLR: expects at least one scheduler")
+        for i, s in enumerate(schedulers):
+            if getattr(s, "optimizer", None) is not optimizer:
+                raise KisonetValueError(
+                    f"SequentialLR: scheduler {i} ({type(s).__name__}) belongs to another optimizer"
+                )
+        if len(milestones) != len(schedulers) - 1:
+            raise KisonetValueError(
+                f"SequentialLR: expects len(milestones) = len(schedulers) - 1, got {len(milestones)} milestones "
+                f"for {len(schedulers)} schedulers"
+            )
+        self._schedulers = list(schedulers)
+        self._milestones = list(milestones)
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        self._recursive_undo(self)
+        idx = bisect_right(self._milestones, 0)
+        self._schedulers[idx]._initial_step()
+        self._last_lr = self._schedulers[idx].get_last_lr()
+
+    def _recursive_undo(self, sched: Any) -> None:
+        if sched is self or hasattr(sched, "_schedulers"):
+            for s in sched._schedulers:
+                self._recursive_undo(s)
+        elif hasattr(sched, "last_epoch"):
+            sched.last_epoch -= 1
+
+    def step(self) -> None:  # type: ignore[override]
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            scheduler._update_lr(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def _update_lr(self, epoch: float | None = None) -> None:
+        # Nested inside another SequentialLR: a restart of this one is its own reset.
+        self.step()
+
+    _transient = ("optimizer", "_is_initial", "_schedulers")
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        for s, st in zip(self._schedulers, state_dict["_schedulers"], strict=False):
+            s.load_state_dict(st)
+
+
+def _check_k(owner: str, K: Any) -> None:
+    if isinstance(K, bool) or not isinstance(K, int) or K < 1:
+        raise KisonetValueError(f"{owner}: must be a positive int, got {K!r}")
+
+
+class LinearInterpolationLR(LRScheduler):
+    r"""The notes' linear schedule: ``a_k = (k/K) a_end + (1 - k/K) a_start`` for ``k <= K``, then ``a_end``.
+
+    ``a_start`` is the optimizer's lr (``base_lr``); ``a_end = end_lr`` (an absolute value, not a
+    factor).  Closed form at every step (no recursion), so ``step(epoch)`` jumps anywhere.
+    Equivalent to ``LinearLR(start_factor=1, end_factor=end_lr / base_lr, total_iters=K)``.
+    """
+
+    def __init__(self, optimizer: Optimizer, end_lr: float, total_iters: int, last_epoch: int = -1) -> None:
+        check_number("LinearInterpolationLR", "end_lr", end_lr)
+        _check_k("LinearInterpolationLR: total_iters", total_iters)
+        self.end_lr = end_lr
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        r = min(self.last_epoch, self.total_iters) / self.total_iters
+        return [r * self.end_lr + (1 - r) * base for base in self.base_lrs]
+
+    _get_closed_form_lr = get_lr
+
+
+class InverseLR(LRScheduler):
+    r"""The notes' ``a_k = a / k``, shifted to start at step 0: ``lr_k = base_lr / (1 + k / scale)``.
+
+    With ``scale=1`` (default) the lr at step k is ``base_lr / (k + 1)``, i.e. the notes' ``a / k``
+    with the notes' first iteration ``k = 1`` being kisonet's step 0 (PyTorch counts from 0, and
+    ``a / 0`` is undefined).  ``scale`` stretches the decay: ``base_lr / (1 + k / scale)``.
+    """
+
+    def __init__(self, optimizer: Optimizer, scale: float = 1.0, last_epoch: int = -1) -> None:
+        check_number("InverseLR", "scale", scale, strict=True)
+        self.scale = scale
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [base / (1.0 + self.last_epoch / self.scale) for base in self.base_lrs]
+
+    _get_closed_form_lr = get_lr
+
+
+class InverseSqrtLR(LRScheduler):
+    r"""The notes' ``a_k = a / sqrt(k)``, shifted to start at step 0: ``lr_k = base_lr / sqrt(1 + k / scale)``.
+
+    With ``scale=1`` the lr at step k is ``base_lr / sqrt(k + 1)`` (the notes' ``k = 1`` is step 0).
+    """
+
+    def __init__(self, optimizer: Optimizer, scale: float = 1.0, last_epoch: int = -1) -> None:
+        check_number("InverseSqrtLR", "scale", scale, strict=True)
+        self.scale = scale
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [base / math.sqrt(1.0 + self.last_epoch / self.scale) for base in self.base_lrs]
+
+    _get_closed_form_lr = get_lr
+
+
+class WarmupCosineLR(LRScheduler):
+    r"""Linear warm-up from ``warmup_start_factor * base_lr`` to ``base_lr`` over ``warmup_iters`` steps,
+    then cosine decay to ``eta_min`` at step ``total_iters`` (held there afterwards).
+
+    .. code-block:: text
+
+        k < W:        lr = base_lr (s + (1 - s) k / W)
+        W <= k <= T:  lr = eta_min + (base_lr - eta_min) (1 + cos(pi (k - W) / (T - W))) / 2
+        k > T:        lr = eta_min
+
+    Closed form (no recursion).  It equals ``SequentialLR([LinearLR(s, 1, W), CosineAnnealingLR(T - W,
+    eta_min)], [W])`` up to rounding until step T; unlike that composition it stays at ``eta_min`` past T.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        warmup_iters: int,
+        total_iters: int,
+        eta_min: float = 0.0,
+        warmup_start_factor: float = 0.0,
+        last_epoch: int = -1,
+    ) -> None:
+        check_number("WarmupCosineLR", "warmup_iters", warmup_iters)
+        check_number("WarmupCosineLR", "eta_min", eta_min)
+        check_number("WarmupCosineLR", "warmup_start_factor", warmup_start_factor, high=1.0, high_strict=False)
+        if not total_iters > warmup_iters:
+            raise KisonetValueError(
+                f"WarmupCosineLR: total_iters must be > warmup_iters, got total_iters={total_iters}, "
+                f"warmup_iters={warmup_iters}"
+            )
+        self.warmup_iters = warmup_iters
+        self.total_iters = total_iters
+        self.eta_min = eta_min
+        self.warmup_start_factor = warmup_start_factor
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        k, W, T, lo, s = self.last_epoch, self.warmup_iters, self.total_iters, self.eta_min, self.warmup_start_factor
+        if k < W:
+            return [base * (s + (1 - s) * k / W) for base in self.base_lrs]
+        c = min(k, T) - W
+        return [lo + (base - lo) * (1 + math.cos(math.pi * c / (T - W))) / 2 for base in self.base_lrs]
+
+    _get_closed_form_lr = get_lr
+
+
+__all__ = [
+    "LRScheduler",
+    "LambdaLR",
+    "StepLR",
+    "MultiStepLR",
+    "ConstantLR",
+    "LinearLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "SequentialLR",
+    "LinearInterpolationLR",
+    "InverseLR",
+    "InverseSqrtLR",
+    "WarmupCosineLR",
+]

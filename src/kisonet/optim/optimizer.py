@@ -1,0 +1,293 @@
+"""``Optimizer``: the base class every update rule derives from.
+
+An optimizer holds *parameter groups*: dicts with a ``'params'`` list and the
+hyper-parameters (``'lr'``, ``'momentum'``, ...) that apply to those
+parameters, exactly as in PyTorch, so a learning-rate scheduler (or the user)
+changes ``optimizer.param_groups[i]['lr']`` between steps.  Per-parameter
+running quantities (momentum buffers, moment estimates) live in
+``optimizer.state[p]``.
+
+Subclasses implement ``_update(p, grad, group, state)`` for one parameter;
+the base ``step`` walks the groups, skips parameters whose ``.grad`` is None
+(as PyTorch does) and runs without recording a graph.  Updates are written in
+place into ``p.data`` so other holders of the array (a model's state dict, a
+compressed copy) stay in sync and no parameter-sized array is allocated per
+step beyond what the formula needs.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Tensor, enable_grad, no_grad
+from ..errors import KisonetTypeError, KisonetValueError
+
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+
+class _Required:
+    """Sentinel for a hyper-parameter without a default (``SGD``'s ``lr``)."""
+
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+required = _Required()
+
+
+def check_number(
+    owner: str,
+    name: str,
+    value: Any,
+    low: float = 0.0,
+    *,
+    strict: bool = False,
+    high: float | None = None,
+    high_strict: bool = True,
+) -> None:
+    """Raise ``KisonetValueError`` unless ``low <= value`` (``<`` when strict) and ``value < high``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise KisonetValueError(f"{owner}: {name} must be a number, got {value!r}")
+    v = float(value)
+    if math.isnan(v):
+        raise KisonetValueError(f"{owner}: {name} must be a number, got nan")
+    if strict and not v > low:
+        raise KisonetValueError(f"{owner}: {name} must be > {low:g}, got {value!r}")
+    if not strict and not v >= low:
+        raise KisonetValueError(f"{owner}: {name} must be >= {low:g}, got {value!r}")
+    if high is not None:
+        if high_strict and not v < high:
+            raise KisonetValueError(f"{owner}: {name} must be < {high:g}, got {value!r}")
+        if not high_strict and not v <= high:
+            raise KisonetValueError(f"{owner}: {name} must be <= {high:g}, got {value!r}")
+
+
+def _plain(value: Any) -> Any:
+    """Hyper-parameters as Python numbers (NumPy float64 scalars would upcast float32 math)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple | list):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+class Optimizer:
+    """Base class of optimizers (PyTorch's ``torch.optim.Optimizer`` interface).
+
+    ``params`` is an iterable of tensors, or of dicts each holding ``'params'``
+    and hyper-parameters that override ``defaults`` for that group.
+    """
+
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
+        self.defaults = {k: _plain(v) for k, v in defaults.items()}
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        # Scratch arrays reused across steps and parameters (see _scratch); not part of the state.
+        self._workspace: dict[tuple[str, int], np.ndarray] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise KisonetTypeError(
+                f"{type(self).__name__}: params must be an iterable of tensors or dicts, got a single Tensor "
+                "(wrap it in a list)"
+            )
+        groups = list(params)
+        if not groups:
+            raise KisonetValueError(f"{type(self).__name__}: got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+
+    # --- hooks for subclasses -------------------------------------------------------
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Validate a group's hyper-parameters (subclasses extend)."""
+        check_number(type(self).__name__, "lr", group["lr"])
+
+    def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    # --- public API -------------------------------------------------------------------
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own hyper-parameters (e.g. a new head to fine-tune)."""
+        if not isinstance(param_group, dict):
+            raise KisonetTypeError(
+                f"{type(self).__name__}: a param group must be a dict, got {type(param_group).__name__}"
+            )
+        group = dict(param_group)
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise KisonetTypeError(f"{type(self).__name__}: can only optimize Tensors, got {type(p).__name__}")
+            if p.dtype.kind != "f":
+                raise KisonetTypeError(f"{type(self).__name__}: can only optimize float tensors, got dtype {p.dtype}")
+        group["params"] = params
+        for k, v in self.defaults.items():
+            if v is required and k not in group:
+                raise KisonetValueError(
+                    f"{type(self).__name__}: parameter group didn't specify a value of required {k!r}"
+                )
+            group.setdefault(k, v)
+        for k in list(group):
+            if k != "params":
+                group[k] = _plain(group[k])
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if len({id(p) for p in params}) != len(params) or any(id(p) in seen for p in params):
+            raise KisonetValueError(f"{type(self).__name__}: a parameter appears in more than one place in the groups")
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's gradient: to None (default, frees memory) or to zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.fill(0)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; returns ``closure()`` when given.
+
+        The closure (re-evaluating the loss and calling ``backward``) runs first,
+        with grad mode on, as in PyTorch.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    grad = p.grad
+                    if grad.shape != p.shape:
+                        raise KisonetValueError(
+                            f"{type(self).__name__}: gradient of shape {grad.shape} for a parameter of shape {p.shape}"
+                        )
+                    if grad.dtype != p.dtype:
+                        grad = grad.astype(p.dtype)
+                    self._update(p, grad, group, self.state.setdefault(p, {}))
+        return loss
+
+    def _scratch(self, p: Tensor, slot: int = 0) -> np.ndarray:
+        """A scratch array shaped like ``p`` (contents undefined), reused from step to step.
+
+        Large NumPy temporaries are fresh mmap'd pages each time, and touching them costs more
+        than the arithmetic; one buffer per slot, as large as the largest parameter, avoids that.
+        """
+        key = (p.dtype.str, slot)
+        buf = self._workspace.get(key)
+        if buf is None or buf.size < p.size:
+            buf = self._workspace[key] = np.empty(p.size, dtype=p.dtype)
+        return buf[: p.size].reshape(p.shape)
+
+    def _coupled_decay(self, p: Tensor, grad: np.ndarray, weight_decay: float) -> np.ndarray:
+        """``grad + weight_decay * w`` in scratch slot 2 (the gradient is never modified)."""
+        out = self._scratch(p, 2)
+        np.multiply(p.data, weight_decay, out=out)
+        out += grad
+        return out
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], *names: str, fill: float = 0.0) -> None:
+        """Create zero (or ``fill``) state arrays of the parameter's shape and dtype on first use."""
+        for n in names:
+            if n not in state:
+                state[n] = np.full_like(p.data, fill)
+
+    # --- checkpoints --------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """A snapshot that :func:`kisonet.save` can store: parameters are referred to by
+        their index over all groups (PyTorch's convention), state arrays are copied.
+
+        ``{'state': {index: {name: array or number}}, 'param_groups': [{..., 'params': [indices]}]}``
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            g = {k: (list(v) if isinstance(v, tuple) else v) for k, v in group.items() if k != "params"}
+            ids = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                ids.append(index[id(p)])
+            g["params"] = ids
+            groups.append(g)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p in self.state and self.state[p]:
+                    state[index[id(p)]] = {
+                        k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.state[p].items()
+                    }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore hyper-parameters and state saved by :meth:`state_dict` (arrays are copied and
+        cast to each parameter's dtype), so training resumes exactly."""
+        name = type(self).__name__
+        try:
+            saved_groups = state_dict["param_groups"]
+            saved_state = state_dict["state"]
+        except (KeyError, TypeError) as e:
+            raise KisonetValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'") from e
+        if len(saved_groups) != len(self.param_groups):
+            raise KisonetValueError(
+                f"{name}.load_state_dict: the state has {len(saved_groups)} parameter groups, "
+                f"the optimizer {len(self.param_groups)}"
+            )
+        by_index: dict[int, Tensor] = {}
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups, strict=False)):
+            if len(saved["params"]) != len(group["params"]):
+                raise KisonetValueError(
+                    f"{name}.load_state_dict: group {i} has {len(saved['params'])} parameters in the state, "
+                    f"{len(group['params'])} in the optimizer"
+                )
+            for idx, p in zip(saved["params"], group["params"], strict=False):
+                by_index[int(idx)] = p
+        new_state: dict[Tensor, dict[str, Any]] = {}
+        for key, entries in saved_state.items():
+            p = by_index.get(int(key))
+            if p is None:
+                raise KisonetValueError(f"{name}.load_state_dict: state for unknown parameter index {key}")
+            st = {}
+            for k, v in entries.items():
+                if isinstance(v, np.ndarray) and v.ndim > 0:
+                    if v.shape != p.shape:
+                        raise KisonetValueError(
+                            f"{name}.load_state_dict: state {k!r} of parameter {key} has shape {v.shape}, "
+                            f"the parameter {p.shape}"
+                        )
+                    st[k] = np.array(v, dtype=p.dtype, copy=True)
+                elif isinstance(v, np.ndarray | np.generic):
+                    st[k] = v.item()
+                else:
+                    st[k] = copy.deepcopy(v)
+            new_state[p] = st
+        self.state = new_state
+        for group, saved in zip(self.param_groups, saved_groups, strict=False):
+            for k, v in saved.items():
+                if k == "params":
+                    continue
+                v = v.item() if isinstance(v, np.ndarray | np.generic) and np.ndim(v) == 0 else v
+                if isinstance(v, np.ndarray):
+                    v = v.tolist()
+                if isinstance(self.defaults.get(k), tuple) and isinstance(v, list):
+                    v = tuple(v)
+                group[k] = v
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(group):
+                if k != "params":
+                    lines.append(f"    {k}: {group[k]}")
+        lines.append(")")
+        return "\n".join(lines)

@@ -1,0 +1,151 @@
+"""Gradient descent: ``SGD`` (PyTorch's), ``GD`` (full batch) and the notes' ``Momentum``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Tensor
+from .optimizer import Optimizer, ParamsT, check_number, required
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, optionally with momentum (iterates identical to ``torch.optim.SGD``).
+
+    .. code-block:: text
+
+        input: lr, momentum mu, dampening tau, weight_decay lambda, nesterov, maximize
+        for t = 1, 2, ...
+            g_t <- grad f(w_{t-1})                (-grad if maximize)
+            if lambda != 0:  g_t <- g_t + lambda w_{t-1}           (coupled weight decay = L2)
+            if mu != 0:
+                b_t <- g_t                          if t = 1
+                b_t <- mu b_{t-1} + (1 - tau) g_t   otherwise
+                g_t <- g_t + mu b_t   if nesterov  else  b_t
+            w_t <- w_{t-1} - lr g_t
+
+    Notes' form (mini-batch S of the D samples): ``theta <- theta - alpha (1/|S|) sum_{d in S} grad F(theta; d)``;
+    with ``momentum=0`` this is exactly that step; the mini-batch mean is the loss's job.
+    Plain gradient descent (the whole training set as one batch) is the same update: see :class:`GD`.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = required,  # type: ignore[assignment]
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            nesterov=nesterov,
+            weight_decay=weight_decay,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        name = type(self).__name__
+        check_number(name, "lr", group["lr"])
+        check_number(name, "momentum", group["momentum"])
+        check_number(name, "dampening", group["dampening"])
+        check_number(name, "weight_decay", group["weight_decay"])
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            from ..errors import KisonetValueError
+
+            raise KisonetValueError(
+                f"{name}: nesterov momentum requires momentum > 0 and dampening = 0, "
+                f"got momentum={group['momentum']}, dampening={group['dampening']}"
+            )
+
+    def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+        lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
+        w = p.data
+        t = self._scratch(p, 0)
+        if group["maximize"]:
+            grad = np.negative(grad, out=self._scratch(p, 1))
+        if wd != 0:
+            grad = self._coupled_decay(p, grad, wd)
+        if mu != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(grad, dtype=w.dtype, copy=True)
+            else:
+                buf *= mu
+                if group["dampening"]:
+                    np.multiply(grad, 1.0 - group["dampening"], out=t)
+                    buf += t
+                else:
+                    buf += grad
+            if group["nesterov"]:
+                np.multiply(buf, mu, out=t)
+                t += grad
+                grad = t
+            else:
+                grad = buf
+        if lr == 1.0:
+            w -= grad
+        else:
+            np.multiply(grad, lr, out=t)
+            w -= t
+
+
+class GD(SGD):
+    r"""Gradient descent on the full batch: ``w <- w - lr grad E(w)``.
+
+    Full-batch gradient descent (最急降下法) *is* :class:`SGD` whose mini-batch is the
+    whole training set: give the loss over all samples and call ``step()`` once per epoch.
+    This class only exists so the notes' name works; it is ``SGD`` with ``momentum=0``
+    unless asked otherwise.
+
+    Notes' exercise: ``E(w) = 0.1 w1^2 + 2 w2^2``, ``w0 = (-5, -2)``, ``lr = 0.1`` gives
+    ``w1 = (-5, -2) - 0.1 (-1, -8) = (-4.9, -1.2)``.
+    """
+
+    def __init__(self, params: ParamsT, lr: float = required, weight_decay: float = 0.0) -> None:  # type: ignore[assignment]
+        super().__init__(params, lr=lr, weight_decay=weight_decay)
+
+
+class Momentum(Optimizer):
+    r"""The momentum method in the notes' form (モーメンタム法).
+
+    .. code-block:: text
+
+        input: lr eta, rho, weight_decay lambda;   dw_0 = 0
+        for t = 1, 2, ...
+            g_t <- grad E(w_{t-1})   (+ lambda w_{t-1} if lambda != 0)
+            dw_t <- rho dw_{t-1} - eta g_t
+            w_t <- w_{t-1} + dw_t
+
+    ``rho = 0`` is plain gradient descent.  Relation to PyTorch: ``SGD(lr, momentum=rho)`` keeps
+    ``b_t = rho b_{t-1} + g_t`` and steps ``-lr b_t``; with a *constant* ``lr`` this gives
+    ``dw_t = -lr b_t``, so the iterates are identical.  Under a learning-rate schedule they differ:
+    here each past gradient keeps the ``lr`` it was taken with (``dw`` carries ``eta_{t-k}``),
+    while ``SGD`` rescales the whole accumulated buffer by today's ``lr``.
+    """
+
+    def __init__(self, params: ParamsT, lr: float = required, rho: float = 0.9, weight_decay: float = 0.0) -> None:  # type: ignore[assignment]
+        super().__init__(params, dict(lr=lr, rho=rho, weight_decay=weight_decay))
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        check_number("Momentum", "lr", group["lr"])
+        check_number("Momentum", "rho", group["rho"], high=1.0)
+        check_number("Momentum", "weight_decay", group["weight_decay"])
+
+    def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+        w = p.data
+        if group["weight_decay"] != 0:
+            grad = self._coupled_decay(p, grad, group["weight_decay"])
+        self._init_state(p, state, "velocity")
+        v = state["velocity"]
+        t = self._scratch(p, 0)
+        v *= group["rho"]
+        np.multiply(grad, group["lr"], out=t)
+        v -= t
+        w += v

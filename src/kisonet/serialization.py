@@ -1,0 +1,234 @@
+"""``kn.save`` / ``kn.load``: nested state in one non-executable ``.npz`` file.
+
+The file is an ordinary NumPy ``.npz`` (a zip of ``.npy`` arrays), read with
+``allow_pickle=False``, so loading never runs code.  It holds
+
+* one array per array leaf of the saved object, keyed by its dotted path
+  (``model.fc1.weight``, ``optimizer.state.0.exp_avg``), and
+* ``__meta__``: a JSON string with the format version, the kisonet version,
+  the ``kind`` of content (given by the caller: ``'state'``, ``'checkpoint'``,
+  ...), a SHA-256 checksum of the arrays (names, dtypes, shapes and bytes) and
+  the structure that rebuilds the object exactly: the nesting of dicts
+  (string or int keys), lists and tuples, and the non-array leaves (int,
+  float, str, bool, None) stored inline.
+
+Saving goes through :func:`kisonet.io.atomic_write`, so an interrupted save
+leaves the previous file intact.  A missing, truncated, corrupted or foreign
+file raises :class:`~kisonet.errors.CheckpointError` with the path and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ._version import __version__
+from .errors import CheckpointError, KisonetTypeError
+from .io import atomic_write
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "load", "read_meta", "save"]
+
+FORMAT = "kisonet"
+FORMAT_VERSION = 1
+_META = "__meta__"
+
+
+def _checksum(arrays: Mapping[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        h.update(key.encode("utf-8") + b"\0" + a.dtype.str.encode() + b"\0" + repr(a.shape).encode() + b"\0")
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+class _Flattener:
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def _key(self, path: str) -> str:
+        key = path or "_"
+        # Different paths may flatten to the same dotted name ({"a.b": x} vs {"a": {"b": y}}).
+        n, base = 1, key
+        while key in self.arrays or key == _META:
+            key = f"{base}#{n}"
+            n += 1
+        return key
+
+    def node(self, obj: Any, path: str) -> dict[str, Any]:
+        from .autograd import Tensor
+
+        if isinstance(obj, Tensor):
+            obj = obj._data
+        if isinstance(obj, (np.ndarray, np.generic)):
+            arr = np.asarray(obj)
+            if arr.dtype.hasobject:
+                raise KisonetTypeError(
+                    f"save: {path or 'the object'} is an array of Python objects; only numeric/string arrays are saved"
+                )
+            key = self._key(path)
+            self.arrays[key] = arr
+            return {"t": "array" if isinstance(obj, np.ndarray) else "npscalar", "k": key}
+        if obj is None:
+            return {"t": "none"}
+        if isinstance(obj, bool):
+            return {"t": "bool", "v": obj}
+        if isinstance(obj, int):
+            return {"t": "int", "v": int(obj)}
+        if isinstance(obj, float):
+            # JSON has no NaN/Inf; store those as their names
+            return {"t": "float", "v": obj if math.isfinite(obj) else repr(obj)}
+        if isinstance(obj, str):
+            return {"t": "str", "v": obj}
+        if isinstance(obj, Mapping):
+            items = []
+            for k, v in obj.items():
+                if isinstance(k, bool) or not isinstance(k, (str, int)):
+                    raise KisonetTypeError(f"save: dict keys must be str or int, got {k!r} at {path or 'top level'}")
+                sub = f"{path}.{k}" if path else str(k)
+                items.append([k, self.node(v, sub)])
+            return {"t": "dict", "items": items}
+        if isinstance(obj, (list, tuple)):
+            return {
+                "t": "list" if isinstance(obj, list) else "tuple",
+                "items": [self.node(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(obj)],
+            }
+        hint = " (save model.state_dict(), not the model)" if hasattr(obj, "state_dict") else ""
+        raise KisonetTypeError(
+            f"save: cannot store {type(obj).__name__} at {path or 'top level'}{hint}; "
+            "allowed: dicts, lists, tuples, arrays/tensors, int, float, str, bool, None"
+        )
+
+
+def save(obj: Any, path: str | os.PathLike[str], kind: str = "state") -> None:
+    """Save a nested state (dicts/lists/tuples of arrays, tensors, numbers, strings,
+    bools, None) to ``path`` atomically.  ``kind`` labels the content (checked by
+    ``load(path, kind=...)``).  Tensors are stored as their arrays."""
+    if not isinstance(kind, str):
+        raise KisonetTypeError(f"save: kind must be a str, got {type(kind).__name__}")
+    flat = _Flattener()
+    structure = flat.node(obj, "")
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kisonet_version": __version__,
+        "kind": kind,
+        "checksum": "sha256:" + _checksum(flat.arrays),
+        "structure": structure,
+    }
+    meta_arr = np.array(json.dumps(meta, separators=(",", ":")))
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **{_META: meta_arr}, **flat.arrays)
+
+
+def _fail(path: Any, reason: str) -> CheckpointError:
+    return CheckpointError(f"cannot load {os.fspath(path)!r}: {reason}")
+
+
+def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    if not os.path.exists(path):
+        raise _fail(path, "no such file")
+    if os.path.isdir(path):
+        raise _fail(path, "it is a directory")
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+    except OSError as e:
+        raise _fail(path, f"unreadable ({e.strerror or e})") from None
+    if magic.startswith(b"\x93NUMPY"):
+        raise _fail(path, "not a kisonet file (a single .npy array, not an .npz archive)")
+    if magic[:1] == b"\x80":
+        raise _fail(path, "it is a pickle, which kisonet never loads (it could run code)")
+    if not magic.startswith(b"PK"):
+        raise _fail(path, "not a kisonet file (not an .npz/zip archive)" if magic else "the file is empty")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            names = list(z.files)
+            if _META not in names:
+                raise _fail(path, "not a kisonet file (no __meta__ entry; an .npz saved by other code?)")
+            meta_text = str(z[_META][()])
+            arrays = {k: z[k] for k in names if k != _META}
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, EOFError) as e:
+        raise _fail(path, f"corrupted or truncated archive ({e})") from None
+    except ValueError as e:
+        if "pickle" in str(e).lower():
+            raise _fail(path, "it holds pickled objects, which kisonet never loads (they could run code)") from None
+        raise _fail(path, f"not a kisonet .npz file ({e})") from None
+    except Exception as e:  # any NumPy/zip/OS failure reading a foreign or damaged file
+        raise _fail(path, f"unreadable ({type(e).__name__}: {e})") from None
+    try:
+        meta = json.loads(meta_text)
+    except ValueError:
+        raise _fail(path, "the __meta__ entry is not valid JSON (corrupted)") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise _fail(path, "the __meta__ entry is not kisonet's")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise _fail(
+            path,
+            f"format version {version!r} is newer than this kisonet understands ({FORMAT_VERSION}); "
+            f"it was written by kisonet {meta.get('kisonet_version')}",
+        )
+    return meta, arrays
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The file's metadata (format and kisonet versions, kind, checksum) without rebuilding."""
+    meta, _ = _read(path)
+    return {k: v for k, v in meta.items() if k != "structure"}
+
+
+def _rebuild(node: Any, arrays: dict[str, np.ndarray], path: Any) -> Any:
+    if not isinstance(node, dict) or "t" not in node:
+        raise _fail(path, "the structure in __meta__ is malformed")
+    t = node["t"]
+    if t in ("array", "npscalar"):
+        key = node.get("k")
+        if key not in arrays:
+            raise _fail(path, f"array {key!r} listed in __meta__ is missing from the archive")
+        a = arrays[key]
+        return a if t == "array" else a[()]
+    if t == "none":
+        return None
+    if t in ("bool", "int", "str"):
+        return node["v"]
+    if t == "float":
+        return float(node["v"])
+    if t == "dict":
+        return {k: _rebuild(v, arrays, path) for k, v in node["items"]}
+    if t == "list":
+        return [_rebuild(v, arrays, path) for v in node["items"]]
+    if t == "tuple":
+        return tuple(_rebuild(v, arrays, path) for v in node["items"])
+    raise _fail(path, f"unknown entry type {t!r} in __meta__")
+
+
+def load(path: str | os.PathLike[str], kind: str | None = None) -> Any:
+    """Load what :func:`save` wrote, exactly (arrays come back as ndarrays).
+
+    Verifies the checksum; with ``kind`` given, also that the file holds that
+    kind.  Never runs code from the file.  Raises
+    :class:`~kisonet.errors.CheckpointError` for a missing, truncated,
+    corrupted or foreign file.
+    """
+    meta, arrays = _read(path)
+    if kind is not None and meta.get("kind") != kind:
+        raise _fail(path, f"it holds {meta.get('kind')!r}, expected {kind!r}")
+    expected = str(meta.get("checksum", ""))
+    if expected != "sha256:" + _checksum(arrays):
+        raise _fail(path, "checksum mismatch: the arrays were altered or corrupted after saving")
+    try:
+        return _rebuild(meta.get("structure"), arrays, path)
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError) as e:
+        raise _fail(path, f"the structure in __meta__ is malformed ({type(e).__name__}: {e})") from None

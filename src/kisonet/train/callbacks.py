@@ -1,0 +1,463 @@
+"""Callbacks: code that runs at fixed points of :meth:`Trainer.fit`.
+
+The hook points, in the order one epoch calls them::
+
+    on_train_begin(trainer)
+      on_epoch_begin(trainer, epoch, logs)          # epoch is 0-based
+        on_batch_begin(trainer, batch, logs)        # batch index within the epoch
+          forward, loss, zero_grad, backward
+          on_backward_end(trainer)                  # gradients are in p.grad: average them
+                                                    # across workers, mask pruned weights, ...
+          gradient clipping, NaN/Inf guard, optimizer.step()
+          on_step_end(trainer)                      # parameters updated: re-apply masks, EMA, ...
+        on_batch_end(trainer, batch, logs)          # logs: {'loss': float, 'size': n}
+      validation / test evaluation, epoch scheduler step
+      on_epoch_end(trainer, epoch, logs)            # logs: this epoch's {split}_{metric} values
+    on_train_end(trainer, logs)
+
+Setting ``trainer.stop_training = True`` in any hook ends training after the
+current epoch.  A callback with state worth resuming implements
+``state_dict()`` / ``load_state_dict()``; the Trainer saves it with its own.
+Only hooks a callback overrides are called, so empty hooks cost nothing per step.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import math
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import KisonetValueError, NumericalError, unknown_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .trainer import Trainer
+
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "CSVLogger",
+    "ProgressBar",
+    "LRSchedulerCallback",
+    "TerminateOnNaN",
+    "LambdaCallback",
+]
+
+HOOKS = (
+    "on_train_begin",
+    "on_train_end",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_batch_begin",
+    "on_batch_end",
+    "on_backward_end",
+    "on_step_end",
+)
+
+
+class Callback:
+    """Base class: override any of the hooks below (all do nothing by default)."""
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Before the first epoch of :meth:`Trainer.fit`."""
+
+    def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        """After the last epoch (also when stopped early); ``logs`` are the last epoch's values."""
+
+    def on_epoch_begin(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
+        """Before the first batch of epoch ``epoch`` (0-based)."""
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
+        """After training and evaluating epoch ``epoch``; ``logs`` maps history keys to values."""
+
+    def on_batch_begin(self, trainer: Trainer, batch: int, logs: dict[str, Any]) -> None:
+        """Before the forward pass of batch ``batch`` (index within the epoch)."""
+
+    def on_batch_end(self, trainer: Trainer, batch: int, logs: dict[str, Any]) -> None:
+        """After the update; ``logs['loss']`` is the batch loss, ``logs['size']`` its sample count."""
+
+    def on_backward_end(self, trainer: Trainer) -> None:
+        """Gradients are in ``p.grad`` and may be modified in place (averaging, masks)."""
+
+    def on_step_end(self, trainer: Trainer) -> None:
+        """Right after ``optimizer.step()``: parameters may be modified in place (masks)."""
+
+
+def _overrides(cb: Any, hook: str) -> bool:
+    fn = getattr(type(cb), hook, None)
+    return fn is not None and fn is not getattr(Callback, hook, None)
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda t, e, logs: ...)``."""
+
+    def __init__(self, **hooks: Any) -> None:
+        for name, fn in hooks.items():
+            if name not in HOOKS:
+                raise unknown_name("callback hook", name, HOOKS)
+            setattr(self, name, fn)
+        self._hooks = set(hooks)
+
+    def overrides(self, hook: str) -> bool:
+        return hook in self._hooks
+
+
+def callback_overrides(cb: Any, hook: str) -> bool:
+    """True when ``cb`` implements ``hook`` (so the Trainer calls it)."""
+    if isinstance(cb, LambdaCallback):
+        return cb.overrides(hook)
+    if isinstance(cb, Callback):
+        return _overrides(cb, hook)
+    return callable(getattr(cb, hook, None))
+
+
+# --------------------------------------------------------------------------------------
+
+
+def _resolve_mode(monitor: str, mode: str) -> str:
+    if mode not in ("auto", "min", "max"):
+        raise unknown_name("mode", mode, ("auto", "min", "max"))
+    if mode != "auto":
+        return mode
+    # Scores where larger is better; everything else (loss, errors) is minimised.
+    name = monitor.split("_", 1)[-1].lower()
+    higher = ("acc", "accuracy", "f1", "precision", "recall", "r2", "auc")
+    return "max" if name in higher or name.startswith("top") or name.endswith(higher) else "min"
+
+
+def _monitored(logs: dict[str, Any], monitor: str, who: str) -> float:
+    if monitor not in logs:
+        raise unknown_name(f"{who} monitor", monitor, logs.keys())
+    return float(logs[monitor])
+
+
+class _Monitor:
+    """Tracks the best value of a monitored quantity (shared by EarlyStopping and ModelCheckpoint)."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float) -> None:
+        self.monitor = monitor
+        self.mode = _resolve_mode(monitor, mode)
+        self.min_delta = abs(float(min_delta))
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def improved(self, value: float) -> bool:
+        if math.isnan(value):
+            return False
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(Callback):
+    """Stop when the monitored quantity stops improving; keep the best weights.
+
+    The notes' algorithm: every ``check_every`` epochs (the period, 周期) look at the
+    validation figure; when it has not improved for ``patience`` consecutive checks
+    (the length, 期間の長さ) stop, and take the parameters of the best check.
+
+    Args:
+        monitor: a history key, e.g. ``'val_loss'`` or ``'val_accuracy'``.
+        mode: ``'min'``, ``'max'`` or ``'auto'`` (max for accuracy-like names, else min).
+        patience: checks without improvement tolerated before stopping (>= 0).
+        min_delta: an improvement must beat the best by more than this.
+        check_every: epochs between checks (1 = every epoch).
+        restore_best: at the end of training load the weights of the best check
+            (a ``state_dict`` copy taken at that check).
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        mode: str = "auto",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        check_every: int = 1,
+        restore_best: bool = True,
+    ) -> None:
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+            raise KisonetValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
+        if isinstance(check_every, bool) or not isinstance(check_every, (int, np.integer)) or check_every < 1:
+            raise KisonetValueError(f"EarlyStopping: check_every must be an int >= 1, got {check_every!r}")
+        if not isinstance(min_delta, (int, float)) or min_delta < 0 or math.isnan(min_delta):
+            raise KisonetValueError(f"EarlyStopping: min_delta must be >= 0, got {min_delta!r}")
+        self._tracker = _Monitor(monitor, mode, min_delta)
+        self.monitor = monitor
+        self.mode = self._tracker.mode
+        self.patience = int(patience)
+        self.min_delta = float(min_delta)
+        self.check_every = int(check_every)
+        self.restore_best = bool(restore_best)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._tracker.best = math.inf if self.mode == "min" else -math.inf
+        self.wait = 0
+        self.best_epoch: int | None = None  # 0-based epoch of the best check
+        self.stopped_epoch: int | None = None  # 0-based epoch at which training was stopped
+        self.best_state: dict[str, np.ndarray] | None = None
+
+    @property
+    def best(self) -> float:
+        return self._tracker.best
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        if not getattr(trainer, "_resuming", False):
+            self._reset()
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
+        if (epoch + 1) % self.check_every:
+            return
+        value = _monitored(logs, self.monitor, "EarlyStopping")
+        if self._tracker.improved(value):
+            self._tracker.best = value
+            self.best_epoch = epoch
+            self.wait = 0
+            if self.restore_best:
+                self.best_state = trainer.model.state_dict()  # array copies
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            trainer.stop_training = True
+
+    def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        if self.restore_best and self.best_state is not None:
+            trainer.model.load_state_dict(self.best_state)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best": self._tracker.best,
+            "wait": self.wait,
+            "best_epoch": -1 if self.best_epoch is None else self.best_epoch,
+            "best_state": dict(self.best_state) if self.best_state is not None else {},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._tracker.best = float(state["best"])
+        self.wait = int(state["wait"])
+        self.best_epoch = None if int(state["best_epoch"]) < 0 else int(state["best_epoch"])
+        self.best_state = {k: np.array(v, copy=True) for k, v in state["best_state"].items()} or None
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (or the whole trainer state) after epochs, atomically.
+
+    Files are written with :func:`kisonet.save`, which writes a temporary file,
+    fsyncs it and renames it over the target, so a crash or an exception
+    mid-save leaves the previous checkpoint intact and loadable.
+
+    Args:
+        path: file name; may contain ``{epoch}`` (1-based) and history keys,
+            e.g. ``'ckpt-{epoch:03d}-{val_loss:.3f}.npz'``.
+        monitor, mode: what "best" means for ``save_best_only``.
+        save_best_only: write only when the monitored value improves.
+        save_weights_only: save ``model.state_dict()`` (default) or, when False, the
+            full :meth:`Trainer.state_dict` (optimizer, scheduler, RNG, loader,
+            history) so a run can resume exactly.
+        every: save every ``every`` epochs.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        monitor: str = "val_loss",
+        mode: str = "auto",
+        save_best_only: bool = False,
+        save_weights_only: bool = True,
+        every: int = 1,
+    ) -> None:
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+            raise KisonetValueError(f"ModelCheckpoint: every must be an int >= 1, got {every!r}")
+        self.path = os.fspath(path)
+        self._tracker = _Monitor(monitor, mode, 0.0)
+        self.monitor = monitor
+        self.save_best_only = bool(save_best_only)
+        self.save_weights_only = bool(save_weights_only)
+        self.every = int(every)
+        self.last_path: str | None = None
+
+    @property
+    def best(self) -> float:
+        return self._tracker.best
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
+        if (epoch + 1) % self.every:
+            return
+        if self.save_best_only:
+            value = _monitored(logs, self.monitor, "ModelCheckpoint")
+            if not self._tracker.improved(value):
+                return
+            self._tracker.best = value
+        path = self.path.format(epoch=epoch + 1, **logs)
+        obj = trainer.model.state_dict() if self.save_weights_only else trainer.state_dict()
+        from ..serialization import save
+
+        save(obj, path)
+        self.last_path = path
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self._tracker.best}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._tracker.best = float(state["best"])
+
+
+class CSVLogger(Callback):
+    """Write the history to a CSV file after every epoch (one row per epoch).
+
+    Columns: ``epoch`` (1-based) then the history keys.  The whole file is
+    rewritten atomically each epoch (histories are small), so it is always
+    complete and readable even if training is killed.
+    """
+
+    def __init__(self, path: str | os.PathLike, separator: str = ",") -> None:
+        self.path = os.fspath(path)
+        self.separator = separator
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
+        self.write(trainer.history)
+
+    def write(self, history: dict[str, list]) -> None:
+        keys = list(history)
+        n = max((len(v) for v in history.values()), default=0)
+        buf = io.StringIO()
+        w = csv.writer(buf, delimiter=self.separator, lineterminator="\n")
+        w.writerow(["epoch", *keys])
+        for i in range(n):
+            row = [i + 1]
+            for k in keys:
+                v = history[k]
+                row.append(repr(float(v[i])) if i < len(v) and v[i] is not None else "")
+            w.writerow(row)
+        from ..io import atomic_write
+
+        with atomic_write(self.path, "w") as f:
+            f.write(buf.getvalue())
+
+
+class LRSchedulerCallback(Callback):
+    """Step a learning-rate scheduler per ``'step'`` or per ``'epoch'``.
+
+    Equivalent to ``Trainer(scheduler=..., scheduler_interval=...)``; useful to
+    drive a second scheduler.  A scheduler whose ``step`` takes a metric
+    (``ReduceLROnPlateau``) is given ``logs[monitor]`` at the end of each epoch.
+    """
+
+    def __init__(self, scheduler: Any, interval: str = "epoch", monitor: str = "val_loss") -> None:
+        if interval not in ("epoch", "step"):
+            raise unknown_name("scheduler interval", interval, ("epoch", "step"))
+        self.scheduler = scheduler
+        self.interval = interval
+        self.monitor = monitor
+
+    def on_step_end(self, trainer: Trainer) -> None:
+        if self.interval == "step":
+            self.scheduler.step()
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
+        if self.interval == "epoch":
+            from .trainer import step_scheduler
+
+            step_scheduler(self.scheduler, logs, self.monitor)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.scheduler.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.scheduler.load_state_dict(state)
+
+
+class TerminateOnNaN(Callback):
+    """Raise :class:`~kisonet.errors.NumericalError` when an epoch's logged value is NaN/Inf
+    (e.g. a validation loss); the step-level guard is built into the Trainer."""
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
+        for k, v in logs.items():
+            if isinstance(v, float) and not math.isfinite(v) and k != "epoch_seconds":
+                raise NumericalError(f"epoch {epoch + 1}: {k} is {v}; training stopped")
+
+
+class ProgressBar(Callback):
+    """A ``tqdm.auto`` bar per epoch with the live mean loss and first metric.
+
+    Quiet when stderr is not a terminal (tests, pipes) unless ``force=True``;
+    Jupyter gets the notebook widget.  The postfix is refreshed at most every
+    ``refresh`` seconds so the bar adds almost nothing to a training step.
+    """
+
+    def __init__(self, refresh: float = 0.25, force: bool = False, leave: bool = True) -> None:
+        self.refresh = float(refresh)
+        self.force = bool(force)
+        self.leave = bool(leave)
+        self._bar = None
+
+    def _enabled(self) -> bool:
+        if self.force:
+            return True
+        if "ipykernel" in sys.modules:
+            return True
+        stream = sys.stderr
+        return bool(getattr(stream, "isatty", lambda: False)())
+
+    def on_epoch_begin(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
+        if not self._enabled():
+            self._bar = None
+            return
+        from tqdm.auto import tqdm
+
+        total = trainer._num_train_batches
+        self._bar = tqdm(
+            total=total,
+            desc=f"epoch {epoch + 1}/{trainer._target_epochs}",
+            leave=self.leave,
+            dynamic_ncols=True,
+            unit="batch",
+        )
+        self._loss_sum = 0.0
+        self._n = 0
+        self._last = 0.0
+
+    def on_batch_end(self, trainer: Trainer, batch: int, logs: dict[str, Any]) -> None:
+        bar = self._bar
+        if bar is None:
+            return
+        self._loss_sum += logs["loss"] * logs["size"]
+        self._n += logs["size"]
+        bar.update(1)
+        now = bar._time()
+        if now - self._last >= self.refresh:
+            self._last = now
+            post = {"loss": f"{self._loss_sum / max(self._n, 1):.4f}"}
+            live = trainer.live_metric()
+            if live is not None:
+                post[live[0]] = f"{live[1]:.4f}"
+            bar.set_postfix(post, refresh=False)
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
+        bar = self._bar
+        if bar is None:
+            return
+        shown = {}
+        for k, v in logs.items():
+            if k in ("lr", "epoch_seconds") or not isinstance(v, float):
+                continue
+            shown[k] = f"{v:.4f}"
+        bar.set_postfix(shown, refresh=False)
+        bar.close()
+        self._bar = None
+
+    def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def clone_state(state: Any) -> Any:
+    """A deep copy of a nested state (arrays copied)."""
+    return copy.deepcopy(state)

@@ -1,0 +1,348 @@
+"""Plots of training: learning curves, decision boundaries, confusion matrices, image grids.
+
+Every function returns a :class:`matplotlib.figure.Figure` and saves it when
+given ``path=``.  Headless-safe: unless ``matplotlib.pyplot`` is already
+imported (a notebook, or a script that uses ``plt``), figures are built
+without pyplot on the Agg canvas, so no display and no GUI backend is ever
+needed and no figure lingers in pyplot's registry.  When pyplot *is* imported
+the figures go through it, so they show inline in Jupyter and with
+``plt.show()``.  On a headless machine without ``MPLBACKEND`` set, Agg is
+selected the first time a function needs pyplot; a notebook's backend is never
+touched.
+
+    import kisonet as kn
+    hist = trainer.fit(train, val=val, epochs=20)
+    kn.viz.plot_history(hist, metrics=("loss", "accuracy"), path="curves.png")
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import KisonetTypeError, KisonetValueError, ShapeError
+
+__all__ = [
+    "plot_history",
+    "learning_curves",
+    "decision_boundary",
+    "plot_confusion_matrix",
+    "confusion_matrix",
+    "image_grid",
+]
+
+_SPLIT_STYLE = {"train": ("C0", "-"), "val": ("C1", "--"), "test": ("C2", ":")}
+
+
+def _headless() -> bool:
+    if "ipykernel" in sys.modules or os.environ.get("MPLBACKEND"):
+        return False
+    if sys.platform.startswith("linux"):
+        return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return False
+
+
+def _new_figure(figsize: tuple[float, float]):
+    """A Figure: through pyplot when the user has imported it, else a standalone Agg figure."""
+    if "matplotlib.pyplot" in sys.modules:
+        import matplotlib
+
+        if _headless() and matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo"):
+            import matplotlib.pyplot as plt
+
+            plt.switch_backend("Agg")
+        import matplotlib.pyplot as plt
+
+        return plt.figure(figsize=figsize)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _finish(fig: Any, path: str | os.PathLike | None, dpi: int = 100) -> Any:
+    if path is not None:
+        path = os.fspath(path)
+        parent = os.path.dirname(path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+
+
+def plot_history(
+    history: dict[str, Sequence[float]],
+    metrics: Sequence[str] = ("loss", "accuracy"),
+    path: str | os.PathLike | None = None,
+    title: str | None = None,
+    logy: bool = False,
+) -> Any:
+    """Learning curves: one panel per metric, train vs validation vs test over epochs.
+
+    ``history`` is :attr:`Trainer.history` (keys ``{split}_{metric}``).  Metrics with
+    no recorded split are skipped; asking only for absent ones raises, listing the keys.
+    """
+    if not isinstance(history, dict):
+        raise KisonetTypeError(f"plot_history: history must be a dict of lists, got {type(history).__name__}")
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    panels = []
+    for m in metrics:
+        series = [(s, history[f"{s}_{m}"]) for s in ("train", "val", "test") if f"{s}_{m}" in history]
+        if not series and m in history:
+            series = [("", history[m])]  # e.g. 'lr'
+        if series:
+            panels.append((m, series))
+    if not panels:
+        raise KisonetValueError(
+            f"plot_history: none of the metrics {list(metrics)} is in the history (keys: {', '.join(history) or 'none'})"
+        )
+    fig = _new_figure((4.5 * len(panels), 3.4))
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (m, series) in zip(axes, panels):
+        for split, values in series:
+            v = np.asarray(values, dtype=np.float64)
+            epochs = np.arange(1, len(v) + 1)
+            color, style = _SPLIT_STYLE.get(split, ("C3", "-"))
+            ax.plot(epochs, v, style, color=color, label=split or m, marker="o" if len(v) <= 20 else None, ms=3)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(m)
+        if logy:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        if len(series) > 1 or series[0][0]:
+            ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+learning_curves = plot_history
+
+
+def _predict_labels(predictor: Any, grid: np.ndarray) -> np.ndarray:
+    """Class labels for the grid points from a Trainer, a Module or a function."""
+    if hasattr(predictor, "predict") and hasattr(predictor, "model"):  # a Trainer
+        return np.asarray(predictor.predict(grid))
+    if hasattr(predictor, "parameters") and callable(predictor):  # a Module
+        from .autograd import Tensor, no_grad
+
+        was = getattr(predictor, "training", False)
+        predictor.eval()
+        try:
+            with no_grad():
+                out = predictor(Tensor(grid.astype(np.float32)))
+        finally:
+            predictor.train(was)
+        out = np.asarray(out.data)
+    elif callable(predictor):
+        out = predictor(grid)
+        out = np.asarray(getattr(out, "data", out))
+    else:
+        raise KisonetTypeError(
+            f"decision_boundary: expected a Trainer, a Module or predict_fn(X) -> labels/scores, got {type(predictor).__name__}"
+        )
+    if out.ndim == 2 and out.shape[1] > 1:
+        return out.argmax(axis=1)
+    if out.ndim == 2:
+        out = out[:, 0]
+        return (out > 0).astype(np.int64) if out.dtype.kind == "f" and out.min() < 0 else np.rint(out).astype(np.int64)
+    return np.rint(out).astype(np.int64) if out.dtype.kind == "f" else out
+
+
+def decision_boundary(
+    predictor: Any,
+    X: Any,
+    y: Any = None,
+    resolution: int = 200,
+    padding: float = 0.1,
+    path: str | os.PathLike | None = None,
+    title: str | None = None,
+    ax: Any = None,
+) -> Any:
+    """The decision regions of a 2-D classifier with the data points on top.
+
+    ``predictor`` is a Trainer, a Module (arg-max of its outputs) or
+    ``predict_fn(X) -> labels or scores``.  The plane is sampled on a
+    ``resolution`` x ``resolution`` grid covering the data plus ``padding``
+    (a fraction of the range), predicted in one batch.
+    """
+    X = np.asarray(getattr(X, "data", X), dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ShapeError(f"decision_boundary: X must be (n, 2) for a 2-D classifier, got shape {X.shape}")
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
+        raise KisonetValueError(f"decision_boundary: resolution must be an int >= 2, got {resolution!r}")
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    lo, hi = lo - padding * span, hi + padding * span
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    labels = _predict_labels(predictor, grid).reshape(gx.shape)
+    classes = np.unique(labels) if y is None else np.union1d(np.unique(labels), np.unique(np.asarray(y)))
+    n_cls = int(max(classes.max() + 1, 2))
+
+    fig = None
+    if ax is None:
+        fig = _new_figure((5.0, 4.4))
+        ax = fig.add_subplot(1, 1, 1)
+    from matplotlib.colors import ListedColormap
+
+    base = [f"C{i % 10}" for i in range(n_cls)]
+    cmap = ListedColormap(base)
+    levels = np.arange(n_cls + 1) - 0.5
+    ax.contourf(gx, gy, labels, levels=levels, cmap=cmap, alpha=0.25)
+    ax.contour(gx, gy, labels, levels=levels, colors="k", linewidths=0.6, alpha=0.6)
+    if y is not None:
+        yv = np.asarray(getattr(y, "data", y)).reshape(-1)
+        if yv.shape[0] != X.shape[0]:
+            raise ShapeError(f"decision_boundary: X has {X.shape[0]} points but y has {yv.shape[0]}")
+        ax.scatter(X[:, 0], X[:, 1], c=yv, cmap=cmap, vmin=-0.5, vmax=n_cls - 0.5, s=14, edgecolors="k", linewidths=0.3)
+    else:
+        ax.scatter(X[:, 0], X[:, 1], c="k", s=8)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
+    fig = fig if fig is not None else ax.figure
+    return _finish(fig, path)
+
+
+def plot_confusion_matrix(
+    y_true_or_cm: Any,
+    y_pred: Any = None,
+    class_names: Sequence[str] | None = None,
+    normalize: bool = False,
+    path: str | os.PathLike | None = None,
+    title: str | None = None,
+    num_classes: int | None = None,
+) -> Any:
+    """A confusion-matrix heat map (rows: true class, columns: predicted class).
+
+    Give ``(y_true, y_pred)`` (labels, or scores whose arg-max is taken) or a
+    ready matrix as the only argument.  ``normalize=True`` shows each row as
+    fractions of its true class (per-class recall on the diagonal).
+    """
+    from .train.metrics import confusion_matrix as _cm
+
+    if y_pred is None:
+        cm = np.asarray(y_true_or_cm)
+        if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+            raise ShapeError(f"plot_confusion_matrix: a matrix must be square, got shape {cm.shape}")
+    else:
+        cm = _cm(y_true_or_cm, y_pred, num_classes)
+    k = cm.shape[0]
+    if class_names is not None and len(class_names) != k:
+        raise KisonetValueError(f"plot_confusion_matrix: {len(class_names)} class names for {k} classes")
+    shown = cm.astype(np.float64)
+    if normalize:
+        rows = shown.sum(axis=1, keepdims=True)
+        shown = np.divide(shown, rows, out=np.zeros_like(shown), where=rows > 0)
+    size = max(3.5, 0.45 * k + 2.0)
+    fig = _new_figure((size + 0.8, size))
+    ax = fig.add_subplot(1, 1, 1)
+    im = ax.imshow(shown, cmap="Blues", vmin=0)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    names = [str(c) for c in class_names] if class_names is not None else [str(i) for i in range(k)]
+    ax.set_xticks(range(k), names, rotation=45 if max(len(n) for n in names) > 3 else 0)
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if k <= 30:
+        thresh = shown.max() / 2 if shown.size else 0
+        for i in range(k):  # annotation text per cell (k <= 30), not a data loop
+            for j in range(k):
+                txt = f"{shown[i, j]:.2f}" if normalize else str(int(cm[i, j]))
+                ax.text(j, i, txt, ha="center", va="center", fontsize=8,
+                        color="white" if shown[i, j] > thresh else "black")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+confusion_matrix = plot_confusion_matrix
+
+
+def image_grid(
+    images: Any,
+    labels: Any = None,
+    nrow: int | None = None,
+    predictions: Any = None,
+    class_names: Sequence[str] | None = None,
+    cmap: str = "gray",
+    path: str | os.PathLike | None = None,
+    title: str | None = None,
+    max_images: int = 100,
+) -> Any:
+    """A grid of images (NCHW with C = 1 or 3, or NHW) with optional labels.
+
+    ``nrow`` is the number of images per row (as torchvision's ``make_grid``),
+    ``labels`` are shown above each image, ``predictions`` next to them (red
+    when wrong).  Colour images are shown as RGB, scaled to [0, 1] if needed.
+    """
+    x = np.asarray(getattr(images, "data", images))
+    if x.ndim == 4:
+        if x.shape[1] not in (1, 3):
+            raise ShapeError(f"image_grid: NCHW images need 1 or 3 channels, got shape {x.shape}")
+        x = x[:, 0] if x.shape[1] == 1 else x.transpose(0, 2, 3, 1)
+    elif x.ndim != 3:
+        raise ShapeError(f"image_grid: images must be NCHW or NHW, got shape {x.shape}")
+    n = min(x.shape[0], int(max_images))
+    if n == 0:
+        raise KisonetValueError("image_grid: no images")
+    x = x[:n].astype(np.float64)
+    lab = None if labels is None else np.asarray(getattr(labels, "data", labels)).reshape(-1)[:n]
+    pred = None if predictions is None else np.asarray(getattr(predictions, "data", predictions))
+    if pred is not None and pred.ndim == 2:
+        pred = pred.argmax(axis=1)
+    if pred is not None:
+        pred = pred.reshape(-1)[:n]
+    if nrow is None:
+        nrow = int(np.ceil(np.sqrt(n)))
+    if isinstance(nrow, bool) or not isinstance(nrow, (int, np.integer)) or nrow < 1:
+        raise KisonetValueError(f"image_grid: nrow must be an int >= 1, got {nrow!r}")
+    cols = min(int(nrow), n)
+    rows = int(np.ceil(n / cols))
+    lo, hi = float(x.min()), float(x.max())
+    if x.ndim == 4 and (lo < 0 or hi > 1):
+        x = (x - lo) / (hi - lo if hi > lo else 1.0)  # RGB must lie in [0, 1] for imshow
+
+    def name(c: Any) -> str:
+        return str(class_names[int(c)]) if class_names is not None else str(c)
+
+    fig = _new_figure((1.3 * cols, 1.45 * rows + (0.4 if title else 0)))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for i, ax in enumerate(axes.ravel()):  # one axes per shown image (<= max_images)
+        ax.set_axis_off()
+        if i >= n:
+            continue
+        if x.ndim == 4:
+            ax.imshow(np.clip(x[i], 0, 1))
+        else:
+            ax.imshow(x[i], cmap=cmap, vmin=lo, vmax=hi)
+        parts, color = [], "black"
+        if lab is not None:
+            parts.append(name(lab[i]))
+        if pred is not None:
+            parts.append(f"pred {name(pred[i])}")
+            if lab is not None and int(pred[i]) != int(lab[i]):
+                color = "red"
+        if parts:
+            ax.set_title(" / ".join(parts), fontsize=8, color=color)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _finish(fig, path)
+
