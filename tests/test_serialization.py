@@ -190,3 +190,22 @@ def test_failed_save_keeps_previous_checkpoint(tmp_path, monkeypatch):
     np.testing.assert_array_equal(kn.load(path)["w"], np.ones(2))
     assert os.listdir(tmp_path) == ["c.npz"]
     assert zipfile.is_zipfile(path)
+
+
+def test_malformed_meta_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "m.npz"
+    kn.save({"w": np.ones(2)}, path)
+    with np.load(path) as z:
+        meta = json.loads(str(z["__meta__"][()]))
+        w = z["w"]
+    meta["structure"]["items"][0][1]["k"] = "gone"
+    np.savez(path, __meta__=np.array(json.dumps(meta)), w=w)
+    with pytest.raises(kn.CheckpointError, match="'gone'.*missing"):
+        kn.load(path)
+    meta["format_version"] = 99
+    np.savez(path, __meta__=np.array(json.dumps(meta)), w=w)
+    with pytest.raises(kn.CheckpointError, match="newer"):
+        kn.load(path)
+    np.savez(path, __meta__=np.array("{not json"), w=w)
+    with pytest.raises(kn.CheckpointError, match="JSON"):
+        kn.load(path)

@@ -20,8 +20,12 @@ def is_png(path):
 
 def test_plot_history_panels_and_png(tmp_path):
     hist = {
-        "train_loss": [1.0, 0.6, 0.4], "val_loss": [1.1, 0.8, 0.7], "test_loss": [1.2, 0.9, 0.8],
-        "train_accuracy": [0.5, 0.7, 0.8], "val_accuracy": [0.4, 0.6, 0.7], "lr": [0.1, 0.1, 0.05],
+        "train_loss": [1.0, 0.6, 0.4],
+        "val_loss": [1.1, 0.8, 0.7],
+        "test_loss": [1.2, 0.9, 0.8],
+        "train_accuracy": [0.5, 0.7, 0.8],
+        "val_accuracy": [0.4, 0.6, 0.7],
+        "lr": [0.1, 0.1, 0.05],
     }
     fig = viz.plot_history(hist, metrics=("loss", "accuracy", "lr"), path=tmp_path / "sub" / "curves.png")
     assert isinstance(fig, Figure)
@@ -67,8 +71,9 @@ def test_confusion_matrix_plot(tmp_path, rng):
 def test_image_grid_layouts(tmp_path, rng, shape):
     imgs = rng.random(shape).astype(np.float32)
     labels = rng.integers(0, 3, shape[0])
-    fig = viz.image_grid(imgs, labels=labels, predictions=labels, nrow=4, class_names=["x", "y", "z"],
-                         path=tmp_path / "g.png")
+    fig = viz.image_grid(
+        imgs, labels=labels, predictions=labels, nrow=4, class_names=["x", "y", "z"], path=tmp_path / "g.png"
+    )
     assert isinstance(fig, Figure) and is_png(tmp_path / "g.png")
     shown = [ax for ax in fig.get_axes() if ax.images]
     assert len(shown) == shape[0]

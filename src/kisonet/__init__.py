@@ -74,6 +74,7 @@ from .errors import (
 from .random import get_generator, get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from .threads import get_num_threads, set_num_threads
+from . import nn  # noqa: E402,I001
 from . import optim, regularizers  # noqa: E402,I001
 from . import data  # noqa: E402,I001
 from . import train, viz  # noqa: E402,I001

@@ -167,7 +167,7 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.nd
         raise _fail(path, f"unreadable ({type(e).__name__}: {e})") from None
     try:
         meta = json.loads(meta_text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _fail(path, "the __meta__ entry is not valid JSON (corrupted)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise _fail(path, "the __meta__ entry is not kisonet's")
@@ -230,5 +230,5 @@ def load(path: str | os.PathLike[str], kind: str | None = None) -> Any:
         return _rebuild(meta.get("structure"), arrays, path)
     except CheckpointError:
         raise
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
         raise _fail(path, f"the structure in __meta__ is malformed ({type(e).__name__}: {e})") from None

@@ -104,11 +104,12 @@ def plot_history(
             panels.append((m, series))
     if not panels:
         raise KisonetValueError(
-            f"plot_history: none of the metrics {list(metrics)} is in the history (keys: {', '.join(history) or 'none'})"
+            f"plot_history: none of the metrics {list(metrics)} is in the history "
+            f"(keys: {', '.join(history) or 'none'})"
         )
     fig = _new_figure((4.5 * len(panels), 3.4))
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, (m, series) in zip(axes, panels):
+    for ax, (m, series) in zip(axes, panels, strict=False):
         for split, values in series:
             v = np.asarray(values, dtype=np.float64)
             epochs = np.arange(1, len(v) + 1)
@@ -150,7 +151,8 @@ def _predict_labels(predictor: Any, grid: np.ndarray) -> np.ndarray:
         out = np.asarray(getattr(out, "data", out))
     else:
         raise KisonetTypeError(
-            f"decision_boundary: expected a Trainer, a Module or predict_fn(X) -> labels/scores, got {type(predictor).__name__}"
+            "decision_boundary: expected a Trainer, a Module or predict_fn(X) -> labels/scores, "
+            f"got {type(predictor).__name__}"
         )
     if out.ndim == 2 and out.shape[1] > 1:
         return out.argmax(axis=1)
@@ -264,8 +266,9 @@ def plot_confusion_matrix(
         for i in range(k):  # annotation text per cell (k <= 30), not a data loop
             for j in range(k):
                 txt = f"{shown[i, j]:.2f}" if normalize else str(int(cm[i, j]))
-                ax.text(j, i, txt, ha="center", va="center", fontsize=8,
-                        color="white" if shown[i, j] > thresh else "black")
+                ax.text(
+                    j, i, txt, ha="center", va="center", fontsize=8, color="white" if shown[i, j] > thresh else "black"
+                )
     if title:
         ax.set_title(title)
     fig.tight_layout()
@@ -345,4 +348,3 @@ def image_grid(
         fig.suptitle(title)
     fig.tight_layout()
     return _finish(fig, path)
-

@@ -376,3 +376,53 @@ def test_constructors_and_randomness():
     assert a.dtype == np.float32 and kn.rand(4).dtype == np.float32
     assert kn.ones((2,), requires_grad=True).requires_grad
     assert kn.arange(5).dtype == np.int64 and kn.arange(0.0, 1.0, 0.5).dtype == np.float32
+
+
+def test_leaf_grads_never_alias(rng):
+    # add's backward hands the same array to both inputs; each .grad must be its own
+    a = kn.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    b = kn.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    c = kn.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    (a + b).backward(np.ones((3, 2)))
+    assert not np.shares_memory(a.grad, b.grad)
+    a.grad += 1.0
+    np.testing.assert_array_equal(b.grad, np.ones((3, 2)))
+    user_grad = np.ones((3, 2), np.float32)
+    c.backward(user_grad)  # a leaf's own backward: .grad must not be the caller's array
+    user_grad[:] = 5.0
+    np.testing.assert_array_equal(c.grad, np.ones((3, 2)))
+    w = kn.tensor(rng.standard_normal((2, 2)), requires_grad=True)
+    loss = (a @ w).sum()
+    loss.backward(retain_graph=True)
+    g1 = w.grad
+    w.grad = None
+    loss.backward()
+    assert not np.shares_memory(g1, w.grad)
+
+
+def test_wrong_number_of_gradients_from_custom_function():
+    class Bad(kn.Function):
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, gy):
+            return gy  # one gradient for two inputs
+
+    a = kn.tensor([1.0], requires_grad=True)
+    with pytest.raises(kn.GraphError, match=r"Bad.backward returned 1 gradient\(s\) for 2 input"):
+        Bad.apply(a, a).sum().backward()
+
+
+def test_tensor_copies_but_as_tensor_shares():
+    arr = np.ones(3, dtype=np.float32)
+    t = kn.tensor(arr)
+    arr[0] = 5.0
+    assert t.data[0] == 1.0  # like torch.tensor: a copy
+    shared = kn.as_tensor(arr)
+    arr[1] = 7.0
+    assert shared.data[1] == 7.0  # like torch.as_tensor: no copy when the dtype fits
+    w = kn.tensor(arr, requires_grad=True)
+    with kn.no_grad():
+        w.add_(1.0)
+    assert arr[2] == 1.0  # an optimizer step does not write into the user's array
+    assert not np.shares_memory(kn.tensor(t).data, t.data)

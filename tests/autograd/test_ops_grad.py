@@ -446,8 +446,10 @@ def test_stack(rng, axis):
 
 
 def test_stack_errors(rng):
-    with pytest.raises(kn.ShapeError, match="stack"):
+    with pytest.raises(kn.ShapeError, match=r"stack: shapes \[\(2,\), \(3,\)\]"):
         kn.stack([kn.tensor(np.ones(2)), kn.tensor(np.ones(3))])
+    with pytest.raises(kn.ShapeError, match="axis 3"):
+        kn.stack([kn.tensor(np.ones(2)), kn.tensor(np.ones(2))], axis=3)
     with pytest.raises(kn.KisonetValueError, match="at least one"):
         kn.stack([])
 

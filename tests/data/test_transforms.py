@@ -434,3 +434,23 @@ def test_compose_fuses_consecutive_warps_into_one_resampling(rng):
     # Different border settings are not fused (each keeps its own fill).
     mixed = tr.Compose([tr.RandomRotation((45, 45), fill=1.0), tr.RandomRotation((0, 0))])(x)
     assert (mixed[:, :, 0, 0] == 1.0).all()
+
+
+def test_elastic_field_is_smoothed_uniform_noise_of_the_simard_size():
+    from scipy import ndimage
+
+    from kisonet.data import _warp
+
+    # Smoothing by two GEMMs is scipy's gaussian_filter (zero boundary, truncate 3).
+    f = np.random.default_rng(1).uniform(-1, 1, (6, 2, 13, 17)).astype(np.float32)
+    for sigma in (0.8, 2.0, 4.0):
+        ref = ndimage.gaussian_filter(f, (0, 0, sigma, sigma), mode="constant", truncate=3.0)
+        np.testing.assert_allclose(_warp.gaussian_smooth(f, sigma), ref, atol=1e-6)
+    # On a ramp x(i, j) = j bilinear interpolation is exact, so out - x is the x-displacement.
+    ramp = np.broadcast_to(np.arange(48, dtype=np.float32), (64, 1, 48, 48)).copy()
+    alpha, sigma = 34.0, 4.0
+    dx = (tr.ElasticDistortion(alpha, sigma, padding_mode="edge")(ramp) - ramp)[:, 0, 12:-12, 12:-12]
+    expected = alpha * np.sqrt(1 / 3) / (2 * np.sqrt(np.pi) * sigma)  # std of G_sigma * U(-1, 1), times alpha
+    assert abs(dx.std() - expected) < 0.15 * expected
+    neighbour = np.corrcoef(dx[:, :, :-1].ravel(), dx[:, :, 1:].ravel())[0, 1]
+    assert neighbour > 0.9  # a smooth field, not per-pixel jitter

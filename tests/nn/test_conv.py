@@ -206,3 +206,23 @@ def test_conv_transpose2d_errors():
         nn.ConvTranspose2d(1, 2, 3, stride=2, output_padding=2)
     with pytest.raises(ShapeError, match=r"ConvTranspose2d\(3->2, 3x3\) got input of shape \(1, 2, 4, 4\)"):
         nn.ConvTranspose2d(3, 2, 3)(kn.zeros((1, 2, 4, 4)))
+
+
+def test_frozen_conv_weights_still_give_the_input_gradient(rng):
+    conv = nn.Conv2d(2, 3, 3, stride=2, padding=1)
+    x = kn.tensor(rng.standard_normal((2, 2, 7, 7)).astype(np.float32), requires_grad=True)
+    conv(x).sum().backward()
+    expected = x.grad.copy()
+    x.grad = None
+    conv.requires_grad_(False)
+    conv(x).sum().backward()
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-6)
+
+
+def test_small_cnn_from_these_modules_gradchecks(rng):
+    # conv - tanh - pool - affine, as in the README's SimpleCNN (tanh keeps it smooth for gradcheck)
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2 * 3 * 3, 3)
+    )
+    x = kn.tensor(rng.standard_normal((2, 1, 6, 6)), requires_grad=True)
+    assert kn.gradcheck(model, x, params=model.parameters())

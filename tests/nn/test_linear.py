@@ -46,7 +46,9 @@ def test_default_init_matches_pytorch_bounds():
 def test_gradcheck_with_params(bias, shape, rng):
     layer = nn.Linear(4, 3, bias=bias)
     x = kn.tensor(rng.standard_normal(shape), requires_grad=True)
-    assert kn.gradcheck(layer, x, params=layer.parameters())
+    for mode in (True, False):
+        layer.train(mode)
+        assert kn.gradcheck(layer, x, params=layer.parameters())
     assert (layer.bias is None) == (not bias)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import warnings
 
@@ -201,7 +200,7 @@ def _train(opt, sched, w, n):
         "LinearLR-warmup",
     ],
 )
-def test_scheduler_and_optimizer_state_round_trip(name):
+def test_scheduler_and_optimizer_state_round_trip(name, tmp_path):
     build, _ = SCHEDULES[name]
     kn.set_default_dtype(np.float64)
 
@@ -212,7 +211,9 @@ def test_scheduler_and_optimizer_state_round_trip(name):
 
     w, opt, s = make([0.0, 1.0])
     _train(opt, s, w, 7)
-    saved = copy.deepcopy((w.data.copy(), opt.state_dict(), s.state_dict()))
+    kn.save({"w": w.data.copy(), "opt": opt.state_dict(), "sched": s.state_dict()}, tmp_path / "ckpt.npz")
+    ckpt = kn.load(tmp_path / "ckpt.npz")
+    saved = (ckpt["w"], ckpt["opt"], ckpt["sched"])
     rest = _train(opt, s, w, 12)
 
     w2, opt2, s2 = make(saved[0])

@@ -222,18 +222,22 @@ PARITY = [
     ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.5)),
     ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
     ("SGD", dict(lr=0.05, momentum=0.8, weight_decay=0.1)),
-    ("SGD", dict(lr=0.05, weight_decay=0.1, maximize=False)),
+    ("SGD", dict(lr=0.01, momentum=0.9, weight_decay=0.1, maximize=True)),
     ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.05, maximize=True)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.05, initial_accumulator_value=0.1)),
     ("RMSprop", dict(lr=0.01)),
     ("RMSprop", dict(lr=0.01, centered=True)),
     ("RMSprop", dict(lr=0.01, momentum=0.9)),
+    ("RMSprop", dict(lr=0.01, maximize=True)),
     ("RMSprop", dict(lr=0.005, alpha=0.9, centered=True, momentum=0.5, weight_decay=0.1)),
     ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.1, maximize=True)),
     ("Adadelta", dict(lr=0.5, rho=0.95, weight_decay=0.1)),
     ("Adam", dict(lr=0.01)),
     ("Adam", dict(lr=0.01, amsgrad=True)),
     ("Adam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
     ("AdamW", dict(lr=0.01)),
     ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
 ]
@@ -275,12 +279,13 @@ def test_parity_with_torch(torch, problem, name, kwargs):
     tp = [torch.tensor(a, requires_grad=True) for a in init]
     ko = getattr(optim, name)(kp, **kwargs)
     to = getattr(torch.optim, name)(tp, **kwargs)
+    sign = -1.0 if kwargs.get("maximize") else 1.0  # maximize -f: same minimum, and it stays bounded
     for _ in range(100):
         ko.zero_grad()
-        loss(kn, kp).backward()
+        (loss(kn, kp) * sign).backward()
         ko.step()
         to.zero_grad()
-        loss(torch, tp).backward()
+        (loss(torch, tp) * sign).backward()
         to.step()
     for a, b, a0 in zip(kp, tp, init, strict=False):
         assert not np.allclose(a.data, a0)
@@ -321,6 +326,17 @@ def test_param_groups_skip_none_grads_and_closure():
     assert "lr: 0.1" in repr(opt) and "momentum: 0.5" in repr(opt)
 
 
+def test_named_parameters_are_accepted_and_kept_in_the_state_dict():
+    a = kn.tensor([1.0], requires_grad=True)
+    b = kn.tensor([2.0], requires_grad=True)
+    opt = optim.Adam([("fc.weight", a), ("fc.bias", b)], lr=0.1)
+    assert [id(p) for p in opt.param_groups[0]["params"]] == [id(a), id(b)]
+    assert opt.state_dict()["param_groups"][0]["param_names"] == ["fc.weight", "fc.bias"]
+    (a * b).sum().backward()
+    opt.step()
+    assert a.data[0] < 1.0 and b.data[0] < 2.0
+
+
 def _storable(obj) -> bool:
     """Only what kn.save can store: dicts, lists, arrays, numbers, strings, bools, None."""
     if isinstance(obj, dict):
@@ -336,7 +352,7 @@ ALL_OPTIMIZERS = [(c, k) for c, k, _ in HAND] + [(optim.Adam, dict(lr=0.1, amsgr
 @pytest.mark.parametrize(
     "cls,kwargs", ALL_OPTIMIZERS, ids=[f"{c.__name__}-{i}" for i, (c, _) in enumerate(ALL_OPTIMIZERS)]
 )
-def test_state_dict_round_trip_resumes_exactly(cls, kwargs):
+def test_state_dict_round_trip_resumes_exactly(cls, kwargs, tmp_path):
     params, loss = _mlp()
     kn.set_default_dtype(np.float32)
 
@@ -354,13 +370,15 @@ def test_state_dict_round_trip_resumes_exactly(cls, kwargs):
     train(ps, opt, 5)
     sd = opt.state_dict()
     assert _storable(sd)
-    saved = copy.deepcopy(sd)
+    kn.save(sd, tmp_path / "opt.npz")  # through the real checkpoint format
+    saved = kn.load(tmp_path / "opt.npz")
+    live_copy = copy.deepcopy(sd)
     snapshot = [p.data.copy() for p in ps]
     train(ps, opt, 5)
     # the live state dict must not alias the optimizer's buffers
     for k, st in sd["state"].items():
         for name, v in st.items():
-            np.testing.assert_array_equal(v, saved["state"][k][name])
+            np.testing.assert_array_equal(v, live_copy["state"][k][name])
 
     ps2, opt2 = make(snapshot)
     opt2.param_groups[0]["lr"] = 123.0  # overwritten by the load
@@ -421,7 +439,7 @@ def test_bad_params_argument():
     with pytest.raises(KisonetValueError, match="empty"):
         optim.SGD([], lr=0.1)
     with pytest.raises(KisonetValueError, match="required 'lr'"):
-        optim.SGD([w])
+        optim.GD([w])
     with pytest.raises(KisonetTypeError, match="Tensors"):
         optim.Adam([np.zeros(3)])
 

@@ -67,8 +67,10 @@ def test_polynomial_fit_recovers_a_cubic_and_matches_polyfit(rng):
     noisy = y + 0.1 * rng.normal(size=40)
     np.testing.assert_allclose(polynomial_fit(x, noisy, 5), np.polyfit(x, noisy, 5)[::-1], rtol=1e-6, atol=1e-8)
     # the L2 penalty shrinks the wild degree-9 coefficients
-    assert np.abs(polynomial_fit(x[:10], noisy[:10], 9, alpha=1e-3)).max() < np.abs(
-        polynomial_fit(x[:10], noisy[:10], 9)).max()
+    assert (
+        np.abs(polynomial_fit(x[:10], noisy[:10], 9, alpha=1e-3)).max()
+        < np.abs(polynomial_fit(x[:10], noisy[:10], 9)).max()
+    )
 
 
 def test_sgd_through_the_trainer_reaches_the_normal_equation_weights(rng):

@@ -29,8 +29,7 @@ def run(rng, callbacks, epochs=20):
     X = rng.normal(size=(16, 3)).astype(np.float32)
     y = rng.integers(0, 2, 16)
     model = nn.Linear(3, 2)
-    tr = Trainer(model, "cross_entropy", kn.optim.SGD(model.parameters(), lr=0.5), callbacks=callbacks,
-                 progress=False)
+    tr = Trainer(model, "cross_entropy", kn.optim.SGD(model.parameters(), lr=0.5), callbacks=callbacks, progress=False)
     tr.fit((X, y), epochs=epochs, batch_size=4)
     return tr
 
@@ -130,12 +129,18 @@ def test_full_trainer_checkpoint_can_resume(rng, tmp_path):
     X = rng.normal(size=(16, 3)).astype(np.float32)
     y = rng.integers(0, 2, 16)
     model = nn.Linear(3, 2)
-    ck = ModelCheckpoint(tmp_path / "state.npz", save_weights_only=False, monitor="train_loss")
-    tr = Trainer(model, "cross_entropy", kn.optim.SGD(model.parameters(), lr=0.5, momentum=0.9), callbacks=[ck],
-                 progress=False)
+    ck = ModelCheckpoint(tmp_path / "new" / "dir" / "state.npz", save_weights_only=False, monitor="train_loss")
+    tr = Trainer(
+        model, "cross_entropy", kn.optim.SGD(model.parameters(), lr=0.5, momentum=0.9), callbacks=[ck], progress=False
+    )
     tr.fit((X, y), epochs=2, batch_size=4)
-    state = kn.load(tmp_path / "state.npz")
+    state = kn.load(tmp_path / "new" / "dir" / "state.npz", kind="checkpoint")
     assert state["epoch"] == 2 and len(state["history"]["train_loss"]) == 2 and "optimizer" in state
+    again = Trainer(nn.Linear(3, 2), "cross_entropy", None, progress=False)
+    again.optimizer = kn.optim.SGD(again.model.parameters(), lr=0.5, momentum=0.9)
+    again.load_state_dict(state)
+    np.testing.assert_array_equal(again.model.weight.data, model.weight.data)
+    assert again.history == tr.history and again.epoch == 2
 
 
 def test_csv_logger_writes_every_epoch(rng, tmp_path):
@@ -159,8 +164,13 @@ def test_progress_bar_shows_live_loss_and_metric(rng, capsys):
     X = rng.normal(size=(64, 3)).astype(np.float32)
     y = rng.integers(0, 2, 64)
     model = nn.Linear(3, 2)
-    tr = Trainer(model, "cross_entropy", kn.optim.SGD(model.parameters(), lr=0.1),
-                 callbacks=[ProgressBar(refresh=0.0, force=True)], progress=True)
+    tr = Trainer(
+        model,
+        "cross_entropy",
+        kn.optim.SGD(model.parameters(), lr=0.1),
+        callbacks=[ProgressBar(refresh=0.0, force=True)],
+        progress=True,
+    )
     assert sum(isinstance(c, ProgressBar) for c in tr.callbacks) == 1  # no second bar added
     tr.fit((X, y), val=(X, y), epochs=2, batch_size=8)
     err = capsys.readouterr().err

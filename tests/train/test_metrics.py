@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import kisonet as kn
-from kisonet.train import metrics as M
+from kisonet.train import metrics as M  # noqa: N812
 
 skm = pytest.importorskip("sklearn.metrics")
 
@@ -43,7 +43,7 @@ def test_precision_recall_f1_match_sklearn(cls_data, average):
         skm.recall_score(y, pred, average=average, zero_division=0),
         skm.f1_score(y, pred, average=average, zero_division=0),
     )
-    for a, b in zip(ours, ref):
+    for a, b in zip(ours, ref, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     np.testing.assert_allclose(M.f1_score(y, pred, average=average), ref[2], rtol=1e-12)
 
@@ -81,7 +81,7 @@ def test_regression_metrics_match_sklearn(rng):
 def _stream(metric, out, target, chunks=7):
     m = M.get_metric(metric)
     m.reset()
-    for o, t in zip(np.array_split(out, chunks), np.array_split(target, chunks)):
+    for o, t in zip(np.array_split(out, chunks), np.array_split(target, chunks), strict=True):
         m.update(o, t)
     return m.compute()
 

@@ -42,8 +42,9 @@ def test_cross_validate_reports_each_fold_mean_and_std(rng):
 def test_cross_validate_regression_uses_plain_kfold(rng):
     X = rng.normal(size=(40, 2)).astype(np.float32)
     y = (X @ np.array([1.0, -1.0])).astype(np.float32)
-    res = cross_validate(lambda: nn.Linear(2, 1), sgd(0.1), (X, y), folds=4, loss="mse", metrics=("r2",),
-                         epochs=20, batch_size=8)
+    res = cross_validate(
+        lambda: nn.Linear(2, 1), sgd(0.1), (X, y), folds=4, loss="mse", metrics=("r2",), epochs=20, batch_size=8
+    )
     assert res["mean"]["r2"] > 0.95 and len(res["folds"]) == 4
 
 
@@ -56,12 +57,19 @@ def test_select_model_three_steps(rng):
         def make(p):
             seen.append(lr)
             return kn.optim.SGD(p, lr=lr)
+
         return make
 
     res = select_model(
-        {"tiny-lr": (make_linear, counting(1e-5)), "good-lr": {"make_model": make_linear,
-                                                              "make_optimizer": counting(0.2)}},
-        (trainval, test), folds=3, score="accuracy", epochs=6, batch_size=10,
+        {
+            "tiny-lr": (make_linear, counting(1e-5)),
+            "good-lr": {"make_model": make_linear, "make_optimizer": counting(0.2)},
+        },
+        (trainval, test),
+        folds=3,
+        score="accuracy",
+        epochs=6,
+        batch_size=10,
     )
     assert res["winner"] == "good-lr"
     assert set(res["cv"]) == {"tiny-lr", "good-lr"} and res["cv_scores"] is res["cv"]["good-lr"]

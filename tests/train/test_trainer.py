@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import kisonet as kn
-import kisonet.nn.functional as F
+import kisonet.nn.functional as F  # noqa: N812 - the PyTorch convention
 from kisonet import nn
 from kisonet.train import Callback, LambdaCallback, Trainer
 
@@ -33,10 +33,19 @@ def params(model):
 def test_fit_records_history_keys_for_every_split(rng):
     X, y = blobs(rng)
     model = mlp()
-    tr = Trainer(model, F.cross_entropy, kn.optim.SGD(model.parameters(), lr=0.1), metrics=("accuracy", "f1"),
-                 progress=False, seed=0)
+    tr = Trainer(
+        model,
+        F.cross_entropy,
+        kn.optim.SGD(model.parameters(), lr=0.1),
+        metrics=("accuracy", "f1"),
+        progress=False,
+        seed=0,
+    )
     hist = tr.fit((X[:80], y[:80]), val=(X[80:100], y[80:100]), test=(X[100:], y[100:]), epochs=3, batch_size=16)
-    expected = {f"{s}_{m}" for s in ("train", "val", "test") for m in ("loss", "accuracy", "f1")} | {"lr", "epoch_seconds"}
+    expected = {f"{s}_{m}" for s in ("train", "val", "test") for m in ("loss", "accuracy", "f1")} | {
+        "lr",
+        "epoch_seconds",
+    }
     assert set(hist) == expected
     assert hist is tr.history
     assert all(len(v) == 3 for v in hist.values())
@@ -118,8 +127,9 @@ def test_nan_guard_names_epoch_step_and_parameter(rng):
 def test_nan_guard_catches_an_infinite_gradient_injected_after_backward(rng):
     X, y = blobs(rng, n=32)
     model = mlp()
-    cb = LambdaCallback(on_backward_end=lambda t: t.model[2].bias.grad.__setitem__(0, np.inf)
-                        if t.global_step == 1 else None)
+    cb = LambdaCallback(
+        on_backward_end=lambda t: t.model[2].bias.grad.__setitem__(0, np.inf) if t.global_step == 1 else None
+    )
     tr = Trainer(model, "cross_entropy", kn.optim.SGD(model.parameters(), lr=0.1), callbacks=[cb], progress=False)
     with pytest.raises(kn.NumericalError, match=r"epoch 1, step 2 .*'2\.bias'.*1 Inf"):
         tr.fit((X, y), epochs=1, batch_size=8)
@@ -138,8 +148,7 @@ def test_backward_and_step_hooks_can_change_gradients_and_parameters(rng):
         def on_step_end(self, trainer):
             trainer.model[2].weight.data *= mask  # pruning masks re-applied after the update
 
-    tr = Trainer(model, "cross_entropy", kn.optim.SGD(model.parameters(), lr=0.1), callbacks=[Pruner()],
-                 progress=False)
+    tr = Trainer(model, "cross_entropy", kn.optim.SGD(model.parameters(), lr=0.1), callbacks=[Pruner()], progress=False)
     tr.fit((X, y), epochs=2, batch_size=8)
     np.testing.assert_array_equal(model[0].weight.data, frozen)
     assert np.all(model[2].weight.data[mask == 0] == 0)
@@ -176,7 +185,8 @@ def test_sample_weight_zero_removes_samples(rng):
         kn.manual_seed(5)
         model = mlp()
         Trainer(model, nn.CrossEntropyLoss(), kn.optim.SGD(model.parameters(), lr=0.1), progress=False).fit(
-            data, epochs=3, batch_size=40, sample_weight=w, shuffle=False)
+            data, epochs=3, batch_size=40, sample_weight=w, shuffle=False
+        )
         return params(model)
 
     a, b = run((X, y), w), run((X[:20], y[:20]), None)
@@ -209,7 +219,8 @@ def test_regularizer_and_grad_clip(rng):
     h1 = Trainer(m1, "cross_entropy", kn.optim.SGD(m1.parameters(), lr=0.0), progress=False).fit((X, y), epochs=1)
     reg = kn.regularizers.L2(1.0)
     h2 = Trainer(m2, "cross_entropy", kn.optim.SGD(m2.parameters(), lr=0.0), regularizer=reg, progress=False).fit(
-        (X, y), epochs=1)
+        (X, y), epochs=1
+    )
     assert h2["train_loss"][0] == pytest.approx(h1["train_loss"][0] + float(reg(m1).data), rel=1e-5)
 
     norms = []
@@ -219,8 +230,14 @@ def test_regularizer_and_grad_clip(rng):
         def on_step_end(self, trainer):
             norms.append(np.sqrt(sum(float((p.grad**2).sum()) for p in trainer.model.parameters())))
 
-    Trainer(model, "cross_entropy", kn.optim.SGD(model.parameters(), lr=0.1), grad_clip=0.01, callbacks=[Norm()],
-            progress=False).fit((X * 100, y), epochs=1, batch_size=8)
+    Trainer(
+        model,
+        "cross_entropy",
+        kn.optim.SGD(model.parameters(), lr=0.1),
+        grad_clip=0.01,
+        callbacks=[Norm()],
+        progress=False,
+    ).fit((X * 100, y), epochs=1, batch_size=8)
     assert max(norms) <= 0.01 * (1 + 1e-4)
     with pytest.raises(kn.KisonetValueError, match="grad_clip"):
         Trainer(model, "cross_entropy", None, grad_clip=-1)
@@ -242,8 +259,14 @@ def test_multitask_dict_outputs_losses_and_metrics(rng):
     X, y = blobs(rng, n=64)
     t = (X[:, 0] * 0.5).astype(np.float32)
     model = TwoHeads()
-    tr = Trainer(model, {"cls": F.cross_entropy, "reg": (F.mse_loss, 0.5)}, kn.optim.Adam(model.parameters(), lr=0.02),
-                 metrics={"cls": ("accuracy",), "reg": ("r2",)}, progress=False, seed=0)
+    tr = Trainer(
+        model,
+        {"cls": F.cross_entropy, "reg": (F.mse_loss, 0.5)},
+        kn.optim.Adam(model.parameters(), lr=0.02),
+        metrics={"cls": ("accuracy",), "reg": ("r2",)},
+        progress=False,
+        seed=0,
+    )
     hist = tr.fit((X, {"cls": y, "reg": t}), val=(X, {"cls": y, "reg": t}), epochs=30, batch_size=16)
     for key in ("train_loss", "train_cls_loss", "train_reg_loss", "val_cls_accuracy", "val_reg_r2"):
         assert key in hist, key
@@ -277,7 +300,8 @@ def test_errors_are_kisonet_errors():
         Trainer(model, "cross_entropi", None)
     with pytest.raises(kn.KisonetValueError, match="unknown metric"):
         Trainer(model, "cross_entropy", None, metrics=("acc5",), progress=False).evaluate(
-            (np.zeros((2, 4), np.float32), np.zeros(2, np.int64)))
+            (np.zeros((2, 4), np.float32), np.zeros(2, np.int64))
+        )
     with pytest.raises(kn.KisonetValueError, match="no optimizer"):
         Trainer(model, "cross_entropy", None, progress=False).fit((np.zeros((2, 4)), np.zeros(2, np.int64)))
     with pytest.raises(kn.KisonetValueError, match="scheduler_interval"):
@@ -313,3 +337,64 @@ def test_state_round_trip_resumes_identically(rng, tmp_path):
     for k in full.history:
         if k != "epoch_seconds":
             assert resumed.history[k] == full.history[k], k
+
+
+@pytest.mark.parametrize("where", ["other_process", "same_process"])
+def test_interrupt_mid_epoch_then_resume_equals_uninterrupted(rng, tmp_path, where):
+    X, y = blobs(rng, n=40)
+    Xv, yv = blobs(rng, n=12)
+
+    def make(callbacks=()):
+        kn.manual_seed(11)
+        model = mlp(dropout=0.2)
+        opt = kn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        sched = kn.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+        return Trainer(
+            model,
+            "cross_entropy",
+            opt,
+            metrics=("accuracy", "f1"),
+            scheduler=sched,
+            scheduler_interval="step",
+            callbacks=list(callbacks),
+            progress=False,
+        )
+
+    full = make()
+    full.fit((X, y), val=(Xv, yv), epochs=3, batch_size=8)  # 5 steps per epoch
+
+    def stop_at_step_7(t, batch, logs):
+        if t.global_step == 7:  # the 2nd step of epoch 2
+            t.interrupt_training = True
+
+    part = make([LambdaCallback(on_batch_end=stop_at_step_7)])
+    part.fit((X, y), val=(Xv, yv), epochs=3, batch_size=8)
+    assert part.epoch == 1 and part.global_step == 7 and len(part.history["train_loss"]) == 1
+    if where == "other_process":
+        kn.save(part.state_dict(), tmp_path / "interrupted.npz")
+        kn.manual_seed(99)
+        resumed = make()
+        resumed.load_state_dict(kn.load(tmp_path / "interrupted.npz"))
+    else:
+        part.callbacks.clear()
+        resumed = part
+    resumed.fit((X, y), val=(Xv, yv), epochs=3, batch_size=8)
+    assert resumed.epoch == 3 and resumed.global_step == full.global_step
+    for k, v in params(full.model).items():
+        np.testing.assert_array_equal(params(resumed.model)[k], v)
+    for k in full.history:
+        if k != "epoch_seconds":
+            np.testing.assert_allclose(resumed.history[k], full.history[k], rtol=1e-12, err_msg=k)
+
+
+def test_sample_weight_updated_in_place_is_seen_by_the_next_fit():
+    X = np.zeros((8, 2), np.float32)
+    y = np.r_[np.zeros(4), np.full(4, 10.0)].astype(np.float32)
+    model = nn.Linear(2, 1)
+    model.weight.data[...] = 0
+    model.bias.data[...] = 0
+    tr = Trainer(model, "mse", kn.optim.SGD(model.parameters(), lr=0.0), progress=False)
+    w = np.r_[np.ones(4), np.zeros(4)]
+    assert tr.fit((X, y), epochs=1, batch_size=8, sample_weight=w)["train_loss"][-1] == 0.0
+    w[:] = w[::-1].copy()  # AdaBoost-style re-weighting of the same array
+    assert tr.fit((X, y), epochs=1, batch_size=8, sample_weight=w)["train_loss"][-1] == pytest.approx(100.0)

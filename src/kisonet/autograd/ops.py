@@ -587,8 +587,8 @@ class Concatenate(Function):
     def forward(self, *xs):
         try:
             y = np.concatenate(xs, axis=self.axis)
-        except ValueError:
-            raise ShapeError(f"concatenate: shapes {[x.shape for x in xs]} do not fit along axis {self.axis}") from None
+        except ValueError as e:
+            raise ShapeError(f"concatenate: shapes {[x.shape for x in xs]} along axis {self.axis}: {e}") from None
         self.splits = np.cumsum([x.shape[self.axis] for x in xs])[:-1]
         return y
 
@@ -604,8 +604,8 @@ class Stack(Function):
     def forward(self, *xs):
         try:
             return np.stack(xs, axis=self.axis)
-        except ValueError:
-            raise ShapeError(f"stack: shapes {[x.shape for x in xs]} differ") from None
+        except ValueError as e:
+            raise ShapeError(f"stack: shapes {[x.shape for x in xs]} along axis {self.axis}: {e}") from None
 
     def backward(self, gy):
         return tuple(np.moveaxis(gy, self.axis, 0))
@@ -867,14 +867,16 @@ def zeros(shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros (default float dtype)."""
     from .. import backend
 
-    return Tensor(np.zeros(shape, dtype=dtype or backend.get_default_dtype()), requires_grad=requires_grad)
+    dtype = dtype or backend.get_default_dtype()
+    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad, dtype=dtype)
 
 
 def ones(shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones (default float dtype)."""
     from .. import backend
 
-    return Tensor(np.ones(shape, dtype=dtype or backend.get_default_dtype()), requires_grad=requires_grad)
+    dtype = dtype or backend.get_default_dtype()
+    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad, dtype=dtype)
 
 
 def arange(*args: Any, dtype: Any = None) -> Tensor:

@@ -497,13 +497,22 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     Float data becomes the default dtype (float32 unless changed with
     :func:`kisonet.set_default_dtype`), whatever its width, unless ``dtype=``
     is given.  Integer and boolean data are allowed but cannot require grad.
+
+    The data is copied, as in ``torch.tensor``: later changes to the given array
+    do not reach the tensor, and in-place updates of the tensor (an optimizer
+    step) do not reach the array.  :func:`kisonet.as_tensor` shares instead.
     """
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    t = Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    src = data._data if isinstance(data, Tensor) else data
+    if isinstance(src, np.ndarray) and np.may_share_memory(t._data, src):
+        t._data = t._data.copy()
+    return t
 
 
 def as_tensor(x: Any, like: Sequence[Any] = ()) -> Tensor:
-    """Wrap a constant operand of an op; float constants take the float dtype of a tensor
-    operand (so ``t32 + np.float64_array`` stays float32)."""
+    """``x`` as a tensor without copying when it already has the right dtype (a Tensor is
+    returned as is).  Float constants take the float dtype of a tensor in ``like`` (so
+    ``t32 + np.float64_array`` stays float32), else the default float dtype."""
     if isinstance(x, Tensor):
         return x
     dtype = None
@@ -516,9 +525,11 @@ def as_tensor(x: Any, like: Sequence[Any] = ()) -> Tensor:
     elif isinstance(x, (int, float, np.number)) and dtype is not None:
         arr = np.asarray(x, dtype=dtype)
     else:
-        arr = _to_array(x)
-        if dtype is not None and arr.dtype.kind == "f" and arr.dtype != dtype:
-            arr = arr.astype(dtype)
+        arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
+        # A numeric constant takes the tensor operand's float dtype directly (no detour
+        # through the default dtype, which would round float64 data; no int * float32
+        # promotion to float64).
+        arr = _to_array(arr, dtype if dtype is not None and arr.dtype.kind in "fiub" else None)
     return Tensor._make(arr, False, None)
 
 

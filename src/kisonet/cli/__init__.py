@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "predict": ".predict",
     "datasets": ".datasets",
     "augment": ".augment",
+    "experiment": ".experiment",
 }
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]

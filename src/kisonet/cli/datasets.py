@@ -12,8 +12,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import cache_dir, format_datasets_table
+    from ..data import format_datasets_table
 
     print(format_datasets_table())
-    print(f"cache: {cache_dir()} (set KISONET_DATA to move it; --data-dir DIR uses files you already have)")
+    print("(set KISONET_DATA to move the cache; `kisonet train --data-dir DIR` uses files you already have)")
     return 0

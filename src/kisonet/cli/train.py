@@ -226,12 +226,14 @@ def train_from_config(config: dict[str, Any], echo: Callable[[str], None] | None
     t_start = time.perf_counter()
     config = finalize_config(config)
 
+    import numpy as np
+
     import kisonet as kn
 
     from .. import runs
     from ..errors import KisonetValueError, NumericalError, ShapeError
     from ..models import build_model
-    from ..train import EarlyStopping, Trainer
+    from ..train import EarlyStopping, LambdaCallback, Trainer
 
     if config.get("threads"):
         kn.set_num_threads(int(config["threads"]))
@@ -259,13 +261,15 @@ def train_from_config(config: dict[str, Any], echo: Callable[[str], None] | None
         callbacks.append(EarlyStopping(monitor="val_loss", patience=int(config["early-stopping"]), restore_best=True))
     classification = data.task == "classification"
     metric = "accuracy" if classification else "rmse"
+    run_dir = runs.make_run_dir(config.get("out"))
+    config = {**config, "out": str(run_dir)}
+    runs.write_config(run_dir, config)
+    # history.csv is rewritten (atomically) after every epoch: a long run can be watched or killed
+    callbacks.append(LambdaCallback(on_epoch_end=lambda t, e, logs: runs.write_history(run_dir, t.history)))
     trainer = Trainer(
         model, "cross_entropy" if classification else "mse", optimizer, metrics=(metric,), callbacks=callbacks,
         scheduler=scheduler, regularizer=regularizer, progress=bool(config["progress"]), seed=int(config["seed"]),
     )
-    run_dir = runs.make_run_dir(config.get("out"))
-    config = {**config, "out": str(run_dir)}
-    runs.write_config(run_dir, config)
     echo(
         f"kisonet train: {config['model']} on {config['dataset']} ({len(data.train[0])} train, "
         f"{0 if data.val is None else len(data.val[0])} val, {len(data.test[0])} test), "
@@ -274,10 +278,12 @@ def train_from_config(config: dict[str, Any], echo: Callable[[str], None] | None
     t_fit = time.perf_counter()
     failure = None
     try:
-        trainer.fit(
-            data.train, val=data.val, test=data.test, epochs=int(config["epochs"]),
-            batch_size=int(config["batch-size"]), transform=_augmenter(config, data.standardizer),
-        )
+        # overflow warnings would bury the guard's one clear message; the guard checks every step
+        with np.errstate(over="ignore", invalid="ignore"):
+            trainer.fit(
+                data.train, val=data.val, test=data.test, epochs=int(config["epochs"]),
+                batch_size=int(config["batch-size"]), transform=_augmenter(config, data.standardizer),
+            )
     except NumericalError as e:
         failure = e
     train_seconds = time.perf_counter() - t_fit

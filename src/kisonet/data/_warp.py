@@ -15,11 +15,12 @@ single NumPy gather over all images, channels and pixels.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import numpy as np
 
-from ..errors import KisonetValueError
+from ..errors import KisonetValueError, ShapeError
 
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 PADDING_MODES = ("constant", "edge", "reflect")
@@ -98,7 +99,10 @@ def sample(
     ys = ys.astype(dtype, copy=False)
     xs = xs.astype(dtype, copy=False)
     k = _NTAPS[interpolation]
-    fill_arr = np.broadcast_to(np.asarray(fill, dtype=dtype).reshape(-1), (c,))
+    fill_arr = np.asarray(fill, dtype=dtype).reshape(-1)
+    if fill_arr.size not in (1, c):
+        raise ShapeError(f"fill has {fill_arr.size} values for images with {c} channels")
+    fill_arr = np.broadcast_to(fill_arr, (c,))
     # Channels-first layout (C, N, H, W): per tap, one index array over all pixels of
     # all images (long contiguous rows, so NumPy's broadcasting over channels is cheap).
     if padding_mode == "constant":
@@ -192,6 +196,24 @@ def gaussian_smooth(fields: np.ndarray, sigma: float, truncate: float = 3.0) -> 
     dt = fields.dtype.str
     g_h = _gaussian_matrix(h, float(sigma), float(truncate), dt)
     g_w = _gaussian_matrix(w, float(sigma), float(truncate), dt)
-    out = fields.reshape(-1, w) @ g_w.T  # along x
-    out = out.reshape(-1, h, w).transpose(0, 2, 1).reshape(-1, h) @ g_h.T  # along y
+    with _single_thread_blas():
+        out = fields.reshape(-1, w) @ g_w.T  # along x
+        out = out.reshape(-1, h, w).transpose(0, 2, 1).reshape(-1, h) @ g_h.T  # along y
     return np.ascontiguousarray(out.reshape(-1, w, h).transpose(0, 2, 1)).reshape(*lead, h, w)
+
+
+_CONTROLLER: list = []
+
+
+def _single_thread_blas():
+    """A context running BLAS on one thread: these GEMMs have inner sizes of an image side
+    (8-64), where waking a second thread costs more than it saves (20x more on a busy machine)."""
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _CONTROLLER.append(ThreadpoolController())
+        except Exception:  # pragma: no cover - threadpoolctl is a dependency, but never fail on it
+            _CONTROLLER.append(None)
+    ctl = _CONTROLLER[0]
+    return contextlib.nullcontext() if ctl is None else ctl.limit(limits=1, user_api="blas")

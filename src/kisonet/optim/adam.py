@@ -36,10 +36,9 @@ class Adam(Optimizer):
     Notes' form: ``m_hat = m / (1 - rho1^t)``, ``v_hat = v / (1 - rho2^t)``,
     ``dw = -eta m_hat / sqrt(v_hat + eps)`` (eps inside the root).  kisonet follows PyTorch:
     eps is added *after* the root, ``m_hat / (sqrt(v_hat) + eps)``, default 1e-8.
-    ``weight_decay`` here is coupled (added to the gradient); for decoupled decay use :class:`AdamW`.
+    ``weight_decay`` here is coupled (added to the gradient) unless ``decoupled_weight_decay=True``
+    (PyTorch's flag), which makes it :class:`AdamW`.  ``maximize=True`` ascends.
     """
-
-    _decoupled = False
 
     def __init__(
         self,
@@ -49,11 +48,21 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        *,
         maximize: bool = False,
+        decoupled_weight_decay: bool = False,
     ) -> None:
         super().__init__(
             params,
-            dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize),
+            dict(
+                lr=lr,
+                betas=tuple(betas),
+                eps=eps,
+                weight_decay=weight_decay,
+                amsgrad=amsgrad,
+                maximize=maximize,
+                decoupled_weight_decay=decoupled_weight_decay,
+            ),
         )
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -73,10 +82,8 @@ class Adam(Optimizer):
                 self._init_state(p, state, "max_exp_avg_sq")
         state["step"] += 1
         t = state["step"]
-        if group["maximize"]:
-            grad = np.negative(grad, out=self._scratch(p, 1))
         if wd != 0:
-            if self._decoupled:
+            if group["decoupled_weight_decay"]:
                 w *= 1.0 - lr * wd
             else:
                 grad = self._coupled_decay(p, grad, wd)
@@ -114,8 +121,6 @@ class AdamW(Adam):
     Default ``weight_decay=1e-2`` as in PyTorch.
     """
 
-    _decoupled = True
-
     def __init__(
         self,
         params: ParamsT,
@@ -124,9 +129,10 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
+        *,
         maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True)
 
 
 class AdaBelief(Optimizer):

@@ -120,6 +120,10 @@ class Optimizer:
         group = dict(param_group)
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
+        if params and all(isinstance(p, tuple) and len(p) == 2 for p in params):
+            # named parameters, e.g. model.named_parameters() (PyTorch accepts them too)
+            group["param_names"] = [str(n) for n, _ in params]
+            params = [p for _, p in params]
         for p in params:
             if not isinstance(p, Tensor):
                 raise KisonetTypeError(f"{type(self).__name__}: can only optimize Tensors, got {type(p).__name__}")
@@ -155,6 +159,8 @@ class Optimizer:
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()`` when given.
 
+        Where a group has ``maximize=True`` the update sees ``-grad`` (gradient ascent).
+
         The closure (re-evaluating the loss and calling ``backward``) runs first,
         with grad mode on, as in PyTorch.
         """
@@ -174,6 +180,8 @@ class Optimizer:
                         )
                     if grad.dtype != p.dtype:
                         grad = grad.astype(p.dtype)
+                    if group.get("maximize"):
+                        grad = np.negative(grad, out=self._scratch(p, 3))  # slots 0-1: updates, 2: decay
                     self._update(p, grad, group, self.state.setdefault(p, {}))
         return loss
 
@@ -213,6 +221,8 @@ class Optimizer:
         groups = []
         for group in self.param_groups:
             g = {k: (list(v) if isinstance(v, tuple) else v) for k, v in group.items() if k != "params"}
+            if "param_names" in g:
+                g["param_names"] = list(g["param_names"])
             ids = []
             for p in group["params"]:
                 index.setdefault(id(p), len(index))

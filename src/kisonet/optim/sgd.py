@@ -33,11 +33,12 @@ class SGD(Optimizer):
     def __init__(
         self,
         params: ParamsT,
-        lr: float = required,  # type: ignore[assignment]
+        lr: float = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
-        nesterov: bool = False,
         weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
         maximize: bool = False,
     ) -> None:
         defaults = dict(
@@ -68,8 +69,6 @@ class SGD(Optimizer):
         lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
         w = p.data
         t = self._scratch(p, 0)
-        if group["maximize"]:
-            grad = np.negative(grad, out=self._scratch(p, 1))
         if wd != 0:
             grad = self._coupled_decay(p, grad, wd)
         if mu != 0:
@@ -109,6 +108,7 @@ class GD(SGD):
     """
 
     def __init__(self, params: ParamsT, lr: float = required, weight_decay: float = 0.0) -> None:  # type: ignore[assignment]
+        # lr has no default here: the notes' exercise always states it.
         super().__init__(params, lr=lr, weight_decay=weight_decay)
 
 

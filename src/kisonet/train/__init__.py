@@ -1,10 +1,10 @@
 """Training: the Trainer loop, callbacks, metrics, cross-validation and classical baselines.
 
-    import kisonet as kn
-    trainer = kn.train.Trainer(model, "cross_entropy", kn.optim.SGD(model.parameters(), lr=0.1),
-                               metrics=("accuracy",), callbacks=[kn.train.EarlyStopping(patience=5)])
-    history = trainer.fit((X_train, y_train), val=(X_val, y_val), epochs=50, batch_size=32)
-    trainer.evaluate((X_test, y_test))      # {'loss': ..., 'accuracy': ...}
+import kisonet as kn
+trainer = kn.train.Trainer(model, "cross_entropy", kn.optim.SGD(model.parameters(), lr=0.1),
+                           metrics=("accuracy",), callbacks=[kn.train.EarlyStopping(patience=5)])
+history = trainer.fit((X_train, y_train), val=(X_val, y_val), epochs=50, batch_size=32)
+trainer.evaluate((X_test, y_test))      # {'loss': ..., 'accuracy': ...}
 """
 
 from . import callbacks, metrics

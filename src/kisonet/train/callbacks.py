@@ -16,14 +16,15 @@ The hook points, in the order one epoch calls them::
     on_train_end(trainer, logs)
 
 Setting ``trainer.stop_training = True`` in any hook ends training after the
-current epoch.  A callback with state worth resuming implements
+current epoch; ``trainer.interrupt_training = True`` (a ^C handler) ends it
+after the current step, and ``trainer.state_dict()`` then holds the partial
+epoch so a resumed run finishes it exactly.  A callback with state worth resuming implements
 ``state_dict()`` / ``load_state_dict()``; the Trainer saves it with its own.
 Only hooks a callback overrides are called, so empty hooks cost nothing per step.
 """
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import math
@@ -298,7 +299,8 @@ class ModelCheckpoint(Callback):
         obj = trainer.model.state_dict() if self.save_weights_only else trainer.state_dict()
         from ..serialization import save
 
-        save(obj, path)
+        _make_parent(path)
+        save(obj, path, kind="state" if self.save_weights_only else "checkpoint")
         self.last_path = path
 
     def state_dict(self) -> dict[str, Any]:
@@ -337,6 +339,7 @@ class CSVLogger(Callback):
             w.writerow(row)
         from ..io import atomic_write
 
+        _make_parent(self.path)
         with atomic_write(self.path, "w") as f:
             f.write(buf.getvalue())
 
@@ -458,6 +461,7 @@ class ProgressBar(Callback):
             self._bar = None
 
 
-def clone_state(state: Any) -> Any:
-    """A deep copy of a nested state (arrays copied)."""
-    return copy.deepcopy(state)
+def _make_parent(path: str) -> None:
+    parent = os.path.dirname(os.fspath(path))
+    if parent:
+        os.makedirs(parent, exist_ok=True)

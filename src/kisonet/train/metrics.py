@@ -244,6 +244,21 @@ class Metric:
     def compute(self) -> float:
         raise NotImplementedError
 
+    def state_dict(self) -> dict[str, Any]:
+        """The accumulated numbers (so an interrupted epoch resumes with its running figures)."""
+        return {
+            k: (v.copy() if isinstance(v, np.ndarray) else v)
+            for k, v in vars(self).items()
+            if isinstance(v, (int, float, np.ndarray, np.number)) and not isinstance(v, bool)
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            cur = getattr(self, k, None)
+            if isinstance(v, np.ndarray) and v.ndim == 0 and not isinstance(cur, np.ndarray):
+                v = v.item()
+            setattr(self, k, np.array(v, copy=True) if isinstance(v, np.ndarray) else v)
+
 
 class _MeanMetric(Metric):
     """Accumulates a per-batch sum and a count (two scalars)."""
@@ -265,6 +280,17 @@ class Accuracy(_MeanMetric):
         super().__init__(name)
 
     def update(self, output: np.ndarray, target: np.ndarray) -> None:
+        if (
+            output.ndim == 2
+            and output.shape[1] > 1
+            and isinstance(target, np.ndarray)
+            and target.shape == output.shape[:1]
+            and target.dtype.kind in "iu"
+        ):
+            # The common case (logits vs class indices), without the general conversions.
+            self.total += float(np.count_nonzero(output.argmax(axis=1) == target))
+            self.count += target.shape[0]
+            return
         t, p = _labels_pair(self.name, target, output)
         self.total += float(np.count_nonzero(t == p))
         self.count += t.shape[0]

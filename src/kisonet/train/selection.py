@@ -29,7 +29,7 @@ __all__ = ["cross_validate", "select_model"]
 def _xy(data: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise KisonetTypeError(f"{who}: data must be an (X, y) pair of arrays, got {type(data).__name__}")
-    X, y = _as_array(data[0]), _as_array(data[1])
+    X, y = _as_array(data[0]), _as_array(data[1], target=True)
     if isinstance(X, dict) or isinstance(y, dict):
         raise KisonetTypeError(f"{who}: dict inputs/targets are not supported; give arrays")
     if X.shape[0] != y.shape[0]:
@@ -99,7 +99,9 @@ def cross_validate(
         trainer = _train_one(
             make_model, make_optimizer, seed + k, loss, metrics, make_scheduler, make_callbacks, trainer_kwargs
         )
-        hist = trainer.fit((X[tr], y[tr]), val=(X[va], y[va]), epochs=epochs, batch_size=batch_size, transform=transform)
+        hist = trainer.fit(
+            (X[tr], y[tr]), val=(X[va], y[va]), epochs=epochs, batch_size=batch_size, transform=transform
+        )
         histories.append({key: list(v) for key, v in hist.items()})
         # Score the model as training left it (EarlyStopping may have restored its best weights).
         fold_scores.append(trainer.evaluate((X[va], y[va])))
@@ -144,7 +146,9 @@ def select_model(
         'model': the retrained model, 'trainer': its Trainer, 'history': its history}``.
     """
     if not isinstance(candidates, dict) or not candidates:
-        raise KisonetValueError("select_model: candidates must be a non-empty dict {name: (make_model, make_optimizer)}")
+        raise KisonetValueError(
+            "select_model: candidates must be a non-empty dict {name: (make_model, make_optimizer)}"
+        )
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise KisonetTypeError("select_model: data must be ((X_trainval, y_trainval), (X_test, y_test))")
     trainval, test = data

@@ -69,7 +69,7 @@ def _resolve_loss(spec: Any) -> Any:
         key = spec.lower().replace("-", "_")
         if key not in _LOSS_NAMES:
             raise unknown_name("loss", spec, _LOSS_NAMES)
-        from ..nn import functional as F
+        from ..nn import functional as F  # noqa: N812 - the PyTorch convention
 
         return getattr(F, _LOSS_NAMES[key])
     if isinstance(spec, dict):
@@ -122,18 +122,19 @@ def _length(a: Any, what: str) -> int:
     return int(np.shape(a)[0])
 
 
-def _as_array(a: Any) -> Any:
-    """Arrays in the dtypes training wants: floats in the default dtype (float32), ints as int64."""
+def _as_array(a: Any, target: bool = False) -> Any:
+    """Arrays in the dtypes training wants: floats in the default dtype (float32), integer
+    targets (class indices) as int64; integer inputs (e.g. uint8 pixels) are left to the model."""
     if a is None:
         return None
     if isinstance(a, dict):
-        return {k: _as_array(v) for k, v in a.items()}
+        return {k: _as_array(v, target) for k, v in a.items()}
     if isinstance(a, Tensor):
         a = a.data
     a = np.asarray(a)
     if a.dtype.kind == "f" and a.dtype != get_default_dtype():
         return a.astype(get_default_dtype())
-    if a.dtype.kind in "iu" and a.dtype != np.int64:
+    if target and a.dtype.kind in "iu" and a.dtype != np.int64:
         return a.astype(np.int64)
     return a
 
@@ -247,6 +248,40 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+class _EpochProgress:
+    """Running sums of the training epoch in progress (scalars, updated every step)."""
+
+    __slots__ = ("lr", "step", "loss_sum", "n_seen", "head_sums", "seconds")
+
+    def __init__(self, lr: float | None) -> None:
+        self.lr = lr
+        self.step = 0
+        self.loss_sum = 0.0
+        self.n_seen = 0
+        self.head_sums: dict[str, float] = {}
+        self.seconds = 0.0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "lr": self.lr,
+            "step": self.step,
+            "loss_sum": self.loss_sum,
+            "n_seen": self.n_seen,
+            "head_sums": dict(self.head_sums),
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> _EpochProgress:
+        acc = cls(None if state.get("lr") is None else float(state["lr"]))
+        acc.step = int(state["step"])
+        acc.loss_sum = float(state["loss_sum"])
+        acc.n_seen = int(state["n_seen"])
+        acc.head_sums = {k: float(v) for k, v in state.get("head_sums", {}).items()}
+        acc.seconds = float(state.get("seconds", 0.0))
+        return acc
+
+
 # --------------------------------------------------------------------------------------
 
 
@@ -300,7 +335,9 @@ class Trainer:
         if task not in (None, "classification", "regression"):
             raise unknown_name("task", task, ("classification", "regression"))
         if regularizer is not None and not callable(regularizer):
-            raise KisonetTypeError(f"Trainer: regularizer must be callable(model) -> Tensor, got {type(regularizer).__name__}")
+            raise KisonetTypeError(
+                f"Trainer: regularizer must be callable(model) -> Tensor, got {type(regularizer).__name__}"
+            )
         self.model = model
         self.loss_fn = _resolve_loss(loss)
         self.optimizer = optimizer
@@ -323,7 +360,10 @@ class Trainer:
         self.history: dict[str, list[float]] = {}
         self.epoch = 0  # completed epochs
         self.global_step = 0  # optimizer steps taken
-        self.stop_training = False
+        self.stop_training = False  # set by a callback: stop after the current epoch
+        self.interrupt_training = False  # set by a ^C handler: stop after the current step
+        self._progress: _EpochProgress | None = None  # the epoch in progress, if interrupted
+        self._pending_metrics: dict[str, Any] | None = None
         self._pending_state: dict[str, Any] | None = None
         self._resume = False  # the next fit() continues a run restored by load_state_dict
         self._resuming = False
@@ -394,7 +434,7 @@ class Trainer:
             return data, isinstance(getattr(data, "dataset", None), (_PackedDataset, _WeightedWrap))
         xy = _split_xy(data, what)
         if xy is not None:
-            X, y = _as_array(xy[0]), _as_array(xy[1])
+            X, y = _as_array(xy[0]), _as_array(xy[1], target=True)
             ds: Any = _PackedDataset(X, y, w)
         elif hasattr(data, "__len__") and hasattr(data, "__getitem__"):
             if w is not None and len(w) != len(data):
@@ -441,7 +481,9 @@ class Trainer:
     def _weighted(self, per: Tensor, wb: np.ndarray) -> Tensor:
         n = wb.shape[0]
         if per.ndim == 0:
-            raise KisonetValueError("Trainer: the loss returned a scalar for reduction='none'; per-sample losses needed")
+            raise KisonetValueError(
+                "Trainer: the loss returned a scalar for reduction='none'; per-sample losses needed"
+            )
         if per.ndim > 1:
             per = per.reshape(n, -1).mean(axis=1)
         return (per * wb.astype(per.dtype, copy=False)).mean()
@@ -530,18 +572,26 @@ class Trainer:
         return None
 
     # --- the training step ------------------------------------------------------------------
-    def _guard(self, loss_value: float, epoch: int, step: int) -> None:
-        """Raise NumericalError if the loss or any gradient is NaN/Inf (before the update)."""
+    def _guard(self, loss_value: float, epoch: int, step: int) -> float:
+        """Raise NumericalError if the loss or any gradient is NaN/Inf (before the update).
+
+        Returns the squared global gradient norm sum_p ||g_p||^2 (reused by clipping).
+        """
         bad_param = None
+        total = 0.0
         for name, p in self._named_params:
             g = p.grad
-            # One reduction per tensor; a non-finite sum is confirmed elementwise
-            # (it could be an overflow of large finite values).
-            if g is not None and not math.isfinite(float(g.sum())) and not np.isfinite(g).all():
+            if g is None:
+                continue
+            # One BLAS reduction per tensor: ||g||^2 is NaN/Inf iff some entry is (or it
+            # overflowed, which the elementwise check then rules out).
+            sq = float(np.vdot(g, g))
+            if not math.isfinite(sq) and not np.isfinite(g).all():
                 bad_param = (name, g)
                 break
+            total += sq
         if bad_param is None and math.isfinite(loss_value):
-            return
+            return total
         where = f"epoch {epoch + 1}, step {step + 1} (global step {self.global_step + 1})"
         if bad_param is not None:
             name, g = bad_param
@@ -557,14 +607,15 @@ class Trainer:
             "try a smaller learning rate, gradient clipping or checking the inputs for NaN."
         )
 
-    def _clip(self) -> None:
+    def _clip(self, sq_norm: float) -> None:
+        """Clip in place: by global L2 norm, g <- g * c / ||g|| when ||g|| > c, or by value."""
         kind, c = self.grad_clip
         grads = [p.grad for _, p in self._named_params if p.grad is not None]
         if kind == "value":
             for g in grads:
                 np.clip(g, -c, c, out=g)
             return
-        total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+        total = math.sqrt(sq_norm)
         if total > c:
             scale = c / (total + 1e-6)
             for g in grads:
@@ -576,8 +627,13 @@ class Trainer:
             return float(groups[0]["lr"])
         return None
 
-    def train_epoch(self, loader: Any, packed: bool, epoch: int) -> dict[str, float]:
-        """One pass over ``loader``: the notes' mini-batch SGD; returns ``train_*`` figures."""
+    def train_epoch(self, loader: Any, packed: bool, epoch: int) -> tuple[dict[str, float], float, Any] | None:
+        """One pass over ``loader``: the notes' mini-batch SGD.
+
+        Returns ``(train figures, seconds, lr at the epoch's start)``, or None when
+        :attr:`interrupt_training` stopped it after a step (the running sums stay in
+        ``self._progress`` and go into :meth:`state_dict`, so the epoch can be finished later).
+        """
         model, opt = self.model, self.optimizer
         model.train()
         batch_begin = self._hooks("on_batch_begin")
@@ -585,15 +641,17 @@ class Trainer:
         backward_end = self._hooks("on_backward_end")
         step_end = self._hooks("on_step_end")
         sched_step = self.scheduler is not None and self.scheduler_interval == "step"
-        loss_sum = 0.0
-        n_seen = 0
-        head_sums: dict[str, float] = {}
+        acc = self._progress
+        if acc is None:
+            acc = self._progress = _EpochProgress(self._lr())
+            if self._train_metrics is not None:
+                for _, _, m in self._train_metrics:
+                    m.reset()
         metrics = self._train_metrics
-        if metrics is not None:
-            for _, _, m in metrics:
-                m.reset()
-        step = 0
-        for step, batch in enumerate(loader):
+        nb = self._num_train_batches
+        t0 = time.perf_counter()
+        for batch in loader:
+            step = acc.step
             xb, yb, wb = _unpack(batch, packed)
             logs: dict[str, Any] = {}
             for h in batch_begin:
@@ -607,9 +665,9 @@ class Trainer:
             for h in backward_end:
                 h(self)
             lv = float(loss._data)
-            self._guard(lv, epoch, step)
+            sq_norm = self._guard(lv, epoch, step)
             if self.grad_clip is not None:
-                self._clip()
+                self._clip(sq_norm)
             opt.step()
             for h in step_end:
                 h(self)
@@ -617,27 +675,38 @@ class Trainer:
                 self.scheduler.step()
             self.global_step += 1
             n = _batch_size(yb, xb)
-            loss_sum += lv * n
-            n_seen += n
+            acc.step = step + 1
+            acc.loss_sum += lv * n
+            acc.n_seen += n
             if parts:
                 for k, v in parts.items():
-                    head_sums[k] = head_sums.get(k, 0.0) + v * n
+                    acc.head_sums[k] = acc.head_sums.get(k, 0.0) + v * n
             if metrics is None:
                 metrics = self._train_metrics = self._build_metrics(out, yb)
+                if self._pending_metrics:
+                    for key, _, m in metrics:
+                        if key in self._pending_metrics:
+                            m.load_state_dict(self._pending_metrics[key])
+                    self._pending_metrics = None
             self._update_metrics(metrics, out, yb)
             if batch_end:
                 logs["loss"] = lv
                 logs["size"] = n
                 for h in batch_end:
                     h(self, step, logs)
-        if n_seen == 0:
+            if self.interrupt_training and (nb is None or acc.step < nb):
+                acc.seconds += time.perf_counter() - t0
+                return None
+        acc.seconds += time.perf_counter() - t0
+        self._progress = None
+        if acc.n_seen == 0:
             raise KisonetValueError("Trainer: the training loader yielded no batch")
-        res = {"train_loss": loss_sum / n_seen}
-        for k, v in head_sums.items():
-            res[f"train_{k}_loss"] = v / n_seen
+        res = {"train_loss": acc.loss_sum / acc.n_seen}
+        for k, v in acc.head_sums.items():
+            res[f"train_{k}_loss"] = v / acc.n_seen
         for key, _, m in metrics or ():
             res[f"train_{key}"] = float(m.compute())
-        return res
+        return res, acc.seconds, acc.lr
 
     # --- fit --------------------------------------------------------------------------------
     def fit(
@@ -657,7 +726,8 @@ class Trainer:
         (``batch_size``, ``shuffle``, ``transform`` and ``sample_weight`` apply to
         the loaders built here; ``transform`` to training batches only).  Calling
         ``fit`` again continues training for ``epochs`` more epochs; after
-        :meth:`load_state_dict` it continues the saved run up to ``epochs`` in total.
+        :meth:`load_state_dict`, or after :attr:`interrupt_training` stopped a run
+        mid-epoch, it continues that run up to ``epochs`` in total.
         """
         if self.optimizer is None:
             raise KisonetValueError("Trainer.fit: no optimizer was given")
@@ -668,7 +738,13 @@ class Trainer:
         self._infer_task(train)
         ident = tuple(id(a) for a in train) if isinstance(train, tuple) else id(train)
         key = (ident, batch_size, shuffle, id(transform), id(sample_weight))
-        if self._train_loader is None or self._train_key != key:
+        # Weights are normalised into the loader's dataset: rebuild it each call, since
+        # a caller such as AdaBoost may update the same weight array in place.
+        if (
+            self._train_loader is None
+            or self._train_key != key
+            or (sample_weight is not None and self._progress is None)
+        ):
             self._train_loader = self._loader(train, batch_size, shuffle, transform, sample_weight, self.seed)
             self._train_key = key
         loader, packed = self._train_loader
@@ -682,12 +758,18 @@ class Trainer:
         self._resume = False
         if resuming:
             self._apply_pending(loader)
+        elif self._progress is not None and hasattr(loader, "load_state_dict"):
+            # Interrupted mid-epoch in this process: the loader continues the same epoch.
+            loader.load_state_dict(loader.state_dict())
+            resuming = True
+        if resuming:
             start, stop = self.epoch, max(self.epoch, int(epochs))
         else:
             start, stop = self.epoch, self.epoch + int(epochs)
         self._resuming = resuming
         self._target_epochs = stop
         self.stop_training = False
+        self.interrupt_training = False
 
         for h in self._hooks("on_train_begin"):
             h(self)
@@ -696,12 +778,13 @@ class Trainer:
         try:
             for epoch in range(start, stop):
                 logs = {}
-                lr = self._lr()
                 for h in self._hooks("on_epoch_begin"):
                     h(self, epoch, logs)
-                t0 = time.perf_counter()
-                logs.update(self.train_epoch(loader, packed, epoch))
-                seconds = time.perf_counter() - t0
+                done = self.train_epoch(loader, packed, epoch)
+                if done is None:
+                    break  # interrupted after a step; state_dict() captures the epoch so far
+                train_logs, seconds, lr = done
+                logs.update(train_logs)
                 for split, ld in (("val", val_loader), ("test", test_loader)):
                     if ld[0] is not None:
                         for k, v in self._evaluate_loader(*ld).items():
@@ -715,8 +798,12 @@ class Trainer:
                     step_scheduler(self.scheduler, logs, "val_loss" if "val_loss" in logs else "train_loss")
                 for h in self._hooks("on_epoch_end"):
                     h(self, epoch, logs)
-                if self.stop_training:
+                if self.stop_training or self.interrupt_training:
                     break
+        except BaseException:
+            # A failed step (NaN guard, a bug, an unhandled ^C) leaves no resumable epoch.
+            self._progress = None
+            raise
         finally:
             for h in self._hooks("on_train_end"):
                 h(self, logs)
@@ -807,7 +894,9 @@ class Trainer:
             with no_grad():
                 for i in range(0, n, batch_size):
                     out = model(_to_input(_take(X, slice(i, i + batch_size))))
-                    outs.append({k: _out_array(v) for k, v in out.items()} if isinstance(out, dict) else _out_array(out))
+                    outs.append(
+                        {k: _out_array(v) for k, v in out.items()} if isinstance(out, dict) else _out_array(out)
+                    )
         finally:
             model.train(was_training)
         if not outs:
@@ -857,6 +946,10 @@ class Trainer:
         loader = self._train_loader[0] if self._train_loader else None
         if loader is not None and hasattr(loader, "state_dict"):
             state["loader"] = loader.state_dict()
+        if self._progress is not None:
+            inner = self._progress.state_dict()
+            inner["metrics"] = {key: m.state_dict() for key, _, m in self._train_metrics or ()}
+            state["in_epoch"] = inner
         cbs = {}
         for i, cb in enumerate(self.callbacks):
             if callable(getattr(cb, "state_dict", None)):
@@ -883,6 +976,17 @@ class Trainer:
             key = f"{i}_{type(cb).__name__}"
             if key in state.get("callbacks", {}) and callable(getattr(cb, "load_state_dict", None)):
                 cb.load_state_dict(state["callbacks"][key])
+        inner = state.get("in_epoch")
+        self._progress = None if inner is None else _EpochProgress.from_state(inner)
+        self._pending_metrics = None
+        if inner is not None:
+            metric_states = dict(inner.get("metrics", {}))
+            if self._train_metrics is not None:
+                for key, _, m in self._train_metrics:
+                    if key in metric_states:
+                        m.load_state_dict(metric_states[key])
+            else:
+                self._pending_metrics = metric_states
         # RNG and loader state are applied when fit() has built its loaders: building a
         # loader may draw from the global generator, which must not shift the restored state.
         self._pending_state = {"rng": state.get("rng"), "loader": state.get("loader")}
@@ -900,8 +1004,8 @@ class Trainer:
             set_rng_state(pending["rng"])
 
     def __repr__(self) -> str:
+        loss = "dict" if isinstance(self.loss_fn, dict) else _loss_name(self.loss_fn)
         return (
-            f"Trainer(model={type(self.model).__name__}, loss={_loss_name(self.loss_fn) if not isinstance(self.loss_fn, dict) else 'dict'}, "
+            f"Trainer(model={type(self.model).__name__}, loss={loss}, "
             f"optimizer={type(self.optimizer).__name__}, epoch={self.epoch})"
         )
-

@@ -200,7 +200,9 @@ class Conv2dFunction(Function):
         if b is not None:
             y += b.reshape(1, O, 1)
         if self.requires_grad:
-            self.col, self.w2 = col, w2
+            # the columns are needed only for dW: frozen weights free them right away
+            self.col = col if self.needs_input_grad[1] else None
+            self.w2 = w2
             self.x_shape, self.xp_shape, self.w_shape = x.shape, xp.shape, w.shape
         return y.reshape(N, O, *self.out_hw)
 

@@ -33,6 +33,26 @@ from ...autograd.function import Function
 from ...errors import KisonetValueError, ShapeError
 from .conv import _as_tensor
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
+    """How many elements a reduction over ``axes`` averages."""
+    return int(np.prod([shape[a] for a in axes])) if axes else 1
+
+
+def _sum_over(axes: tuple[int, ...], a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """sum over ``axes`` of ``a`` (or of ``a * b``), keeping the reduced axes as 1.
+
+    Written with einsum because it reduces in one pass without the ``a * b``
+    temporary, and is 2-3x faster than ``ndarray.sum`` over non-trailing axes
+    such as batch norm's (N, H, W).
+    """
+    idx = _LETTERS[: a.ndim]
+    out = "".join(ch for i, ch in enumerate(idx) if i not in axes)
+    r = np.einsum(f"{idx}->{out}", a) if b is None else np.einsum(f"{idx},{idx}->{out}", a, b)
+    return r.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
+
 
 class NormalizeFunction(Function):
     """y = gamma * (x - mu_A) / sqrt(var_A + eps) + beta over the axes ``axes`` (see
@@ -52,9 +72,10 @@ class NormalizeFunction(Function):
         if self.view is not None:
             x = x.reshape(self.view)
         axes = self.axes
-        mean = x.mean(axis=axes, keepdims=True, dtype=x.dtype)
+        m_inv = x.dtype.type(1.0 / _count(x.shape, axes))
+        mean = _sum_over(axes, x) * m_inv
         xhat = x - mean
-        var = np.mean(np.square(xhat), axis=axes, keepdims=True, dtype=x.dtype)
+        var = _sum_over(axes, xhat, xhat) * m_inv
         inv_std = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
         xhat *= inv_std
         if self.stats is not None:  # the caller wants the batch statistics (running averages)
@@ -79,10 +100,9 @@ class NormalizeFunction(Function):
         folded = affine and all(self.pshape[a] == 1 for a in axes)
         dgamma = dbeta = None
         if folded:
-            gxhat_y = gy * xhat
             # gamma is constant over A: sum_A g = gamma * sum_A gy and likewise for g*xhat.
-            sum_gy = gy.sum(axis=axes, keepdims=True)
-            sum_gyx = gxhat_y.sum(axis=axes, keepdims=True)
+            sum_gy = _sum_over(axes, gy)
+            sum_gyx = _sum_over(axes, gy, xhat)
             g_params = gamma.reshape(self.pshape)
             scale = g_params * self.inv_std
             extra = tuple(a for a in param_axes if a not in axes)
@@ -93,14 +113,14 @@ class NormalizeFunction(Function):
             gx *= scale
         else:
             g = gy if gamma is None else gy * gamma.reshape(self.pshape)
-            sum_g = g.sum(axis=axes, keepdims=True)
-            sum_gx = (g * xhat).sum(axis=axes, keepdims=True)
+            sum_g = _sum_over(axes, g)
+            sum_gx = _sum_over(axes, g, xhat)
             gx = g - sum_g * inv_m
             gx -= xhat * (sum_gx * inv_m)
             gx *= self.inv_std
             if affine:
-                dgamma = (gy * xhat).sum(axis=param_axes)
-                dbeta = gy.sum(axis=param_axes)
+                dgamma = _sum_over(param_axes, gy, xhat)
+                dbeta = _sum_over(param_axes, gy)
         gx = gx.reshape(self.x_shape) if self.needs_input_grad[0] else None
         if not affine:
             return gx
@@ -132,8 +152,8 @@ class AffineEvalFunction(Function):
         if self.gamma is None:
             return gx
         ax = self.param_axes
-        dgamma = (gy * self.xhat).sum(axis=ax).reshape(self.gamma.shape) if self.needs_input_grad[1] else None
-        dbeta = gy.sum(axis=ax).reshape(self.gamma.shape) if self.needs_input_grad[2] else None
+        dgamma = _sum_over(ax, gy, self.xhat).reshape(self.gamma.shape) if self.needs_input_grad[1] else None
+        dbeta = _sum_over(ax, gy).reshape(self.gamma.shape) if self.needs_input_grad[2] else None
         return gx, dgamma, dbeta
 
 

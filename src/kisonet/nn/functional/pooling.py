@@ -63,27 +63,24 @@ class MaxPool2dFunction(Function):
         kh, kw = self.kernel
         tiles = _tiles(self.kernel, self.stride, self.pad, self.x_shape, self.out_hw)
         gxp = np.empty_like(xp) if tiles else np.zeros_like(xp)
-        # Visit the offsets in window order; `g` holds the gradient of the windows whose
-        # maximum has not been found yet (zeroed once it has: ties go to the first).
-        g = gy.copy()
+        # Visit the offsets in window order; `free` marks windows whose maximum has not
+        # been found yet, so a tie sends the gradient to the first maximum only.
+        free = np.ones(y.shape, dtype=bool)
         hit = np.empty(y.shape, dtype=bool)
         last = kh * kw - 1
         for k in range(kh * kw):
             p, q = divmod(k, kw)
             idx = _window(xp, p, q, self.stride, self.out_hw)
-            if k == last:
-                # every window still open has its maximum here: no comparison needed
-                if tiles:
-                    gxp[idx] = g
-                else:
-                    gxp[idx] += g
-                break
-            np.equal(xp[idx], y, out=hit)
-            if tiles:
-                np.multiply(g, hit, out=gxp[idx])
+            if k < last:
+                np.equal(xp[idx], y, out=hit)
+                hit &= free
+                free &= ~hit
             else:
-                gxp[idx] += g * hit
-            np.copyto(g, 0, where=hit)
+                hit = free  # every window still free has its maximum here: no comparison needed
+            if tiles:
+                np.multiply(gy, hit, out=gxp[idx])
+            else:
+                gxp[idx] += gy * hit
         return _unpad(gxp, self.pad, self.x_shape[2], self.x_shape[3])
 
 

@@ -1,0 +1,82 @@
+"""The lectures' experiments, one command each: ``kisonet experiment NAME [--quick]``.
+
+Each experiment trains or probes real kisonet models, draws the figures a lecturer would put on a
+slide, and writes them with ``results.json`` and ``summary.md`` into its output folder.  From
+Python::
+
+    import kisonet as kn
+    res = kn.experiments.vanishing_gradient(quick=True, out="vg")   # histories and numbers
+    kn.experiments.run_experiment("optimizer-paths", out="paths")
+    kn.experiments.list_experiments()                              # [(name, description), ...]
+
+Adding an experiment: a module here exposing a function named like the module (the Python name
+is the CLI name with ``_`` for ``-``) taking ``quick, dataset, data_dir, out, seed`` and built on
+:mod:`kisonet.experiments.common`, plus one line in :data:`EXPERIMENTS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from ..errors import unknown_name
+
+# CLI name -> (module in this package, one-line description). One line per experiment.
+EXPERIMENTS: dict[str, tuple[str, str]] = {
+    # --- Experiments I: the optimisation lecture (issue 9) ---
+    "vanishing-gradient": (".vanishing_gradient", "5-hidden-layer MLP: sigmoid/ReLU x N(0,0.01^2)/Xavier/He; per-layer gradient norms, activations, accuracy"),  # noqa: E501
+    "weight-init": (".weight_init", "zeros (symmetry: hidden units stay identical), small normal, Xavier, He"),
+    "batch-norm": (".batch_norm", "the same deep net with and without batch norm over a range of initial weight scales"),  # noqa: E501
+    # TODO-WIP "optimizers": (".optimizers", "SGD, Momentum, Nesterov, AdaGrad, RMSprop, AdaDelta, Adam, AdamW, AdaBelief: loss curves"),  # noqa: E501
+    # TODO-WIP "optimizer-paths": (".optimizer_paths", "optimizer trajectories (incl. Newton) over contour plots of 2-D functions"),  # noqa: E501
+    # TODO-WIP "lr-schedules": (".lr_schedules", "constant, step, 1/k, 1/sqrt(k), cosine, warm-up + cosine, warm restarts"),
+    # --- Experiments II: the generalisation lecture (issue 10) ---
+}
+
+__all__ = ["EXPERIMENTS", "list_experiments", "run_experiment"]
+
+
+def _py_name(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def _normalise(name: str) -> str:
+    key = str(name).strip().lower().replace("_", "-")
+    if key not in EXPERIMENTS:
+        raise unknown_name("experiment", name, EXPERIMENTS)
+    return key
+
+
+def list_experiments() -> list[tuple[str, str]]:
+    """``[(cli_name, description), ...]`` in registry order."""
+    return [(name, desc) for name, (_, desc) in EXPERIMENTS.items()]
+
+
+def get_experiment(name: str) -> Any:
+    """The function of experiment ``name`` (``'weight-init'`` or ``'weight_init'``)."""
+    key = _normalise(name)
+    module = importlib.import_module(EXPERIMENTS[key][0], __name__)
+    return getattr(module, _py_name(key))
+
+
+def run_experiment(
+    name: str,
+    quick: bool = False,
+    dataset: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    seed: int = 0,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Run experiment ``name`` and return its results (also written to ``out``)."""
+    fn = get_experiment(name)
+    return fn(quick=quick, dataset=dataset, data_dir=data_dir, out=out, seed=seed, **kwargs)
+
+
+# Expose each experiment as kn.experiments.<python_name>.  Importing the module binds the package
+# attribute to the submodule; rebinding it here makes the name the function.
+for _name in EXPERIMENTS:
+    globals()[_py_name(_name)] = get_experiment(_name)
+    __all__.append(_py_name(_name))
+del _name

@@ -1,0 +1,465 @@
+"""Shared machinery of the lecture experiments: data choice, output folder, results and figures.
+
+An experiment is a function ``name(quick=False, dataset=None, data_dir=None, out=None, seed=0, ...)``
+that starts with :func:`start`, which
+
+* picks the data (:func:`choose_dataset`): ``mnist-t10k`` when its files are found in
+  ``data_dir`` or ``$KISONET_DATA``, else ``mnist`` when it is already downloaded, else the
+  embedded ``digits``; the choice and the reason are printed;
+* creates the output folder (``out``, default ``runs/experiments/<name>``);
+
+and ends with :meth:`Context.finish`, which writes ``results.json`` (every history and number,
+JSON-safe) and ``summary.md`` (a short Markdown table) next to the PNG figures saved by
+:meth:`Context.savefig`.  Nothing here downloads: an experiment never touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, KisonetValueError
+from ..io import atomic_write
+
+__all__ = [
+    "Context",
+    "DataChoice",
+    "Split",
+    "choose_dataset",
+    "default_out",
+    "markdown_table",
+    "new_figure",
+    "start",
+    "train_classifier",
+    "with_blas_threads",
+]
+
+RESULTS, SUMMARY = "results.json", "summary.md"
+FIG_DPI = 150  # slide quality without megabyte PNGs
+
+
+# --- threads ---------------------------------------------------------------------------------
+
+
+def with_blas_threads(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run the experiment ``fn`` with ``threads`` BLAS threads (keyword, default 1), restored after.
+
+    The experiments' nets are small (100-unit layers, batches of 100): one BLAS thread is as fast
+    as several on an idle machine, and on a busy or shared one multi-threaded OpenBLAS spins and
+    can be 100x slower on such products.
+    """
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, threads: int | None = 1, **kwargs: Any) -> Any:
+        if threads is None:
+            return fn(*args, **kwargs)
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise KisonetValueError(f"{fn.__name__}: threads must be a positive int or None, got {threads!r}")
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=threads, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DataChoice:
+    """Which dataset an experiment uses, and why."""
+
+    name: str
+    data_dir: str | None
+    reason: str
+
+
+def choose_dataset(dataset: str | None = None, data_dir: str | os.PathLike | None = None) -> DataChoice:
+    """The data rule of the experiments.
+
+    ``dataset`` given: that dataset (with ``data_dir``).  Otherwise ``mnist-t10k`` when its two
+    files are in ``data_dir`` (or, without it, in ``$KISONET_DATA`` / the cache), else ``mnist``
+    when it is already in the cache, else ``digits`` (embedded, always there).  A ``data_dir``
+    that holds no MNIST files at all is an error, not a silent fall-back: it is surely a typo.
+    """
+    from ..data import load_dataset
+
+    ddir = None if data_dir is None else os.fspath(Path(data_dir).expanduser())
+    if dataset is not None:
+        key = str(dataset).strip().lower().replace("_", "-")
+        return DataChoice(key, ddir, "asked for with dataset=/--dataset")
+
+    def present(name: str) -> bool:
+        try:
+            load_dataset(name, data_dir=ddir, download=False)
+        except DataError:
+            return False
+        return True
+
+    where = ddir or "$KISONET_DATA / the kisonet cache"
+    if present("mnist-t10k"):
+        return DataChoice("mnist-t10k", ddir, f"the MNIST test files were found in {where}")
+    if present("mnist"):
+        return DataChoice("mnist", ddir, f"the full MNIST was found in {where}")
+    if ddir is not None:
+        raise DataError(
+            f"--data-dir {ddir}: no MNIST files there (expected t10k-images-idx3-ubyte.gz and "
+            "t10k-labels-idx1-ubyte.gz); drop --data-dir to use the embedded digits"
+        )
+    return DataChoice("digits", None, "no MNIST files found (use --data-dir DIR or $KISONET_DATA); embedded 8x8 digits")
+
+
+@dataclass
+class Split:
+    """Flattened classification data: inputs (N, D) float32 in [0, 1], labels (N,) int64."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    input_shape: tuple[int, ...]
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X_train.shape[1])
+
+    @property
+    def train(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.X_train, self.y_train
+
+    @property
+    def test(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.X_test, self.y_test
+
+
+def _subsample(X: np.ndarray, y: np.ndarray, n: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    if n is None or n >= len(y):
+        return X, y
+    # stratified: the same class proportions in a small quick subset as in the whole
+    rng = np.random.default_rng(seed)
+    idx = []
+    classes, counts = np.unique(y, return_counts=True)
+    for c, k in zip(classes, counts, strict=True):
+        take = max(1, round(n * k / len(y)))
+        idx.append(rng.choice(np.flatnonzero(y == c), size=min(take, k), replace=False))
+    sel = np.sort(np.concatenate(idx))[:n]
+    return X[sel], y[sel]
+
+
+# --- the experiment context -----------------------------------------------------------------
+
+
+def default_out(name: str) -> Path:
+    """``runs/experiments/<name>`` (relative to the working directory)."""
+    return Path("runs") / "experiments" / name
+
+
+@dataclass
+class Context:
+    """What an experiment run knows: its name, mode, seed, data choice and output folder."""
+
+    name: str
+    quick: bool
+    seed: int
+    out: Path
+    data_choice: DataChoice | None
+    echo: Callable[[str], None]
+    started: float = field(default_factory=time.perf_counter)
+    figures: list[str] = field(default_factory=list)
+
+    # data
+    def load(self, n_train: int | None = None, n_test: int | None = None) -> Split:
+        """The chosen dataset, flattened, optionally a stratified subset of ``n_train``/``n_test``."""
+        from ..data import load_dataset
+
+        if self.data_choice is None:
+            raise KisonetValueError(f"experiment {self.name!r} was started without data")
+        dc = self.data_choice
+        bundle = load_dataset(dc.name, data_dir=dc.data_dir, seed=self.seed, download=False)
+        if bundle.task != "classification":
+            raise KisonetValueError(f"experiment {self.name!r} needs a classification dataset, got {dc.name!r}")
+        Xtr, ytr = bundle.train
+        Xte, yte = bundle.test
+        Xtr, ytr = _subsample(np.asarray(Xtr), np.asarray(ytr), n_train, self.seed)
+        Xte, yte = _subsample(np.asarray(Xte), np.asarray(yte), n_test, self.seed + 1)
+        flat = lambda a: np.ascontiguousarray(a.reshape(len(a), -1), dtype=np.float32)  # noqa: E731
+        split = Split(flat(Xtr), ytr.astype(np.int64), flat(Xte), yte.astype(np.int64),
+                      int(bundle.n_classes), tuple(bundle.input_shape))  # fmt: skip
+        self.echo(f"  {dc.name}: {len(split.y_train)} train / {len(split.y_test)} test samples, "
+                  f"{split.n_features} features")  # fmt: skip
+        return split
+
+    # output
+    def path(self, filename: str) -> Path:
+        return self.out / filename
+
+    def savefig(self, fig: Any, filename: str) -> Path:
+        """Save ``fig`` as ``out/filename`` (PNG, 150 dpi, tight) and remember it."""
+        path = self.path(filename)
+        fig.savefig(os.fspath(path), dpi=FIG_DPI, bbox_inches="tight")
+        self.figures.append(filename)
+        # drop pyplot's reference if the figure came through pyplot (notebooks)
+        if "matplotlib.pyplot" in sys.modules:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+        self.echo(f"  wrote {path}")
+        return path
+
+    def finish(
+        self,
+        results: dict[str, Any],
+        summary_headers: Sequence[str],
+        summary_rows: Sequence[Sequence[Any]],
+        notes: str = "",
+        title: str | None = None,
+    ) -> dict[str, Any]:
+        """Write ``results.json`` and ``summary.md``; return ``results`` with the run's metadata."""
+        seconds = time.perf_counter() - self.started
+        meta = {
+            "experiment": self.name,
+            "quick": self.quick,
+            "seed": self.seed,
+            "dataset": None if self.data_choice is None else self.data_choice.name,
+            "out": str(self.out),
+            "figures": list(self.figures),
+            "seconds": round(seconds, 2),
+            "command": command_line(self),
+            "versions": {"python": platform.python_version(), "numpy": np.__version__},
+        }
+        full = {**meta, **results}
+        text = json.dumps(_plain(full), indent=1) + "\n"
+        with atomic_write(self.path(RESULTS), "w") as f:
+            f.write(text)
+        lines = [f"# {title or self.name}", ""]
+        data = "" if self.data_choice is None else f", data `{self.data_choice.name}`"
+        lines.append(f"`{meta['command']}` ({'quick' if self.quick else 'full'} run{data}, seed {self.seed}, "
+                     f"{seconds:.0f} s)")  # fmt: skip
+        lines += ["", markdown_table(summary_headers, summary_rows), ""]
+        if notes:
+            lines += [notes.strip(), ""]
+        lines += [f"![{f}]({f})" for f in self.figures]
+        with atomic_write(self.path(SUMMARY), "w") as f:
+            f.write("\n".join(lines).rstrip() + "\n")
+        self.echo(markdown_table(summary_headers, summary_rows))
+        self.echo(f"{self.name}: {seconds:.1f} s, results in {self.out}")
+        full["out"] = self.out
+        return full
+
+
+def command_line(ctx: Context) -> str:
+    """The CLI command that reproduces this run."""
+    parts = ["kisonet experiment", ctx.name]
+    if ctx.quick:
+        parts.append("--quick")
+    dc = ctx.data_choice
+    if dc is not None:
+        if dc.data_dir is not None:
+            parts.append(f"--data-dir {dc.data_dir}")
+        elif dc.reason.startswith("asked"):
+            parts.append(f"--dataset {dc.name}")
+    if ctx.seed:
+        parts.append(f"--seed {ctx.seed}")
+    return " ".join(parts)
+
+
+def start(
+    name: str,
+    quick: bool = False,
+    dataset: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    seed: int = 0,
+    needs_data: bool = True,
+    verbose: bool = True,
+) -> Context:
+    """Begin experiment ``name``: choose and announce the data, create the output folder, seed."""
+    from .. import random as kr
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise KisonetValueError(f"experiment {name!r}: seed must be an int >= 0, got {seed!r}")
+    echo = (lambda s: print(s, flush=True)) if verbose else (lambda s: None)
+    choice = choose_dataset(dataset, data_dir) if needs_data else None
+    path = Path(out) if out is not None else default_out(name)
+    path.mkdir(parents=True, exist_ok=True)
+    mode = "quick" if quick else "full"
+    if choice is None:
+        echo(f"kisonet experiment {name} ({mode}): no dataset needed -> {path}")
+    else:
+        echo(f"kisonet experiment {name} ({mode}): dataset {choice.name} ({choice.reason}) -> {path}")
+    kr.manual_seed(int(seed))
+    return Context(name, bool(quick), int(seed), path, choice, echo)
+
+
+# --- figures and tables --------------------------------------------------------------------------
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (4.6, 3.6), **kw: Any) -> tuple[Any, Any]:
+    """A headless-safe Figure (``kisonet.viz``'s) with an ``nrows x ncols`` grid of axes (a 2-D array)."""
+    from ..viz import _new_figure
+
+    fig = _new_figure((size[0] * ncols, size[1] * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    return fig, axes
+
+
+def _plain(value: Any) -> Any:
+    from ..runs import _plain as plain
+
+    return plain(value)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if not math.isfinite(v):
+            return str(v)
+        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
+            return f"{v:.2e}"
+        return f"{v:.4g}"
+    return str(v)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub Markdown table; floats shown with 4 significant digits."""
+    out = ["| " + " | ".join(str(h) for h in headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(_fmt(v) for v in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+# --- training ---------------------------------------------------------------------------------
+
+
+def train_classifier(
+    model: Any,
+    optimizer: Any,
+    data: Split,
+    epochs: int,
+    batch_size: int = 100,
+    scheduler: Any = None,
+    scheduler_interval: str = "epoch",
+    seed: int = 0,
+    callbacks: Sequence[Any] = (),
+) -> tuple[dict[str, list[float]], str | None]:
+    """Train with :class:`kisonet.train.Trainer` (cross-entropy, accuracy, test set every epoch).
+
+    Returns ``(history, failure)``: ``failure`` is the NaN/Inf guard's message when training blew
+    up (the history then holds the epochs completed), else None.  A diverging configuration is a
+    result worth showing, not an error.
+    """
+    from ..errors import NumericalError
+    from ..train import Trainer
+
+    trainer = Trainer(model, "cross_entropy", optimizer, metrics=("accuracy",), scheduler=scheduler,
+                      scheduler_interval=scheduler_interval, progress=False, seed=seed, callbacks=callbacks)  # fmt: skip
+    failure = None
+    try:
+        trainer.fit(data.train, test=data.test, epochs=int(epochs), batch_size=int(batch_size))
+    except NumericalError as e:
+        failure = str(e)
+    hist = {k: [float(x) for x in v] for k, v in trainer.history.items() if k != "epoch_seconds"}
+    return hist, failure
+
+
+# --- models and probes -------------------------------------------------------------------------
+
+ACTIVATION_TYPES = ("ReLU", "Sigmoid", "Tanh", "LeakyReLU")
+
+
+def deep_mlp(
+    n_in: int,
+    n_classes: int,
+    activation: str = "relu",
+    init: Any = None,
+    depth: int = 5,
+    width: int = 100,
+    batch_norm: bool = False,
+) -> Any:
+    """The lectures' deep net: ``depth`` hidden layers of ``width`` units (``kisonet.models.MLP``)."""
+    from ..models import MLP
+
+    return MLP(n_in, hidden=(width,) * depth, n_classes=n_classes, activation=activation, init=init,
+               batch_norm=batch_norm)  # fmt: skip
+
+
+def probe(model: Any, X: np.ndarray, y: np.ndarray) -> dict[str, list[Any]]:
+    """One forward/backward pass on ``(X, y)`` observed through module hooks.
+
+    Forward hooks on every ``Linear`` keep its input ``x_l``; full backward hooks keep
+    ``delta_l = dE/du_l`` (the gradient at the layer's output).  Then per layer
+
+        dE/dW_l = delta_l^T x_l          (the same product Linear's backward computes)
+        grad_norm[l] = ||dE/dW_l||_F
+
+    Forward hooks on the activation modules keep the hidden activations (for histograms).
+    Returns ``{'grad_norm': [...], 'delta_norm': [...], 'activations': [array, ...]}``, layer 1
+    (next to the input) first.  The model's parameter gradients are left as the pass made them.
+    """
+    from .. import nn
+    from ..autograd import as_tensor
+    from ..nn import functional as F
+
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    acts = [m for m in model.modules() if type(m).__name__ in ACTIVATION_TYPES]
+    inputs: dict[int, np.ndarray] = {}
+    deltas: dict[int, np.ndarray] = {}
+    activations: list[np.ndarray] = []
+    removers = []
+    for i, lin in enumerate(linears):
+        removers.append(lin.register_forward_hook(lambda m, args, out, i=i: inputs.__setitem__(i, args[0].data)))
+        removers.append(lin.register_full_backward_hook(lambda m, gin, gout, i=i: deltas.__setitem__(i, gout[0])))
+    for a in acts:
+        removers.append(a.register_forward_hook(lambda m, args, out: activations.append(np.array(out.data))))
+    try:
+        model.train()
+        model.zero_grad()
+        loss = F.cross_entropy(model(as_tensor(np.asarray(X, dtype=np.float32))), np.asarray(y))
+        loss.backward()
+    finally:
+        for r in removers:
+            r()
+    grad_norm, delta_norm = [], []
+    for i in range(len(linears)):
+        x = inputs[i].reshape(len(inputs[i]), -1)
+        d = deltas[i]
+        grad_norm.append(float(np.linalg.norm(d.T @ x)))
+        delta_norm.append(float(np.linalg.norm(d)))
+    return {"grad_norm": grad_norm, "delta_norm": delta_norm, "activations": activations, "loss": float(loss.data)}
+
+
+class StepLog:
+    """A Trainer callback keeping the loss (and lr) of every training step."""
+
+    def __init__(self) -> None:
+        self.loss: list[float] = []
+        self.lr: list[float] = []
+
+    def on_batch_end(self, trainer: Any, step: int, logs: dict[str, Any]) -> None:
+        self.loss.append(float(logs["loss"]))
+
+    def on_batch_begin(self, trainer: Any, step: int, logs: dict[str, Any]) -> None:
+        self.lr.append(float(trainer.optimizer.param_groups[0]["lr"]))
+
+
+def smooth(values: Sequence[float], window: int) -> np.ndarray:
+    """Moving average over ``window`` steps (shorter at the start), for noisy per-step curves."""
+    v = np.asarray(values, dtype=np.float64)
+    if window <= 1 or len(v) == 0:
+        return v
+    c = np.cumsum(np.insert(v, 0, 0.0))
+    idx = np.arange(1, len(v) + 1)
+    lo = np.maximum(0, idx - window)
+    return (c[idx] - c[lo]) / (idx - lo)
