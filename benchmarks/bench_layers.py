@@ -10,7 +10,7 @@ Times forward + backward of
 kisonet and torch interleaved (A B A B ...), each repeat timing a few steps, and
 prints the median steps/s and the ratio kisonet / torch (> 1: kisonet is faster).
 
-    python benchmarks/bench_layers.py [--repeats 15] [--threads 2]
+    python benchmarks/bench_layers.py [--repeats 15] [--threads 2] [--only conv2d,mlp]
 """
 
 from __future__ import annotations
@@ -33,10 +33,15 @@ def _rate(step: Callable[[], None], n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+ONLY: list[str] = []  # --only filter: substrings of the workload names
+
+
 def compare(
     name: str, kn_step: Callable[[], None], torch_step: Callable[[], None] | None, repeats: int, n: int
 ) -> None:
     """Warm up both, then alternate kisonet and torch repeats; report medians."""
+    if ONLY and not any(word in name.lower() for word in ONLY):
+        return
     for _ in range(2):
         kn_step()
         if torch_step is not None:
@@ -63,7 +68,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", default="", help="comma-separated name filters, e.g. 'conv2d,batchnorm'")
     args = ap.parse_args()
+    ONLY.extend(w.strip().lower() for w in args.only.split(",") if w.strip())
 
     try:
         import torch

@@ -4,9 +4,9 @@ Every function returns a :class:`matplotlib.figure.Figure` and saves it when
 given ``path=``.  Headless-safe: unless ``matplotlib.pyplot`` is already
 imported (a notebook, or a script that uses ``plt``), figures are built
 without pyplot on the Agg canvas, so no display and no GUI backend is ever
-needed and no figure lingers in pyplot's registry.  When pyplot *is* imported
-the figures go through it, so they show inline in Jupyter and with
-``plt.show()``.  On a headless machine without ``MPLBACKEND`` set, Agg is
+needed and no figure lingers in pyplot's registry.  When pyplot *is* imported,
+or in Jupyter, the figures go through it, so they show inline in a notebook and
+with ``plt.show()``.  On a headless machine without ``MPLBACKEND`` set, Agg is
 selected the first time a function needs pyplot; a notebook's backend is never
 touched.
 
@@ -48,7 +48,7 @@ def _headless() -> bool:
 
 def _new_figure(figsize: tuple[float, float]):
     """A Figure: through pyplot when the user has imported it, else a standalone Agg figure."""
-    if "matplotlib.pyplot" in sys.modules:
+    if "matplotlib.pyplot" in sys.modules or "ipykernel" in sys.modules:
         import matplotlib
 
         if _headless() and matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo"):

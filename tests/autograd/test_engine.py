@@ -73,6 +73,8 @@ def test_attributes_and_conversions(rng):
     assert x.T.shape == (3, 2)
     assert isinstance(x.numpy(), np.ndarray)
     np.testing.assert_array_equal(np.asarray(x), a)
+    assert np.asarray(x) is x.data and not np.shares_memory(np.array(x), x.data)
+    assert np.asarray(x, dtype=np.float64).dtype == np.float64
     assert kn.tensor([[4.0]]).item() == 4.0
     assert float(kn.tensor(2.5)) == 2.5 and int(kn.tensor(7)) == 7
     with pytest.raises(kn.KisonetValueError, match="6 elements"):
@@ -426,3 +428,27 @@ def test_tensor_copies_but_as_tensor_shares():
         w.add_(1.0)
     assert arr[2] == 1.0  # an optimizer step does not write into the user's array
     assert not np.shares_memory(kn.tensor(t).data, t.data)
+
+
+def test_each_node_backward_runs_once_however_many_paths():
+    calls = []
+
+    class Double(kn.Function):
+        saves_inputs = False
+
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, gy):
+            calls.append(gy.copy())
+            return 2 * gy
+
+    x = kn.tensor([1.0, 3.0], requires_grad=True)
+    y = Double.apply(x)
+    z = y
+    for _ in range(50):  # 50 paths from y to the output
+        z = z + y
+    z.sum().backward()
+    assert len(calls) == 1
+    np.testing.assert_array_equal(calls[0], [51.0, 51.0])  # summed over all paths first
+    np.testing.assert_array_equal(x.grad, [102.0, 102.0])

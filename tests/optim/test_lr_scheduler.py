@@ -244,3 +244,13 @@ def test_scheduler_validation():
     other = _kn_opt()
     with pytest.raises(KisonetValueError, match="another optimizer"):
         ls.SequentialLR(opt, [ls.StepLR(opt, 2), ls.StepLR(other, 2)], milestones=[3])
+
+
+def test_warmup_cosine_default_ramp_never_wastes_a_step():
+    opt = _kn_opt()
+    s = ls.WarmupCosineLR(opt, warmup_iters=3, total_iters=8)
+    got = []
+    for _ in range(5):
+        got.append(opt.param_groups[0]["lr"])
+        s.step()
+    assert got == pytest.approx([0.1 * (k + 1) / 4 for k in range(4)] + [0.1 * (1 + math.cos(math.pi / 5)) / 2])

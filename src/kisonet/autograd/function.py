@@ -70,7 +70,7 @@ class Function:
         fn.requires_grad = record
         y = fn.forward(*[t._data for t in tensors])
         out = _Tensor._make(y, record, fn if record else None)
-        if cls.returns_view and out._data.base is not None and np.may_share_memory(out._data, tensors[0]._data):
+        if cls.returns_view and np.may_share_memory(out._data, tensors[0]._data):
             out._vc = tensors[0]._vc
         if record:
             fn.inputs = tensors

@@ -567,8 +567,9 @@ class GetItem(Function):
 
     def backward(self, gy):
         gx = np.zeros(self.shape, dtype=gy.dtype)
-        if _is_basic_index(self.index):
-            gx[self.index] = gy  # basic slicing never repeats an element
+        index = self.index
+        if _is_basic_index(index) or (isinstance(index, np.ndarray) and index.dtype == np.bool_):
+            gx[index] = gy  # slices and masks never repeat an element: plain assignment
         else:
             np.add.at(gx, self.index, gy)
         return gx

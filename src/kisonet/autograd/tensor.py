@@ -352,7 +352,11 @@ class Tensor:
         return int(self.item())
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self._data if dtype is None else self._data.astype(dtype)
+        # NumPy's protocol: copy=True must copy, copy=False must not (or raise).
+        if copy is False and dtype is not None and np.dtype(dtype) != self._data.dtype:
+            raise KisonetValueError(f"cannot view a {self.dtype} tensor as {np.dtype(dtype)} without a copy")
+        arr = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        return arr.copy() if copy and arr is self._data else arr
 
     # --- methods with NumPy's spelling ------------------------------------------------
     def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None) -> Tensor:

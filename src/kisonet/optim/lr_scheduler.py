@@ -488,7 +488,7 @@ class WarmupCosineLR(LRScheduler):
 
     .. code-block:: text
 
-        k < W:        lr = base_lr (s + (1 - s) k / W)
+        k < W:        lr = base_lr (s + (1 - s) k / W)      (default s = 1/(W+1): lr = base_lr (k+1)/(W+1))
         W <= k <= T:  lr = eta_min + (base_lr - eta_min) (1 + cos(pi (k - W) / (T - W))) / 2
         k > T:        lr = eta_min
 
@@ -502,11 +502,14 @@ class WarmupCosineLR(LRScheduler):
         warmup_iters: int,
         total_iters: int,
         eta_min: float = 0.0,
-        warmup_start_factor: float = 0.0,
+        warmup_start_factor: float | None = None,
         last_epoch: int = -1,
     ) -> None:
         check_number("WarmupCosineLR", "warmup_iters", warmup_iters)
         check_number("WarmupCosineLR", "eta_min", eta_min)
+        if warmup_start_factor is None:
+            # (k + 1) / (W + 1): the first step already learns (a factor 0 would waste it)
+            warmup_start_factor = 1.0 / (warmup_iters + 1)
         check_number("WarmupCosineLR", "warmup_start_factor", warmup_start_factor, high=1.0, high_strict=False)
         if not total_iters > warmup_iters:
             raise KisonetValueError(

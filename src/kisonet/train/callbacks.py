@@ -30,6 +30,7 @@ import io
 import math
 import os
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -433,7 +434,7 @@ class ProgressBar(Callback):
         self._loss_sum += logs["loss"] * logs["size"]
         self._n += logs["size"]
         bar.update(1)
-        now = bar._time()
+        now = time.perf_counter()
         if now - self._last >= self.refresh:
             self._last = now
             post = {"loss": f"{self._loss_sum / max(self._n, 1):.4f}"}

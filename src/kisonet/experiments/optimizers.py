@@ -1,0 +1,155 @@
+"""Experiment ``optimizers``: nine update rules on the same net, the same data, the same start.
+
+Every optimiser trains an identical copy of a 4 x 100 ReLU MLP (He initialisation, the same
+seed, so the same initial weights) on the same mini-batches (the loader's shuffling is seeded
+too); only the update rule and its usual learning rate differ.  The per-step training loss and
+the per-epoch test accuracy are recorded.
+
+=========  =============================================================  ======
+name       update (kisonet.optim)                                         lr
+=========  =============================================================  ======
+SGD        w <- w - lr g                                                  0.1
+Momentum   v <- rho v - lr g;  w <- w + v            (rho 0.9)            0.01
+Nesterov   PyTorch's SGD(nesterov=True, momentum 0.9)                     0.01
+AdaGrad    h <- h + g^2;  w <- w - lr g / (sqrt(h) + eps)                 0.01
+RMSprop    h <- a h + (1-a) g^2;  w <- w - lr g / (sqrt(h) + eps)         0.001
+AdaDelta   Zeiler's rule (lr 1.0 is PyTorch's default)                    1.0
+Adam       bias-corrected moments m, v;  w <- w - lr m^ / (sqrt(v^) + eps) 0.001
+AdamW      Adam + decoupled weight decay 0.01                             0.001
+AdaBelief  Adam with s = EMA of (g - m)^2 in place of v                   0.001
+=========  =============================================================  ======
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .common import StepLog, deep_mlp, new_figure, smooth, start, train_classifier, with_blas_threads
+
+__all__ = ["OPTIMIZERS", "optimizers"]
+
+
+def _table() -> dict[str, tuple[float, Callable[[Any, float], Any]]]:
+    from .. import optim
+
+    return {
+        "SGD": (0.1, lambda p, lr: optim.SGD(p, lr=lr)),
+        "Momentum": (0.01, lambda p, lr: optim.Momentum(p, lr=lr, rho=0.9)),
+        "Nesterov": (0.01, lambda p, lr: optim.SGD(p, lr=lr, momentum=0.9, nesterov=True)),
+        "AdaGrad": (0.01, lambda p, lr: optim.Adagrad(p, lr=lr)),
+        "RMSprop": (0.001, lambda p, lr: optim.RMSprop(p, lr=lr)),
+        "AdaDelta": (1.0, lambda p, lr: optim.Adadelta(p, lr=lr)),
+        "Adam": (0.001, lambda p, lr: optim.Adam(p, lr=lr)),
+        "AdamW": (0.001, lambda p, lr: optim.AdamW(p, lr=lr, weight_decay=0.01)),
+        "AdaBelief": (0.001, lambda p, lr: optim.AdaBelief(p, lr=lr)),
+    }
+
+
+OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "AdaDelta", "Adam", "AdamW", "AdaBelief")
+
+
+@with_blas_threads
+def optimizers(
+    quick: bool = False,
+    dataset: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    seed: int = 0,
+    epochs: int | None = None,
+    batch_size: int = 128,
+    depth: int = 4,
+    width: int = 100,
+    lrs: dict[str, float] | None = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """Run the experiment; returns per optimiser the per-step losses, the history and final numbers.
+
+    Full: the whole training set, 15 epochs, batch 128.  Quick: 1,000 / 500 samples, 3 epochs.
+    ``lrs`` overrides learning rates by name (``{'SGD': 0.05}``).
+    """
+    from .. import random as kr
+
+    ctx = start("optimizers", quick, dataset, data_dir, out, seed, verbose=verbose)
+    data = ctx.load(*((1000, 500) if quick else (None, None)))
+    epochs = int(epochs if epochs is not None else (3 if quick else 15))
+    table = _table()
+    runs: dict[str, dict[str, Any]] = {}
+    for name in OPTIMIZERS:
+        lr, make = table[name]
+        lr = float((lrs or {}).get(name, lr))
+        kr.manual_seed(seed)
+        model = deep_mlp(data.n_features, data.n_classes, "relu", "he", depth, width)
+        log = StepLog()
+        hist, failure = train_classifier(model, make(model.parameters(), lr), data, epochs, batch_size, seed=seed,
+                                         callbacks=[log])  # fmt: skip
+        first = float(np.mean(log.loss[: max(1, len(log.loss) // 50)]))
+        last_n = max(1, len(log.loss) // max(1, len(hist.get("train_loss", []))))  # the last epoch's steps
+        runs[name] = {
+            "lr": lr,
+            "step_loss": log.loss,
+            "history": hist,
+            "failure": failure,
+            "initial_loss": float(log.loss[0]) if log.loss else float("nan"),
+            "first_steps_loss": first,
+            "last_epoch_step_loss": float(np.mean(log.loss[-last_n:])) if log.loss else float("nan"),
+            "final_train_loss": hist["train_loss"][-1] if hist.get("train_loss") else float("nan"),
+            "final_test_accuracy": hist["test_accuracy"][-1] if hist.get("test_accuracy") else float("nan"),
+        }
+        ctx.echo(f"  {name:9s} lr {lr:<6g} loss {runs[name]['initial_loss']:.3f} -> "
+                 f"{runs[name]['last_epoch_step_loss']:.4f}, test acc {runs[name]['final_test_accuracy']:.4f}")  # fmt: skip
+
+    steps_per_epoch = len(runs["SGD"]["step_loss"]) // max(1, epochs)
+    _plot_losses(ctx, runs, steps_per_epoch)
+    _plot_accuracy(ctx, runs)
+    rows = [
+        (name, f"{r['lr']:g}", f"{r['initial_loss']:.3f}", f"{r['final_train_loss']:.4f}",
+         f"{100 * r['final_test_accuracy']:.2f}%")
+        for name, r in runs.items()
+    ]  # fmt: skip
+    notes = (f"{depth} x {width} ReLU MLP, He init (identical initial weights), batch {batch_size}, {epochs} epochs; "
+             "train loss = mean over the last epoch's mini-batches.")  # fmt: skip
+    return ctx.finish(
+        {"runs": runs, "epochs": epochs, "batch_size": batch_size, "depth": depth, "width": width,
+         "steps_per_epoch": steps_per_epoch},
+        ("optimizer", "lr", "loss at step 1", "final train loss", "test acc"),
+        rows, notes, "Optimisers on the same net and data",
+    )  # fmt: skip
+
+
+def _plot_losses(ctx: Any, runs: dict[str, dict[str, Any]], steps_per_epoch: int) -> None:
+    fig, axes = new_figure(1, 2, size=(6.0, 4.2))
+    window = max(1, steps_per_epoch // 4)
+    for i, (name, r) in enumerate(runs.items()):
+        v = np.asarray(r["step_loss"])
+        style = "-" if i < 5 else "--"
+        for ax in axes[0]:
+            ax.plot(np.arange(1, len(v) + 1), smooth(v, window), style, color=f"C{i}", label=name, lw=1.3)
+    axes[0, 0].set_title("Training loss per step")
+    axes[0, 1].set_title("Training loss per step (log scale)")
+    axes[0, 1].set_yscale("log")
+    for ax in axes[0]:
+        ax.set_xlabel("step (mini-batch)")
+        ax.set_ylabel(f"cross-entropy (moving average of {window} steps)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0, 0].set_ylim(0, min(2.5, max(float(np.max(r["step_loss"][:1])) for r in runs.values()) * 1.05))
+    axes[0, 1].legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    ctx.savefig(fig, "loss.png")
+
+
+def _plot_accuracy(ctx: Any, runs: dict[str, dict[str, Any]]) -> None:
+    fig, axes = new_figure(1, 1, size=(6.4, 4.2))
+    ax = axes[0, 0]
+    for i, (name, r) in enumerate(runs.items()):
+        v = r["history"].get("test_accuracy", [])
+        ax.plot(np.arange(1, len(v) + 1), v, "-" if i < 5 else "--", color=f"C{i}", marker="o", ms=3, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy")
+    ax.set_title("Test accuracy per epoch")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    ctx.savefig(fig, "test_accuracy.png")
