@@ -3,7 +3,8 @@
 Times forward + backward of
 
 * Conv2d(1->30, 5x5) on a (100, 1, 28, 28) float32 batch (the SimpleCNN's first layer),
-* MaxPool2d(2) on that layer's (100, 30, 24, 24) output,
+* Conv2d(6->16, 5x5) on (128, 6, 14, 14) with the input gradient (a LeNet second layer),
+* MaxPool2d(2) on the first layer's (100, 30, 24, 24) output,
 * Conv2d + ReLU + MaxPool2d(2) together,
 * a 784-512-512-10 MLP SGD step on a batch of 128 (when the dense layers exist),
 
@@ -11,6 +12,7 @@ kisonet and torch interleaved (A B A B ...), each repeat timing a few steps, and
 prints the median steps/s and the ratio kisonet / torch (> 1: kisonet is faster).
 
     python benchmarks/bench_layers.py [--repeats 15] [--threads 2] [--only conv2d,mlp]
+    python benchmarks/bench_layers.py --threads 1 --cpu-time   # on a busy shared machine
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ import numpy as np
 import kisonet as kn
 import kisonet.nn as nn
 
+CLOCK = [time.perf_counter]  # --cpu-time switches to time.process_time
+
 
 def _rate(step: Callable[[], None], n: int) -> float:
-    t0 = time.perf_counter()
+    clock = CLOCK[0]
+    t0 = clock()
     for _ in range(n):
         step()
-    return n / (time.perf_counter() - t0)
+    return n / (clock() - t0)
 
 
 ONLY: list[str] = []  # --only filter: substrings of the workload names
@@ -69,7 +74,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated name filters, e.g. 'conv2d,batchnorm'")
+    ap.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time with process CPU time instead of wall time: robust on a machine shared with other "
+        "jobs, meaningful with --threads 1 (with more threads it adds up the threads' time)",
+    )
     args = ap.parse_args()
+    if args.cpu_time:
+        CLOCK[0] = time.process_time
     ONLY.extend(w.strip().lower() for w in args.only.split(",") if w.strip())
 
     try:
@@ -101,6 +114,29 @@ def main() -> None:
         tconv(tx).backward(tgy)
 
     compare("Conv2d(1->30, 5x5) fwd+bwd, batch 100", kn_conv, t_conv if torch else None, args.repeats, 10)
+
+    # --- a LeNet second layer: Conv2d(6->16, 5x5) on (128, 6, 14, 14), input gradient needed -------
+    x2 = rng.standard_normal((128, 6, 14, 14)).astype(np.float32)
+    gy2 = rng.standard_normal((128, 16, 10, 10)).astype(np.float32)
+    conv2 = nn.Conv2d(6, 16, 5)
+    kx2 = kn.tensor(x2, requires_grad=True)
+
+    def kn_conv2():
+        conv2.zero_grad()
+        kx2.grad = None
+        conv2(kx2).backward(gy2)
+
+    if torch is not None:
+        tconv2 = torch.nn.Conv2d(6, 16, 5)
+        tx2 = torch.from_numpy(x2).requires_grad_()
+        tgy2 = torch.from_numpy(gy2)
+
+    def t_conv2():
+        tconv2.zero_grad()
+        tx2.grad = None
+        tconv2(tx2).backward(tgy2)
+
+    compare("Conv2d(6->16, 5x5) fwd+bwd, batch 128", kn_conv2, t_conv2 if torch else None, args.repeats, 10)
 
     # --- MaxPool2d(2) on the conv output ------------------------------------------------------
     a = rng.standard_normal((100, 30, 24, 24)).astype(np.float32)

@@ -78,3 +78,6 @@ from . import nn  # noqa: E402,I001
 from . import optim, regularizers  # noqa: E402,I001
 from . import data  # noqa: E402,I001
 from . import train, viz  # noqa: E402,I001
+from . import experiments  # noqa: E402,I001
+from . import models  # noqa: E402,I001
+from . import ensemble, semi  # noqa: E402,I001

@@ -22,6 +22,7 @@ import importlib
 import inspect
 import math
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -29,9 +30,38 @@ from typing import Any
 from . import nn
 from .errors import KisonetTypeError, KisonetValueError, ShapeError, closest
 
-__all__ = ["LeNet", "MLP", "SimpleCNN", "build_model", "make_activation"]
+__all__ = ["LeNet", "MLP", "SimpleCNN", "build_model", "make_activation", "parse_spec"]
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky-relu")
+BUILTIN_MODELS = ("mlp", "simple-cnn", "lenet")
+SPEC_FORMS = "mlp:H1,H2,..., simple-cnn, lenet, or module:function"
+
+
+def parse_spec(spec: Any) -> str:
+    """Check a model spec and return it normalised: ``'mlp:256,128'`` | ``'mlp'`` |
+    ``'simple-cnn'`` | ``'lenet'`` | ``'package.module:function'`` (imported only when built)."""
+    s = str(spec).strip()
+    if not s:
+        raise KisonetValueError(f"expected a model: {SPEC_FORMS}")
+    head, sep, tail = s.partition(":")
+    key = head.lower().replace("_", "-")
+    if key == "mlp":
+        if not sep:
+            return "mlp"
+        try:
+            sizes = [int(t) for t in tail.split(",") if t.strip()]
+        except ValueError:
+            sizes = [0]
+        if any(h <= 0 for h in sizes):
+            raise KisonetValueError(f"mlp hidden sizes must be positive integers like mlp:256,128, got {s!r}")
+        return "mlp:" + ",".join(map(str, sizes))
+    if key in ("simple-cnn", "lenet"):
+        if sep:
+            raise KisonetValueError(f"{key} takes no ':' arguments, got {s!r}")
+        return key
+    if sep and re.fullmatch(r"[A-Za-z_][\w.]*", head) and re.fullmatch(r"[A-Za-z_]\w*", tail):
+        return s
+    raise KisonetValueError(f"unknown model {s!r}{closest(key, BUILTIN_MODELS)}; choose from: {SPEC_FORMS}")
 
 
 def make_activation(name: str) -> nn.Module:
@@ -156,7 +186,12 @@ class SimpleCNN(nn.Module):
         layers: list[nn.Module] = [_Reshape((c, h, w)), nn.Conv2d(c, channels, kernel_size, init=init)]
         if batch_norm:
             layers.append(nn.BatchNorm2d(channels))
-        layers += [make_activation(activation), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(channels * oh * ow, hidden, init=init)]
+        layers += [
+            make_activation(activation),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(channels * oh * ow, hidden, init=init),
+        ]
         if batch_norm:
             layers.append(nn.BatchNorm1d(hidden))
         layers.append(make_activation(activation))
@@ -230,7 +265,9 @@ def _user_builder(spec: str):
     fn = getattr(module, fn_name, None)
     if fn is None or not callable(fn):
         names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
-        raise KisonetValueError(f"model {spec!r}: module {mod_name!r} has no function {fn_name!r}{closest(fn_name, names)}")
+        raise KisonetValueError(
+            f"model {spec!r}: module {mod_name!r} has no function {fn_name!r}{closest(fn_name, names)}"
+        )
     return fn
 
 
@@ -249,12 +286,7 @@ def build_model(
     ``'mlp:'`` is softmax regression), ``'simple-cnn'``, ``'lenet'``, or
     ``'module:function'`` for a user's own builder.
     """
-    from .cli.options import UsageError, parse_model
-
-    try:
-        spec = parse_model(spec, "model")
-    except UsageError as e:
-        raise KisonetValueError(str(e)) from None
+    spec = parse_spec(spec)
     input_shape = tuple(int(s) for s in input_shape)
     common = dict(activation=activation, init=init, dropout=dropout, batch_norm=batch_norm)
     head, sep, tail = spec.partition(":")
@@ -275,5 +307,7 @@ def build_model(
         pass
     model = fn(**kwargs)
     if not isinstance(model, nn.Module):
-        raise KisonetTypeError(f"model {spec!r}: the builder returned {type(model).__name__}, expected a kisonet.nn.Module")
+        raise KisonetTypeError(
+            f"model {spec!r}: the builder returned {type(model).__name__}, expected a kisonet.nn.Module"
+        )
     return model

@@ -224,3 +224,225 @@ class MaxNorm:
 
     def __repr__(self) -> str:
         return f"MaxNorm(max_norm={self.max_norm}, axis={self.axis}, norm_type={self.norm_type})"
+
+
+# --------------------------------------------------------------------------------------
+# parameter tying and activity (sparse representation) penalties
+
+
+class _SumSqDiff(Function):
+    """y = sum (a - b)^2;   dL/da = 2 gy (a - b),  dL/db = -2 gy (a - b)."""
+
+    def forward(self, a, b):
+        d = a - b
+        if self.requires_grad:
+            self.d = d
+        flat = d.reshape(-1)
+        return np.asarray(np.dot(flat, flat), dtype=a.dtype)
+
+    def backward(self, gy):
+        g = (2 * gy) * self.d
+        return (g if self.needs_input_grad[0] else None), (-g if self.needs_input_grad[1] else None)
+
+
+def _param_list(owner: str, x: Any) -> list[tuple[str, Tensor]]:
+    if hasattr(x, "named_parameters") and callable(x.named_parameters):
+        return list(x.named_parameters())
+    if isinstance(x, Tensor):
+        return [("0", x)]
+    if isinstance(x, Iterable):
+        out = []
+        for i, p in enumerate(x):
+            if not isinstance(p, Tensor):
+                raise KisonetTypeError(f"{owner}: expected Tensors, got {type(p).__name__}")
+            out.append((str(i), p))
+        return out
+    raise KisonetTypeError(f"{owner}: expected a Module, a Tensor or an iterable of Tensors, got {type(x).__name__}")
+
+
+def tying_penalty(params_a: Any, params_b: Any, lam: float) -> Tensor:
+    r"""Soft parameter tying: ``lam * sum_k ||w_A^k - w_B^k||^2`` over paired tensors.
+
+    ``params_a``/``params_b``: Modules (their parameters, paired in order), tensors or
+    iterables of tensors of matching shapes.  Gradients: ``2 lam (w_A - w_B)`` for A and
+    the opposite for B (none for a side that does not require grad, e.g. a frozen model
+    whose weights act as the prior mean).
+    """
+    lam = _check("tying_penalty", "lam", lam)
+    a, b = _param_list("tying_penalty", params_a), _param_list("tying_penalty", params_b)
+    if len(a) != len(b):
+        raise KisonetValueError(f"tying_penalty: {len(a)} tensors on side A but {len(b)} on side B")
+    terms = []
+    for (na, pa), (nb, pb) in zip(a, b, strict=True):
+        if pa.shape != pb.shape:
+            raise KisonetValueError(f"tying_penalty: {na!r} has shape {pa.shape} but its partner {nb!r} has {pb.shape}")
+        terms.append(_SumSqDiff.apply(pa, pb))
+    return _total(terms, [p for _, p in a]) * lam
+
+
+class TiedPenalty:
+    r"""``R = lam * sum_k ||w_A^k - w_B^k||^2`` between two models (soft tying, as in the notes'
+    parameter tying: two models for similar tasks kept close rather than identical).
+
+    Called with any argument (the Trainer passes the model it trains) it returns the
+    penalty, so ``Trainer(model_a, ..., regularizer=TiedPenalty(model_a, model_b, 1e-2))``
+    works.  ``include_bias=False`` skips parameters with ``ndim <= 1``; ``names`` restricts
+    the tying to parameters whose name (in model A) starts with one of the given prefixes.
+    """
+
+    def __init__(
+        self,
+        model_a: Any,
+        model_b: Any,
+        lam: float,
+        include_bias: bool = True,
+        names: Iterable[str] | None = None,
+    ) -> None:
+        self.lam = _check("TiedPenalty", "lam", lam)
+        a, b = _param_list("TiedPenalty", model_a), _param_list("TiedPenalty", model_b)
+        if len(a) != len(b):
+            raise KisonetValueError(f"TiedPenalty: model A has {len(a)} parameters but model B has {len(b)}")
+        prefixes = None if names is None else tuple(names)
+        pairs = []
+        for (na, pa), (nb, pb) in zip(a, b, strict=True):
+            if not include_bias and pa.ndim <= 1:
+                continue
+            if prefixes is not None and not na.startswith(prefixes):
+                continue
+            if pa.shape != pb.shape:
+                raise KisonetValueError(f"TiedPenalty: {na!r} has shape {pa.shape} but {nb!r} has {pb.shape}")
+            pairs.append((pa, pb))
+        if not pairs:
+            raise KisonetValueError("TiedPenalty: no parameter pairs selected")
+        self.pairs = pairs
+
+    def __call__(self, model: Any = None) -> Tensor:
+        terms = [_SumSqDiff.apply(pa, pb) for pa, pb in self.pairs]
+        return _total(terms, [pa for pa, _ in self.pairs]) * self.lam
+
+    def distance(self) -> float:
+        """The current ``sum_k ||w_A^k - w_B^k||^2`` (without lam)."""
+        return float(sum(float(np.sum((pa.data - pb.data) ** 2)) for pa, pb in self.pairs))
+
+    def __repr__(self) -> str:
+        return f"TiedPenalty(lam={self.lam}, pairs={len(self.pairs)})"
+
+
+class ActivityL1:
+    r"""L1 activity penalty for sparse representations: ``R = lam * (1/N) sum_n ||h_n||_1``,
+    where h_n is the output of each watched layer for sample n (summed over layers).
+
+    Forward hooks on the watched modules keep their outputs of the current training
+    forward pass; calling the penalty (the Trainer calls ``regularizer(model)`` after the
+    forward pass) turns them into the penalty, whose gradient ``lam sign(h) / N`` flows
+    back through the layers.  Watch the activation modules (e.g. the ReLUs) to make the
+    representation itself sparse.
+
+    Args:
+        layers: a Module, a list of Modules, or names of sub-modules of ``model``
+            (``'layers.2'``, as in ``model.named_modules()``).
+        lam: strength, >= 0 (0 only records the statistics).
+        model: the model the names refer to (needed for names).
+
+    The hooks also count zero activations (``|h| <= zero_tol``) in every forward pass,
+    training or not: :meth:`zero_fraction` reports the fraction per layer since the last
+    :meth:`reset_stats`.  :meth:`remove` detaches the hooks.
+    """
+
+    def __init__(self, layers: Any, lam: float, model: Any = None, zero_tol: float = 0.0) -> None:
+        self.lam = _check("ActivityL1", "lam", lam)
+        self.zero_tol = _check("ActivityL1", "zero_tol", zero_tol)
+        mods = self._resolve(layers, model)
+        self.names = [n for n, _ in mods]
+        self._outputs: list[Tensor] = []
+        self._zeros = dict.fromkeys(self.names, 0)
+        self._counts = dict.fromkeys(self.names, 0)
+        self._handles = [m.register_forward_hook(self._hook(n)) for n, m in mods]
+
+    @staticmethod
+    def _resolve(layers: Any, model: Any) -> list[tuple[str, Any]]:
+        items = [layers] if isinstance(layers, str) or hasattr(layers, "register_forward_hook") else list(layers)
+        if not items:
+            raise KisonetValueError("ActivityL1: no layers given")
+        named = dict(model.named_modules()) if model is not None else None
+        out = []
+        for i, it in enumerate(items):
+            if isinstance(it, str):
+                if named is None:
+                    raise KisonetValueError(f"ActivityL1: layer name {it!r} needs model=")
+                if it not in named:
+                    from .errors import unknown_name
+
+                    raise unknown_name("layer", it, [n for n in named if n])
+                out.append((it, named[it]))
+            elif hasattr(it, "register_forward_hook"):
+                name = next((n for n, m in named.items() if m is it), None) if named else None
+                out.append((name or f"{i}:{type(it).__name__}", it))
+            else:
+                raise KisonetTypeError(f"ActivityL1: expected Modules or layer names, got {type(it).__name__}")
+        return out
+
+    def _hook(self, name: str):
+        from .autograd import is_grad_enabled
+
+        def hook(module: Any, args: Any, out: Any) -> None:
+            if not isinstance(out, Tensor):
+                return
+            h = out.data
+            if self.zero_tol > 0:
+                self._zeros[name] += int(np.count_nonzero(np.abs(h) <= self.zero_tol))
+            else:
+                self._zeros[name] += int(h.size - np.count_nonzero(h))
+            self._counts[name] += int(h.size)
+            if self.lam > 0 and out.requires_grad and is_grad_enabled():
+                self._outputs.append(out)
+
+        return hook
+
+    def __call__(self, model: Any = None) -> Tensor:
+        """The penalty of the outputs recorded since the last call (0 if none), then forgets them."""
+        outs, self._outputs = self._outputs, []
+        terms = []
+        for h in outs:
+            n = h.shape[0] if h.ndim else 1
+            terms.append(_SumAbsPow.apply(h, p=1) * (1.0 / n))
+        return _total(terms, outs) * self.lam
+
+    def zero_fraction(self) -> dict[str, float]:
+        """Fraction of (|h| <= zero_tol) activations per watched layer since :meth:`reset_stats`."""
+        return {n: (self._zeros[n] / self._counts[n] if self._counts[n] else float("nan")) for n in self.names}
+
+    def reset_stats(self) -> None:
+        self._zeros = dict.fromkeys(self.names, 0)
+        self._counts = dict.fromkeys(self.names, 0)
+
+    def remove(self) -> None:
+        """Detach the hooks (the penalty then records nothing)."""
+        for h in self._handles:
+            h()
+        self._handles = []
+        self._outputs = []
+
+    def __repr__(self) -> str:
+        return f"ActivityL1(lam={self.lam}, layers={self.names})"
+
+
+def zero_fraction(model: Any, layers: Any, X: Any, batch_size: int = 256, zero_tol: float = 0.0) -> dict[str, float]:
+    """Fraction of zero activations (``|h| <= zero_tol``) of ``layers`` of ``model`` over ``X``,
+    in eval mode without a graph: the sparsity report of a representation."""
+    from .autograd import no_grad
+
+    probe = ActivityL1(layers, 0.0, model=model, zero_tol=zero_tol)
+    X = np.asarray(getattr(X, "data", X))
+    if X.dtype.kind == "f" and X.dtype != np.float32:
+        X = X.astype(np.float32)
+    was = getattr(model, "training", False)
+    model.eval()
+    try:
+        with no_grad():
+            for i in range(0, len(X), batch_size):
+                model(Tensor._make(X[i : i + batch_size], False, None))
+    finally:
+        model.train(was)
+        probe.remove()
+    return probe.zero_fraction()

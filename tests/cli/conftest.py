@@ -19,7 +19,7 @@ def cli(capsys):
     return run
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def digits_run(tmp_path_factory):
     """One short training run on digits shared by the run-folder, evaluate and predict tests."""
     out = tmp_path_factory.mktemp("runs") / "golden"

@@ -91,9 +91,27 @@ def test_config_file_table_and_dashed_keys(tmp_path, cli):
 def test_cnn_with_batch_norm_dropout_schedule_and_early_stopping(tmp_path, cli):
     out = tmp_path / "cnn"
     code, _, err = cli(
-        "train", "--model", "simple-cnn", "--batch-norm", "--dropout", "0.3", "--schedule", "step:1,0.5",
-        "--epochs", "3", "--early-stopping", "5", "--optimizer", "momentum", "--l1", "1e-5",
-        "--out", out, "--no-progress", "--augment", "digits",
+        "train",
+        "--model",
+        "simple-cnn",
+        "--batch-norm",
+        "--dropout",
+        "0.3",
+        "--schedule",
+        "step:1,0.5",
+        "--epochs",
+        "3",
+        "--early-stopping",
+        "5",
+        "--optimizer",
+        "momentum",
+        "--l1",
+        "1e-5",
+        "--out",
+        out,
+        "--no-progress",
+        "--augment",
+        "digits",
     )
     assert code == 0, err
     hist = runs.read_history(out)
@@ -105,8 +123,21 @@ def test_cnn_with_batch_norm_dropout_schedule_and_early_stopping(tmp_path, cli):
 
 def test_nan_guard_exits_1_and_says_why(tmp_path, cli):
     out = tmp_path / "nan"
-    code, _, err = cli("train", "--optimizer", "sgd", "--lr", "1e30", "--epochs", "2", "--model", "mlp:32",
-                       "--out", out, "--no-progress", "--no-standardize")
+    code, _, err = cli(
+        "train",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e30",
+        "--epochs",
+        "2",
+        "--model",
+        "mlp:32",
+        "--out",
+        out,
+        "--no-progress",
+        "--no-standardize",
+    )
     assert code == 1
     assert "NaN" in err or "nan" in err or "Inf" in err
     assert "--lr" in err and "Traceback" not in err
@@ -115,9 +146,10 @@ def test_nan_guard_exits_1_and_says_why(tmp_path, cli):
 
 def test_user_model_builder(tmp_path, cli, monkeypatch):
     (tmp_path / "mymodels.py").write_text(
+        "import math\n"
         "import kisonet as kn\n"
         "def tiny(input_shape, n_classes):\n"
-        "    return kn.nn.Sequential(kn.nn.Flatten(), kn.nn.Linear(int(__import__('math').prod(input_shape)), n_classes))\n"
+        "    return kn.nn.Sequential(kn.nn.Flatten(), kn.nn.Linear(math.prod(input_shape), n_classes))\n"
     )
     monkeypatch.chdir(tmp_path)
     code, _, err = cli("train", "--model", "mymodels:tiny", "--epochs", "1", "--out", "r", "--no-progress")
@@ -127,9 +159,20 @@ def test_user_model_builder(tmp_path, cli, monkeypatch):
 
 
 def test_regression_dataset(tmp_path, cli):
-    code, out, err = cli("train", "--dataset", "diabetes", "--model", "mlp:16", "--epochs", "2", "--out",
-                         tmp_path / "r", "--no-progress")
+    code, out, err = cli(
+        "train", "--dataset", "diabetes", "--model", "mlp:16", "--epochs", "2", "--out", tmp_path / "r", "--no-progress"
+    )
     assert code == 0, err
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert "test_rmse" in metrics and "test_accuracy" not in metrics
     assert np.isfinite(metrics["test_loss"])
+
+
+def test_config_json_of_a_run_repeats_it(digits_run, tmp_path, cli):
+    out = tmp_path / "again"
+    code, _, err = cli("train", "--config", digits_run / "config.json", "--out", out, "--no-progress")
+    assert code == 0, err
+    assert (out / "history.csv").read_text().splitlines()[1].rsplit(",", 1)[0] == (
+        (digits_run / "history.csv").read_text().splitlines()[1].rsplit(",", 1)[0]
+    )
+    assert (digits_run / "config.json").exists() and json.loads((out / "config.json").read_text())["out"] == str(out)

@@ -37,15 +37,15 @@ def _close(a, b, tol=1e-4):
 
 
 @pytest.mark.parametrize("case", CONV_CASES, ids=str)
-@pytest.mark.parametrize("bias", [True, False])
-def test_conv2d_matches_torch_forward_and_all_gradients(case, bias, torch, rng):
+@pytest.mark.parametrize("bias,layout", [(True, None), (False, None), (True, "nchw"), (True, "batch_last")])
+def test_conv2d_matches_torch_forward_and_all_gradients(case, bias, layout, torch, rng):
     cin, cout, k, s, p, H, W = case
     tconv = torch.nn.Conv2d(cin, cout, k, stride=s, padding=p, bias=bias)
     conv = nn.Conv2d(cin, cout, k, stride=s, padding=p, bias=bias)
     _copy_from_torch(conv, tconv)
     x = rng.standard_normal((3, cin, H, W)).astype(np.float32)
     xt = kn.tensor(x, requires_grad=True)
-    y = conv(xt)
+    y = conv(xt) if layout is None else F.conv2d(xt, conv.weight, conv.bias, s, p, layout=layout)
     tx = torch.tensor(x, requires_grad=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch warns about the even kernel's 'same' padding copy
@@ -70,9 +70,16 @@ def test_conv2d_gradcheck_with_params(stride, padding, kernel, rng):
     for mode in (True, False):
         conv.train(mode)
         assert kn.gradcheck(conv, x, params=conv.parameters())
+    for layout in ("nchw", "batch_last"):
+
+        def f(t, layout=layout):
+            return F.conv2d(t, conv.weight, conv.bias, conv.stride, conv.padding, layout=layout)
+
+        assert kn.gradcheck(f, x, params=conv.parameters())
 
 
-def test_first_layer_skips_input_gradient(monkeypatch, rng):
+@pytest.mark.parametrize("layout", ["nchw", "batch_last"])
+def test_first_layer_skips_input_gradient(layout, monkeypatch, rng):
     """With an input that needs no gradient (the data), backward computes dW and db but
     never runs col2im (the dx path): the 20% of FLOPs torch also skips."""
     conv = nn.Conv2d(1, 4, 3)
@@ -82,13 +89,14 @@ def test_first_layer_skips_input_gradient(monkeypatch, rng):
         raise AssertionError("col2im must not run for an input that needs no gradient")
 
     monkeypatch.setattr(conv_mod, "col2im", boom)
-    conv(x).sum().backward()
+    monkeypatch.setattr(conv_mod, "_col2im_batch_last", boom)
+    F.conv2d(x, conv.weight, conv.bias, layout=layout).sum().backward()
     assert x.grad is None
     assert conv.weight.grad is not None and np.abs(conv.weight.grad).sum() > 0
     # ... while an input that needs a gradient does go through col2im
     x.requires_grad = True
     with pytest.raises(AssertionError, match="col2im must not run"):
-        conv(x).sum().backward()
+        F.conv2d(x, conv.weight, conv.bias, layout=layout).sum().backward()
 
 
 @pytest.mark.parametrize(

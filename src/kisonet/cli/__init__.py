@@ -30,6 +30,10 @@ COMMANDS: dict[str, str] = {
     "datasets": ".datasets",
     "augment": ".augment",
     "experiment": ".experiment",
+    "compress": ".compress",
+    "ensemble": ".ensemble",
+    "semi": ".semi",
+    "autoencoder": ".autoencoder",
 }
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
@@ -75,9 +79,13 @@ def _unrecognized(argv: list[str], parser: argparse.ArgumentParser, command: str
     for action in target._actions:
         flags.extend(s for s in action.option_strings if s.startswith("--"))
     bad = [a for a in argv if a.startswith("-")]
-    first = bad[0].split("=", 1)[0] if bad else argv[0]
+    if not bad:
+        return f"unexpected argument {argv[0]!r}; see `kisonet {command or ''} --help`".replace("  ", " ")
+    first = bad[0].split("=", 1)[0]
     hint = closest(first, flags)
-    return f"unknown option {first!r}{hint}" + ("" if hint else f"; see `kisonet {command or ''} --help`".replace("  ", " "))
+    return f"unknown option {first!r}{hint}" + (
+        "" if hint else f"; see `kisonet {command or ''} --help`".replace("  ", " ")
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,8 +17,14 @@ HELP = "draw a grid of original and augmented training images to DIR/grid.png"
 AUGMENT_OPTIONS = [
     O.Option("dataset", "digits", O.text(allow_none=False), "dataset name", "NAME"),
     O.Option("data-dir", None, O.text(), "folder holding the dataset's files", "DIR"),
-    O.Option("augment", None, O.choice(("digits", "cifar"), "augmentation"),
-             "preset (default: cifar for cifar10, else digits)", "NAME", choices_doc="digits, cifar"),
+    O.Option(
+        "augment",
+        None,
+        O.choice(("digits", "cifar"), "augmentation"),
+        "preset (default: cifar for cifar10, else digits)",
+        "NAME",
+        choices_doc="digits, cifar",
+    ),
     O.Option("images", 8, O.number(int, low=1, high=64), "originals per row", "N"),
     O.Option("rows", 3, O.number(int, low=1, high=16), "augmented rows", "N"),
     O.Option("seed", 0, O.number(int, low=0), "random seed", "N"),
@@ -38,20 +44,29 @@ def run(args: argparse.Namespace) -> int:
     name = cfg["dataset"].strip().lower().replace("_", "-")
     names = list(kd.DATASET_NAMES)
     if name not in names:
-        raise UsageError(f"--dataset: unknown dataset {name!r}{O.closest(name, names)}; choose from: {', '.join(names)}")
+        raise UsageError(
+            f"--dataset: unknown dataset {name!r}{O.closest(name, names)}; choose from: {', '.join(names)}"
+        )
     preset = cfg["augment"] or ("cifar" if name == "cifar10" else "digits")
     try:
         bundle = kd.load_dataset(name, data_dir=cfg["data-dir"], seed=cfg["seed"])
     except (DataError, KisonetValueError) as e:
         raise UsageError(f"--dataset {name}: {e}".replace("\n", " ")) from None
-    if len(bundle.input_shape) < 2 and not (len(bundle.input_shape) == 1 and int(bundle.input_shape[0] ** 0.5) ** 2 == bundle.input_shape[0]):
+    if len(bundle.input_shape) < 2 and not (
+        len(bundle.input_shape) == 1 and int(bundle.input_shape[0] ** 0.5) ** 2 == bundle.input_shape[0]
+    ):
         raise UsageError(f"--dataset {name}: samples of shape {bundle.input_shape} are not images")
     out = Path(cfg["out"])
     out.mkdir(parents=True, exist_ok=True)
     path = out / "grid.png"
     kd.transforms.save_augmentation_grid(
-        bundle.train[0], kd.transforms.preset(preset), path, n_images=cfg["images"], n_augmented=cfg["rows"],
-        seed=cfg["seed"], title=f"{name}: originals (top), --augment {preset} (below)",
+        bundle.train[0],
+        kd.transforms.preset(preset),
+        path,
+        n_images=cfg["images"],
+        n_augmented=cfg["rows"],
+        seed=cfg["seed"],
+        title=f"{name}: originals (top), --augment {preset} (below)",
     )
     print(f"wrote {path}")
     return 0

@@ -19,8 +19,14 @@ HELP = "evaluate a saved run's model on a dataset's test split"
 EVALUATE_OPTIONS = [
     O.Option("dataset", None, O.text(), "dataset (default: the run's)", "NAME"),
     O.Option("data-dir", None, O.text(), "folder holding the dataset's files (default: the run's)", "DIR"),
-    O.Option("split", "test", O.choice(("train", "val", "test"), "split"), "which split to score", "NAME",
-             choices_doc="train, val, test"),
+    O.Option(
+        "split",
+        "test",
+        O.choice(("train", "val", "test"), "split"),
+        "which split to score",
+        "NAME",
+        choices_doc="train, val, test",
+    ),
     O.Option("batch-size", 256, O.number(int, low=1), "evaluation batch size", "N"),
     O.Option("json", False, O.boolean, "print the figures as JSON", switch=True),
 ]
@@ -75,9 +81,7 @@ def run(args: argparse.Namespace) -> int:
             f"{tuple(mcfg['input_shape'])}"
         )
     if bundle.task == "classification" and bundle.n_classes != mcfg["n_classes"]:
-        raise UsageError(
-            f"--dataset {key}: {bundle.n_classes} classes, but the model predicts {mcfg['n_classes']}"
-        )
+        raise UsageError(f"--dataset {key}: {bundle.n_classes} classes, but the model predicts {mcfg['n_classes']}")
     split = cfg["split"]
     if split == "test":
         X, y = bundle.test

@@ -17,9 +17,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import KisonetValueError, closest
@@ -41,8 +40,7 @@ class Option:
     metavar: str | None = None
     switch: bool = False  # an on/off flag: --name / --no-name
     config_key: bool = True  # False for options that make no sense inside a config file (--config)
-    choices_doc: str = ""  # accepted values, for the README table / --help
-    extra: dict[str, Any] = field(default_factory=dict)
+    choices_doc: str = ""  # accepted values, shown in --help
 
     @property
     def flag(self) -> str:
@@ -104,9 +102,8 @@ def number(
             raise _fail(where, f"expected {what} in {rng}, got {value!r}") from None
         if kind is float and not math.isfinite(v):
             raise _fail(where, f"expected a finite number in {rng}, got {value!r}")
-        bad = (
-            (low is not None and (v <= low if low_open else v < low))
-            or (high is not None and (v >= high if high_open else v > high))
+        bad = (low is not None and (v <= low if low_open else v < low)) or (
+            high is not None and (v >= high if high_open else v > high)
         )
         if bad:
             raise _fail(where, f"expected {what} in {rng}, got {value!r}")
@@ -144,13 +141,10 @@ def boolean(value: Any, where: str) -> bool:
 
 # --- the domain parsers (models, schedules, optimizers, ...) -------------------------
 
-BUILTIN_MODELS = ("mlp", "simple-cnn", "lenet")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky-relu")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adabelief")
 SCHEDULES = ("constant", "step", "cosine", "warmup-cosine", "restarts", "inverse", "inverse-sqrt")
-SCHEDULE_FORMS = (
-    "constant, step:EVERY,GAMMA, cosine, warmup-cosine:WARMUP, restarts:T0,TMULT, inverse, inverse-sqrt"
-)
+SCHEDULE_FORMS = "constant, step:EVERY,GAMMA, cosine, warmup-cosine:WARMUP, restarts:T0,TMULT, inverse, inverse-sqrt"
 AUGMENTS = ("none", "digits", "cifar")
 INITS = ("he", "xavier", "normal:STD", "zeros")
 
@@ -170,30 +164,14 @@ DEFAULT_MOMENTUM = {"momentum": 0.9, "nesterov": 0.9}
 
 
 def parse_model(value: Any, where: str) -> str:
-    """``mlp:256,128`` | ``mlp`` | ``simple-cnn`` | ``lenet`` | ``package.module:function``."""
-    s = str(value).strip()
-    forms = "mlp:H1,H2,..., simple-cnn, lenet, or module:function"
-    if not s:
-        raise _fail(where, f"expected a model: {forms}")
-    head, sep, tail = s.partition(":")
-    key = head.lower().replace("_", "-")
-    if key == "mlp":
-        if not sep:
-            return "mlp"
-        try:
-            sizes = [int(t) for t in tail.split(",") if t.strip()] if tail.strip() else []
-        except ValueError:
-            raise _fail(where, f"mlp hidden sizes must be positive integers like mlp:256,128, got {s!r}") from None
-        if any(h <= 0 for h in sizes):
-            raise _fail(where, f"mlp hidden sizes must be positive integers like mlp:256,128, got {s!r}")
-        return "mlp:" + ",".join(map(str, sizes))
-    if key in ("simple-cnn", "lenet"):
-        if sep:
-            raise _fail(where, f"{key} takes no ':' arguments, got {s!r}")
-        return key
-    if sep and re.fullmatch(r"[A-Za-z_][\w.]*", head) and re.fullmatch(r"[A-Za-z_]\w*", tail):
-        return s  # a user's own builder; imported (and checked) when the model is built
-    raise _fail(where, f"unknown model {s!r}{closest(key, BUILTIN_MODELS)}; choose from: {forms}")
+    """``mlp:256,128`` | ``mlp`` | ``simple-cnn`` | ``lenet`` | ``package.module:function``
+    (the grammar lives in :func:`kisonet.models.parse_spec`)."""
+    from ..models import parse_spec
+
+    try:
+        return parse_spec(value)
+    except KisonetValueError as e:
+        raise _fail(where, str(e)) from None
 
 
 def parse_init(value: Any, where: str) -> str | None:
@@ -264,16 +242,34 @@ TRAIN_OPTIONS: list[Option] = [
     Option("dataset", "digits", text(allow_none=False), "dataset name (see `kisonet datasets`)", "NAME"),
     Option("data-dir", None, text(), "folder holding a dataset's files (default: the cache, $KISONET_DATA)", "DIR"),
     Option("model", "mlp:256,128", parse_model, "mlp:H1,H2,... | simple-cnn | lenet | module:function", "SPEC"),
-    Option("activation", "relu", choice(ACTIVATIONS, "activation"), "hidden activation", "NAME",
-           choices_doc=", ".join(ACTIVATIONS)),
-    Option("init", None, parse_init, "weight init (default: PyTorch's layer default)", "NAME",
-           choices_doc=", ".join(INITS)),
-    Option("optimizer", "adam", choice(OPTIMIZERS, "optimizer"), "optimizer", "NAME",
-           choices_doc=", ".join(OPTIMIZERS)),
-    Option("lr", None, number(float, low=0.0, low_open=True, allow_none=True),
-           "learning rate (default depends on the optimizer: adam 0.001, sgd 0.1, ...)", "LR"),
-    Option("momentum", None, number(float, low=0.0, high=1.0, high_open=True, allow_none=True),
-           "momentum for sgd/momentum/nesterov/rmsprop (default 0.9 for momentum and nesterov, else 0)", "M"),
+    Option(
+        "activation",
+        "relu",
+        choice(ACTIVATIONS, "activation"),
+        "hidden activation",
+        "NAME",
+        choices_doc=", ".join(ACTIVATIONS),
+    ),
+    Option(
+        "init", None, parse_init, "weight init (default: PyTorch's layer default)", "NAME", choices_doc=", ".join(INITS)
+    ),
+    Option(
+        "optimizer", "adam", choice(OPTIMIZERS, "optimizer"), "optimizer", "NAME", choices_doc=", ".join(OPTIMIZERS)
+    ),
+    Option(
+        "lr",
+        None,
+        number(float, low=0.0, low_open=True, allow_none=True),
+        "learning rate (default depends on the optimizer: adam 0.001, sgd 0.1, ...)",
+        "LR",
+    ),
+    Option(
+        "momentum",
+        None,
+        number(float, low=0.0, high=1.0, high_open=True, allow_none=True),
+        "momentum for sgd/momentum/nesterov/rmsprop (default 0.9 for momentum and nesterov, else 0)",
+        "M",
+    ),
     Option("weight-decay", 0.0, number(float, low=0.0), "L2 weight decay (coupled; decoupled for adamw)", "WD"),
     Option("l1", 0.0, number(float, low=0.0), "L1 penalty strength on weights (biases excluded)", "LAMBDA"),
     Option("schedule", "constant", parse_schedule, "learning-rate schedule", "SPEC", choices_doc=SCHEDULE_FORMS),
@@ -281,12 +277,28 @@ TRAIN_OPTIONS: list[Option] = [
     Option("batch-size", 32, number(int, low=1), "mini-batch size", "N"),
     Option("dropout", 0.0, number(float, low=0.0, high=1.0, high_open=True), "dropout probability", "P"),
     Option("batch-norm", False, boolean, "batch normalisation after each hidden layer", switch=True),
-    Option("augment", "none", choice(AUGMENTS, "augmentation"), "training-set augmentation", "NAME",
-           choices_doc=", ".join(AUGMENTS)),
-    Option("early-stopping", 0, number(int, low=0), "stop after PATIENCE epochs without val_loss progress (0: off)",
-           "PATIENCE"),
-    Option("val-split", 0.1, number(float, low=0.0, high=1.0, high_open=True),
-           "fraction of the training part held out for validation (0: none)", "FRAC"),
+    Option(
+        "augment",
+        "none",
+        choice(AUGMENTS, "augmentation"),
+        "training-set augmentation",
+        "NAME",
+        choices_doc=", ".join(AUGMENTS),
+    ),
+    Option(
+        "early-stopping",
+        0,
+        number(int, low=0),
+        "stop after PATIENCE epochs without val_loss progress (0: off)",
+        "PATIENCE",
+    ),
+    Option(
+        "val-split",
+        0.1,
+        number(float, low=0.0, high=1.0, high_open=True),
+        "fraction of the training part held out for validation (0: none)",
+        "FRAC",
+    ),
     Option("standardize", True, boolean, "standardise inputs with training-set statistics", switch=True),
     Option("seed", 0, number(int, low=0), "random seed (same seed, same history)", "N"),
     # One BLAS thread by default: at mini-batch sizes the products are too small for a second
@@ -308,28 +320,44 @@ def add_options(parser: argparse.ArgumentParser, options: Iterable[Option]) -> N
         doc = opt.help + (f" ({opt.choices_doc})" if opt.choices_doc else "")
         if opt.switch:
             parser.add_argument(
-                opt.flag, dest=opt.dest, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                opt.flag,
+                dest=opt.dest,
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
                 help=f"{doc} (default: {'on' if opt.default else 'off'})",
             )
         else:
             shown = "auto" if opt.default is None else opt.default
             parser.add_argument(
-                opt.flag, dest=opt.dest, metavar=opt.metavar, default=argparse.SUPPRESS,
+                opt.flag,
+                dest=opt.dest,
+                metavar=opt.metavar,
+                default=argparse.SUPPRESS,
                 help=f"{doc} (default: {shown})",
             )
 
 
-def option_names(options: Iterable[Option]) -> list[str]:
-    return [o.name for o in options]
-
-
 def load_toml(path: str) -> dict[str, Any]:
-    """Read a TOML config file; a missing or malformed file is a UsageError naming it."""
+    """Read a TOML config file; a missing or malformed file is a UsageError naming it.
+
+    A run folder's ``config.json`` is accepted too, to repeat a run
+    (``--config runs/X/config.json``); its ``out`` is dropped so the old run is not overwritten.
+    """
+    import json
     import tomllib
 
     try:
+        if str(path).lower().endswith(".json"):
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+            if not isinstance(data, dict):
+                raise UsageError(f"--config: {path} must hold a JSON object of options")
+            data.pop("out", None)
+            return data
         with open(path, "rb") as f:
             data = tomllib.load(f)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"--config: {path} is not valid JSON: {e}") from None
     except FileNotFoundError:
         raise UsageError(f"--config: file not found: {path}") from None
     except IsADirectoryError:

@@ -68,8 +68,14 @@ def run(args: argparse.Namespace) -> int:
     classification = mcfg.get("task", "classification") == "classification"
     if cfg["proba"] and not classification:
         raise UsageError("--proba: the run's model is a regression model (no class probabilities)")
-    trainer = Trainer(model, "cross_entropy" if classification else "mse", None, metrics=(), progress=False,
-                      task=mcfg.get("task", "classification"))
+    trainer = Trainer(
+        model,
+        "cross_entropy" if classification else "mse",
+        None,
+        metrics=(),
+        progress=False,
+        task=mcfg.get("task", "classification"),
+    )
     if cfg["proba"]:
         preds = np.asarray(trainer.predict_proba(X, batch_size=cfg["batch-size"]), dtype=np.float32)
     else:
@@ -86,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
     with atomic_write(path, "wb") as f:
         if path.suffix.lower() in (".csv", ".txt"):
             buf = io.StringIO()
-            np.savetxt(buf, preds.reshape(len(preds), -1), delimiter=",", fmt="%d" if preds.dtype.kind in "iu" else "%.6g")
+            np.savetxt(
+                buf, preds.reshape(len(preds), -1), delimiter=",", fmt="%d" if preds.dtype.kind in "iu" else "%.6g"
+            )
             f.write(buf.getvalue().encode())
         else:
             np.save(f, preds, allow_pickle=False)

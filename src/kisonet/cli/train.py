@@ -142,7 +142,7 @@ def make_optimizer(config: dict[str, Any], params: Any) -> Any:
 
 def make_scheduler(config: dict[str, Any], optimizer: Any) -> Any:
     """The ``--schedule``, stepped once per epoch (its numbers count epochs)."""
-    from ..optim import lr_scheduler as S
+    from ..optim import lr_scheduler as sched
 
     spec, epochs = config["schedule"], int(config["epochs"])
     head, _, tail = spec.partition(":")
@@ -150,20 +150,22 @@ def make_scheduler(config: dict[str, Any], optimizer: Any) -> Any:
     if head == "constant":
         return None
     if head == "step":
-        return S.StepLR(optimizer, step_size=int(args[0]), gamma=float(args[1]) if len(args) > 1 else 0.1)
+        return sched.StepLR(optimizer, step_size=int(args[0]), gamma=float(args[1]) if len(args) > 1 else 0.1)
     if head == "cosine":
-        return S.CosineAnnealingLR(optimizer, T_max=epochs)
+        return sched.CosineAnnealingLR(optimizer, T_max=epochs)
     if head == "warmup-cosine":
         warm = int(args[0]) if args else 1
         if warm >= epochs:
             raise UsageError(f"--schedule: warm-up of {warm} epochs must be shorter than --epochs {epochs}")
-        return S.WarmupCosineLR(optimizer, warmup_iters=warm, total_iters=epochs)
+        return sched.WarmupCosineLR(optimizer, warmup_iters=warm, total_iters=epochs)
     if head == "restarts":
-        return S.CosineAnnealingWarmRestarts(optimizer, T_0=int(args[0]), T_mult=int(args[1]) if len(args) > 1 else 1)
+        return sched.CosineAnnealingWarmRestarts(
+            optimizer, T_0=int(args[0]), T_mult=int(args[1]) if len(args) > 1 else 1
+        )
     if head == "inverse":
-        return S.InverseLR(optimizer)
+        return sched.InverseLR(optimizer)
     if head == "inverse-sqrt":
-        return S.InverseSqrtLR(optimizer)
+        return sched.InverseSqrtLR(optimizer)
     raise UsageError(f"--schedule: unknown schedule {spec!r}")  # pragma: no cover - validated earlier
 
 
@@ -195,8 +197,10 @@ def format_table(final: dict[str, float], seconds: float, metric: str) -> str:
             shown = "" if val is None else (f"{100 * val:.2f}%" if metric == "accuracy" else f"{val:.4f}")
             rows.append((split, f"{loss:.4f}", shown))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-             for r in rows]
+    lines = [
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append(f"time {seconds:.1f} s")
     return "\n".join(lines)
@@ -221,10 +225,23 @@ def _model_config(config: dict[str, Any], data: PreparedData) -> dict[str, Any]:
 
 
 def train_from_config(config: dict[str, Any], echo: Callable[[str], None] | None = None) -> int:
-    """Run ``kisonet train`` for a resolved config; returns the exit code."""
+    """Run ``kisonet train`` for a resolved config; returns the exit code.
+
+    ``--threads`` limits BLAS only for the duration of the run (the caller's
+    setting comes back afterwards, which matters when ``main`` runs in-process).
+    """
+    config = finalize_config(config)
+    if not config.get("threads"):
+        return _train(config, echo)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=int(config["threads"]), user_api="blas"):
+        return _train(config, echo)
+
+
+def _train(config: dict[str, Any], echo: Callable[[str], None] | None) -> int:
     echo = echo or (lambda s: print(s, flush=True))
     t_start = time.perf_counter()
-    config = finalize_config(config)
 
     import numpy as np
 
@@ -235,15 +252,18 @@ def train_from_config(config: dict[str, Any], echo: Callable[[str], None] | None
     from ..models import build_model
     from ..train import EarlyStopping, LambdaCallback, Trainer
 
-    if config.get("threads"):
-        kn.set_num_threads(int(config["threads"]))
     kn.manual_seed(int(config["seed"]))
     data = prepare_data(config)
     kn.manual_seed(int(config["seed"]))  # the model's initial weights depend on the seed only
     try:
         model = build_model(
-            config["model"], data.input_shape, data.n_outputs, activation=config["activation"],
-            init=config["init"], dropout=config["dropout"], batch_norm=config["batch-norm"],
+            config["model"],
+            data.input_shape,
+            data.n_outputs,
+            activation=config["activation"],
+            init=config["init"],
+            dropout=config["dropout"],
+            batch_norm=config["batch-norm"],
         )
     except ShapeError as e:
         raise UsageError(f"--model {config['model']}: {e} (dataset {config['dataset']})") from None
@@ -267,8 +287,15 @@ def train_from_config(config: dict[str, Any], echo: Callable[[str], None] | None
     # history.csv is rewritten (atomically) after every epoch: a long run can be watched or killed
     callbacks.append(LambdaCallback(on_epoch_end=lambda t, e, logs: runs.write_history(run_dir, t.history)))
     trainer = Trainer(
-        model, "cross_entropy" if classification else "mse", optimizer, metrics=(metric,), callbacks=callbacks,
-        scheduler=scheduler, regularizer=regularizer, progress=bool(config["progress"]), seed=int(config["seed"]),
+        model,
+        "cross_entropy" if classification else "mse",
+        optimizer,
+        metrics=(metric,),
+        callbacks=callbacks,
+        scheduler=scheduler,
+        regularizer=regularizer,
+        progress=bool(config["progress"]),
+        seed=int(config["seed"]),
     )
     echo(
         f"kisonet train: {config['model']} on {config['dataset']} ({len(data.train[0])} train, "
@@ -281,8 +308,12 @@ def train_from_config(config: dict[str, Any], echo: Callable[[str], None] | None
         # overflow warnings would bury the guard's one clear message; the guard checks every step
         with np.errstate(over="ignore", invalid="ignore"):
             trainer.fit(
-                data.train, val=data.val, test=data.test, epochs=int(config["epochs"]),
-                batch_size=int(config["batch-size"]), transform=_augmenter(config, data.standardizer),
+                data.train,
+                val=data.val,
+                test=data.test,
+                epochs=int(config["epochs"]),
+                batch_size=int(config["batch-size"]),
+                transform=_augmenter(config, data.standardizer),
             )
     except NumericalError as e:
         failure = e
@@ -291,7 +322,9 @@ def train_from_config(config: dict[str, Any], echo: Callable[[str], None] | None
     runs.write_history(run_dir, history)
     if failure is not None:
         print(f"kisonet train: error: training stopped by the NaN/Inf guard: {failure}", file=sys.stderr)
-        print(f"kisonet train: try a smaller --lr (now {config['lr']:g}); partial history in {run_dir}", file=sys.stderr)
+        print(
+            f"kisonet train: try a smaller --lr (now {config['lr']:g}); partial history in {run_dir}", file=sys.stderr
+        )
         return 1
 
     # Final figures: the model as it ends (best weights when early stopping restored them).
@@ -304,7 +337,9 @@ def train_from_config(config: dict[str, Any], echo: Callable[[str], None] | None
     final["train_seconds"] = train_seconds
     runs.write_metrics(run_dir, final)
     runs.save_run_model(
-        run_dir, model, _model_config(config, data),
+        run_dir,
+        model,
+        _model_config(config, data),
         None if data.standardizer is None else data.standardizer.state_dict(),
     )
     try:

@@ -20,3 +20,5 @@ from .conv import Conv2d, ConvTranspose2d
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Upsample
 from .weight_noise import WeightNoise
+from .multitask import MultiTask
+from .autoencoder import Autoencoder, DenoisingAutoencoder, TiedLinear

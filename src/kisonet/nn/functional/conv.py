@@ -20,6 +20,17 @@ pixel it came from):
 Both im2col and col2im loop over the kh*kw kernel offsets only (each step moves
 a whole (N, C, OH, OW) strided block), never over images or pixels.
 
+Speed note (same math, another memory order).  NumPy runs a strided copy or add
+as an inner loop over the last axis, so on small images (OW = 10 pixels per row)
+it pays its per-loop overhead every 10 numbers.  For such layers conv2d works in
+"batch-last" order (C, H, W, N): a kernel offset's block then has rows of OW*N
+contiguous numbers, the products become single large GEMMs
+
+    Y = W @ COL   (O, OH*OW*N),   dW = G @ COL^T,   dCOL = W^T @ G,
+
+and two transposes at the boundary restore NCHW.  ``conv2d(..., layout=)`` forces
+either order; results are identical up to float rounding.
+
 The transposed convolution is the adjoint of the convolution: its forward pass is
 conv2d's input gradient and its backward pass is conv2d's forward pass.
 """
@@ -175,6 +186,54 @@ def _sum_of_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.tensordot(a, b, axes=([0, 2], [0, 2]))
 
 
+def _im2col_batch_last(
+    xp: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], out_hw: tuple[int, int]
+) -> np.ndarray:
+    """(C, Hp, Wp, N) padded input -> (C*kh*kw, OH*OW*N) columns (batch-last im2col)."""
+    C, N = xp.shape[0], xp.shape[3]
+    (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
+    col = np.empty((C, kh, kw, OH, OW, N), dtype=xp.dtype)
+    for p in range(kh):
+        for q in range(kw):
+            col[:, p, q] = xp[:, p : p + sh * (OH - 1) + 1 : sh, q : q + sw * (OW - 1) + 1 : sw]
+    return col.reshape(C * kh * kw, OH * OW * N)
+
+
+def _col2im_batch_last(
+    col: np.ndarray,
+    padded_shape: tuple[int, int, int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    out_hw: tuple[int, int],
+) -> np.ndarray:
+    """Adjoint of :func:`_im2col_batch_last`: (C*kh*kw, OH*OW*N) -> (C, Hp, Wp, N)."""
+    C, Hp, Wp, N = padded_shape
+    (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
+    col = col.reshape(C, kh, kw, OH, OW, N)
+    x = np.zeros(padded_shape, dtype=col.dtype)
+    for p in range(kh):
+        for q in range(kw):
+            x[:, p : p + sh * (OH - 1) + 1 : sh, q : q + sw * (OW - 1) + 1 : sw] += col[:, p, q]
+    return x
+
+
+def _pad_batch_last(x: np.ndarray, pad: Pad4) -> np.ndarray:
+    """NCHW x -> zero-padded (C, Hp, Wp, N): the transpose and the padding in one copy."""
+    N, C, H, W = x.shape
+    xp = np.zeros((C, H + pad[0] + pad[1], W + pad[2] + pad[3], N), dtype=x.dtype)
+    xp[:, pad[0] : pad[0] + H, pad[2] : pad[2] + W, :] = x.transpose(1, 2, 3, 0)
+    return xp
+
+
+def _choose_layout(layout: str | None, out_hw: tuple[int, int], n: int) -> str:
+    if layout is not None:
+        return layout
+    # Measured (1 thread, float32): batch-last wins when output rows are short, where the
+    # per-row overhead of the NCHW strided loops dominates; NCHW wins for wide rows (e.g.
+    # 28x28 MNIST -> 24x24), where batch-last's output transpose costs more than it saves.
+    return "batch_last" if out_hw[1] < 20 and n > 1 else "nchw"
+
+
 # ----------------------------------------------------------------------------
 # conv2d
 
@@ -186,31 +245,57 @@ class Conv2dFunction(Function):
     Backward:  dW = sum_n gy[n] @ col[n]^T;  db = sum_{n,i,j} gy;
                dx = unpad(col2im(W^T @ gy[n]))   (skipped when x needs no gradient,
                e.g. the first layer, whose input is the data).
-    Options: ``stride`` (sh, sw), ``pad`` (top, bottom, left, right), ``out_hw``.
+    Options: ``stride`` (sh, sw), ``pad`` (top, bottom, left, right), ``out_hw``,
+    ``layout`` ('nchw' or 'batch_last': the memory order of the columns, see the
+    module docstring; the same products either way).
     """
+
+    layout = "nchw"
 
     def forward(self, x, w, b=None):
         O, C, kh, kw = w.shape
         N = x.shape[0]
         self.kernel = (kh, kw)
-        xp = _pad(x, self.pad)
-        col = im2col(xp, self.kernel, self.stride, self.out_hw)
         w2 = w.reshape(O, C * kh * kw)
-        y = np.matmul(w2, col)  # (N, O, OH*OW): already NCHW, no transpose copy
-        if b is not None:
-            y += b.reshape(1, O, 1)
-        if self.requires_grad:
+        keep = self.requires_grad
+        if self.layout == "batch_last":
+            xp = _pad_batch_last(x, self.pad)
+            col = _im2col_batch_last(xp, self.kernel, self.stride, self.out_hw)
+            y = w2 @ col  # (O, OH*OW*N): one GEMM for the whole batch
+            if b is not None:
+                y += b.reshape(O, 1)
+            y = np.ascontiguousarray(y.reshape(O, *self.out_hw, N).transpose(3, 0, 1, 2))
+        else:
+            xp = _pad(x, self.pad)
+            col = im2col(xp, self.kernel, self.stride, self.out_hw)
+            y = np.matmul(w2, col)  # (N, O, OH*OW): already NCHW, no transpose copy
+            if b is not None:
+                y += b.reshape(1, O, 1)
+            y = y.reshape(N, O, *self.out_hw)
+        if keep:
             # the columns are needed only for dW: frozen weights free them right away
             self.col = col if self.needs_input_grad[1] else None
             self.w2 = w2
             self.x_shape, self.xp_shape, self.w_shape = x.shape, xp.shape, w.shape
-        return y.reshape(N, O, *self.out_hw)
+        return y
 
     def backward(self, gy):
         N, O = gy.shape[:2]
-        g = gy.reshape(N, O, -1)
         need = self.needs_input_grad
         gx = gw = gb = None
+        H, W = self.x_shape[2], self.x_shape[3]
+        pt, pl = self.pad[0], self.pad[2]
+        if self.layout == "batch_last":
+            g = np.ascontiguousarray(gy.transpose(1, 2, 3, 0)).reshape(O, -1)  # (O, OH*OW*N)
+            if need[1]:
+                gw = (g @ self.col.T).reshape(self.w_shape)
+            if len(need) > 2 and need[2]:
+                gb = np.einsum("om->o", g)
+            if need[0]:
+                gxp = _col2im_batch_last(self.w2.T @ g, self.xp_shape, self.kernel, self.stride, self.out_hw)
+                gx = np.ascontiguousarray(gxp[:, pt : pt + H, pl : pl + W, :].transpose(3, 0, 1, 2))
+            return (gx, gw, gb) if len(need) > 2 else (gx, gw)
+        g = gy.reshape(N, O, -1)
         if need[1]:
             gw = _sum_of_products(g, self.col).reshape(self.w_shape)
         if len(need) > 2 and need[2]:
@@ -218,7 +303,7 @@ class Conv2dFunction(Function):
         if need[0]:
             gcol = np.matmul(self.w2.T, g)  # (N, C*kh*kw, OH*OW)
             gxp = col2im(gcol, self.xp_shape, self.kernel, self.stride, self.out_hw)
-            gx = _unpad(gxp, self.pad, self.x_shape[2], self.x_shape[3])
+            gx = _unpad(gxp, self.pad, H, W)
         return (gx, gw, gb) if len(need) > 2 else (gx, gw)
 
 
@@ -241,6 +326,7 @@ def conv2d(
     stride: int | tuple[int, int] = 1,
     padding: int | tuple[int, int] | str = 0,
     *,
+    layout: str | None = None,
     _name: str | None = None,
 ) -> Tensor:
     """2-D convolution (cross-correlation, like PyTorch) of NCHW ``input`` with ``weight``
@@ -249,6 +335,8 @@ def conv2d(
     ``y[n,o,i,j] = b[o] + sum_{c,p,q} w[o,c,p,q] x_pad[n,c,S*i+p,S*j+q]``, output size
     ``(H + 2P - K) // S + 1``.  ``padding`` is an int, a pair, ``'valid'`` or ``'same'``
     (stride 1; an even kernel pads one more pixel at the bottom/right, as PyTorch).
+    ``layout`` ('nchw' / 'batch_last', default: chosen by the output width) only picks
+    the memory order of the im2col matrix, for speed.
     """
     x, w = _as_tensor(input), _as_tensor(weight)
     if w.ndim != 4:
@@ -263,7 +351,10 @@ def conv2d(
     args = (x, w) if bias is None else (x, w, _as_tensor(bias))
     if bias is not None and args[2].shape != (O,):
         raise ShapeError(f"{name}: bias must have shape ({O},), got {args[2].shape}")
-    return Conv2dFunction.apply(*args, stride=stride_, pad=pad, out_hw=out_hw)
+    if layout not in (None, "nchw", "batch_last"):
+        raise KisonetValueError(f"{name}: layout must be 'nchw' or 'batch_last', got {layout!r}")
+    layout = _choose_layout(layout, out_hw, x.shape[0])
+    return Conv2dFunction.apply(*args, stride=stride_, pad=pad, out_hw=out_hw, layout=layout)
 
 
 # ----------------------------------------------------------------------------

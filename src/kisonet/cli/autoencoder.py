@@ -1,0 +1,191 @@
+"""``kisonet autoencoder``: train a (denoising) autoencoder and write a run folder.
+
+    kisonet autoencoder                                      # denoising MLP AE on digits, vs a plain AE
+    kisonet autoencoder --noise masking --noise-level 0.3 --code 16
+    kisonet autoencoder --encoder conv:16,32 --dataset mnist-t10k --data-dir DIR
+    kisonet autoencoder --noise none --tied                  # plain AE with tied weights
+
+Options are ``kisonet train``'s (optimizer, lr, epochs, batch size, seed, ...) plus
+the ones below; inputs are not standardised by default (``--standardize`` to do so;
+the output layer is then linear instead of a sigmoid).  With ``--compare`` (default)
+a plain autoencoder of the same architecture is trained too, and both are scored on
+the same corrupted test inputs.  The run folder holds config.json, history.csv,
+metrics.json (reconstruction MSE on clean and noisy test inputs), reconstructions.png
+(inputs / noisy inputs / reconstructions), curves.png and model.npz.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import options as O  # noqa: N812
+from .options import Option, UsageError
+
+HELP = "train a (denoising) autoencoder; reconstruction figure and error on noisy inputs"
+
+NOISES = ("none", "gaussian", "masking", "salt-and-pepper")
+
+
+def parse_encoder(value: Any, where: str) -> str:
+    """``mlp:H1,H2,...`` (hidden sizes before the code) or ``conv:C1,C2,...`` (channels)."""
+    s = str(value).strip().lower()
+    head, sep, tail = s.partition(":")
+    if head not in ("mlp", "conv"):
+        raise UsageError(f"{where}: expected mlp:H1,H2,... or conv:C1,C2,..., got {value!r}")
+    try:
+        sizes = [int(t) for t in tail.split(",") if t.strip()] if sep else []
+    except ValueError:
+        sizes = [-1]
+    if any(k < 1 for k in sizes) or (head == "conv" and not sizes):
+        raise UsageError(f"{where}: sizes must be positive integers like {head}:{'128' if head == 'mlp' else '16,32'}")
+    return f"{head}:{','.join(map(str, sizes))}"
+
+
+AE_OPTIONS: list[Option] = [
+    Option("encoder", "mlp:128", parse_encoder, "architecture: mlp:H1,... or conv:C1,...", "SPEC",
+           choices_doc="mlp:H1,H2,..., conv:C1,C2,..."),  # fmt: skip
+    Option("code", 32, O.number(int, low=1), "code size (for conv: a linear bottleneck of this size; 0 keeps "
+           "the feature maps)", "N"),  # fmt: skip
+    Option("noise", "gaussian", O.choice(NOISES, "noise"), "input corruption of the denoising AE (none: plain AE)",
+           "KIND", choices_doc=", ".join(NOISES)),  # fmt: skip
+    Option("noise-level", 0.3, O.number(float, low=0.0), "gaussian std, or masking / salt-and-pepper probability",
+           "LEVEL"),  # fmt: skip
+    Option("tied", False, O.boolean, "mlp: decoder weights are the transposed encoder weights", switch=True),
+    Option("compare", True, O.boolean, "also train a plain AE and compare on the noisy test inputs", switch=True),
+]
+# the code size option accepts 0 for conv (keep the feature maps)
+AE_OPTIONS[1] = dataclasses.replace(AE_OPTIONS[1], parse=O.number(int, low=0))
+# autoencoders reconstruct raw pixels: no standardisation unless asked
+_TRAIN = [dataclasses.replace(o, default=False) if o.name == "standardize" else o for o in O.TRAIN_OPTIONS]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    O.add_options(parser, _TRAIN + AE_OPTIONS)
+
+
+def run(args: argparse.Namespace) -> int:
+    config, _ = O.resolve(args, _TRAIN + AE_OPTIONS, getattr(args, "config", None))
+    return autoencoder_from_config(config)
+
+
+def _build(config: dict[str, Any], input_shape: tuple[int, ...], denoising: bool, output: str) -> Any:
+    from ..errors import KisonetValueError, ShapeError
+    from ..nn import Autoencoder, DenoisingAutoencoder
+
+    head, _, tail = config["encoder"].partition(":")
+    sizes = [int(t) for t in tail.split(",") if t]
+    noise = config["noise"].replace("-", "_")
+    cls = DenoisingAutoencoder if denoising else Autoencoder
+    kw = dict(noise=noise, level=config["noise-level"]) if denoising else {}
+    act = config["activation"]
+    try:
+        if head == "mlp":
+            if config["code"] < 1:
+                raise UsageError("--code: an mlp autoencoder needs a code size >= 1")
+            return cls.mlp(input_shape, sizes, config["code"], act, output, tied=config["tied"], **kw)
+        if config["tied"]:
+            raise UsageError("--tied: only for --encoder mlp:...")
+        return cls.conv(input_shape, sizes, config["code"] or None, act, output, **kw)
+    except ShapeError as e:
+        raise UsageError(f"--encoder {config['encoder']}: {e} (dataset {config['dataset']})") from None
+    except KisonetValueError as e:
+        if isinstance(e, UsageError):
+            raise
+        raise UsageError(f"--encoder/--noise-level: {e}") from None
+
+
+def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] | None = None) -> int:
+    """Run ``kisonet autoencoder`` for a resolved config; returns the exit code."""
+    echo = echo or (lambda s: print(s, flush=True))
+    from .ensemble import check_unsupported, save_figure, setup
+
+    check_unsupported(config, "autoencoder")
+    if config["model"] != "mlp:256,128":
+        raise UsageError("--model: the autoencoder's architecture is set with --encoder (mlp:H1,... or conv:C1,...)")
+    if config["noise"] != "none" and config["noise"] != "gaussian" and config["noise-level"] > 1:
+        raise UsageError(f"--noise-level: {config['noise']} noise needs a probability in [0, 1]")
+    t_start = time.perf_counter()
+    import numpy as np
+
+    import kisonet as kn
+
+    from .. import runs
+    from ..errors import NumericalError
+    from ..nn.autoencoder import reconstruction_error, reconstruction_figure
+    from ..serialization import save
+    from ..train import LambdaCallback, Trainer
+
+    config, data, run_dir, _, kw = setup(config, "autoencoder")
+    Xtr = data.train[0]
+    Xval = None if data.val is None else data.val[0]
+    Xte = data.test[0]
+    unit = float(Xtr.min()) >= 0.0 and float(Xtr.max()) <= 1.0
+    output = "sigmoid" if unit else "linear"
+    denoising = config["noise"] != "none"
+    noise = config["noise"].replace("-", "_")
+    level = config["noise-level"]
+    kinds = ["denoising", "plain"] if denoising and config["compare"] else ["denoising" if denoising else "plain"]
+    echo(
+        f"kisonet autoencoder: {config['encoder']} code {config['code']} on {config['dataset']} "
+        f"({len(Xtr)} train, {len(Xte)} test), noise {config['noise']}"
+        + (f" {level:g}" if denoising else "") + f", {config['epochs']} epochs -> {run_dir}"
+    )
+    models: dict[str, Any] = {}
+    metrics: dict[str, Any] = {}
+    history: dict[str, list[float]] = {}
+    for kind in kinds:
+        kn.manual_seed(int(config["seed"]))
+        model = _build(config, tuple(data.input_shape), kind == "denoising", output)
+        prefix = "" if kind == kinds[0] else f"{kind}_"
+
+        def write(t: Any, e: int, logs: Any, prefix: str = prefix) -> None:
+            runs.write_history(run_dir, {**history, **{prefix + k: v for k, v in t.history.items()}})
+
+        cbs = [LambdaCallback(on_epoch_end=write)]
+        trainer = Trainer(
+            model, "mse", kw["optimizer"](model.parameters()), metrics=None, callbacks=cbs,
+            progress=bool(config["progress"]), seed=int(config["seed"]),
+            **kw.get("trainer_kwargs", {}),
+        )  # fmt: skip
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                trainer.fit((Xtr, Xtr), val=None if Xval is None else (Xval, Xval), epochs=kw["epochs"],
+                            batch_size=kw["batch_size"])  # fmt: skip
+        except NumericalError as e:
+            echo(f"kisonet autoencoder: error: training stopped by the NaN/Inf guard: {e}")
+            return 1
+        for k, v in trainer.history.items():
+            history[prefix + k] = v
+        models[kind] = model
+        metrics[f"{kind}_test_mse_clean"] = reconstruction_error(model, Xte)
+        if denoising:
+            metrics[f"{kind}_test_mse_noisy"] = reconstruction_error(model, Xte, noise, level, seed=int(config["seed"]))
+        metrics[f"{kind}_train_seconds"] = float(sum(trainer.history.get("epoch_seconds", [])))
+    runs.write_history(run_dir, history)
+    runs.write_metrics(run_dir, metrics)
+    main = models[kinds[0]]
+    save(
+        {"model": main.state_dict(), "config": runs._plain({k: config[k] for k in ("encoder", "code", "noise",
+         "noise-level", "tied", "activation")}), "input_shape": list(data.input_shape), "output": output,
+         "standardizer": None if data.standardizer is None else data.standardizer.state_dict()},
+        run_dir / runs.MODEL, kind="kisonet-autoencoder",
+    )  # fmt: skip
+    try:
+        labels = {f"{k} AE": models[k] for k in kinds}
+        fig = reconstruction_figure(labels, Xte[:10], noise if denoising else None, level, seed=int(config["seed"]))
+        save_figure(fig, run_dir / "reconstructions.png")
+        runs.save_curves(run_dir, history, ("loss",), title=f"autoencoder on {config['dataset']}")
+    except ImportError as e:
+        echo(f"kisonet autoencoder: warning: no figures ({e})")
+    for kind in kinds:
+        line = f"{kind:>9} AE  test MSE clean {metrics[f'{kind}_test_mse_clean']:.5f}"
+        if denoising:
+            line += f"  noisy ({config['noise']} {level:g}) {metrics[f'{kind}_test_mse_noisy']:.5f}"
+        echo(line)
+    echo(f"time {time.perf_counter() - t_start:.1f} s")
+    echo(f"run folder: {run_dir}")
+    return 0

@@ -1,0 +1,288 @@
+"""``kisonet compress {quantize,prune,distill} RUN_DIR --out DIR``: compress a trained run.
+
+    kisonet compress quantize runs/mlp --out runs/mlp-q            # float16, int8 (per tensor/channel,
+                                                                  # symmetric/affine, int8 activations), 2-8 bits
+    kisonet compress prune runs/mlp --out runs/mlp-p --sparsity 0.5,0.8,0.9,0.95
+    kisonet compress distill runs/mlp --out runs/mlp-d --student mlp:24 --temperature 4 --seeds 3
+
+Each writes into DIR:
+
+    model.npz       the headline compressed model (kn.compress.load_model reads it)
+    models/*.npz    every variant, stored at its real size (int8 codes, packed bits, sparse bitmaps)
+    table.md        params, bytes on disk, non-zero weights, test accuracy, inference time per batch
+    report.json     the same rows, plus the options used
+    tradeoff.png    test accuracy against bits / sparsity / parameters
+
+The data (and its standardisation) are those of the run (its config.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from . import options as O  # noqa: N812
+from .options import UsageError
+
+HELP = "quantise, prune or distil a trained run; writes the models, a size/accuracy/speed table and a plot"
+
+METHODS = ("quantize", "prune", "distill")
+
+
+def _float_list(low: float, high: float, what: str):
+    def parse(value: Any, where: str) -> list[float]:
+        items = [t for t in str(value).replace(" ", "").split(",") if t]
+        if not items:
+            raise UsageError(f"{where}: expected a comma-separated list of {what}, got {value!r}")
+        return [O.number(float, low=low, high=high)(t, where) for t in items]
+
+    return parse
+
+
+def _int_list(low: int, high: int, what: str):
+    def parse(value: Any, where: str) -> list[int]:
+        items = [t for t in str(value).replace(" ", "").split(",") if t]
+        if not items:
+            raise UsageError(f"{where}: expected a comma-separated list of {what}, got {value!r}")
+        return [O.number(int, low=low, high=high)(t, where) for t in items]
+
+    return parse
+
+
+def _student(value: Any, where: str) -> str:
+    v = str(value).strip().lower()
+    return v if v == "auto" else O.parse_model(value, where)
+
+
+COMMON = [
+    O.Option("out", None, O.text(), "output folder (default RUN_DIR/compress-METHOD)", "DIR"),
+    O.Option("batch-size", 256, O.number(int, low=1), "batch size for the inference timing", "N"),
+    O.Option("lr", 1e-3, O.number(float, low=0, low_open=True), "Adam learning rate for fine-tuning / training", "LR"),
+    O.Option("train-batch-size", 64, O.number(int, low=1), "mini-batch size for fine-tuning / training", "N"),
+    O.Option("seed", 0, O.number(int, low=0), "random seed", "N"),
+    O.Option("threads", 1, O.parse_threads, "BLAS threads", "N"),
+    O.Option("progress", False, O.boolean, "show progress bars while training", switch=True),
+    # quantize
+    O.Option("bits", [8, 6, 4, 3, 2], _int_list(2, 8, "bit widths"), "quantize: weight bit widths for the curve", "LIST"),
+    O.Option("calibration-batches", 4, O.number(int, low=0),
+             "quantize: batches to calibrate int8 activations (0: no activation variant)", "N"),
+    O.Option("qat-epochs", 0, O.number(int, low=0),
+             "quantize: epochs of quantisation-aware fine-tuning at the smallest --bits (0: none)", "N"),
+    # prune
+    O.Option("sparsity", [0.5, 0.8, 0.9, 0.95], _float_list(0.0, 0.999, "fractions"),
+             "prune: target sparsities", "LIST"),
+    O.Option("scope", "global", O.choice(("global", "layer"), "scope"), "prune: one threshold for all layers or "
+             "per layer", "NAME", choices_doc="global, layer"),
+    O.Option("structured", False, O.boolean, "prune: whole units/filters by L2 norm (layer-wise)", switch=True),
+    O.Option("steps", 4, O.number(int, low=1), "prune: pruning steps of the cubic schedule", "N"),
+    O.Option("epochs-per-step", 1, O.number(int, low=1), "prune: fine-tuning epochs after each step", "N"),
+    O.Option("fine-tune-epochs", 3, O.number(int, low=0), "prune: fine-tuning epochs after the last step", "N"),
+    # distill
+    O.Option("student", "auto", _student, "distill: student model (auto: the widest mlp:H with at most 1/10 of "
+             "the teacher's parameters)", "SPEC"),
+    O.Option("temperature", 4.0, O.number(float, low=0, low_open=True), "distill: temperature T", "T"),
+    O.Option("alpha", 0.1, O.number(float, low=0, high=1), "distill: weight of the hard-label loss", "A"),
+    O.Option("epochs", 20, O.number(int, low=1), "distill: training epochs (both students)", "N"),
+    O.Option("seeds", 3, O.number(int, low=1), "distill: seeds to average over", "N"),
+]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("method", metavar="METHOD", help="quantize, prune or distill")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `kisonet train`")
+    O.add_options(parser, COMMON)
+
+
+# --- the studies (importable: each returns (rows, headline variant, plot spec)) --------------
+
+
+class _Study:
+    def __init__(self, out: Path, model: Any, mcfg: dict[str, Any], std: Any, data: Any, cfg: dict[str, Any],
+                 echo: Any) -> None:
+        self.out, self.model, self.mcfg, self.std, self.data, self.cfg, self.echo = out, model, mcfg, std, data, cfg, echo
+        self.rows: list[dict[str, Any]] = []
+        (self.out / "models").mkdir(parents=True, exist_ok=True)
+
+    def add(self, name: str, model: Any, mcfg: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+        from ..compress import evaluate_variant, save_model
+
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        path = save_model(model, self.out / "models" / f"{slug}.npz", mcfg or self.mcfg,
+                          None if self.std is None else self.std.state_dict(), extra={"variant": name})
+        X, y = self.data.test
+        row = evaluate_variant(name, model, path, X, y, self.cfg["batch-size"], file=f"models/{slug}.npz", **extra)
+        self.rows.append(row)
+        self.echo(f"  {name:<40} {row['bytes']:>10,} B  acc {100 * row['accuracy']:6.2f}%  "
+                  f"{row['ms_per_batch']:7.2f} ms/batch")
+        return row
+
+
+def quantize_study(s: _Study) -> tuple[str, dict[str, Any]]:
+    from .. import compress as C
+
+    cfg = s.cfg
+    s.add("float32 (original)", s.model, kind="float32", bits=32)
+    s.add("float16", C.quantize_model(s.model, "float16"), kind="float16", bits=16)
+    for b in sorted(set(cfg["bits"]) | {8}, reverse=True):
+        for per_channel in (True, False):
+            gran = "per-channel" if per_channel else "per-tensor"
+            q = C.quantize_model(s.model, "int8", "symmetric", per_channel, bits=b)
+            s.add(f"int{b} symmetric {gran}", q, kind=f"symmetric {gran}", bits=b)
+    s.add("int8 affine per-channel", C.quantize_model(s.model, "int8", "affine", True), kind="affine per-channel",
+          bits=8)
+    if cfg["calibration-batches"]:
+        q = C.quantize_model(s.model, "int8", "symmetric", True, calibration_data=s.data.train[0],
+                             num_calibration_batches=cfg["calibration-batches"])
+        s.add("int8 per-channel + int8 activations", q, kind="int8 activations", bits=8)
+    if cfg["qat-epochs"]:
+        from ..optim import Adam
+        from ..train import Trainer
+
+        b = min(cfg["bits"])
+        qat = C.prepare_qat(s.model, bits=b)
+        Trainer(qat, "cross_entropy", Adam(qat.parameters(), lr=cfg["lr"]), progress=cfg["progress"],
+                seed=cfg["seed"]).fit(s.data.train, epochs=cfg["qat-epochs"], batch_size=cfg["train-batch-size"])
+        s.add(f"int{b} per-channel after QAT ({cfg['qat-epochs']} epochs)", C.convert(qat), kind="QAT", bits=b)
+    return "int8 symmetric per-channel", dict(x="bits", xlabel="bits per weight", groups="kind",
+                                              title="Quantisation: test accuracy vs bits")
+
+
+def prune_study(s: _Study) -> tuple[str, dict[str, Any]]:
+    import copy
+
+    from .. import compress as C
+
+    cfg = s.cfg
+    s.add("dense (original)", s.model, kind="dense", sparsity=0.0)
+    how = ("structured L2, layer-wise" if cfg["structured"] else f"{cfg['scope']} unstructured")
+    last = None
+    for target in cfg["sparsity"]:
+        one = C.magnitude_prune(copy.deepcopy(s.model), target, "layer" if cfg["structured"] else cfg["scope"],
+                                structured=cfg["structured"])
+        C.remove(one)
+        s.add(f"{100 * target:g}% {how}, one-shot", one, kind="one-shot", sparsity=C.sparsity(one)["global"])
+        m = copy.deepcopy(s.model)
+        t0 = time.perf_counter()
+        C.prune.iterative_prune(m, s.data.train, target, cfg["steps"], cfg["epochs-per-step"], cfg["fine-tune-epochs"],
+                                lr=cfg["lr"], batch_size=cfg["train-batch-size"],
+                                scope="layer" if cfg["structured"] else cfg["scope"], structured=cfg["structured"],
+                                seed=cfg["seed"], progress=cfg["progress"])
+        last = s.add(f"{100 * target:g}% {how}, iterative + fine-tune", m, kind="iterative + fine-tune",
+                     sparsity=C.sparsity(m)["global"], per_layer=C.sparsity(m), train_seconds=time.perf_counter() - t0)
+    return last["variant"], dict(x="sparsity", xlabel="fraction of weights pruned", groups="kind",
+                                 title=f"Pruning ({how}): test accuracy vs sparsity")
+
+
+def _auto_student(teacher_params: int, mcfg: dict[str, Any]) -> str:
+    """The widest one-hidden-layer MLP with at most a tenth of the teacher's parameters."""
+    import math
+
+    d, k = math.prod(mcfg["input_shape"]), int(mcfg["n_classes"])
+    h = max(1, (teacher_params // 10 - k) // (d + 1 + k))
+    return f"mlp:{h}"
+
+
+def distill_study(s: _Study) -> tuple[str, dict[str, Any]]:
+    import numpy as np
+
+    from .. import compress as C
+    from ..models import build_model
+    from ..optim import Adam
+    from ..random import manual_seed
+    from ..train import Trainer
+
+    cfg = s.cfg
+    teacher = s.model
+    tp = C.report.count_params(teacher)
+    spec = cfg["student"] if cfg["student"] != "auto" else _auto_student(tp, s.mcfg)
+    scfg = {**s.mcfg, "spec": spec, "dropout": 0.0, "batch_norm": False}
+
+    def fresh(seed: int):
+        manual_seed(seed)
+        return build_model(spec, tuple(scfg["input_shape"]), int(scfg["n_classes"]), activation=scfg["activation"],
+                           init=scfg.get("init"))
+
+    s.add("teacher", teacher, kind="teacher", params_x=tp)
+    sp = C.report.count_params(fresh(0))
+    s.echo(f"  student {spec}: {sp:,} parameters = {100 * sp / tp:.1f}% of the teacher's {tp:,}")
+    accs: dict[str, list[float]] = {"labels only": [], f"distilled T={cfg['temperature']:g}": []}
+    headline = None
+    for i in range(cfg["seeds"]):
+        seed = cfg["seed"] + i
+        st = fresh(seed)
+        Trainer(st, "cross_entropy", Adam(st.parameters(), lr=cfg["lr"]), progress=cfg["progress"], seed=seed).fit(
+            s.data.train, epochs=cfg["epochs"], batch_size=cfg["train-batch-size"])
+        r = s.add(f"student {spec}, labels only, seed {seed}", st, scfg, kind="labels only", params_x=sp, seed=seed)
+        accs["labels only"].append(r["accuracy"])
+        st = fresh(seed)
+        C.distill.distill(teacher, st, s.data.train, T=cfg["temperature"], alpha=cfg["alpha"], epochs=cfg["epochs"],
+                          batch_size=cfg["train-batch-size"], lr=cfg["lr"], seed=seed, progress=cfg["progress"])
+        name = f"student {spec}, distilled T={cfg['temperature']:g}, seed {seed}"
+        r = s.add(name, st, scfg, kind=f"distilled T={cfg['temperature']:g}", params_x=sp, seed=seed)
+        accs[f"distilled T={cfg['temperature']:g}"].append(r["accuracy"])
+        headline = headline or name
+    s.summary = {k: {"mean": float(np.mean(v)), "std": float(np.std(v)), "runs": v} for k, v in accs.items()}
+    for k, v in s.summary.items():
+        s.echo(f"  {k}: mean test accuracy {100 * v['mean']:.2f}% (std {100 * v['std']:.2f}) over {cfg['seeds']} seeds")
+    return headline, dict(x="seed", xlabel="seed", groups="kind",
+                          title=f"Distillation: student {spec} ({100 * sp / tp:.1f}% of the teacher's parameters)")
+
+
+STUDIES = {"quantize": quantize_study, "prune": prune_study, "distill": distill_study}
+
+
+def run(args: argparse.Namespace) -> int:
+    method = str(args.method).strip().lower()
+    if method not in METHODS:
+        raise UsageError(f"unknown method {args.method!r}{O.closest(method, METHODS)}; choose from: {', '.join(METHODS)}")
+    cfg, _ = O.resolve(args, COMMON)
+    if not cfg.get("threads"):
+        return _run(args, method, cfg)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=int(cfg["threads"]), user_api="blas"):
+        return _run(args, method, cfg)
+
+
+def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
+    from .. import runs
+    from ..compress.report import format_table, plot_tradeoff
+    from .evaluate import load_run
+    from .train import prepare_data
+
+    model, mcfg, std, run_cfg = load_run(args.run_dir)
+    if not run_cfg:
+        raise UsageError(f"RUN_DIR: {args.run_dir!r} has no config.json (needed to load the run's data)")
+    if mcfg.get("task", "classification") != "classification":
+        raise UsageError("RUN_DIR: compression reports need a classification run")
+    out = runs.make_run_dir(cfg["out"] or Path(args.run_dir) / f"compress-{method}")
+    echo = lambda m: print(m, flush=True)  # noqa: E731
+    data = prepare_data(run_cfg)
+    echo(f"kisonet compress {method}: {mcfg['spec']} from {args.run_dir} ({len(data.test[0])} test samples) -> {out}")
+    study = _Study(out, model, mcfg, std, data, cfg, echo)
+    t0 = time.perf_counter()
+    headline, plot = STUDIES[method](study)
+    # the headline model, under the fixed name
+    head = next(r for r in study.rows if r["variant"] == headline)
+    (out / "model.npz").write_bytes((out / head["file"]).read_bytes())
+    reference = study.rows[0]
+    table = format_table(study.rows, reference=reference["variant"])
+    with open(out / "table.md", "w", encoding="utf-8") as f:
+        f.write(f"# kisonet compress {method}: {mcfg['spec']} ({args.run_dir})\n\n{table}\n\n"
+                f"bytes: the kn.save file; non-zero: weights and biases; ms/batch: best-of-7 time of a "
+                f"{cfg['batch-size']}-sample batch; headline model: {headline} (model.npz)\n")
+    report = {"method": method, "run_dir": str(args.run_dir), "options": cfg, "headline": headline,
+              "rows": study.rows, "summary": getattr(study, "summary", None), "seconds": time.perf_counter() - t0}
+    with open(out / "report.json", "w", encoding="utf-8") as f:
+        json.dump(runs._plain(report), f, indent=2)
+    rows = study.rows if method != "distill" else [
+        {**r, "seed": r.get("seed")} for r in study.rows if r.get("seed") is not None]
+    plot_tradeoff(rows, plot["x"], plot["xlabel"], plot["title"], out / "tradeoff.png",
+                  reference=reference["accuracy"], groups=plot["groups"])
+    echo("\n" + table)
+    echo(f"wrote {out}/ (model.npz, models/, table.md, report.json, tradeoff.png)")
+    return 0

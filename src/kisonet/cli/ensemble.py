@@ -1,0 +1,247 @@
+"""``kisonet ensemble``: train an ensemble (bagging, AdaBoost, model averaging) and write a run folder.
+
+    kisonet ensemble                                   # bagging of 5 MLPs on digits
+    kisonet ensemble --method adaboost --model mlp:4 --n-models 10 --epochs 8 --boost-lr 0.5
+    kisonet ensemble --method averaging --vary both --dataset mnist-t10k --data-dir DIR
+
+Options are ``kisonet train``'s (dataset, model, optimizer, ...; same defaults, same
+config file) plus the ensemble's own.  The run folder holds config.json,
+metrics.json (ensemble and per-member test accuracy), members.csv (one row per member),
+model.npz (every member's weights, ``kn.load``-able, never pickled) and
+members.png (member vs ensemble accuracy).
+
+The helpers here (:func:`setup`, :func:`write_csv`, :func:`check_unsupported`) are
+shared by ``kisonet semi`` and ``kisonet autoencoder``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import options as O  # noqa: N812
+from .options import Option, UsageError
+
+HELP = "train an ensemble (bagging, adaboost, averaging) and write a run folder"
+
+METHODS = ("bagging", "adaboost", "averaging")
+
+ENSEMBLE_OPTIONS: list[Option] = [
+    Option("method", "bagging", O.choice(METHODS, "method"), "ensemble method", "NAME", choices_doc=", ".join(METHODS)),
+    Option("n-models", 5, O.number(int, low=1), "number of members (boosting rounds for adaboost)", "N"),
+    Option("voting", "soft", O.choice(("soft", "hard"), "voting"), "bagging/averaging: average probabilities or "
+           "majority vote", "NAME", choices_doc="soft, hard"),  # fmt: skip
+    Option("max-samples", 1.0, O.number(float, low=0.0, high=1.0, low_open=True),
+           "bagging: bootstrap sample size as a fraction of the training set", "FRAC"),  # fmt: skip
+    Option("vary", "seed", O.choice(("seed", "order", "both"), "vary"),
+           "averaging: what differs between members (initial weights, batch order, both)", "WHAT",
+           choices_doc="seed, order, both"),  # fmt: skip
+    Option("boost-lr", 1.0, O.number(float, low=0.0, low_open=True), "adaboost: shrinkage of each round's alpha",
+           "ETA"),  # fmt: skip
+]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    O.add_options(parser, O.TRAIN_OPTIONS + ENSEMBLE_OPTIONS)
+
+
+# --- shared by the three commands -------------------------------------------------------
+
+
+def check_unsupported(config: dict[str, Any], command: str, names: Sequence[str] = ()) -> None:
+    """Train options that this command cannot honour yet: a clear UsageError instead of ignoring them."""
+    unsupported = {"schedule": "constant", "augment": "none", "early-stopping": 0}
+    for name in names:
+        unsupported.pop(name, None)
+    for name, default in unsupported.items():
+        if name in config and config[name] != default:
+            raise UsageError(f"--{name}: not supported by `kisonet {command}` (leave it at {default})")
+
+
+def setup(config: dict[str, Any], command: str) -> tuple[dict[str, Any], Any, Any, Callable[..., Any], dict[str, Any]]:
+    """Seed, threads, data (train's prepare_data), the run folder (config.json written),
+    a ``make_model()`` from --model & co., and Trainer options (optimizer factory, L1)."""
+    import kisonet as kn
+
+    from .. import runs
+    from ..errors import KisonetValueError, ShapeError
+    from ..models import build_model
+    from .train import finalize_config, make_optimizer, prepare_data
+
+    config = finalize_config(config)
+    if config.get("threads"):
+        kn.set_num_threads(int(config["threads"]))
+    kn.manual_seed(int(config["seed"]))
+    data = prepare_data(config)
+
+    def make_model() -> Any:
+        return build_model(
+            config["model"], data.input_shape, data.n_outputs, activation=config["activation"],
+            init=config["init"], dropout=config["dropout"], batch_norm=config["batch-norm"],
+        )  # fmt: skip
+
+    try:
+        make_model()  # fail early, with the option's name, on a model that does not fit the data
+    except ShapeError as e:
+        raise UsageError(f"--model {config['model']}: {e} (dataset {config['dataset']})") from None
+    except KisonetValueError as e:
+        raise UsageError(f"--model: {e}") from None
+    train_kw: dict[str, Any] = {
+        "optimizer": lambda params: make_optimizer(config, params),
+        "epochs": int(config["epochs"]),
+        "batch_size": int(config["batch-size"]),
+    }
+    if config.get("l1", 0) > 0:
+        from ..regularizers import L1
+
+        train_kw["trainer_kwargs"] = {"regularizer": L1(config["l1"])}
+    run_dir = runs.make_run_dir(config.get("out"))
+    config = {**config, "out": str(run_dir)}
+    runs.write_config(run_dir, config)
+    return config, data, run_dir, make_model, train_kw
+
+
+def write_csv(path: Any, rows: list[dict[str, Any]]) -> None:
+    """Rows of dicts as a CSV file (columns in first-seen order), written atomically."""
+    from ..io import atomic_write
+
+    cols: list[str] = []
+    for r in rows:
+        cols += [k for k in r if k not in cols]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in rows:
+        w.writerow([repr(v) if isinstance(v, float) else ("" if v is None else v) for v in (r.get(c) for c in cols)])
+    with atomic_write(path, "w") as f:
+        f.write(buf.getvalue())
+
+
+def save_figure(fig: Any, path: Any) -> None:
+    from ..io import atomic_write
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    with atomic_write(path, "wb") as f:
+        f.write(buf.getvalue())
+
+
+# --- the command -------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    config, _ = O.resolve(args, O.TRAIN_OPTIONS + ENSEMBLE_OPTIONS, getattr(args, "config", None))
+    return ensemble_from_config(config)
+
+
+def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | None = None) -> int:
+    """Run ``kisonet ensemble`` for a resolved config; returns the exit code."""
+    echo = echo or (lambda s: print(s, flush=True))
+    check_unsupported(config, "ensemble")
+    t_start = time.perf_counter()
+    import numpy as np
+
+    from .. import ensemble as E  # noqa: N812
+    from .. import runs
+    from ..errors import KisonetValueError, NumericalError
+    from ..serialization import save
+
+    config, data, run_dir, make_model, kw = setup(config, "ensemble")
+    method, n = config["method"], int(config["n-models"])
+    task = "classification" if data.task == "classification" else "regression"
+    if method == "adaboost" and task != "classification":
+        raise UsageError(f"--method adaboost: needs a classification dataset, {config['dataset']} is {task}")
+    common = dict(kw, task=task, seed=int(config["seed"]))
+    if method == "bagging":
+        ens = E.Bagging(make_model, n, max_samples=config["max-samples"], voting=config["voting"], **common)
+    elif method == "averaging":
+        ens = E.ModelAveraging(make_model, n, vary=config["vary"], voting=config["voting"], **common)
+    else:
+        ens = E.AdaBoost(make_model, n, learning_rate=config["boost-lr"], **common)
+    echo(
+        f"kisonet ensemble: {method} of {n} x {config['model']} on {config['dataset']} "
+        f"({len(data.train[0])} train, {len(data.test[0])} test), {config['epochs']} epochs each -> {run_dir}"
+    )
+    Xtr, ytr = data.train
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if method == "adaboost":
+                ens.fit(Xtr, ytr, val=data.val, n_classes=data.n_outputs)
+            else:
+                ens.fit(Xtr, ytr, val=data.val)
+    except NumericalError as e:
+        echo(f"kisonet ensemble: error: a member's training stopped by the NaN/Inf guard: {e}")
+        return 1
+    except KisonetValueError as e:
+        echo(f"kisonet ensemble: error: {e}")
+        return 1
+    key = "accuracy" if task == "classification" else "rmse"
+    rows = []
+    test_members = ens.member_scores(*data.test)
+    train_members = ens.member_scores(Xtr, ytr)
+    for i in range(len(ens)):
+        row: dict[str, Any] = {"member": i + 1, f"train_{key}": train_members[i], f"test_{key}": test_members[i]}
+        if method == "adaboost":
+            for h in ("weighted_error", "alpha", "train_error", "val_error"):
+                if h in ens.history_:
+                    row[h if h != "train_error" else "ensemble_train_error"] = ens.history_[h][i]
+        elif method == "bagging":
+            row["oob_samples"] = int(len(ens.oob_indices_[i]))
+        rows.append(row)
+    write_csv(run_dir / "members.csv", rows)
+    metrics: dict[str, Any] = {
+        "method": method,
+        "n_members": len(ens),
+        f"train_{key}": ens.score(Xtr, ytr),
+        f"test_{key}": ens.score(*data.test),
+        f"test_member_{key}": test_members,
+        f"test_mean_member_{key}": float(np.mean(test_members)),
+        "train_seconds": ens.fit_seconds_,
+    }
+    if data.val is not None:
+        metrics[f"val_{key}"] = ens.score(*data.val)
+    runs.write_metrics(run_dir, metrics)
+    save(
+        {"ensemble": ens.state_dict(), "model_config": runs._plain({"spec": config["model"],
+         "input_shape": list(data.input_shape), "n_classes": data.n_outputs, "activation": config["activation"],
+         "init": config["init"], "dropout": config["dropout"], "batch_norm": config["batch-norm"], "task": task}),
+         "standardizer": None if data.standardizer is None else data.standardizer.state_dict()},
+        run_dir / runs.MODEL, kind="kisonet-ensemble",
+    )  # fmt: skip
+    try:
+        save_figure(_members_figure(test_members, metrics[f"test_{key}"], key, method), run_dir / "members.png")
+    except ImportError as e:  # matplotlib missing: the run itself is complete
+        echo(f"kisonet ensemble: warning: no members.png ({e})")
+    fmt = (lambda v: f"{100 * v:.2f}%") if key == "accuracy" else (lambda v: f"{v:.4f}")
+    echo(f"members  test {key}: " + "  ".join(fmt(v) for v in test_members))
+    echo(f"mean member    {fmt(float(np.mean(test_members)))}")
+    echo(f"ensemble       {fmt(metrics[f'test_{key}'])}")
+    if method == "adaboost":
+        echo("ensemble train error by round: " + " ".join(f"{e:.3f}" for e in ens.history_["train_error"]))
+    echo(f"time {time.perf_counter() - t_start:.1f} s")
+    echo(f"run folder: {run_dir}")
+    return 0
+
+
+def _members_figure(members: list[float], ensemble: float, key: str, method: str) -> Any:
+    from ..viz import _new_figure
+
+    fig = _new_figure((6, 3.2))
+    ax = fig.subplots()
+    xs = range(1, len(members) + 1)
+    ax.bar(xs, members, color="tab:blue", alpha=0.7, label="member")
+    ax.axhline(sum(members) / len(members), color="tab:gray", ls="--", label="mean member")
+    ax.axhline(ensemble, color="tab:red", label="ensemble")
+    lo = min(min(members), ensemble)
+    hi = max(max(members), ensemble)
+    pad = max(0.01, 0.2 * (hi - lo))
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlabel("member")
+    ax.set_ylabel(f"test {key}")
+    ax.set_title(f"{method}: members vs ensemble")
+    ax.legend(fontsize=8)
+    return fig
