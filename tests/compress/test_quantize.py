@@ -68,6 +68,7 @@ def test_per_channel_beats_per_tensor_on_uneven_channels(rng):
     assert small < C.compute_qparams(w, 8)[0] / 2  # the smallest channels all round to 0 per tensor
 
 
+@pytest.mark.filterwarnings("ignore:.*quantize_per_channel.*:UserWarning")
 def test_torch_quantize_per_channel_parity(torch, rng):
     w = _uneven(rng)
     s, z = C.compute_qparams(w, 8, "affine", axis=0)
