@@ -19,11 +19,13 @@ from .autograd import (
     broadcast_to,
     clip,
     concatenate,
+    detect_anomaly,
     div,
     enable_grad,
     exp,
     expand_dims,
     gradcheck,
+    is_anomaly_enabled,
     is_grad_enabled,
     log,
     matmul,
@@ -43,6 +45,7 @@ from .autograd import (
     randn,
     relu,
     reshape,
+    set_detect_anomaly,
     set_grad_enabled,
     sigmoid,
     sqrt,
@@ -65,6 +68,7 @@ from .errors import (
     DataError,
     GraphError,
     KisonetError,
+    KisonetIndexError,
     KisonetIOError,
     KisonetTypeError,
     KisonetValueError,
@@ -81,3 +85,4 @@ from . import train, viz  # noqa: E402,I001
 from . import experiments  # noqa: E402,I001
 from . import models  # noqa: E402,I001
 from . import ensemble, semi  # noqa: E402,I001
+from . import compress  # noqa: E402,I001

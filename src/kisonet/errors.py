@@ -29,6 +29,10 @@ class KisonetTypeError(KisonetError, TypeError):
     """An argument has a type kisonet cannot accept."""
 
 
+class KisonetIndexError(KisonetError, IndexError):
+    """An index is out of range (an IndexError, so ``for x in dataset`` stops as Python expects)."""
+
+
 class GraphError(KisonetError, RuntimeError):
     """The autograd graph cannot be used as asked (freed, modified in place, ...)."""
 

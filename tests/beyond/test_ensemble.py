@@ -133,9 +133,9 @@ def test_model_averaging_varies_what_it_is_told(digits):
     ModelAveraging(make, 3, vary="order", epochs=1).fit(X, y)
     assert all(np.array_equal(inits[0], w) for w in inits[1:3])  # same initial weights
     inits.clear()
-    avg = ModelAveraging(make, 3, vary="seed", epochs=2).fit(X, y)
+    avg = ModelAveraging(make, 3, vary="seed", epochs=3, lr=1e-2).fit(X, y)
     assert not np.array_equal(inits[0], inits[1])
-    assert avg.score(Xt, yt) > 0.5
+    assert avg.score(Xt, yt) > 0.7
 
     cfg = [{"model_kwargs": {"hidden": (8,)}}, {"model_kwargs": {"hidden": (24,)}, "lr": 3e-3}]
     het = ModelAveraging(lambda hidden: MLP(64, hidden, 10), configs=cfg, epochs=1).fit(X, y)

@@ -76,3 +76,10 @@ def test_augment_writes_a_grid(cli, tmp_path):
     code, out, err = cli("augment", "--dataset", "digits", "--out", tmp_path / "aug")
     assert code == 0, err
     assert (tmp_path / "aug" / "grid.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_val_split_is_the_runs_validation_set(digits_run, cli):
+    code, out, _ = cli("evaluate", digits_run, "--split", "val", "--json")
+    assert code == 0
+    metrics = json.loads((digits_run / "metrics.json").read_text())
+    assert json.loads(out)["val_accuracy"] == metrics["val_accuracy"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import kisonet as kn
-from kisonet import compress as C
+from kisonet import compress as C  # noqa: N812
 from kisonet import nn
 from kisonet.compress.quantize import _int_matmul
 from kisonet.models import MLP, SimpleCNN
@@ -32,8 +32,10 @@ def test_quantize_dequantize_error_at_most_half_a_step(rng, scheme, axis, bits):
     # and the bound is tight: some entry is rounded by more than a quarter step
     assert np.any(err > step / 4)
     # zero is always exact (zero padding, pruned weights)
-    assert np.all(C.quantize.quantize(np.zeros_like(x), s, z, bits, scheme, axis) == np.broadcast_to(
-        z.reshape(-1, 1) if axis == 0 else z, x.shape))
+    assert np.all(
+        C.quantize.quantize(np.zeros_like(x), s, z, bits, scheme, axis)
+        == np.broadcast_to(z.reshape(-1, 1) if axis == 0 else z, x.shape)
+    )
 
 
 def test_qparams_hand_values():
@@ -73,8 +75,13 @@ def test_torch_quantize_per_channel_parity(torch, rng):
     w = _uneven(rng)
     s, z = C.compute_qparams(w, 8, "affine", axis=0)
     q = C.quantize.quantize(w, s, z, 8, "affine", axis=0)
-    tq = torch.quantize_per_channel(torch.from_numpy(w), torch.from_numpy(s.astype(np.float64)),
-                                    torch.from_numpy(z.astype(np.int64)), 0, torch.qint8)
+    tq = torch.quantize_per_channel(
+        torch.from_numpy(w),
+        torch.from_numpy(s.astype(np.float64)),
+        torch.from_numpy(z.astype(np.int64)),
+        0,
+        torch.qint8,
+    )
     np.testing.assert_array_equal(q, tq.int_repr().numpy())
     np.testing.assert_allclose(C.dequantize(q, s, z, 0), tq.dequantize().numpy(), rtol=1e-6, atol=1e-7)
 
@@ -132,7 +139,7 @@ def test_quantize_model_file_size_and_round_trip(tmp_path, rng):
 
 
 def test_calibrated_model_round_trip(tmp_path, rng):
-    model = SimpleCNN((1, 12, 12), 4, channels=4, hidden=8)
+    model = SimpleCNN((1, 12, 12), 4)
     X = rng.standard_normal((64, 1, 12, 12)).astype(np.float32)
     q = C.quantize_model(model, calibration_data=X, num_calibration_batches=2)
     assert all(m.activations_quantized for _, m in C.quantized_layers(q))

@@ -1,6 +1,7 @@
 """The engine: tensors, differentiable functions and reverse-mode backward."""
 
 from . import ops
+from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, sum_to
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
@@ -58,6 +59,7 @@ __all__ = [
     "broadcast_to",
     "clip",
     "concatenate",
+    "detect_anomaly",
     "div",
     "enable_grad",
     "exp",
@@ -66,6 +68,7 @@ __all__ = [
     "getitem",
     "gradcheck",
     "GradcheckError",
+    "is_anomaly_enabled",
     "is_grad_enabled",
     "log",
     "matmul",
@@ -87,6 +90,7 @@ __all__ = [
     "randn",
     "relu",
     "reshape",
+    "set_detect_anomaly",
     "set_grad_enabled",
     "sigmoid",
     "sqrt",

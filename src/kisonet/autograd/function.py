@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import GraphError
-from . import grad_mode
+from . import anomaly, grad_mode
 
 
 class Function:
@@ -74,6 +74,8 @@ class Function:
             out._vc = tensors[0]._vc
         if record:
             fn.inputs = tensors
+            if anomaly.enabled:
+                fn._anomaly_site = anomaly.creation_site()
             if cls.saves_inputs:
                 fn._versions = tuple([t._vc[0] for t in tensors])
             if cls.saves_output:

@@ -673,6 +673,12 @@ def neg(x: Any) -> Tensor:
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - NumPy's name
     """a ** b; a constant exponent uses the cheaper x^c rule."""
     if isinstance(a, Tensor) and not isinstance(b, Tensor) and np.ndim(b) == 0:
+        if isinstance(b, (int, np.integer)) and b < 0 and a.dtype.kind in "iub":
+            # NumPy's own ValueError otherwise; the reciprocal of an integer is not an integer
+            raise KisonetValueError(
+                f"pow: integer tensor ({a.dtype}) to the negative integer power {b}; "
+                "convert it first with .astype(kn.get_default_dtype())"
+            )
         return PowScalar.apply(a, c=float(b) if not isinstance(b, (int, np.integer)) else int(b))
     return Pow.apply(a, b)
 
@@ -864,11 +870,25 @@ def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
     return Pad.apply(x, pad_width=pad_width, value=value)
 
 
+def _check_shape(what: str, shape: Any) -> tuple[int, ...]:
+    """A shape of non-negative ints (NumPy would raise its own ValueError/TypeError)."""
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise KisonetTypeError(f"{what}: shape must be an int or a sequence of ints, got {shape!r}") from None
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
+            raise KisonetValueError(f"{what}: shape must hold non-negative ints, got {tuple(dims)!r}")
+    return tuple(int(d) for d in dims)
+
+
 def zeros(shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros (default float dtype)."""
     from .. import backend
 
     dtype = dtype or backend.get_default_dtype()
+    shape = _check_shape("zeros", shape)
     return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad, dtype=dtype)
 
 
@@ -877,12 +897,19 @@ def ones(shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     from .. import backend
 
     dtype = dtype or backend.get_default_dtype()
+    shape = _check_shape("ones", shape)
     return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad, dtype=dtype)
 
 
 def arange(*args: Any, dtype: Any = None) -> Tensor:
     """Like ``np.arange``."""
-    return Tensor(_to_array(np.arange(*args), dtype))
+    if len(args) >= 3 and args[2] == 0:
+        raise KisonetValueError(f"arange: step must not be 0, got arange{tuple(args)!r}")
+    try:
+        values = np.arange(*args)
+    except (TypeError, ValueError) as e:
+        raise KisonetValueError(f"arange{tuple(args)!r}: {e}") from None
+    return Tensor(_to_array(values, dtype))
 
 
 def randn(*shape: int, requires_grad: bool = False) -> Tensor:
@@ -891,7 +918,8 @@ def randn(*shape: int, requires_grad: bool = False) -> Tensor:
     from ..random import get_generator
 
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-        shape = tuple(shape[0])
+        shape = shape[0]
+    shape = _check_shape("randn", shape)
     data = get_generator().standard_normal(shape, dtype=np.float64).astype(backend.get_default_dtype())
     return Tensor(data, requires_grad=requires_grad)
 
@@ -902,6 +930,7 @@ def rand(*shape: int, requires_grad: bool = False) -> Tensor:
     from ..random import get_generator
 
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-        shape = tuple(shape[0])
+        shape = shape[0]
+    shape = _check_shape("rand", shape)
     data = get_generator().random(shape).astype(backend.get_default_dtype())
     return Tensor(data, requires_grad=requires_grad)

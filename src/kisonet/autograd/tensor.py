@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import GraphError, KisonetTypeError, KisonetValueError
-from . import grad_mode
+from . import anomaly, grad_mode
 from .function import Function, sum_to
 
 _FLOAT_KINDS = "f"
@@ -378,10 +378,10 @@ class Tensor:
         return _ops.std(self, axis, keepdims, ddof, dim=dim)
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return Tensor._make(np.argmax(self._data, axis=axis, keepdims=keepdims), False, None)
+        return _arg_reduce(np.argmax, self, axis, keepdims)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return Tensor._make(np.argmin(self._data, axis=axis, keepdims=keepdims), False, None)
+        return _arg_reduce(np.argmin, self, axis, keepdims)
 
     def any(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return Tensor._make(np.any(self._data, axis=axis, keepdims=keepdims), False, None)
@@ -477,6 +477,16 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
 
+def _arg_reduce(fn: Callable, t: Tensor, axis: Any, keepdims: bool) -> Tensor:
+    """argmax/argmin with kisonet's errors for an empty reduction or a bad axis."""
+    a = t._data
+    if axis is not None and not (isinstance(axis, (int, np.integer)) and -a.ndim <= axis < max(a.ndim, 1)):
+        raise KisonetValueError(f"{fn.__name__}: axis {axis!r} is out of range for a tensor of shape {t.shape}")
+    if (a.size == 0 and axis is None) or (axis is not None and a.ndim and a.shape[axis] == 0):
+        raise KisonetValueError(f"{fn.__name__}: reduction over an empty axis (tensor of shape {t.shape})")
+    return Tensor._make(fn(a, axis=axis, keepdims=keepdims), False, None)
+
+
 def _index_arrays(index: Any) -> Any:
     """Replace tensors inside an index with their arrays."""
     if isinstance(index, Tensor):
@@ -565,6 +575,9 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
                     stack.append((inp, False))
 
     # 2. Apply the chain rule from the output side, each node once.
+    check = anomaly.enabled
+    if check:
+        anomaly.check_root(grad)
     grads: dict[int, np.ndarray] = {id(root): grad}
     # A fresh gradient array can become a leaf's .grad without a copy (a copy of a large
     # weight gradient costs an allocation and page faults every step), unless it already
@@ -587,9 +600,18 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
         if fn is None:
             continue
         fn._check_versions()
-        in_grads = fn.backward(g)
+        if check:
+            try:
+                in_grads = fn.backward(g)
+            except Exception as e:
+                anomaly.add_site_note(e, fn)
+                raise
+        else:
+            in_grads = fn.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
+        if check:
+            anomaly.check_output_grads(fn, in_grads, fn.needs_input_grad)
         if len(in_grads) != len(fn.inputs):
             raise GraphError(f"{fn.name}.backward returned {len(in_grads)} gradient(s) for {len(fn.inputs)} input(s)")
         for inp, gi, need in zip(fn.inputs, in_grads, fn.needs_input_grad, strict=True):

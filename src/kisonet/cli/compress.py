@@ -67,23 +67,47 @@ COMMON = [
     O.Option("threads", 1, O.parse_threads, "BLAS threads", "N"),
     O.Option("progress", False, O.boolean, "show progress bars while training", switch=True),
     # quantize
-    O.Option("bits", [8, 6, 4, 3, 2], _int_list(2, 8, "bit widths"), "quantize: weight bit widths for the curve", "LIST"),
-    O.Option("calibration-batches", 4, O.number(int, low=0),
-             "quantize: batches to calibrate int8 activations (0: no activation variant)", "N"),
-    O.Option("qat-epochs", 0, O.number(int, low=0),
-             "quantize: epochs of quantisation-aware fine-tuning at the smallest --bits (0: none)", "N"),
+    O.Option(
+        "bits", [8, 6, 4, 3, 2], _int_list(2, 8, "bit widths"), "quantize: weight bit widths for the curve", "LIST"
+    ),
+    O.Option(
+        "calibration-batches",
+        4,
+        O.number(int, low=0),
+        "quantize: batches to calibrate int8 activations (0: no activation variant)",
+        "N",
+    ),
+    O.Option(
+        "qat-epochs",
+        0,
+        O.number(int, low=0),
+        "quantize: epochs of quantisation-aware fine-tuning at the smallest --bits (0: none)",
+        "N",
+    ),
     # prune
-    O.Option("sparsity", [0.5, 0.8, 0.9, 0.95], _float_list(0.0, 0.999, "fractions"),
-             "prune: target sparsities", "LIST"),
-    O.Option("scope", "global", O.choice(("global", "layer"), "scope"), "prune: one threshold for all layers or "
-             "per layer", "NAME", choices_doc="global, layer"),
+    O.Option(
+        "sparsity", [0.5, 0.8, 0.9, 0.95], _float_list(0.0, 0.999, "fractions"), "prune: target sparsities", "LIST"
+    ),
+    O.Option(
+        "scope",
+        "global",
+        O.choice(("global", "layer"), "scope"),
+        "prune: one threshold for all layers or per layer",
+        "NAME",
+        choices_doc="global, layer",
+    ),
     O.Option("structured", False, O.boolean, "prune: whole units/filters by L2 norm (layer-wise)", switch=True),
     O.Option("steps", 4, O.number(int, low=1), "prune: pruning steps of the cubic schedule", "N"),
     O.Option("epochs-per-step", 1, O.number(int, low=1), "prune: fine-tuning epochs after each step", "N"),
     O.Option("fine-tune-epochs", 3, O.number(int, low=0), "prune: fine-tuning epochs after the last step", "N"),
     # distill
-    O.Option("student", "auto", _student, "distill: student model (auto: the widest mlp:H with at most 1/10 of "
-             "the teacher's parameters)", "SPEC"),
+    O.Option(
+        "student",
+        "auto",
+        _student,
+        "distill: student model (auto: the widest mlp:H with at most 1/10 of the teacher's parameters)",
+        "SPEC",
+    ),
     O.Option("temperature", 4.0, O.number(float, low=0, low_open=True), "distill: temperature T", "T"),
     O.Option("alpha", 0.1, O.number(float, low=0, high=1), "distill: weight of the hard-label loss", "A"),
     O.Option("epochs", 20, O.number(int, low=1), "distill: training epochs (both students)", "N"),
@@ -101,9 +125,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class _Study:
-    def __init__(self, out: Path, model: Any, mcfg: dict[str, Any], std: Any, data: Any, cfg: dict[str, Any],
-                 echo: Any) -> None:
-        self.out, self.model, self.mcfg, self.std, self.data, self.cfg, self.echo = out, model, mcfg, std, data, cfg, echo
+    def __init__(
+        self, out: Path, model: Any, mcfg: dict[str, Any], std: Any, data: Any, cfg: dict[str, Any], echo: Any
+    ) -> None:
+        self.out, self.model, self.mcfg, self.std, self.data, self.cfg, self.echo = (
+            out,
+            model,
+            mcfg,
+            std,
+            data,
+            cfg,
+            echo,
+        )
         self.rows: list[dict[str, Any]] = []
         (self.out / "models").mkdir(parents=True, exist_ok=True)
 
@@ -111,18 +144,25 @@ class _Study:
         from ..compress import evaluate_variant, save_model
 
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-        path = save_model(model, self.out / "models" / f"{slug}.npz", mcfg or self.mcfg,
-                          None if self.std is None else self.std.state_dict(), extra={"variant": name})
+        path = save_model(
+            model,
+            self.out / "models" / f"{slug}.npz",
+            mcfg or self.mcfg,
+            None if self.std is None else self.std.state_dict(),
+            extra={"variant": name},
+        )
         X, y = self.data.test
         row = evaluate_variant(name, model, path, X, y, self.cfg["batch-size"], file=f"models/{slug}.npz", **extra)
         self.rows.append(row)
-        self.echo(f"  {name:<40} {row['bytes']:>10,} B  acc {100 * row['accuracy']:6.2f}%  "
-                  f"{row['ms_per_batch']:7.2f} ms/batch")
+        self.echo(
+            f"  {name:<40} {row['bytes']:>10,} B  acc {100 * row['accuracy']:6.2f}%  "
+            f"{row['ms_per_batch']:7.2f} ms/batch"
+        )
         return row
 
 
 def quantize_study(s: _Study) -> tuple[str, dict[str, Any]]:
-    from .. import compress as C
+    from .. import compress as C  # noqa: N812
 
     cfg = s.cfg
     s.add("float32 (original)", s.model, kind="float32", bits=32)
@@ -132,11 +172,18 @@ def quantize_study(s: _Study) -> tuple[str, dict[str, Any]]:
             gran = "per-channel" if per_channel else "per-tensor"
             q = C.quantize_model(s.model, "int8", "symmetric", per_channel, bits=b)
             s.add(f"int{b} symmetric {gran}", q, kind=f"symmetric {gran}", bits=b)
-    s.add("int8 affine per-channel", C.quantize_model(s.model, "int8", "affine", True), kind="affine per-channel",
-          bits=8)
+    s.add(
+        "int8 affine per-channel", C.quantize_model(s.model, "int8", "affine", True), kind="affine per-channel", bits=8
+    )
     if cfg["calibration-batches"]:
-        q = C.quantize_model(s.model, "int8", "symmetric", True, calibration_data=s.data.train[0],
-                             num_calibration_batches=cfg["calibration-batches"])
+        q = C.quantize_model(
+            s.model,
+            "int8",
+            "symmetric",
+            True,
+            calibration_data=s.data.train[0],
+            num_calibration_batches=cfg["calibration-batches"],
+        )
         s.add("int8 per-channel + int8 activations", q, kind="int8 activations", bits=8)
     if cfg["qat-epochs"]:
         from ..optim import Adam
@@ -144,37 +191,60 @@ def quantize_study(s: _Study) -> tuple[str, dict[str, Any]]:
 
         b = min(cfg["bits"])
         qat = C.prepare_qat(s.model, bits=b)
-        Trainer(qat, "cross_entropy", Adam(qat.parameters(), lr=cfg["lr"]), progress=cfg["progress"],
-                seed=cfg["seed"]).fit(s.data.train, epochs=cfg["qat-epochs"], batch_size=cfg["train-batch-size"])
+        Trainer(
+            qat, "cross_entropy", Adam(qat.parameters(), lr=cfg["lr"]), progress=cfg["progress"], seed=cfg["seed"]
+        ).fit(s.data.train, epochs=cfg["qat-epochs"], batch_size=cfg["train-batch-size"])
         s.add(f"int{b} per-channel after QAT ({cfg['qat-epochs']} epochs)", C.convert(qat), kind="QAT", bits=b)
-    return "int8 symmetric per-channel", dict(x="bits", xlabel="bits per weight", groups="kind",
-                                              title="Quantisation: test accuracy vs bits")
+    return "int8 symmetric per-channel", dict(
+        x="bits", xlabel="bits per weight", groups="kind", title="Quantisation: test accuracy vs bits"
+    )
 
 
 def prune_study(s: _Study) -> tuple[str, dict[str, Any]]:
     import copy
 
-    from .. import compress as C
+    from .. import compress as C  # noqa: N812
 
     cfg = s.cfg
     s.add("dense (original)", s.model, kind="dense", sparsity=0.0)
-    how = ("structured L2, layer-wise" if cfg["structured"] else f"{cfg['scope']} unstructured")
+    how = "structured L2, layer-wise" if cfg["structured"] else f"{cfg['scope']} unstructured"
     last = None
     for target in cfg["sparsity"]:
-        one = C.magnitude_prune(copy.deepcopy(s.model), target, "layer" if cfg["structured"] else cfg["scope"],
-                                structured=cfg["structured"])
+        one = C.magnitude_prune(
+            copy.deepcopy(s.model), target, "layer" if cfg["structured"] else cfg["scope"], structured=cfg["structured"]
+        )
         C.remove(one)
         s.add(f"{100 * target:g}% {how}, one-shot", one, kind="one-shot", sparsity=C.sparsity(one)["global"])
         m = copy.deepcopy(s.model)
         t0 = time.perf_counter()
-        C.prune.iterative_prune(m, s.data.train, target, cfg["steps"], cfg["epochs-per-step"], cfg["fine-tune-epochs"],
-                                lr=cfg["lr"], batch_size=cfg["train-batch-size"],
-                                scope="layer" if cfg["structured"] else cfg["scope"], structured=cfg["structured"],
-                                seed=cfg["seed"], progress=cfg["progress"])
-        last = s.add(f"{100 * target:g}% {how}, iterative + fine-tune", m, kind="iterative + fine-tune",
-                     sparsity=C.sparsity(m)["global"], per_layer=C.sparsity(m), train_seconds=time.perf_counter() - t0)
-    return last["variant"], dict(x="sparsity", xlabel="fraction of weights pruned", groups="kind",
-                                 title=f"Pruning ({how}): test accuracy vs sparsity")
+        C.prune.iterative_prune(
+            m,
+            s.data.train,
+            target,
+            cfg["steps"],
+            cfg["epochs-per-step"],
+            cfg["fine-tune-epochs"],
+            lr=cfg["lr"],
+            batch_size=cfg["train-batch-size"],
+            scope="layer" if cfg["structured"] else cfg["scope"],
+            structured=cfg["structured"],
+            seed=cfg["seed"],
+            progress=cfg["progress"],
+        )
+        last = s.add(
+            f"{100 * target:g}% {how}, iterative + fine-tune",
+            m,
+            kind="iterative + fine-tune",
+            sparsity=C.sparsity(m)["global"],
+            per_layer=C.sparsity(m),
+            train_seconds=time.perf_counter() - t0,
+        )
+    return last["variant"], dict(
+        x="sparsity",
+        xlabel="fraction of weights pruned",
+        groups="kind",
+        title=f"Pruning ({how}): test accuracy vs sparsity",
+    )
 
 
 def _auto_student(teacher_params: int, mcfg: dict[str, Any]) -> str:
@@ -189,7 +259,7 @@ def _auto_student(teacher_params: int, mcfg: dict[str, Any]) -> str:
 def distill_study(s: _Study) -> tuple[str, dict[str, Any]]:
     import numpy as np
 
-    from .. import compress as C
+    from .. import compress as C  # noqa: N812
     from ..models import build_model
     from ..optim import Adam
     from ..random import manual_seed
@@ -203,8 +273,13 @@ def distill_study(s: _Study) -> tuple[str, dict[str, Any]]:
 
     def fresh(seed: int):
         manual_seed(seed)
-        return build_model(spec, tuple(scfg["input_shape"]), int(scfg["n_classes"]), activation=scfg["activation"],
-                           init=scfg.get("init"))
+        return build_model(
+            spec,
+            tuple(scfg["input_shape"]),
+            int(scfg["n_classes"]),
+            activation=scfg["activation"],
+            init=scfg.get("init"),
+        )
 
     s.add("teacher", teacher, kind="teacher", params_x=tp)
     sp = C.report.count_params(fresh(0))
@@ -215,12 +290,23 @@ def distill_study(s: _Study) -> tuple[str, dict[str, Any]]:
         seed = cfg["seed"] + i
         st = fresh(seed)
         Trainer(st, "cross_entropy", Adam(st.parameters(), lr=cfg["lr"]), progress=cfg["progress"], seed=seed).fit(
-            s.data.train, epochs=cfg["epochs"], batch_size=cfg["train-batch-size"])
+            s.data.train, epochs=cfg["epochs"], batch_size=cfg["train-batch-size"]
+        )
         r = s.add(f"student {spec}, labels only, seed {seed}", st, scfg, kind="labels only", params_x=sp, seed=seed)
         accs["labels only"].append(r["accuracy"])
         st = fresh(seed)
-        C.distill.distill(teacher, st, s.data.train, T=cfg["temperature"], alpha=cfg["alpha"], epochs=cfg["epochs"],
-                          batch_size=cfg["train-batch-size"], lr=cfg["lr"], seed=seed, progress=cfg["progress"])
+        C.distill.distill(
+            teacher,
+            st,
+            s.data.train,
+            T=cfg["temperature"],
+            alpha=cfg["alpha"],
+            epochs=cfg["epochs"],
+            batch_size=cfg["train-batch-size"],
+            lr=cfg["lr"],
+            seed=seed,
+            progress=cfg["progress"],
+        )
         name = f"student {spec}, distilled T={cfg['temperature']:g}, seed {seed}"
         r = s.add(name, st, scfg, kind=f"distilled T={cfg['temperature']:g}", params_x=sp, seed=seed)
         accs[f"distilled T={cfg['temperature']:g}"].append(r["accuracy"])
@@ -228,8 +314,12 @@ def distill_study(s: _Study) -> tuple[str, dict[str, Any]]:
     s.summary = {k: {"mean": float(np.mean(v)), "std": float(np.std(v)), "runs": v} for k, v in accs.items()}
     for k, v in s.summary.items():
         s.echo(f"  {k}: mean test accuracy {100 * v['mean']:.2f}% (std {100 * v['std']:.2f}) over {cfg['seeds']} seeds")
-    return headline, dict(x="seed", xlabel="seed", groups="kind",
-                          title=f"Distillation: student {spec} ({100 * sp / tp:.1f}% of the teacher's parameters)")
+    return headline, dict(
+        x="seed",
+        xlabel="seed",
+        groups="kind",
+        title=f"Distillation: student {spec} ({100 * sp / tp:.1f}% of the teacher's parameters)",
+    )
 
 
 STUDIES = {"quantize": quantize_study, "prune": prune_study, "distill": distill_study}
@@ -238,7 +328,9 @@ STUDIES = {"quantize": quantize_study, "prune": prune_study, "distill": distill_
 def run(args: argparse.Namespace) -> int:
     method = str(args.method).strip().lower()
     if method not in METHODS:
-        raise UsageError(f"unknown method {args.method!r}{O.closest(method, METHODS)}; choose from: {', '.join(METHODS)}")
+        raise UsageError(
+            f"unknown method {args.method!r}{O.closest(method, METHODS)}; choose from: {', '.join(METHODS)}"
+        )
     cfg, _ = O.resolve(args, COMMON)
     if not cfg.get("threads"):
         return _run(args, method, cfg)
@@ -272,17 +364,36 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
     reference = study.rows[0]
     table = format_table(study.rows, reference=reference["variant"])
     with open(out / "table.md", "w", encoding="utf-8") as f:
-        f.write(f"# kisonet compress {method}: {mcfg['spec']} ({args.run_dir})\n\n{table}\n\n"
-                f"bytes: the kn.save file; non-zero: weights and biases; ms/batch: best-of-7 time of a "
-                f"{cfg['batch-size']}-sample batch; headline model: {headline} (model.npz)\n")
-    report = {"method": method, "run_dir": str(args.run_dir), "options": cfg, "headline": headline,
-              "rows": study.rows, "summary": getattr(study, "summary", None), "seconds": time.perf_counter() - t0}
+        f.write(
+            f"# kisonet compress {method}: {mcfg['spec']} ({args.run_dir})\n\n{table}\n\n"
+            f"bytes: the kn.save file; non-zero: weights and biases; ms/batch: best-of-7 time of a "
+            f"{cfg['batch-size']}-sample batch; headline model: {headline} (model.npz)\n"
+        )
+    report = {
+        "method": method,
+        "run_dir": str(args.run_dir),
+        "options": cfg,
+        "headline": headline,
+        "rows": study.rows,
+        "summary": getattr(study, "summary", None),
+        "seconds": time.perf_counter() - t0,
+    }
     with open(out / "report.json", "w", encoding="utf-8") as f:
         json.dump(runs._plain(report), f, indent=2)
-    rows = study.rows if method != "distill" else [
-        {**r, "seed": r.get("seed")} for r in study.rows if r.get("seed") is not None]
-    plot_tradeoff(rows, plot["x"], plot["xlabel"], plot["title"], out / "tradeoff.png",
-                  reference=reference["accuracy"], groups=plot["groups"])
+    rows = (
+        study.rows
+        if method != "distill"
+        else [{**r, "seed": r.get("seed")} for r in study.rows if r.get("seed") is not None]
+    )
+    plot_tradeoff(
+        rows,
+        plot["x"],
+        plot["xlabel"],
+        plot["title"],
+        out / "tradeoff.png",
+        reference=reference["accuracy"],
+        groups=plot["groups"],
+    )
     echo("\n" + table)
     echo(f"wrote {out}/ (model.npz, models/, table.md, report.json, tradeoff.png)")
     return 0

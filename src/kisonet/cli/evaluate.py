@@ -89,9 +89,12 @@ def run(args: argparse.Namespace) -> int:
         if bundle.val is not None:
             X, y = bundle.val
         else:
-            frac = float(run_cfg.get("val-split", 0.1)) or 0.1
+            frac = float(run_cfg.get("val-split", 0.0))
+            if not frac > 0:
+                raise UsageError("--split val: the run held out no validation set (--val-split 0)")
+            # the same held-out part as in training: same fraction, same seed
             _, (X, y) = kd.split_train_val(*bundle.train, frac, seed=int(run_cfg.get("seed", 0)))
-    else:
+    else:  # the whole training part (training and validation samples)
         X, y = bundle.train
     if std is not None:
         X = std.transform(X)

@@ -24,10 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", metavar="NAME", help="experiment to run (see --list)")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     parser.add_argument("--quick", action="store_true", help="a small version that runs in seconds")
-    parser.add_argument("--dataset", metavar="NAME", default=None,
-                        help="dataset (default: mnist-t10k if found, else mnist if downloaded, else digits)")  # fmt: skip
-    parser.add_argument("--data-dir", dest="data_dir", metavar="DIR", default=None,
-                        help="folder holding the MNIST files (default: $KISONET_DATA / the cache)")  # fmt: skip
+    parser.add_argument(
+        "--dataset",
+        metavar="NAME",
+        default=None,
+        help="dataset (default: mnist-t10k if found, else mnist if downloaded, else digits)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        dest="data_dir",
+        metavar="DIR",
+        default=None,
+        help="folder holding the MNIST files (default: $KISONET_DATA / the cache)",
+    )
     parser.add_argument("--out", metavar="DIR", default=None, help="output folder (default runs/experiments/NAME)")
     parser.add_argument("--seed", metavar="N", default="0", help="random seed (default: 0)")
 
@@ -63,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
         if ds not in DATASET_NAMES:
             raise UsageError(f"--dataset: unknown dataset {args.dataset!r}{closest(ds, list(DATASET_NAMES))}")
     try:
-        experiments.run_experiment(key, quick=args.quick, dataset=args.dataset, data_dir=args.data_dir,
-                                   out=args.out, seed=seed)  # fmt: skip
+        experiments.run_experiment(
+            key, quick=args.quick, dataset=args.dataset, data_dir=args.data_dir, out=args.out, seed=seed
+        )
     except DataError as e:
         raise UsageError(str(e).replace("\n", " ")) from None
     except KisonetValueError as e:

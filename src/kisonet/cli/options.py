@@ -327,13 +327,10 @@ def add_options(parser: argparse.ArgumentParser, options: Iterable[Option]) -> N
                 help=f"{doc} (default: {'on' if opt.default else 'off'})",
             )
         else:
-            shown = "auto" if opt.default is None else opt.default
+            # options whose help explains their own default say so themselves
+            shown = "" if "default" in opt.help else f" (default: {'none' if opt.default is None else opt.default})"
             parser.add_argument(
-                opt.flag,
-                dest=opt.dest,
-                metavar=opt.metavar,
-                default=argparse.SUPPRESS,
-                help=f"{doc} (default: {shown})",
+                opt.flag, dest=opt.dest, metavar=opt.metavar, default=argparse.SUPPRESS, help=doc + shown
             )
 
 

@@ -81,8 +81,9 @@ def _check(T: float, alpha: float) -> None:
         raise KisonetValueError(f"distillation: alpha (the hard-label weight) must be in [0, 1], got {alpha!r}")
 
 
-def distillation_loss(student_logits: Any, teacher_logits: Any, target: Any, T: float = 4.0,
-                      alpha: float = 0.1) -> Tensor:
+def distillation_loss(
+    student_logits: Any, teacher_logits: Any, target: Any, T: float = 4.0, alpha: float = 0.1
+) -> Tensor:
     """alpha * CE(s, y) + (1 - alpha) * T^2 * KL(softmax(t/T) || softmax(s/T)), batch mean.
 
     ``target``: class indices (N,).  The teacher's logits are usually constants
@@ -90,11 +91,15 @@ def distillation_loss(student_logits: Any, teacher_logits: Any, target: Any, T: 
     """
     _check(float(T), float(alpha))
     s = student_logits if isinstance(student_logits, Tensor) else as_tensor(student_logits)
-    t = teacher_logits if isinstance(teacher_logits, Tensor) else Tensor._make(
-        np.asarray(teacher_logits, dtype=s.dtype), False, None)
+    t = (
+        teacher_logits
+        if isinstance(teacher_logits, Tensor)
+        else Tensor._make(np.asarray(teacher_logits, dtype=s.dtype), False, None)
+    )
     if s.ndim != 2 or s.shape != t.shape:
         raise ShapeError(
-            f"distillation_loss: student logits {s.shape} and teacher logits {t.shape} must both be (N, C)")
+            f"distillation_loss: student logits {s.shape} and teacher logits {t.shape} must both be (N, C)"
+        )
     y = (target._data if isinstance(target, Tensor) else np.asarray(target)).reshape(-1)
     if y.dtype.kind not in "iu":
         raise KisonetTypeError(f"distillation_loss: target must be integer class indices, got dtype {y.dtype}")
@@ -178,8 +183,9 @@ def distill(
     d = Distiller(teacher, T, alpha).attach(student)
     try:
         opt = optimizer if optimizer is not None else Adam(student.parameters(), lr=lr)
-        trainer = Trainer(student, d, opt, callbacks=list(callbacks), progress=progress, seed=seed,
-                          task="classification")
+        trainer = Trainer(
+            student, d, opt, callbacks=list(callbacks), progress=progress, seed=seed, task="classification"
+        )
         return trainer.fit(train, val=val, test=test, epochs=epochs, batch_size=batch_size, transform=transform)
     finally:
         d.detach()

@@ -58,8 +58,10 @@ SCOPES = ("global", "layer")
 
 
 def _check_amount(amount: Any) -> float:
-    if isinstance(amount, bool) or not isinstance(amount, (int, float, np.integer, np.floating)) or not (
-        0.0 <= float(amount) <= 1.0
+    if (
+        isinstance(amount, bool)
+        or not isinstance(amount, (int, float, np.integer, np.floating))
+        or not (0.0 <= float(amount) <= 1.0)
     ):
         raise KisonetValueError(f"prune: amount must be a fraction in [0, 1], got {amount!r}")
     return float(amount)
@@ -134,12 +136,16 @@ def global_unstructured(layers: Iterable[Module | tuple[Module, str]], amount: f
     keep = _keep_largest(flat, int(round(amount * flat.size)))
     start = 0
     for (m, n), s in zip(pairs, scores, strict=True):
-        _set_mask(m, n, keep[start:start + s.size].reshape(s.shape))
+        _set_mask(m, n, keep[start : start + s.size].reshape(s.shape))
         start += s.size
 
 
 def ln_structured(
-    module: Module, name: str = "weight", amount: float = 0.5, n: int | float = 2, dim: int = 0,
+    module: Module,
+    name: str = "weight",
+    amount: float = 0.5,
+    n: int | float = 2,
+    dim: int = 0,
     prune_bias: bool = True,
 ) -> Module:
     """Prune whole slices along ``dim`` (dim 0: output units of a Linear, filters of a Conv2d)
@@ -390,8 +396,9 @@ def iterative_prune(
     pruner = IterativePruner(model, target, steps, epochs_per_step, 0, scope, structured)
     opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
     trainer = Trainer(model, "cross_entropy", opt, callbacks=[pruner], progress=progress, seed=seed)
-    history = trainer.fit(train, val=val, test=test, epochs=steps * epochs_per_step + fine_tune_epochs,
-                          batch_size=batch_size)
+    history = trainer.fit(
+        train, val=val, test=test, epochs=steps * epochs_per_step + fine_tune_epochs, batch_size=batch_size
+    )
     if bake:
         remove(model)
     return history

@@ -147,7 +147,11 @@ def compute_qparams(
 
 
 def quantize(
-    x: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, bits: int = 8, scheme: str = "symmetric",
+    x: np.ndarray,
+    scale: np.ndarray,
+    zero_point: np.ndarray,
+    bits: int = 8,
+    scheme: str = "symmetric",
     axis: int | None = None,
 ) -> np.ndarray:
     """q = clip(round(x / s) + z, q_min, q_max) as int8 (``axis``: the per-channel axis)."""
@@ -181,7 +185,12 @@ def quantize_dequantize(
     """Round trip: ``(x_hat, q, scale, zero_point)`` with qparams computed from ``x`` itself."""
     s, z = compute_qparams(x, bits, scheme, axis)
     q = quantize(x, s, z, bits, scheme, axis)
-    return dequantize(q, s, z, axis, dtype=np.asarray(x).dtype if np.asarray(x).dtype.kind == "f" else np.float32), q, s, z
+    return (
+        dequantize(q, s, z, axis, dtype=np.asarray(x).dtype if np.asarray(x).dtype.kind == "f" else np.float32),
+        q,
+        s,
+        z,
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -204,8 +213,9 @@ class _QuantizedBase(Module):
     ``weight_zero_point`` (per channel or scalar), ``bias`` (float32, or float16), and the
     input's ``input_scale`` / ``input_zero_point`` once activations are calibrated."""
 
-    def _setup(self, weight: np.ndarray, bias: np.ndarray | None, mode: str, bits: int, scheme: str,
-               per_channel: bool) -> None:
+    def _setup(
+        self, weight: np.ndarray, bias: np.ndarray | None, mode: str, bits: int, scheme: str, per_channel: bool
+    ) -> None:
         self.mode = mode  # 'int8' or 'float16'
         self.bits, self.scheme, self.per_channel = int(bits), scheme, bool(per_channel)
         self.axis = 0 if per_channel else None
@@ -279,15 +289,25 @@ class QuantizedLinear(_QuantizedBase):
         y[n, o]   = s_x s_w[o] acc[n, o] + b[o]
     """
 
-    def __init__(self, in_features: int, out_features: int, weight: np.ndarray, bias: np.ndarray | None,
-                 mode: str = "int8", bits: int = 8, scheme: str = "symmetric", per_channel: bool = True) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        weight: np.ndarray,
+        bias: np.ndarray | None,
+        mode: str = "int8",
+        bits: int = 8,
+        scheme: str = "symmetric",
+        per_channel: bool = True,
+    ) -> None:
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
         self._setup(np.asarray(weight, dtype=np.float32), bias, mode, bits, scheme, per_channel)
 
     @classmethod
-    def from_float(cls, m: Linear, mode: str = "int8", bits: int = 8, scheme: str = "symmetric",
-                   per_channel: bool = True) -> QuantizedLinear:
+    def from_float(
+        cls, m: Linear, mode: str = "int8", bits: int = 8, scheme: str = "symmetric", per_channel: bool = True
+    ) -> QuantizedLinear:
         b = None if m.bias is None else m.bias.data
         return cls(m.in_features, m.out_features, m.weight.data, b, mode, bits, scheme, per_channel)
 
@@ -302,7 +322,9 @@ class QuantizedLinear(_QuantizedBase):
         if xa.shape[-1:] != (self.in_features,):
             from ..errors import ShapeError
 
-            raise ShapeError(f"{self._describe()} got input of shape {xa.shape} (its last axis must be {self.in_features})")
+            raise ShapeError(
+                f"{self._describe()} got input of shape {xa.shape} (its last axis must be {self.in_features})"
+            )
         acc = _int_matmul(self._quantize_input(xa), self._centred_weight().T)
         y = acc * self._out_scale()
         out = y.astype(np.float32)
@@ -318,20 +340,43 @@ class QuantizedConv2d(_QuantizedBase):
     """Inference-only Conv2d with int8 (or float16) weights (see :class:`QuantizedLinear`);
     the integer path runs im2col on the centred input codes and one exact integer GEMM."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int, int], stride: tuple[int, int],
-                 padding: Any, weight: np.ndarray, bias: np.ndarray | None, mode: str = "int8", bits: int = 8,
-                 scheme: str = "symmetric", per_channel: bool = True) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: tuple[int, int],
+        stride: tuple[int, int],
+        padding: Any,
+        weight: np.ndarray,
+        bias: np.ndarray | None,
+        mode: str = "int8",
+        bits: int = 8,
+        scheme: str = "symmetric",
+        per_channel: bool = True,
+    ) -> None:
         super().__init__()
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size, self.stride, self.padding = tuple(kernel_size), tuple(stride), padding
         self._setup(np.asarray(weight, dtype=np.float32), bias, mode, bits, scheme, per_channel)
 
     @classmethod
-    def from_float(cls, m: Conv2d, mode: str = "int8", bits: int = 8, scheme: str = "symmetric",
-                   per_channel: bool = True) -> QuantizedConv2d:
+    def from_float(
+        cls, m: Conv2d, mode: str = "int8", bits: int = 8, scheme: str = "symmetric", per_channel: bool = True
+    ) -> QuantizedConv2d:
         b = None if m.bias is None else m.bias.data
-        return cls(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.weight.data, b,
-                   mode, bits, scheme, per_channel)
+        return cls(
+            m.in_channels,
+            m.out_channels,
+            m.kernel_size,
+            m.stride,
+            m.padding,
+            m.weight.data,
+            b,
+            mode,
+            bits,
+            scheme,
+            per_channel,
+        )
 
     def _describe(self) -> str:
         kh, kw = self.kernel_size
@@ -361,8 +406,9 @@ class QuantizedConv2d(_QuantizedBase):
         return Tensor._make(out.reshape(xa.shape[0], self.out_channels, *out_hw), False, None)
 
     def extra_repr(self) -> str:
-        return _qrepr(self, f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                            f"stride={self.stride}")
+        return _qrepr(
+            self, f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        )
 
 
 def _qrepr(m: _QuantizedBase, head: str) -> str:
@@ -406,7 +452,7 @@ def _input_batches(data: Any, num_batches: int, batch_size: int) -> Iterable[np.
         data = data[0]
     if isinstance(data, np.ndarray):
         for i in range(min(num_batches, -(-len(data) // batch_size))):
-            yield data[i * batch_size:(i + 1) * batch_size]
+            yield data[i * batch_size : (i + 1) * batch_size]
         return
     for i, batch in enumerate(data):
         if i >= num_batches:
@@ -423,6 +469,7 @@ def calibrate(
     handles = []
     for name, m in float_model.named_modules():
         if isinstance(m, (Linear, Conv2d)):
+
             def hook(mod: Module, args: tuple, out: Any, name: str = name) -> None:
                 a = args[0]._data if isinstance(args[0], Tensor) else np.asarray(args[0])
                 lo, hi = float(a.min()), float(a.max())
@@ -531,8 +578,9 @@ def fake_quantize(x: Tensor, bits: int = 8, scheme: str = "symmetric", axis: int
     s, z = compute_qparams(x._data, bits, scheme, axis)
     qmin, qmax = quant_range(bits, scheme)
     nd = x.ndim
-    return FakeQuantize.apply(x, scale=s.reshape(_bshape(s, nd, axis)), zero_point=z.reshape(_bshape(z, nd, axis)),
-                              qmin=qmin, qmax=qmax)
+    return FakeQuantize.apply(
+        x, scale=s.reshape(_bshape(s, nd, axis)), zero_point=z.reshape(_bshape(z, nd, axis)), qmin=qmin, qmax=qmax
+    )
 
 
 class _QATMixin:
@@ -580,5 +628,6 @@ def convert(qat_model: Module, calibration_data: Any = None, num_calibration_bat
     if not layers:
         raise KisonetValueError("convert: the model has no QAT layer (use prepare_qat first)")
     m0 = layers[0]
-    return quantize_model(qat_model, "int8", m0.qat_scheme, m0.qat_per_channel, m0.qat_bits,
-                          calibration_data, num_calibration_batches)
+    return quantize_model(
+        qat_model, "int8", m0.qat_scheme, m0.qat_per_channel, m0.qat_bits, calibration_data, num_calibration_batches
+    )

@@ -116,9 +116,13 @@ def compression_info(model: Module) -> dict[str, Any]:
     m = q[0][1]
     info: dict[str, Any] = {"dtype": m.mode}
     if m.mode == "int8":
-        info.update(bits=m.bits, scheme=m.scheme, per_channel=m.per_channel,
-                    activations=[n for n, l in q if l.activations_quantized],
-                    activation_scheme=m.input_scheme)
+        info.update(
+            bits=m.bits,
+            scheme=m.scheme,
+            per_channel=m.per_channel,
+            activations=[n for n, l in q if l.activations_quantized],
+            activation_scheme=m.input_scheme,
+        )
     return info
 
 
@@ -162,13 +166,20 @@ def load_model(path: str | os.PathLike) -> tuple[Module, dict[str, Any]]:
 
     obj = load(path, kind=COMPRESSED_KIND)
     cfg = dict(obj["model_config"])
-    model = build_model(cfg["spec"], tuple(cfg["input_shape"]), int(cfg["n_classes"]),
-                        activation=cfg.get("activation", "relu"), init=cfg.get("init"),
-                        dropout=float(cfg.get("dropout", 0.0)), batch_norm=bool(cfg.get("batch_norm", False)))
+    model = build_model(
+        cfg["spec"],
+        tuple(cfg["input_shape"]),
+        int(cfg["n_classes"]),
+        activation=cfg.get("activation", "relu"),
+        init=cfg.get("init"),
+        dropout=float(cfg.get("dropout", 0.0)),
+        batch_norm=bool(cfg.get("batch_norm", False)),
+    )
     info = dict(obj["compression"])
     if info["dtype"] in ("int8", "float16"):
-        model = quantize_model(model, info["dtype"], info.get("scheme", "symmetric"), info.get("per_channel", True),
-                               info.get("bits", 8))
+        model = quantize_model(
+            model, info["dtype"], info.get("scheme", "symmetric"), info.get("per_channel", True), info.get("bits", 8)
+        )
         for name, m in quantized_layers(model):
             if name in set(info.get("activations", ())):
                 m.set_input_qparams(0.0, 1.0, info.get("activation_scheme", "affine"))  # placeholders, loaded next
@@ -211,7 +222,7 @@ def time_inference(model: Module, X: np.ndarray, batch_size: int = 256, repeats:
     over the first ``min(len(X), 4 * batch_size)`` samples, after a warm-up.  The minimum,
     not the mean: on a shared machine other processes only ever add time."""
     X = np.asarray(X, dtype=np.float32)[: 4 * batch_size]
-    batches = [Tensor._make(X[i:i + batch_size], False, None) for i in range(0, len(X), batch_size)]
+    batches = [Tensor._make(X[i : i + batch_size], False, None) for i in range(0, len(X), batch_size)]
     model.eval()
     times = []
     with no_grad():
@@ -230,13 +241,18 @@ def accuracy(model: Module, X: np.ndarray, y: np.ndarray, batch_size: int = 500)
     correct = 0
     with no_grad():
         for i in range(0, len(X), batch_size):
-            z = model(Tensor._make(np.asarray(X[i:i + batch_size], dtype=np.float32), False, None))
-            correct += int((z._data.argmax(axis=1) == y[i:i + batch_size]).sum())
+            z = model(Tensor._make(np.asarray(X[i : i + batch_size], dtype=np.float32), False, None))
+            correct += int((z._data.argmax(axis=1) == y[i : i + batch_size]).sum())
     return correct / len(X)
 
 
 def evaluate_variant(
-    name: str, model: Module, path: str | os.PathLike, X: np.ndarray, y: np.ndarray, batch_size: int = 256,
+    name: str,
+    model: Module,
+    path: str | os.PathLike,
+    X: np.ndarray,
+    y: np.ndarray,
+    batch_size: int = 256,
     **extra: Any,
 ) -> dict[str, Any]:
     """One row of the report: variant, params, bytes (the file), nonzero, accuracy, ms_per_batch, plus ``extra``."""
@@ -273,8 +289,13 @@ def format_table(rows: Sequence[Mapping[str, Any]], reference: str | None = None
 
 
 def plot_tradeoff(
-    rows: Sequence[Mapping[str, Any]], x: str, xlabel: str, title: str, path: str | os.PathLike | None = None,
-    reference: float | None = None, groups: str | None = None,
+    rows: Sequence[Mapping[str, Any]],
+    x: str,
+    xlabel: str,
+    title: str,
+    path: str | os.PathLike | None = None,
+    reference: float | None = None,
+    groups: str | None = None,
 ) -> Any:
     """Accuracy against ``x`` (a row key such as ``bits``, ``sparsity`` or ``params``), one line per
     value of ``groups``; a dashed line marks the ``reference`` accuracy.  Returns the Figure."""

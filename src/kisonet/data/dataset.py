@@ -12,7 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import KisonetTypeError, KisonetValueError, ShapeError
+from ..errors import KisonetIndexError, KisonetTypeError, KisonetValueError, ShapeError
 
 
 @runtime_checkable
@@ -29,7 +29,7 @@ def _as_index(index: Any, n: int, owner: str) -> Any:
     if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
         i = int(index)
         if not -n <= i < n:
-            raise IndexError(f"{owner}: index {i} out of range for length {n}")
+            raise KisonetIndexError(f"{owner}: index {i} out of range for length {n}")
         return i
     if isinstance(index, slice):
         return index
@@ -41,7 +41,7 @@ def _as_index(index: Any, n: int, owner: str) -> Any:
     if not np.issubdtype(idx.dtype, np.integer):
         raise KisonetTypeError(f"{owner}: index must be an int, a slice or an integer array, got dtype {idx.dtype}")
     if idx.size and (idx.min() < -n or idx.max() >= n):
-        raise IndexError(f"{owner}: index array has values in [{idx.min()}, {idx.max()}] for length {n}")
+        raise KisonetIndexError(f"{owner}: index array has values in [{idx.min()}, {idx.max()}] for length {n}")
     return idx
 
 
@@ -99,7 +99,7 @@ class Subset:
         idx = idx.astype(np.int64, copy=False)
         n = len(dataset)
         if idx.size and (idx.min() < -n or idx.max() >= n):
-            raise IndexError(f"Subset: indices in [{idx.min()}, {idx.max()}] for a dataset of length {n}")
+            raise KisonetIndexError(f"Subset: indices in [{idx.min()}, {idx.max()}] for a dataset of length {n}")
         self.dataset = dataset
         self.indices = idx
 

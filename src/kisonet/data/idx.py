@@ -14,6 +14,7 @@ Anything that does not fit (bad magic, size mismatch, truncated gzip) raises
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -70,7 +71,7 @@ def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
         raise DataError(f"IDX {source}: truncated header ({len(data)} bytes, {header} needed for {ndim} dimensions)")
     dims = struct.unpack(f">{ndim}I", data[4:header])
     dtype = IDX_TYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: a crafted header cannot overflow int64
     got = len(data) - header
     if got != expected:
         kind = "truncated" if got < expected else "has trailing bytes"

@@ -196,10 +196,17 @@ class Context:
         Xtr, ytr = _subsample(np.asarray(Xtr), np.asarray(ytr), n_train, self.seed)
         Xte, yte = _subsample(np.asarray(Xte), np.asarray(yte), n_test, self.seed + 1)
         flat = lambda a: np.ascontiguousarray(a.reshape(len(a), -1), dtype=np.float32)  # noqa: E731
-        split = Split(flat(Xtr), ytr.astype(np.int64), flat(Xte), yte.astype(np.int64),
-                      int(bundle.n_classes), tuple(bundle.input_shape))  # fmt: skip
-        self.echo(f"  {dc.name}: {len(split.y_train)} train / {len(split.y_test)} test samples, "
-                  f"{split.n_features} features")  # fmt: skip
+        split = Split(
+            flat(Xtr),
+            ytr.astype(np.int64),
+            flat(Xte),
+            yte.astype(np.int64),
+            int(bundle.n_classes),
+            tuple(bundle.input_shape),
+        )
+        self.echo(
+            f"  {dc.name}: {len(split.y_train)} train / {len(split.y_test)} test samples, {split.n_features} features"
+        )
         return split
 
     # output
@@ -246,8 +253,9 @@ class Context:
             f.write(text)
         lines = [f"# {title or self.name}", ""]
         data = "" if self.data_choice is None else f", data `{self.data_choice.name}`"
-        lines.append(f"`{meta['command']}` ({'quick' if self.quick else 'full'} run{data}, seed {self.seed}, "
-                     f"{seconds:.0f} s)")  # fmt: skip
+        lines.append(
+            f"`{meta['command']}` ({'quick' if self.quick else 'full'} run{data}, seed {self.seed}, {seconds:.0f} s)"
+        )
         lines += ["", markdown_table(summary_headers, summary_rows), ""]
         if notes:
             lines += [notes.strip(), ""]
@@ -273,6 +281,8 @@ def command_line(ctx: Context) -> str:
             parts.append(f"--dataset {dc.name}")
     if ctx.seed:
         parts.append(f"--seed {ctx.seed}")
+    if ctx.out != default_out(ctx.name):
+        parts.append(f"--out {ctx.out}")
     return " ".join(parts)
 
 
@@ -363,8 +373,17 @@ def train_classifier(
     from ..errors import NumericalError
     from ..train import Trainer
 
-    trainer = Trainer(model, "cross_entropy", optimizer, metrics=("accuracy",), scheduler=scheduler,
-                      scheduler_interval=scheduler_interval, progress=False, seed=seed, callbacks=callbacks)  # fmt: skip
+    trainer = Trainer(
+        model,
+        "cross_entropy",
+        optimizer,
+        metrics=("accuracy",),
+        scheduler=scheduler,
+        scheduler_interval=scheduler_interval,
+        progress=False,
+        seed=seed,
+        callbacks=callbacks,
+    )
     failure = None
     try:
         # overflow on the way to NaN is expected for diverging set-ups; the guard reports it once
@@ -393,8 +412,9 @@ def deep_mlp(
     """The lectures' deep net: ``depth`` hidden layers of ``width`` units (``kisonet.models.MLP``)."""
     from ..models import MLP
 
-    return MLP(n_in, hidden=(width,) * depth, n_classes=n_classes, activation=activation, init=init,
-               batch_norm=batch_norm)  # fmt: skip
+    return MLP(
+        n_in, hidden=(width,) * depth, n_classes=n_classes, activation=activation, init=init, batch_norm=batch_norm
+    )
 
 
 def probe(model: Any, X: np.ndarray, y: np.ndarray) -> dict[str, list[Any]]:
@@ -412,7 +432,7 @@ def probe(model: Any, X: np.ndarray, y: np.ndarray) -> dict[str, list[Any]]:
     """
     from .. import nn
     from ..autograd import as_tensor
-    from ..nn import functional as F
+    from ..nn import functional as F  # noqa: N812
 
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     acts = [m for m in model.modules() if type(m).__name__ in ACTIVATION_TYPES]

@@ -11,7 +11,7 @@ step              a * 0.2^floor(k / (T/3))                   StepLR(step_size=T/
 1/k               a / (1 + k/E)   (the notes' a/k per epoch) InverseLR(scale=E)
 1/sqrt(k)         a / sqrt(1 + k/E)                          InverseSqrtLR(scale=E)
 cosine            a (1 + cos(pi k / T)) / 2                  CosineAnnealingLR(T_max=T)
-warm-up + cosine  linear 0 -> a over T/10, then cosine       WarmupCosineLR(T//10, T)
+warm-up + cosine  linear up to a over T/10, then cosine    WarmupCosineLR(T//10, T)
 warm restarts     cosine restarted at T/7, 3T/7 (T_mult 2)   CosineAnnealingWarmRestarts(T//7, 2)
 ================  =========================================  ===================================
 
@@ -38,7 +38,7 @@ SCHEDULES = ("constant", "step", "1/k", "1/sqrt(k)", "cosine", "warm-up + cosine
 def make_schedule(name: str, optimizer: Any, total_steps: int, steps_per_epoch: int) -> Any:
     """The scheduler ``name`` (one of :data:`SCHEDULES`) for ``total_steps`` per-step updates."""
     from ..errors import unknown_name
-    from ..optim import lr_scheduler as S
+    from ..optim import lr_scheduler as S  # noqa: N812
 
     T, E = int(total_steps), max(1, int(steps_per_epoch))
     table: dict[str, Callable[[], Any]] = {
@@ -89,8 +89,9 @@ def lr_schedules(
         opt = SGD(model.parameters(), lr=lr, momentum=0.9)
         sched = make_schedule(name, opt, total, steps_per_epoch)
         log = StepLog()
-        hist, failure = train_classifier(model, opt, data, epochs, batch_size, scheduler=sched,
-                                         scheduler_interval="step", seed=seed, callbacks=[log])  # fmt: skip
+        hist, failure = train_classifier(
+            model, opt, data, epochs, batch_size, scheduler=sched, scheduler_interval="step", seed=seed, callbacks=[log]
+        )
         runs[name] = {
             "scheduler": type(sched).__name__,
             "lr": log.lr,
@@ -104,24 +105,42 @@ def lr_schedules(
             "best_test_accuracy": max(hist.get("test_accuracy", [float("nan")])),
         }
         r = runs[name]
-        ctx.echo(f"  {name:17s} ({r['scheduler']}): final lr {r['final_lr']:.2e}, train loss "
-                 f"{r['final_train_loss']:.4f}, test acc {r['final_test_accuracy']:.4f}")  # fmt: skip
+        ctx.echo(
+            f"  {name:17s} ({r['scheduler']}): final lr {r['final_lr']:.2e}, train loss "
+            f"{r['final_train_loss']:.4f}, test acc {r['final_test_accuracy']:.4f}"
+        )
 
     _plot_schedules(ctx, runs, steps_per_epoch)
     _plot_training(ctx, runs, steps_per_epoch)
     rows = [
-        (name, r["scheduler"], f"{r['final_lr']:.2e}", f"{r['final_train_loss']:.4f}", f"{r['final_test_loss']:.4f}",
-         f"{100 * r['final_test_accuracy']:.2f}%")
+        (
+            name,
+            r["scheduler"],
+            f"{r['final_lr']:.2e}",
+            f"{r['final_train_loss']:.4f}",
+            f"{r['final_test_loss']:.4f}",
+            f"{100 * r['final_test_accuracy']:.2f}%",
+        )
         for name, r in runs.items()
-    ]  # fmt: skip
-    notes = (f"{depth} x {width} ReLU MLP, He init, SGD lr {lr} momentum 0.9, batch {batch_size}, {epochs} epochs "
-             f"= {total} steps, schedulers stepped every step.")  # fmt: skip
+    ]
+    notes = (
+        f"{depth} x {width} ReLU MLP, He init, SGD lr {lr} momentum 0.9, batch {batch_size}, {epochs} epochs "
+        f"= {total} steps, schedulers stepped every step."
+    )
     return ctx.finish(
-        {"runs": runs, "epochs": epochs, "base_lr": lr, "batch_size": batch_size, "total_steps": total,
-         "steps_per_epoch": steps_per_epoch},
+        {
+            "runs": runs,
+            "epochs": epochs,
+            "base_lr": lr,
+            "batch_size": batch_size,
+            "total_steps": total,
+            "steps_per_epoch": steps_per_epoch,
+        },
         ("schedule", "class", "final lr", "final train loss", "final test loss", "test acc"),
-        rows, notes, "Learning-rate schedules",
-    )  # fmt: skip
+        rows,
+        notes,
+        "Learning-rate schedules",
+    )
 
 
 def _plot_schedules(ctx: Any, runs: dict[str, dict[str, Any]], steps_per_epoch: int) -> None:
@@ -147,8 +166,9 @@ def _plot_training(ctx: Any, runs: dict[str, dict[str, Any]], steps_per_epoch: i
     window = max(1, steps_per_epoch // 2)
     for i, (name, r) in enumerate(runs.items()):
         v = np.asarray(r["step_loss"])
-        axes[0, 0].plot(np.arange(1, len(v) + 1) / steps_per_epoch, smooth(v, window), color=f"C{i}", label=name,
-                        lw=1.3)  # fmt: skip
+        axes[0, 0].plot(
+            np.arange(1, len(v) + 1) / steps_per_epoch, smooth(v, window), color=f"C{i}", label=name, lw=1.3
+        )
         acc = r["history"].get("test_accuracy", [])
         axes[0, 1].plot(np.arange(1, len(acc) + 1), acc, color=f"C{i}", marker="o", ms=3, label=name)
     axes[0, 0].set_yscale("log")

@@ -75,27 +75,93 @@ def _rosenbrock(x: Any, y: Any) -> Any:
 # differences show; AdaDelta's lr is PyTorch's 1.0 throughout (its first steps are ~sqrt(eps)).
 FUNCTIONS: dict[str, TestFunction] = {
     "notes-quadratic": TestFunction(
-        "E(w) = 0.1 w₁² + 2 w₂²", _quad, (-5.0, -2.0), ((0.0, 0.0),), (-6.0, 6.0), (-3.0, 3.0), 60, 30,
-        {"SGD": 0.1, "Momentum": 0.1, "Nesterov": 0.1, "AdaGrad": 1.0, "RMSprop": 0.1, "AdaDelta": 1.0,
-         "Adam": 0.3, "AdamW": 0.3, "AdaBelief": 0.3, "Newton": 1.0},
+        "E(w) = 0.1 w₁² + 2 w₂²",
+        _quad,
+        (-5.0, -2.0),
+        ((0.0, 0.0),),
+        (-6.0, 6.0),
+        (-3.0, 3.0),
+        60,
+        30,
+        {
+            "SGD": 0.1,
+            "Momentum": 0.1,
+            "Nesterov": 0.1,
+            "AdaGrad": 1.0,
+            "RMSprop": 0.1,
+            "AdaDelta": 1.0,
+            "Adam": 0.3,
+            "AdamW": 0.3,
+            "AdaBelief": 0.3,
+            "Newton": 1.0,
+        },
     ),
     "elongated": TestFunction(
-        "f(x, y) = x²/20 + y²", _elongated, (-7.0, 2.0), ((0.0, 0.0),), (-10.0, 10.0), (-5.0, 5.0), 60, 30,
-        {"SGD": 0.95, "Momentum": 0.1, "Nesterov": 0.1, "AdaGrad": 1.5, "RMSprop": 0.1, "AdaDelta": 1.0,
-         "Adam": 0.3, "AdamW": 0.3, "AdaBelief": 0.3, "Newton": 1.0},
+        "f(x, y) = x²/20 + y²",
+        _elongated,
+        (-7.0, 2.0),
+        ((0.0, 0.0),),
+        (-10.0, 10.0),
+        (-5.0, 5.0),
+        60,
+        30,
+        {
+            "SGD": 0.95,
+            "Momentum": 0.1,
+            "Nesterov": 0.1,
+            "AdaGrad": 1.5,
+            "RMSprop": 0.1,
+            "AdaDelta": 1.0,
+            "Adam": 0.3,
+            "AdamW": 0.3,
+            "AdaBelief": 0.3,
+            "Newton": 1.0,
+        },
     ),
     "saddle": TestFunction(
-        "f(x, y) = x² + (y² − 1)²/4  (saddle at the origin)", _saddle, (-2.0, 0.02), ((0.0, 1.0), (0.0, -1.0)),
-        (-2.5, 2.5), (-1.8, 1.8), 150, 60,
-        {"SGD": 0.1, "Momentum": 0.05, "Nesterov": 0.05, "AdaGrad": 0.5, "RMSprop": 0.05, "AdaDelta": 1.0,
-         "Adam": 0.1, "AdamW": 0.1, "AdaBelief": 0.1, "Newton": 1.0},
+        "f(x, y) = x² + (y² − 1)²/4  (saddle at the origin)",
+        _saddle,
+        (-2.0, 0.02),
+        ((0.0, 1.0), (0.0, -1.0)),
+        (-2.5, 2.5),
+        (-1.8, 1.8),
+        150,
+        60,
+        {
+            "SGD": 0.1,
+            "Momentum": 0.05,
+            "Nesterov": 0.05,
+            "AdaGrad": 0.5,
+            "RMSprop": 0.05,
+            "AdaDelta": 1.0,
+            "Adam": 0.1,
+            "AdamW": 0.1,
+            "AdaBelief": 0.1,
+            "Newton": 1.0,
+        },
         log_levels=False,
     ),
     "rosenbrock": TestFunction(
-        "Rosenbrock f(x, y) = (1 − x)² + 100 (y − x²)²", _rosenbrock, (-1.2, 1.0), ((1.0, 1.0),),
-        (-2.0, 2.0), (-1.0, 3.0), 3000, 300,
-        {"SGD": 0.001, "Momentum": 0.0005, "Nesterov": 0.0005, "AdaGrad": 0.5, "RMSprop": 0.01, "AdaDelta": 1.0,
-         "Adam": 0.05, "AdamW": 0.05, "AdaBelief": 0.05, "Newton": 1.0},
+        "Rosenbrock f(x, y) = (1 − x)² + 100 (y − x²)²",
+        _rosenbrock,
+        (-1.2, 1.0),
+        ((1.0, 1.0),),
+        (-2.0, 2.0),
+        (-1.0, 3.0),
+        3000,
+        300,
+        {
+            "SGD": 0.001,
+            "Momentum": 0.0005,
+            "Nesterov": 0.0005,
+            "AdaGrad": 0.5,
+            "RMSprop": 0.01,
+            "AdaDelta": 1.0,
+            "Adam": 0.05,
+            "AdamW": 0.05,
+            "AdaBelief": 0.05,
+            "Newton": 1.0,
+        },
     ),
 }
 
@@ -207,19 +273,33 @@ def optimizer_paths(
                 "steps_to_1e-3": _steps_to(path, tf.minima, 1e-3),
                 "diverged": len(path) - 1 < steps,
             }
-            rows.append((fname, opt, f"{lr:g}", len(path) - 1, f"({end[0]:.3g}, {end[1]:.3g})",
-                         f"{losses[-1]:.3g}", f"{dist:.3g}", per[opt]["steps_to_1e-3"] or "–"))  # fmt: skip
+            rows.append(
+                (
+                    fname,
+                    opt,
+                    f"{lr:g}",
+                    len(path) - 1,
+                    f"({end[0]:.3g}, {end[1]:.3g})",
+                    f"{losses[-1]:.3g}",
+                    f"{dist:.3g}",
+                    per[opt]["steps_to_1e-3"] or "–",
+                )
+            )
         results[fname] = {"title": tf.title, "start": tf.start, "minima": tf.minima, "steps": steps, "runs": per}
         ctx.echo(f"  {fname}: " + ", ".join(f"{o} {per[o]['distance_to_minimum']:.2g}" for o in OPTIMIZERS))
         _plot_grid(ctx, fname, tf, per)
         _plot_losses(ctx, fname, tf, per)
-    notes = ("distance = from the end point to the nearest minimum; steps to 1e-3 = first step within 1e-3 of a "
-             "minimum (– never). On the saddle Newton's method converges to the saddle point (0, 0), not a minimum.")  # fmt: skip
+    notes = (
+        "distance = from the end point to the nearest minimum; steps to 1e-3 = first step within 1e-3 of a "
+        "minimum (– never). On the saddle Newton's method converges to the saddle point (0, 0), not a minimum."
+    )
     return ctx.finish(
         {"functions": results},
         ("function", "optimizer", "lr", "steps", "end point", "f(end)", "distance to minimum", "steps to 1e-3"),
-        rows, notes, "Optimiser paths on 2-D functions",
-    )  # fmt: skip
+        rows,
+        notes,
+        "Optimiser paths on 2-D functions",
+    )
 
 
 def _steps_to(path: np.ndarray, minima: Any, tol: float) -> int | None:

@@ -84,8 +84,9 @@ def optimizers(
         kr.manual_seed(seed)
         model = deep_mlp(data.n_features, data.n_classes, "relu", "he", depth, width)
         log = StepLog()
-        hist, failure = train_classifier(model, make(model.parameters(), lr), data, epochs, batch_size, seed=seed,
-                                         callbacks=[log])  # fmt: skip
+        hist, failure = train_classifier(
+            model, make(model.parameters(), lr), data, epochs, batch_size, seed=seed, callbacks=[log]
+        )
         first = float(np.mean(log.loss[: max(1, len(log.loss) // 50)]))
         last_n = max(1, len(log.loss) // max(1, len(hist.get("train_loss", []))))  # the last epoch's steps
         runs[name] = {
@@ -99,25 +100,42 @@ def optimizers(
             "final_train_loss": hist["train_loss"][-1] if hist.get("train_loss") else float("nan"),
             "final_test_accuracy": hist["test_accuracy"][-1] if hist.get("test_accuracy") else float("nan"),
         }
-        ctx.echo(f"  {name:9s} lr {lr:<6g} loss {runs[name]['initial_loss']:.3f} -> "
-                 f"{runs[name]['last_epoch_step_loss']:.4f}, test acc {runs[name]['final_test_accuracy']:.4f}")  # fmt: skip
+        ctx.echo(
+            f"  {name:9s} lr {lr:<6g} loss {runs[name]['initial_loss']:.3f} -> "
+            f"{runs[name]['last_epoch_step_loss']:.4f}, test acc {runs[name]['final_test_accuracy']:.4f}"
+        )
 
     steps_per_epoch = len(runs["SGD"]["step_loss"]) // max(1, epochs)
     _plot_losses(ctx, runs, steps_per_epoch)
     _plot_accuracy(ctx, runs)
     rows = [
-        (name, f"{r['lr']:g}", f"{r['initial_loss']:.3f}", f"{r['final_train_loss']:.4f}",
-         f"{100 * r['final_test_accuracy']:.2f}%")
+        (
+            name,
+            f"{r['lr']:g}",
+            f"{r['initial_loss']:.3f}",
+            f"{r['final_train_loss']:.4f}",
+            f"{100 * r['final_test_accuracy']:.2f}%",
+        )
         for name, r in runs.items()
-    ]  # fmt: skip
-    notes = (f"{depth} x {width} ReLU MLP, He init (identical initial weights), batch {batch_size}, {epochs} epochs; "
-             "train loss = mean over the last epoch's mini-batches.")  # fmt: skip
+    ]
+    notes = (
+        f"{depth} x {width} ReLU MLP, He init (identical initial weights), batch {batch_size}, {epochs} epochs; "
+        "train loss = mean over the last epoch's mini-batches."
+    )
     return ctx.finish(
-        {"runs": runs, "epochs": epochs, "batch_size": batch_size, "depth": depth, "width": width,
-         "steps_per_epoch": steps_per_epoch},
+        {
+            "runs": runs,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "depth": depth,
+            "width": width,
+            "steps_per_epoch": steps_per_epoch,
+        },
         ("optimizer", "lr", "loss at step 1", "final train loss", "test acc"),
-        rows, notes, "Optimisers on the same net and data",
-    )  # fmt: skip
+        rows,
+        notes,
+        "Optimisers on the same net and data",
+    )
 
 
 def _plot_losses(ctx: Any, runs: dict[str, dict[str, Any]], steps_per_epoch: int) -> None:

@@ -65,6 +65,9 @@ class Linear(Module):
             from ..autograd.tensor import as_tensor
 
             x = as_tensor(x, like=(self.weight,))
+        if x.dtype.kind in "iub":
+            # integer data (uint8 pixels): NumPy's int @ float32 would silently give float64
+            x = x.astype(self.weight.dtype)
         self._check_input(x)
         if self.bias is None:
             return _LinearFn.apply(x, self.weight)

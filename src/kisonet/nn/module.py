@@ -251,6 +251,11 @@ class Module:
         mismatch always raises, naming the entry and both shapes.  Returns
         ``(missing, unexpected)``.
         """
+        if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
+            raise KisonetTypeError(
+                f"load_state_dict for {type(self).__name__}: expected a dict of arrays (model.state_dict()), "
+                f"got {type(state).__name__}"
+            )
         targets: dict[str, tuple[Module, str, bool]] = {}
         for mod_prefix, m in self.named_modules():
             for name, p in m._parameters.items():
@@ -277,6 +282,10 @@ class Module:
                 raise ShapeError(
                     f"load_state_dict for {type(self).__name__}: {key} has shape {value.shape} in the "
                     f"state but {current.shape} in the model"
+                )
+            if value.dtype.kind not in "fiub":
+                raise KisonetTypeError(
+                    f"load_state_dict for {type(self).__name__}: {key} holds {value.dtype} data, not numbers"
                 )
         for key, (m, name, is_param) in targets.items():
             if key not in state:

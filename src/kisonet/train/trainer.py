@@ -119,6 +119,8 @@ def _length(a: Any, what: str) -> int:
         if len(set(lens.values())) != 1:
             raise ShapeError(f"Trainer: the {what} arrays have different lengths {lens}")
         return next(iter(lens.values()))
+    if np.ndim(a) == 0:
+        raise ShapeError(f"Trainer: the {what} is a scalar; give an array with one row per sample")
     return int(np.shape(a)[0])
 
 
@@ -131,7 +133,15 @@ def _as_array(a: Any, target: bool = False) -> Any:
         return {k: _as_array(v, target) for k, v in a.items()}
     if isinstance(a, Tensor):
         a = a.data
-    a = np.asarray(a)
+    try:
+        a = np.asarray(a)
+    except ValueError as e:  # ragged nested lists
+        raise KisonetValueError(f"Trainer: cannot make an array of the {'targets' if target else 'inputs'}: {e}") from None
+    if a.dtype.kind not in "fiub":
+        raise KisonetTypeError(
+            f"Trainer: the {'targets' if target else 'inputs'} have dtype {a.dtype}; numbers are needed "
+            "(float, int or bool arrays)"
+        )
     if a.dtype.kind == "f" and a.dtype != get_default_dtype():
         return a.astype(get_default_dtype())
     if target and a.dtype.kind in "iu" and a.dtype != np.int64:

@@ -29,7 +29,11 @@ contiguous numbers, the products become single large GEMMs
     Y = W @ COL   (O, OH*OW*N),   dW = G @ COL^T,   dCOL = W^T @ G,
 
 and two transposes at the boundary restore NCHW.  ``conv2d(..., layout=)`` forces
-either order; results are identical up to float rounding.
+either order; results are identical up to float rounding.  Caveat (measured): with
+2 BLAS threads on an oversubscribed machine those large multi-threaded GEMMs stall
+waiting for descheduled threads (~3x slower), while the per-image GEMMs of the NCHW
+order are small enough for OpenBLAS to run single-threaded; there, use one thread
+(``kn.set_num_threads(1)``) or ``layout='nchw'``.
 
 The transposed convolution is the adjoint of the convolution: its forward pass is
 conv2d's input gradient and its backward pass is conv2d's forward pass.
@@ -225,13 +229,30 @@ def _pad_batch_last(x: np.ndarray, pad: Pad4) -> np.ndarray:
     return xp
 
 
+_THREADS_CACHE: list = [None, 1]  # (identity of kisonet's thread limiter, BLAS thread count)
+
+
+def _blas_threads() -> int:
+    """BLAS thread count, re-read only after ``kn.set_num_threads`` (reading it costs ms)."""
+    from ... import threads
+
+    key = id(getattr(threads, "_limiter", None))
+    if _THREADS_CACHE[0] != key:
+        _THREADS_CACHE[:] = [key, threads.get_num_threads()]
+    return _THREADS_CACHE[1]
+
+
 def _choose_layout(layout: str | None, out_hw: tuple[int, int], n: int) -> str:
     if layout is not None:
         return layout
-    # Measured (1 thread, float32): batch-last wins when output rows are short, where the
-    # per-row overhead of the NCHW strided loops dominates; NCHW wins for wide rows (e.g.
-    # 28x28 MNIST -> 24x24), where batch-last's output transpose costs more than it saves.
-    return "batch_last" if out_hw[1] < 20 and n > 1 else "nchw"
+    # Measured (float32, 1 BLAS thread): batch-last is ~1.5x faster when output rows are
+    # short (LeNet's 10x10), where the per-row overhead of NCHW strided loops dominates;
+    # NCHW wins for wide rows (MNIST 28x28 -> 24x24), where batch-last's output transpose
+    # costs more than it saves.  With several BLAS threads NCHW stays the default: its
+    # per-image GEMMs run single-threaded and do not stall on a busy machine (see above).
+    if out_hw[1] < 20 and n > 1 and _blas_threads() == 1:
+        return "batch_last"
+    return "nchw"
 
 
 # ----------------------------------------------------------------------------
@@ -335,8 +356,9 @@ def conv2d(
     ``y[n,o,i,j] = b[o] + sum_{c,p,q} w[o,c,p,q] x_pad[n,c,S*i+p,S*j+q]``, output size
     ``(H + 2P - K) // S + 1``.  ``padding`` is an int, a pair, ``'valid'`` or ``'same'``
     (stride 1; an even kernel pads one more pixel at the bottom/right, as PyTorch).
-    ``layout`` ('nchw' / 'batch_last', default: chosen by the output width) only picks
-    the memory order of the im2col matrix, for speed.
+    ``layout`` ('nchw' / 'batch_last'; default: batch-last for output rows under 20
+    pixels with one BLAS thread, else NCHW) only picks the memory order of the im2col
+    matrix, for speed.
     """
     x, w = _as_tensor(input), _as_tensor(weight)
     if w.ndim != 4:

@@ -1,0 +1,262 @@
+"""``kisonet train --distributed {sync,async,pipeline}``: the train command on N MPI ranks.
+
+Launched as ``mpiexec -n N kisonet train --distributed MODE [train options]``.
+Every rank resolves the same options, loads the same data and builds the same
+model from the seed; rank 0 alone creates the run folder, prints, shows the
+progress bar and writes config.json, history.csv (after every epoch),
+metrics.json, model.npz and curves.png, the same files as a single-process run.
+
+- sync: ``--batch-size`` is the global batch, split evenly over the N ranks
+  (it must divide); ``--batch-norm`` layers become SyncBatchNorm, so the run
+  follows the single-process one up to float rounding.
+- async: rank 0 is the parameter server, ranks 1..N-1 train on disjoint shards
+  with batches of ``--batch-size``; ``--max-staleness`` bounds the staleness.
+  The history holds the mean over workers of their epoch figures.
+- pipeline: the model's layers are split into N stages; ``--micro-batches``
+  micro-batches per batch.
+
+Any exception on any rank prints ``rank r/N: ...`` and aborts every rank.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+MODES = ("none", "sync", "async", "pipeline")
+
+
+def train_distributed(config: dict[str, Any], echo: Callable[[str], None] | None = None) -> int:
+    """Run the train command for a resolved config with ``config['distributed']`` set."""
+    from ..cli.options import UsageError
+    from .comm import DistributedError, guard, world
+
+    try:
+        comm = world()
+    except DistributedError as e:
+        raise UsageError(f"--distributed: {e}") from None
+    rank = comm.Get_rank()
+    say = (echo or (lambda s: print(s, flush=True))) if rank == 0 else (lambda s: None)
+    _check(config, comm.Get_size())
+    with guard(comm):
+        return _run(config, comm, say)
+
+
+def _check(config: dict[str, Any], size: int) -> None:
+    from ..cli.options import UsageError
+
+    mode = config["distributed"]
+    if mode in ("async", "pipeline") and size < 2:
+        raise UsageError(
+            f"--distributed {mode}: needs at least 2 MPI ranks, got 1; launch with mpiexec -n N kisonet train ..."
+        )
+    if mode == "sync" and int(config["batch-size"]) % size:
+        raise UsageError(
+            f"--distributed sync: --batch-size {config['batch-size']} (the global batch) must be divisible "
+            f"by the {size} ranks"
+        )
+    if mode == "async" and config.get("early-stopping"):
+        raise UsageError("--early-stopping: not available with --distributed async (workers stop independently)")
+    if mode == "pipeline" and config.get("l1"):
+        raise UsageError("--l1: not available with --distributed pipeline (each stage holds part of the weights)")
+
+
+def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
+    import numpy as np
+
+    import kisonet as kn
+
+    from .. import runs
+    from ..cli.options import UsageError
+    from ..cli.train import _augmenter, _model_config, format_table, make_optimizer, make_scheduler, prepare_data
+    from ..errors import KisonetValueError, ShapeError
+    from ..models import build_model
+    from ..train import EarlyStopping, LambdaCallback, Trainer
+    from .async_ps import AsyncWorker, ParameterServer
+    from .data_parallel import DataParallel
+    from .pipeline import PipelineParallel
+    from .sampler import DistributedLoader, DistributedSampler
+    from .sync_batchnorm import convert_sync_batchnorm
+
+    t_start = time.perf_counter()
+    mode, rank, size = config["distributed"], comm.Get_rank(), comm.Get_size()
+    seed = int(config["seed"])
+    kn.manual_seed(seed)
+    data = prepare_data(config)
+    kn.manual_seed(seed)
+    try:
+        model = build_model(
+            config["model"],
+            data.input_shape,
+            data.n_outputs,
+            activation=config["activation"],
+            init=config["init"],
+            dropout=config["dropout"],
+            batch_norm=config["batch-norm"],
+        )
+    except ShapeError as e:
+        raise UsageError(f"--model {config['model']}: {e} (dataset {config['dataset']})") from None
+    except KisonetValueError as e:
+        raise UsageError(f"--model: {e}") from None
+    classification = data.task == "classification"
+    metric = "accuracy" if classification else "rmse"
+    loss_name = "cross_entropy" if classification else "mse"
+    regularizer = None
+    if config["l1"] > 0:
+        from ..regularizers import L1
+
+        regularizer = L1(config["l1"])
+
+    run_dir = None
+    if rank == 0:
+        run_dir = runs.make_run_dir(config.get("out"))
+        config = {**config, "out": str(run_dir), "world_size": size}
+        runs.write_config(run_dir, config)
+    callbacks: list[Any] = []
+    if config["early-stopping"]:
+        callbacks.append(EarlyStopping(monitor="val_loss", patience=int(config["early-stopping"]), restore_best=True))
+    if rank == 0:
+        callbacks.append(LambdaCallback(on_epoch_end=lambda t, e, logs: runs.write_history(run_dir, t.history)))
+    progress = bool(config["progress"]) and rank == 0
+    epochs, batch = int(config["epochs"]), int(config["batch-size"])
+    transform = _augmenter(config, data.standardizer)
+    n_train = len(data.train[0])
+    say(
+        f"kisonet train: {config['model']} on {config['dataset']} ({n_train} train, "
+        f"{0 if data.val is None else len(data.val[0])} val, {len(data.test[0])} test), "
+        f"{config['optimizer']} lr={config['lr']:g}, {epochs} epochs, "
+        f"--distributed {mode} on {size} ranks -> {run_dir}"
+    )
+
+    t_fit = time.perf_counter()
+    final_model = model
+    history: dict[str, list[float]]
+    evaluator: Trainer
+    comm_note = ""
+    if mode == "sync":
+        if config["batch-norm"]:
+            model = convert_sync_batchnorm(model, comm)  # global-batch statistics, as one process
+            final_model = model
+        dp = DataParallel(model, comm)
+        optimizer = make_optimizer(config, dp.parameters())
+        sampler = DistributedSampler(n_train, comm=comm, seed=seed)
+        loader = DistributedLoader(data.train, batch // size, sampler, transform=transform)
+        trainer = Trainer(
+            dp,
+            loss_name,
+            optimizer,
+            metrics=(metric,),
+            callbacks=[dp, *callbacks],
+            scheduler=make_scheduler(config, optimizer),
+            regularizer=regularizer,
+            progress=progress,
+            seed=seed,
+        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            trainer.fit(loader, val=data.val, test=data.test, epochs=epochs)
+        history, evaluator = trainer.history, trainer
+        comm_note = (
+            f"allreduce {dp.bytes_per_step / 1e6:.2f} MB/step, "
+            f"{1e3 * dp.comm_seconds / max(dp.steps, 1):.2f} ms/step communicating"
+        )
+    elif mode == "async":
+        if rank == 0:
+            server = ParameterServer(
+                model, make_optimizer(config, model.parameters()), comm, max_staleness=config.get("max-staleness")
+            )
+
+            def epoch_done(epoch: int, logs: dict[str, float]) -> None:
+                runs.write_history(run_dir, server.history)
+                shown = ", ".join(f"{k} {v:.4f}" for k, v in logs.items() if k.endswith(("loss", metric)))
+                say(f"epoch {epoch + 1}/{epochs}: {shown}")
+
+            history = server.serve(epoch_done)
+            evaluator = Trainer(model, loss_name, metrics=(metric,), progress=False)
+            st = server.stats
+            comm_note = (
+                f"{st['updates']} updates from {size - 1} workers, staleness mean {st['staleness_mean']:.2f} "
+                f"max {st['staleness_max']}"
+            )
+        else:
+            worker = AsyncWorker(model.parameters(), lr=config["lr"], model=model, comm=comm)
+            sampler = DistributedSampler(n_train, num_replicas=size - 1, rank=rank - 1, seed=seed)
+            loader = DistributedLoader(data.train, batch, sampler, transform=transform)
+            trainer = Trainer(
+                model,
+                loss_name,
+                worker,
+                metrics=(metric,),
+                callbacks=[worker, *callbacks],
+                scheduler=make_scheduler(config, worker),
+                regularizer=regularizer,
+                progress=False,
+                seed=seed + rank,
+            )
+            with np.errstate(over="ignore", invalid="ignore"):
+                trainer.fit(loader, val=data.val, test=data.test, epochs=epochs)
+            return 0
+    else:  # pipeline
+        pipe = PipelineParallel(
+            model, comm, chunks=int(config.get("micro-batches") or 4), optimizer=lambda ps: make_optimizer(config, ps)
+        )
+        if rank != 0:
+            pipe.serve()
+            return 0
+        optimizer = make_optimizer(config, pipe.parameters())
+        trainer = Trainer(
+            pipe,
+            loss_name,
+            optimizer,
+            metrics=(metric,),
+            callbacks=[pipe, *callbacks],
+            scheduler=make_scheduler(config, optimizer),
+            progress=progress,
+            seed=seed,
+        )
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                trainer.fit(
+                    data.train, val=data.val, test=data.test, epochs=epochs, batch_size=batch, transform=transform
+                )
+            history, evaluator = trainer.history, trainer
+            final: dict[str, float] = _final(evaluator, data)
+            model.load_state_dict(pipe.state_dict())  # gather every stage into the plain model
+        finally:
+            pipe.close()
+        comm_note = f"stages {pipe.layers_per_stage} layers, {pipe.bytes_sent / 1e6:.1f} MB sent by rank 0"
+    train_seconds = time.perf_counter() - t_fit
+    if rank != 0:
+        return 0
+    if mode != "pipeline":
+        final = _final(evaluator, data)
+    runs.write_history(run_dir, history)
+    final["epochs"] = len(history.get("train_loss", []))
+    final["train_seconds"] = train_seconds
+    final["world_size"] = size
+    runs.write_metrics(run_dir, final)
+    runs.save_run_model(
+        run_dir,
+        final_model,
+        _model_config(config, data),
+        None if data.standardizer is None else data.standardizer.state_dict(),
+    )
+    try:
+        runs.save_curves(run_dir, history, ("loss", metric), title=f"{config['model']} on {config['dataset']} ({mode})")
+    except ImportError as e:
+        print(f"kisonet train: warning: no curves.png ({e})", file=sys.stderr)
+    say(format_table(final, time.perf_counter() - t_start, metric))
+    if comm_note:
+        say(f"--distributed {mode}: {comm_note}")
+    say(f"run folder: {run_dir}")
+    return 0
+
+
+def _final(evaluator: Any, data: Any) -> dict[str, float]:
+    final: dict[str, float] = {}
+    for split, pair in (("train", data.train), ("val", data.val), ("test", data.test)):
+        if pair is not None:
+            for k, v in evaluator.evaluate(pair).items():
+                final[f"{split}_{k}"] = float(v)
+    return final

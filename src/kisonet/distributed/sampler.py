@@ -1,0 +1,155 @@
+"""Each rank's share of the training set: a disjoint shard per epoch, reshuffled with a shared seed.
+
+``DistributedSampler`` follows PyTorch's: every rank draws the same permutation
+``perm`` of the n samples from ``(seed, epoch)``, pads it to a multiple of the
+number of replicas R by repeating its start (so every rank takes the same number
+of steps and no collective is left waiting), and rank r keeps ``perm[r::R]``.
+
+With per-rank batch b = B / R, step k of rank r uses
+``perm[(k b + j) R + r]`` for j < b: the union over the ranks is exactly
+``perm[k B : (k+1) B]``, the k-th batch of a single process with batch B that
+uses the same permutation.  Averaging the R equal-sized batch-mean gradients is
+therefore the single-process gradient of batch B: the equivalence the tests check.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from ..errors import KisonetValueError, ShapeError
+
+__all__ = ["DistributedSampler", "DistributedLoader"]
+
+
+def _int(name: str, v: Any, low: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+        raise KisonetValueError(f"{name} must be an int >= {low}, got {v!r}")
+    return int(v)
+
+
+class DistributedSampler:
+    """Indices of this rank's shard for the current epoch.
+
+    Args:
+        n: dataset length (or a sized dataset).
+        num_replicas, rank: the shard layout (default: the MPI world of ``comm``).
+        shuffle: a new permutation every epoch, the same on every rank.
+        seed: the shared seed (must be equal on every rank).
+        drop_last: drop the tail instead of padding, so shards stay equal without repeats.
+        comm: an mpi4py communicator supplying ``num_replicas`` and ``rank``.
+    """
+
+    def __init__(
+        self,
+        n: Any,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+        comm: Any = None,
+    ) -> None:
+        n = len(n) if hasattr(n, "__len__") else n
+        self.n = _int("DistributedSampler: n", n, 1)
+        if num_replicas is None or rank is None:
+            from .comm import world
+
+            comm = world() if comm is None else comm
+            num_replicas = comm.Get_size() if num_replicas is None else num_replicas
+            rank = comm.Get_rank() if rank is None else rank
+        self.num_replicas = _int("DistributedSampler: num_replicas", num_replicas, 1)
+        self.rank = _int("DistributedSampler: rank", rank, 0)
+        if self.rank >= self.num_replicas:
+            raise KisonetValueError(f"DistributedSampler: rank {rank} out of range for {num_replicas} replicas")
+        self.seed = _int("DistributedSampler: seed", seed, 0)
+        self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
+        if drop_last:
+            self.num_samples = self.n // self.num_replicas
+        else:
+            self.num_samples = math.ceil(self.n / self.num_replicas)
+        if self.num_samples == 0:
+            raise KisonetValueError(
+                f"DistributedSampler: {self.n} samples cannot give each of {self.num_replicas} ranks one"
+            )
+        self.total_size = self.num_samples * self.num_replicas
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose permutation :meth:`indices` returns (same on every rank)."""
+        self.epoch = _int("DistributedSampler.set_epoch: epoch", epoch, 0)
+
+    def indices(self) -> np.ndarray:
+        if self.shuffle:
+            perm = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
+        else:
+            perm = np.arange(self.n)
+        if self.total_size > self.n:
+            perm = np.concatenate([perm, np.resize(perm, self.total_size - self.n)])
+        else:
+            perm = perm[: self.total_size]
+        return perm[self.rank : self.total_size : self.num_replicas]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices().tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class DistributedLoader:
+    """Mini-batches of this rank's shard of ``(X, y)`` arrays; a drop-in for a training DataLoader.
+
+    Each full pass advances the epoch, so the next pass draws a new shared
+    permutation (no ``set_epoch`` call needed; it exists for PyTorch habits).
+    ``transform`` is applied to each input batch (augmentation).
+    ``state_dict``/``load_state_dict`` keep the epoch for resumed runs.
+    """
+
+    def __init__(
+        self,
+        data: tuple[Any, Any],
+        batch_size: int,
+        sampler: DistributedSampler,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        X, y = data
+        X, y = np.asarray(X), np.asarray(y)
+        if len(X) != len(y):
+            raise ShapeError(f"DistributedLoader: X has {len(X)} samples but y has {len(y)}")
+        if len(X) != sampler.n:
+            raise ShapeError(f"DistributedLoader: the sampler covers {sampler.n} samples but X has {len(X)}")
+        self.X, self.y = X, y
+        self.batch_size = _int("DistributedLoader: batch_size", batch_size, 1)
+        self.sampler = sampler
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.sampler) / self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
+
+    @property
+    def epoch(self) -> int:
+        return self.sampler.epoch
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        idx = self.sampler.indices()
+        bs = self.batch_size
+        for i in range(0, len(idx), bs):
+            sel = idx[i : i + bs]
+            xb = self.X[sel]
+            if self.transform is not None:
+                xb = self.transform(xb)
+            yield xb, self.y[sel]
+        self.sampler.set_epoch(self.sampler.epoch + 1)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": int(self.sampler.epoch), "seed": int(self.sampler.seed)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.sampler.set_epoch(int(state["epoch"]))

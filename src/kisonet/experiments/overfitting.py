@@ -1,0 +1,279 @@
+"""Experiment ``overfitting``: a big net on 300 images, and the cures the notes list.
+
+The notes' over-fitting set-up: 300 training images, an MLP with 6 hidden layers of 100 ReLU
+units (He initialisation), plain SGD (lr 0.01, batch 100) for 200 epochs.  The training accuracy
+reaches 100 % while the test accuracy stalls far below: the *generalisation gap*
+
+    gap = accuracy(train) - accuracy(test)      (both measured in eval mode)
+
+Then the same net, the same 300 images and the same seed, with one cure at a time:
+
+=========================  ===========================================================
+L2 (weight decay)          E(w) + (lam/2) sum w^2        gradient + lam w
+L1 (lasso)                 E(w) + lam sum |w|            gradient + lam sign(w)
+elastic net                E(w) + l1 sum |w| + (l2/2) sum w^2
+dropout                    each hidden unit dropped with probability p while training
+dropout + L1               both
+early stopping             a separate 300-image validation set, stop when its loss has
+                           not improved for ``patience`` epochs, keep the best weights
+input noise                x + sigma z, z ~ N(0, 1) on every training batch
+=========================  ===========================================================
+
+Biases are not penalised (``kisonet.regularizers``).  One figure (train and test curves of
+each set-up, and the final gaps), one table.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .common import Split, start
+
+__all__ = ["EvalEachEpoch", "accuracy", "cures", "fit", "overfitting"]
+
+
+# --- helpers shared by the generalisation experiments -----------------------------------------
+
+
+def accuracy(model: Any, X: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> float:
+    """Fraction of ``X`` classified as ``y``, in eval mode (dropout and noise off), no graph."""
+    from ..autograd import Tensor, no_grad
+
+    was = model.training
+    model.eval()
+    correct = 0
+    try:
+        with no_grad():
+            for i in range(0, len(y), batch_size):
+                out = model(Tensor(X[i : i + batch_size]))
+                correct += int((out.data.argmax(axis=1) == y[i : i + batch_size]).sum())
+    finally:
+        model.train(was)
+    return correct / max(len(y), 1)
+
+
+class EvalEachEpoch:
+    """Trainer callback: eval-mode accuracy on a fixed set after every epoch (``history[key]``).
+
+    The Trainer's ``train_accuracy`` is averaged over the epoch's batches in training mode, i.e.
+    *with* dropout and input noise; the gap is about the network itself, so it is measured here
+    in eval mode on the whole training set.
+    """
+
+    def __init__(self, key: str, X: np.ndarray, y: np.ndarray) -> None:
+        self.key, self.X, self.y = key, X, y
+        self.values: list[float] = []
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
+        self.values.append(accuracy(trainer.model, self.X, self.y))
+
+
+def fit(
+    model: Any,
+    optimizer: Any,
+    data: Split,
+    epochs: int,
+    batch_size: int = 100,
+    regularizer: Callable[[Any], Any] | None = None,
+    val: tuple[np.ndarray, np.ndarray] | None = None,
+    callbacks: Sequence[Any] = (),
+    seed: int = 0,
+    eval_train: bool = True,
+    test_every_epoch: bool = True,
+) -> dict[str, Any]:
+    """Train with :class:`kisonet.train.Trainer` (cross-entropy); return the history plus the
+    final eval-mode ``train_acc`` / ``test_acc`` / ``gap`` and ``epochs_run``.
+
+    ``history['train_eval_accuracy']`` (with ``eval_train``) is the eval-mode training accuracy
+    after each epoch; ``history['train_loss']`` includes the regulariser's penalty.
+    """
+    from ..train import Trainer
+
+    cbs = list(callbacks)
+    ev = EvalEachEpoch("train_eval_accuracy", data.X_train, data.y_train) if eval_train else None
+    if ev is not None:
+        cbs.append(ev)
+    trainer = Trainer(model, "cross_entropy", optimizer, metrics=("accuracy",), callbacks=cbs,
+                      regularizer=regularizer, progress=False, seed=seed)  # fmt: skip
+    trainer.fit(data.train, val=val, test=data.test if test_every_epoch else None, epochs=int(epochs),
+                batch_size=int(batch_size))  # fmt: skip
+    hist: dict[str, Any] = {k: [float(x) for x in v] for k, v in trainer.history.items() if k != "epoch_seconds"}
+    if ev is not None:
+        hist["train_eval_accuracy"] = ev.values
+    train_acc = accuracy(model, data.X_train, data.y_train)
+    test_acc = accuracy(model, data.X_test, data.y_test)
+    return {
+        "history": hist,
+        "train_acc": train_acc,
+        "test_acc": test_acc,
+        "gap": train_acc - test_acc,
+        "epochs_run": len(hist.get("train_loss", [])),
+        "trainer": trainer,
+    }
+
+
+def _finite(values: Any) -> bool:
+    return bool(np.all(np.isfinite(np.asarray(values, dtype=np.float64))))
+
+
+# --- the experiment --------------------------------------------------------------------------
+
+
+def cures(
+    l2: float = 0.1, l1: float = 1e-3, dropout: float = 0.15, noise: float = 0.3, patience: int = 20
+) -> dict[str, dict[str, Any]]:
+    """The set-ups compared: label -> ``{'reg': (kind, args) | None, 'dropout', 'noise', 'early'}``."""
+    return {
+        "no regularisation": {},
+        f"L2 (λ={l2:g})": {"reg": ("L2", (l2,))},
+        f"L1 (λ={l1:g})": {"reg": ("L1", (l1,))},
+        f"elastic net ({l1 / 2:g}, {l2 / 2:g})": {"reg": ("ElasticNet", (l1 / 2, l2 / 2))},
+        f"dropout (p={dropout:g})": {"dropout": dropout},
+        f"dropout {dropout:g} + L1 {l1 / 2:g}": {"dropout": dropout, "reg": ("L1", (l1 / 2,))},
+        f"early stopping (patience {patience})": {"early": patience},
+        f"input noise (σ={noise:g})": {"noise": noise},
+    }
+
+
+def _regularizer(spec: tuple[str, tuple[float, ...]] | None) -> Any:
+    from .. import regularizers
+
+    if spec is None:
+        return None
+    kind, args = spec
+    return getattr(regularizers, kind)(*args)
+
+
+def overfitting(
+    quick: bool = False,
+    dataset: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    seed: int = 0,
+    n_train: int = 300,
+    epochs: int | None = None,
+    lr: float | None = None,
+    l2: float = 0.1,
+    l1: float = 1e-3,
+    dropout: float = 0.15,
+    noise: float = 0.3,
+    patience: int | None = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """Run the experiment; returns per-set-up histories, final accuracies and gaps.
+
+    Full: 300 training images, 200 epochs, SGD lr 0.01.  Quick: 200 images, 50 epochs at lr
+    0.03 (on ``digits`` this takes seconds), test set capped at 1,000.
+    """
+    from .. import nn
+    from .. import random as kr
+    from ..models import MLP
+    from ..optim import SGD
+    from ..train import EarlyStopping
+
+    ctx = start("overfitting", quick, dataset, data_dir, out, seed, verbose=verbose)
+    if quick and n_train == 300:
+        n_train = 200
+    epochs = int(epochs if epochs is not None else (50 if quick else 200))
+    lr = float(lr if lr is not None else (0.03 if quick else 0.01))
+    patience = int(patience if patience is not None else (10 if quick else 20))
+    # 300 training + 300 validation images (the validation set is used by early stopping only)
+    full = ctx.load(2 * n_train, 1000 if quick else None)
+    perm = np.random.default_rng(seed).permutation(len(full.y_train))
+    tr, va = perm[:n_train], perm[n_train : 2 * n_train]
+    data = Split(full.X_train[tr], full.y_train[tr], full.X_test, full.y_test, full.n_classes, full.input_shape)
+    val = (full.X_train[va], full.y_train[va])
+    ctx.echo(f"  {n_train} training / {len(va)} validation (early stopping only) / {len(data.y_test)} test images; "
+             f"MLP 6x100 ReLU, SGD lr {lr}, batch 100, {epochs} epochs")  # fmt: skip
+
+    setups = cures(l2, l1, dropout, noise, patience)
+    runs: dict[str, Any] = {}
+    for label, cfg in setups.items():
+        kr.manual_seed(seed)
+        model = MLP(data.n_features, (100,) * 6, data.n_classes, init="he", dropout=cfg.get("dropout", 0.0))
+        if cfg.get("noise"):
+            model = nn.Sequential(nn.GaussianNoise(cfg["noise"]), model)
+        cbs = []
+        early = None
+        if cfg.get("early"):
+            early = EarlyStopping("val_loss", patience=cfg["early"], restore_best=True)
+            cbs.append(early)
+        r = fit(model, SGD(model.parameters(), lr=lr), data, epochs, 100, _regularizer(cfg.get("reg")),
+                val=val, callbacks=cbs, seed=seed)  # fmt: skip
+        r.pop("trainer")
+        r["config"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()}
+        if early is not None:
+            r["best_epoch"] = None if early.best_epoch is None else early.best_epoch + 1
+        runs[label] = r
+        ctx.echo(f"  {label:30s} train {r['train_acc']:.3f}  test {r['test_acc']:.3f}  gap {r['gap']:+.3f}"
+                 f"  ({r['epochs_run']} epochs)")  # fmt: skip
+
+    _plot(ctx, runs, epochs, n_train)
+    base = runs["no regularisation"]
+    rows = []
+    for label, r in runs.items():
+        note = f"stopped at {r['epochs_run']}, best {r['best_epoch']}" if "best_epoch" in r else f"{r['epochs_run']}"
+        rows.append((label, f"{100 * r['train_acc']:.1f}%", f"{100 * r['test_acc']:.1f}%", f"{100 * r['gap']:.1f}",
+                     f"{100 * (r['test_acc'] - base['test_acc']):+.1f}", note))  # fmt: skip
+    best = max(runs, key=lambda k: runs[k]["test_acc"])
+    smallest = min(runs, key=lambda k: runs[k]["gap"])
+    notes = (f"{n_train} training images, MLP 6x100 ReLU (He init), SGD lr {lr}, batch 100, up to {epochs} epochs; "
+             f"accuracies in eval mode. Without regularisation the gap is {100 * base['gap']:.1f} points; smallest "
+             f"gap: {smallest} ({100 * runs[smallest]['gap']:.1f}); best test accuracy: {best} "
+             f"({100 * runs[best]['test_acc']:.1f}%).")  # fmt: skip
+    return ctx.finish(
+        {"runs": runs, "n_train": n_train, "n_val": len(va), "epochs": epochs, "lr": lr,
+         "all_finite": all(_finite([r["train_acc"], r["test_acc"]]) for r in runs.values())},
+        ("set-up", "train acc", "test acc", "gap (points)", "test vs none", "epochs"),
+        rows, notes, "Over-fitting 300 images, and its cures",
+    )  # fmt: skip
+
+
+def _plot(ctx: Any, runs: dict[str, Any], epochs: int, n_train: int) -> None:
+    from ..viz import _new_figure
+
+    fig = _new_figure((16.0, 10.0))
+    gs = fig.add_gridspec(3, 4, height_ratios=(1, 1, 1.1), hspace=0.55, wspace=0.25)
+    for i, (label, r) in enumerate(runs.items()):
+        ax = fig.add_subplot(gs[i // 4, i % 4])
+        h = r["history"]
+        tr = h.get("train_eval_accuracy", [])
+        te = h.get("test_accuracy", [])
+        ax.plot(np.arange(1, len(tr) + 1), tr, "-", color="C0", label="train")
+        ax.plot(np.arange(1, len(te) + 1), te, "-", color="C3", label="test")
+        if "best_epoch" in r and r["best_epoch"]:
+            ax.axvline(r["best_epoch"], color="k", ls=":", lw=1, label="best val loss")
+        ax.set_xlim(0, epochs)
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"{label}\ngap {100 * r['gap']:.1f} pts, test {100 * r['test_acc']:.1f}%", fontsize=9.5)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8)
+        if i % 4 == 0:
+            ax.set_ylabel("accuracy")
+        if i // 4 == 1:
+            ax.set_xlabel("epoch")
+        if i == 0:
+            ax.legend(fontsize=8, loc="lower right")
+    ax = fig.add_subplot(gs[2, :])
+    labels = list(runs)
+    x = np.arange(len(labels))
+    trv = [100 * runs[k]["train_acc"] for k in labels]
+    tev = [100 * runs[k]["test_acc"] for k in labels]
+    ax.bar(x - 0.2, trv, 0.4, color="C0", label="train")
+    ax.bar(x + 0.2, tev, 0.4, color="C3", label="test")
+    for xi, a, b in zip(x, trv, tev, strict=True):
+        ax.annotate(f"gap {a - b:.1f}", (xi, max(a, b) + 1), ha="center", fontsize=8.5)
+    ax.set_xticks(x)
+    ax.set_xticklabels([k.replace(" (", "\n(") for k in labels], fontsize=8.5)
+    lo = max(0.0, min(tev + trv) - 15)
+    ax.set_ylim(lo, 106)
+    ax.set_ylabel("final accuracy (%)")
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(f"Over-fitting: {n_train} training images, MLP 6x100 — train (blue) vs test (red) accuracy", fontsize=13)
+    ctx.savefig(fig, "overfitting.png")
+
