@@ -112,7 +112,7 @@ def test_per_rank_batchnorm_differs_from_global(two_rank_results):
 @pytest.mark.parametrize("chunks", [4, 1])
 def test_pipeline_equals_single_process(two_rank_results, chunks):
     r = two_rank_results[f"pipeline-{chunks}"]
-    assert list(r["layers"]) == [1, 4]  # the first Linear holds most parameters
+    assert list(r["layers"]) == [2, 3]  # Linear(20, 32), ReLU | Linear(32, 16), Tanh, Linear(16, 3)
     X, y = sc.make_data()
     model = sc.make_mlp()
     tr = Trainer(model, "cross_entropy", sc.make_opt("adam", model.parameters()), progress=False, seed=5)
@@ -179,8 +179,10 @@ def test_sampler_shards_are_disjoint_and_cover_the_epoch():
 def test_split_sequential_balances_parameters():
     model = sc.make_mlp()
     stages = dist.split_sequential(model, 2)
-    assert [len(s) for s in stages] == [1, 4]
-    assert [len(s) for s in dist.split_sequential(model, 3, balance=[2, 2, 1])] == [2, 2, 1]
+    assert [len(s) for s in stages] == [2, 3]  # 672 | 579 parameters
+    assert [len(s) for s in dist.split_sequential(model, 3)] == [2, 2, 1]
+    assert [len(s) for s in dist.split_sequential(model, 5)] == [1, 1, 1, 1, 1]
+    assert [len(s) for s in dist.split_sequential(model, 3, balance=[1, 1, 3])] == [1, 1, 3]
     with pytest.raises(kn.KisonetValueError, match="balance"):
         dist.split_sequential(model, 2, balance=[3, 3])
 

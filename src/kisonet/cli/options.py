@@ -305,6 +305,23 @@ TRAIN_OPTIONS: list[Option] = [
     # thread to pay, and idle BLAS threads spin (measured: 5x the CPU time on a 2-core box).
     Option("threads", 1, parse_threads, "BLAS threads", "N"),
     Option("out", None, text(), "run folder (default runs/<timestamp>)", "DIR"),
+    # Distributed training (kisonet.distributed; run under mpiexec -n N, see docs/distributed.md).
+    Option(
+        "distributed",
+        "none",
+        choice(("none", "sync", "async", "pipeline"), "distributed mode"),
+        "train on the MPI ranks of `mpiexec -n N kisonet train ...`",
+        "MODE",
+        choices_doc="none, sync, async, pipeline",
+    ),
+    Option(
+        "max-staleness",
+        None,
+        number(int, low=0, allow_none=True),
+        "--distributed async: bound on a worker's lead over the slowest one, in pushes (default: unbounded)",
+        "S",
+    ),
+    Option("micro-batches", 4, number(int, low=1), "--distributed pipeline: micro-batches per batch (GPipe)", "M"),
     Option("progress", True, boolean, "show a progress bar", switch=True),
     Option("config", None, text(), "TOML file of options (command-line flags win)", "FILE", config_key=False),
 ]

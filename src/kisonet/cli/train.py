@@ -241,6 +241,10 @@ def train_from_config(config: dict[str, Any], echo: Callable[[str], None] | None
 
 def _train(config: dict[str, Any], echo: Callable[[str], None] | None) -> int:
     echo = echo or (lambda s: print(s, flush=True))
+    if config.get("distributed", "none") != "none":  # mpiexec -n N kisonet train --distributed MODE
+        from ..distributed.cli import train_distributed
+
+        return train_distributed(config, echo)
     t_start = time.perf_counter()
 
     import numpy as np

@@ -88,24 +88,48 @@ def split_sequential(model: Module, n_stages: int, balance: Sequence[int] | None
             )
         counts = balance
     else:
-        sizes = np.array([sum(p.size for p in m.parameters()) for _, m in items], dtype=np.float64)
-        sizes += 1e-3 * max(sizes.sum(), 1.0) / L  # parameter-free layers still cost a little
-        cum = np.cumsum(sizes)
-        cuts, start = [], 0
-        for k in range(1, n_stages):
-            target = cum[-1] * k / n_stages
-            c = int(np.searchsorted(cum, target)) + 1  # first index after the cut
-            c = max(c, start + 1)
-            c = min(c, L - (n_stages - k))
-            cuts.append(c)
-            start = c
-        bounds = [0, *cuts, L]
-        counts = [bounds[i + 1] - bounds[i] for i in range(n_stages)]
+        counts = _balanced_counts([sum(p.size for p in m.parameters()) for _, m in items], n_stages)
     stages, i = [], 0
     for c in counts:
         stages.append(Sequential(OrderedDict(items[i : i + c])))
         i += c
     return stages
+
+
+def _balanced_counts(sizes: Sequence[int], n_stages: int) -> list[int]:
+    """Layers per stage minimising the largest stage's parameter count (linear partition, DP).
+
+    Cuts go right before a layer with parameters, so each stage starts with a weight
+    layer and keeps the activation that follows its last one (Linear, ReLU | Linear, ...);
+    only when there are fewer weight layers than stages may a stage hold no parameters.
+    """
+    L = len(sizes)
+    starts = [i for i, n in enumerate(sizes) if n > 0 and i > 0 and any(sizes[:i])]
+    if len(starts) + 1 >= n_stages:
+        units = [0, *starts, L]
+    else:  # more stages than weight layers: cut anywhere after the first weight layer
+        first = next((i for i, n in enumerate(sizes) if n > 0), 0)
+        units = [0, *range(first + 1, L + 1)]
+        if len(units) - 1 < n_stages:
+            units = list(range(L + 1))
+    cost = np.array([sum(sizes[units[u] : units[u + 1]]) + 1e-6 for u in range(len(units) - 1)])
+    U = len(cost)
+    cum = np.concatenate([[0.0], np.cumsum(cost)])
+    best = np.full((n_stages + 1, U + 1), np.inf)
+    arg = np.zeros((n_stages + 1, U + 1), dtype=np.int64)
+    best[0, 0] = 0.0
+    for k in range(1, n_stages + 1):
+        for j in range(k, U + 1):
+            for i in range(k - 1, j):
+                v = max(best[k - 1, i], cum[j] - cum[i])
+                if v < best[k, j]:
+                    best[k, j], arg[k, j] = v, i
+    cuts, j = [], U
+    for k in range(n_stages, 0, -1):
+        cuts.append(j)
+        j = int(arg[k, j])
+    bounds = [0] + [units[c] for c in reversed(cuts)]
+    return [bounds[i + 1] - bounds[i] for i in range(n_stages)]
 
 
 class _RemoteStages(Function):

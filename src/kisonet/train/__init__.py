@@ -34,13 +34,16 @@ from .metrics import (
     rmse,
     top_k_accuracy,
 )
+from .interrupt import CHECKPOINT_KIND, GracefulInterrupt
 from .selection import cross_validate, select_model
 from .trainer import Trainer
 
 __all__ = [
+    "CHECKPOINT_KIND",
     "CSVLogger",
     "Callback",
     "EarlyStopping",
+    "GracefulInterrupt",
     "LRSchedulerCallback",
     "LambdaCallback",
     "LinearRegression",

@@ -229,7 +229,14 @@ class EarlyStopping(Callback):
             trainer.stop_training = True
 
     def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
-        if self.restore_best and self.best_state is not None:
+        # A run interrupted (^C) before its last epoch keeps its current weights: it is
+        # checkpointed and resumed from exactly there, and restores the best at its real end.
+        interrupted = (
+            getattr(trainer, "interrupt_training", False)
+            and not getattr(trainer, "stop_training", False)
+            and trainer.epoch < getattr(trainer, "_target_epochs", 0)
+        )
+        if self.restore_best and self.best_state is not None and not interrupted:
             trainer.model.load_state_dict(self.best_state)
 
     def state_dict(self) -> dict[str, Any]:
