@@ -86,3 +86,4 @@ from . import experiments  # noqa: E402,I001
 from . import models  # noqa: E402,I001
 from . import ensemble, semi  # noqa: E402,I001
 from . import compress  # noqa: E402,I001
+from . import distributed  # noqa: E402,I001  (mpi4py is imported only when used)

@@ -37,7 +37,14 @@ def get_rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     """Restore a state returned by :func:`get_rng_state`."""
-    _GENERATOR.bit_generator.state = state
+    try:
+        _GENERATOR.bit_generator.state = state
+    except (TypeError, ValueError, KeyError) as e:
+        from .errors import KisonetValueError
+
+        raise KisonetValueError(
+            f"set_rng_state: not a state from kn.get_rng_state() (a PCG64 state dict): {e}"
+        ) from None
 
 
 def make_generator(seed: int | None) -> np.random.Generator:

@@ -86,7 +86,7 @@ def test_tied_decoder_shares_the_encoder_weight_and_its_gradient_is_the_sum():
 def test_encoder_is_reusable_as_a_feature_extractor(digits):
     (X, y), (Xt, yt) = digits
     kn.manual_seed(0)
-    ae = _train(nn.Autoencoder.mlp((1, 8, 8), hidden=(64,), code=16), X, epochs=10)
+    ae = _train(nn.Autoencoder.mlp((1, 8, 8), hidden=(64,), code=16), X, epochs=5)
     Z = ae.features(Xt)
     assert Z.shape == (len(Xt), 16)
     with kn.no_grad():
@@ -96,7 +96,7 @@ def test_encoder_is_reusable_as_a_feature_extractor(digits):
     clf = nn.Sequential(ae.encoder, nn.Linear(16, 10))
     t = kn.train.Trainer(clf, "cross_entropy", kn.optim.Adam(clf[1].parameters(), lr=1e-2), progress=False)
     before = ae.encoder[1].weight.data.copy()
-    t.fit((X, y), epochs=10)
+    t.fit((X, y), epochs=5)
     np.testing.assert_array_equal(ae.encoder[1].weight.data, before)  # frozen features
     assert t.evaluate((Xt, yt))["accuracy"] > 0.8
 

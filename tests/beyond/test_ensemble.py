@@ -96,6 +96,17 @@ def test_adaboost_training_error_falls_round_by_round(digits):
         assert a == pytest.approx(0.5 * (math.log((1 - e) / e) + math.log(9)))
 
 
+def test_adaboost_training_error_falls_on_mnist_t10k(mnist_dir):
+    ds = kn.data.load_dataset("mnist-t10k", data_dir=mnist_dir)
+    X, y = ds.train[0][:2000], ds.train[1][:2000]
+    # softmax-regression weak learners, one epoch each
+    ab = AdaBoost(lambda: MLP(784, (), 10), n_models=6, epochs=1, lr=1e-2, learning_rate=0.5, batch_size=64)
+    err = ab.fit(X, y).history_["train_error"]
+    assert len(err) == 6
+    assert err[-1] < 0.8 * err[0]
+    assert all(b <= a + 0.02 for a, b in zip(err, err[1:], strict=False))
+
+
 def test_adaboost_trains_each_learner_on_reweighted_samples(digits, monkeypatch):
     (X, y), _ = digits
     X, y = X[:400], y[:400]

@@ -59,7 +59,9 @@ def test_a_zero_weight_head_is_not_trained(digits):
     spec = m.loss_spec("cross_entropy", weights={"even": 0.0})
     assert spec["even"][1] == 0.0 and spec["digit"][1] == 1.0
     # plain SGD: a zero gradient leaves the head exactly where it started
-    kn.train.Trainer(m, spec, kn.optim.SGD(m.parameters(), lr=0.1), progress=False).fit((X[:256], _targets(y[:256])), epochs=1)
+    kn.train.Trainer(m, spec, kn.optim.SGD(m.parameters(), lr=0.1), progress=False).fit(
+        (X[:256], _targets(y[:256])), epochs=1
+    )
     np.testing.assert_array_equal(m.heads["even"].weight.data, before)
     assert not np.array_equal(m.heads["digit"].weight.data, _model().heads["digit"].weight.data)
 

@@ -13,8 +13,8 @@ import time
 import numpy as np
 
 import kisonet as kn
-from kisonet import nn, optim
 from kisonet import distributed as dist
+from kisonet import nn, optim
 from kisonet.train import Trainer
 
 N_SAMPLES, N_FEATURES, N_CLASSES, GLOBAL_BATCH, EPOCHS = 64, 20, 3, 16, 2
@@ -51,7 +51,7 @@ def _state(model) -> dict[str, np.ndarray]:
     return {k.replace(".", "_"): np.asarray(v) for k, v in model.state_dict().items()}
 
 
-def run_sync(out: str, name: str, comm, opt_kind: str, batch_norm: bool = False) -> None:
+def run_sync(out: str, name: str, comm, opt_kind: str, batch_norm: bool = False, bucket_bytes: int = 2**25) -> None:
     R, r = comm.Get_size(), comm.Get_rank()
     X, y = make_data()
     model = make_mlp(batch_norm)
@@ -60,7 +60,7 @@ def run_sync(out: str, name: str, comm, opt_kind: str, batch_norm: bool = False)
             p.data[...] = np.float32(r)
     if batch_norm:
         model = dist.convert_sync_batchnorm(model, comm)
-    dp = dist.DataParallel(model, comm)
+    dp = dist.DataParallel(model, comm, bucket_bytes=bucket_bytes)
     sampler = dist.DistributedSampler(len(X), comm=comm, seed=3)
     loader = dist.DistributedLoader((X, y), GLOBAL_BATCH // R, sampler)
     trainer = Trainer(dp, "cross_entropy", make_opt(opt_kind, dp.parameters()), callbacks=[dp], progress=False)
@@ -69,7 +69,15 @@ def run_sync(out: str, name: str, comm, opt_kind: str, batch_norm: bool = False)
     allp = np.zeros((R, flat.size), dtype=flat.dtype)
     comm.Allgather(flat, allp)
     if r == 0:
-        save(out, name, spread=np.abs(allp - allp[0]).max(), loss=np.array(trainer.history["train_loss"]), **_state(model))
+        save(
+            out,
+            name,
+            spread=np.abs(allp - allp[0]).max(),
+            loss=np.array(trainer.history["train_loss"]),
+            buckets=np.array(len(dp._flat.buckets)),
+            comm_steps=np.array(dp.steps),
+            **_state(model),
+        )
 
 
 def run_pipeline(out: str, name: str, comm, chunks: int) -> None:
@@ -77,7 +85,9 @@ def run_pipeline(out: str, name: str, comm, chunks: int) -> None:
     model = make_mlp()
     pipe = dist.PipelineParallel(model, comm, chunks=chunks, optimizer=lambda ps: make_opt("adam", ps))
     if comm.Get_rank() == 0:
-        trainer = Trainer(pipe, "cross_entropy", make_opt("adam", pipe.parameters()), callbacks=[pipe], progress=False, seed=5)
+        trainer = Trainer(
+            pipe, "cross_entropy", make_opt("adam", pipe.parameters()), callbacks=[pipe], progress=False, seed=5
+        )
         trainer.fit((X, y), val=(X[:32], y[:32]), epochs=EPOCHS, batch_size=GLOBAL_BATCH)
         state = pipe.state_dict()
         pipe.close()
@@ -145,6 +155,8 @@ def main() -> None:
         for name in names:
             if name in ("error-raise", "error-timeout"):
                 run_error(comm, name.split("-")[1])
+            elif name == "sync-buckets":  # 1 KB buckets: many Allreduces per step
+                run_sync(out, name, comm, "sgd", bucket_bytes=1024)
             elif name.startswith("sync"):  # sync-sgd, sync-adam, sync-bn
                 kind = name.split("-")[1]
                 run_sync(out, name, comm, "sgd" if kind == "bn" else kind, batch_norm=kind == "bn")

@@ -58,20 +58,19 @@ def mpirun(n: int, *args: str, timeout: float = 90, env: dict | None = None) -> 
 @pytest.fixture(scope="module")
 def two_rank_results(tmp_path_factory):
     out = tmp_path_factory.mktemp("mpi2")
-    names = ["sync-sgd", "sync-adam", "sync-bn", "pipeline-4", "pipeline-1", "async-none"]
+    names = ["sync-sgd", "sync-buckets", "sync-adam", "sync-bn", "pipeline-4", "pipeline-1", "async-none"]
     res = mpirun(2, str(SCENARIOS), str(out), *names)
     assert res.returncode == 0, res.stderr[-3000:]
     return {n: dict(np.load(out / f"{n}.npz")) for n in names}
 
 
 def _reference_sync(opt_kind: str, batch_norm: bool = False):
-    """One process, global batch B, the same shared-seed permutation (1 replica)."""
+    """A plain single-process Trainer with batch B: its DataLoader(seed=3) draws the
+    permutations the DistributedSampler(seed=3) shards."""
     X, y = sc.make_data()
     model = sc.make_mlp(batch_norm)
-    sampler = dist.DistributedSampler(len(X), num_replicas=1, rank=0, seed=3)
-    loader = dist.DistributedLoader((X, y), sc.GLOBAL_BATCH, sampler)
-    tr = Trainer(model, "cross_entropy", sc.make_opt(opt_kind, model.parameters()), progress=False)
-    tr.fit(loader, epochs=sc.EPOCHS)
+    tr = Trainer(model, "cross_entropy", sc.make_opt(opt_kind, model.parameters()), progress=False, seed=3)
+    tr.fit((X, y), epochs=sc.EPOCHS, batch_size=sc.GLOBAL_BATCH)
     return model, tr.history
 
 
@@ -92,6 +91,37 @@ def test_sync_two_ranks_equal_one_process_with_global_batch(two_rank_results, op
     assert np.abs(r["2_weight"] - sc.make_mlp().state_dict()["2.weight"]).max() > 1e-2
 
 
+def test_sync_bucketed_allreduce_gives_the_same_result(two_rank_results):
+    r = two_rank_results["sync-buckets"]
+    assert int(r["buckets"]) > 3  # 1 KB buckets over 1,251 parameters
+    assert int(r["comm_steps"]) == sc.EPOCHS * sc.N_SAMPLES // sc.GLOBAL_BATCH  # one reduction per step
+    model, _ = _reference_sync("sgd")
+    _assert_state_close(model, r, atol=2e-5)
+
+
+def test_flat_buffer_round_trip():
+    model = sc.make_mlp()
+    params = list(model.parameters())
+    flat = dist.FlatBuffer(params, bucket_bytes=400)
+    assert flat.numel == sum(p.size for p in params) and flat.buffer.dtype == np.float32
+    assert sum(b.size for b in flat.buckets) == flat.numel and all(b.nbytes <= 400 for b in flat.buckets)
+    for i, p in enumerate(params):
+        p.grad = np.full(p.shape, i, dtype=np.float32)
+    params[1].grad = None  # a parameter without gradient contributes zeros
+    buf = flat.pack_grads()
+    assert buf[flat.offsets[0] : flat.offsets[1]].tolist() == [0.0] * params[0].size
+    assert not buf[flat.offsets[1] : flat.offsets[2]].any()
+    buf *= 2
+    flat.unpack_grads()
+    assert np.shares_memory(params[2].grad, flat.buffer) and (params[2].grad == 4).all()
+    before = [p.data.copy() for p in params]
+    flat.pack_params()
+    for p in params:
+        p.data[...] = 0
+    flat.unpack_params()
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, params, strict=True))
+
+
 def test_sync_batchnorm_equals_batchnorm_on_the_global_batch(two_rank_results):
     r = two_rank_results["sync-bn"]
     model, _ = _reference_sync("sgd", batch_norm=True)
@@ -105,7 +135,9 @@ def test_per_rank_batchnorm_differs_from_global(two_rank_results):
     bn_global = nn.BatchNorm1d(N := 4)
     x = kn.tensor(X[:16, :N])
     full = bn_global(x).data
-    halves = np.concatenate([nn.BatchNorm1d(N)(kn.tensor(X[:8, :N])).data, nn.BatchNorm1d(N)(kn.tensor(X[8:16, :N])).data])
+    halves = np.concatenate(
+        [nn.BatchNorm1d(N)(kn.tensor(X[:8, :N])).data, nn.BatchNorm1d(N)(kn.tensor(X[8:16, :N])).data]
+    )
     assert np.abs(full - halves).max() > 1e-2
 
 
@@ -170,10 +202,15 @@ def test_sampler_shards_are_disjoint_and_cover_the_epoch():
         ep1.append(s.indices())
     assert not np.array_equal(ep1[0], shards[0])  # reshuffled per epoch
     assert set(np.concatenate(ep1)) == set(range(n))
-    # interleaved shards of per-rank batch b form the single-process batches of B = R b
-    single = dist.DistributedSampler(n - 3, num_replicas=1, rank=0, seed=7).indices()
-    parts = [dist.DistributedSampler(n - 3, num_replicas=R, rank=r, seed=7).indices()[:5] for r in range(R)]
-    assert set(np.concatenate(parts)) == set(single[:20])
+    # interleaved shards of per-rank batch b form the single-process DataLoader's batches of B = R b
+    loader = kn.data.DataLoader(kn.data.ArrayDataset(np.arange(n - 3), np.arange(n - 3)), batch_size=20, seed=7)
+    for epoch, batches in enumerate([list(loader), list(loader)]):
+        samplers = [dist.DistributedSampler(n - 3, num_replicas=R, rank=r, seed=7) for r in range(R)]
+        for s in samplers:
+            s.set_epoch(epoch)
+        parts = [s.indices() for s in samplers]
+        for k, (xb, _) in enumerate(batches):
+            assert set(np.concatenate([p[5 * k : 5 * (k + 1)] for p in parts])) == set(xb)
 
 
 def test_split_sequential_balances_parameters():
@@ -196,3 +233,39 @@ def test_import_without_mpi4py_and_clear_error(tmp_path):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     assert "ERR" in res.stdout and "kisonet[mpi]" in res.stdout
+
+
+@pytest.mark.parametrize("mode,n", [("sync", 2), ("async", 2), ("pipeline", 2)])
+def test_cli_train_distributed_writes_one_run_folder(tmp_path, mode, n):
+    import json
+
+    out = tmp_path / "run"
+    res = mpirun(
+        n, "-m", "kisonet", "train", "--distributed", mode, "--epochs", "1", "--model", "mlp:64",
+        "--out", str(out), "--no-progress", timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.count("kisonet train:") == 1  # rank 0 alone prints
+    assert res.stdout.count("run folder:") == 1
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["world_size"] == n and metrics["epochs"] == 1
+    assert metrics["test_accuracy"] > 0.8  # digits after one epoch (chance: 0.1)
+    config = json.loads((out / "config.json").read_text())
+    assert config["distributed"] == mode
+    assert (out / "model.npz").exists() and (out / "history.csv").read_text().count("\n") == 2
+    # the saved model is a plain model: evaluate reloads it without MPI
+    ev = subprocess.run(
+        [sys.executable, "-m", "kisonet", "evaluate", str(out)], capture_output=True, text=True, timeout=60
+    )
+    assert ev.returncode == 0, ev.stderr
+
+
+def test_cli_refuses_modes_that_need_more_ranks(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "kisonet", "train", "--distributed", "pipeline", "--out", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 2
+    assert "needs at least 2 MPI ranks" in res.stderr

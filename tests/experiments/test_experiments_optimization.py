@@ -121,19 +121,30 @@ def test_weight_init_zeros_leaves_hidden_units_identical(tmp_path):
     _outputs_ok(res, ("curves.png", "symmetry.png"))
 
 
-def test_batch_norm_trains_where_the_plain_net_does_not(tmp_path):
-    res = kn.experiments.batch_norm(
-        quick=True, dataset="digits", out=tmp_path, scales=[1.0, 0.01], epochs=5, verbose=False
-    )
-    by = {r["scale"]: r for r in res["results"]}
-    for s in (1.0, 0.01):
-        plain, bn = by[s]["plain"], by[s]["bn"]
-        plain_acc = 0.0 if plain["diverged"] else plain["final_train_accuracy"]
-        assert not bn["diverged"]
-        assert plain_acc < 0.3, (s, plain_acc)  # exploding (1.0) or vanishing (0.01): no learning
-    assert by[0.01]["bn"]["final_train_accuracy"] > 0.8
-    assert by[1.0]["plain"]["diverged"] or by[1.0]["plain"]["final_train_accuracy"] < 0.3
-    _outputs_ok(res, ("accuracy_grid.png", "final_accuracy_vs_scale.png"))
+def test_batch_norm_trains_where_the_plain_net_does_not(tmp_path, capsys):
+    """Through the command line, end to end: `kisonet experiment batch-norm --quick`."""
+    from kisonet.cli import main
+
+    out = tmp_path / "bn"
+    assert main(["experiment", "batch-norm", "--quick", "--dataset", "digits", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "dataset digits" in printed and "| weight scale" in printed
+    data = json.loads((out / "results.json").read_text())
+    assert data["command"] == f"kisonet experiment batch-norm --quick --dataset digits --out {out}"
+    by = {r["scale"]: r for r in data["results"]}
+    assert sorted(by) == [0.001, 0.01, 0.1, 1.0]
+
+    def acc(run: dict) -> float:
+        return 0.0 if run["diverged"] else float(run["final_train_accuracy"])
+
+    for s in (1.0, 0.01, 0.001):  # exploding (1.0) or vanishing signal: the plain net does not learn
+        assert acc(by[s]["plain"]) < 0.3, (s, by[s]["plain"])
+    assert by[1.0]["plain"]["diverged"]  # NaN, caught by the Trainer's guard and recorded
+    for s in (0.01, 0.001):  # ... where the same net with batch norm does
+        assert not by[s]["bn"]["diverged"] and acc(by[s]["bn"]) > acc(by[s]["plain"]) + 0.3, (s, by[s]["bn"])
+    assert acc(by[0.01]["bn"]) > 0.8
+    for f in ("accuracy_grid.png", "final_accuracy_vs_scale.png", "summary.md"):
+        assert (out / f).stat().st_size > 500
 
 
 def test_every_optimizer_lowers_the_loss(tmp_path):

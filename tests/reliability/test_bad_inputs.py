@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import json
 import pickle
 import traceback
 from collections.abc import Callable
@@ -92,6 +93,17 @@ def _flip_array_byte(tmp: Path) -> Path:
     return dst
 
 
+def _forge_meta(tmp: Path, **changes) -> Path:
+    """A valid checkpoint whose metadata says something else (e.g. a future format version)."""
+    _good_checkpoint(tmp)
+    with np.load(tmp / "good.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays.pop("__meta__")[()]))
+    meta.update(changes)
+    np.savez(tmp / "forged.npz", __meta__=np.array(json.dumps(meta)), **arrays)
+    return tmp / "forged.npz"
+
+
 def _idx(*dims, code=0x08, extra=b""):
     import struct
 
@@ -146,6 +158,14 @@ CASES: list[Case] = [
         GraphError,
         "in-place change",
     ),
+    Case("tensor", "mean over a float axis", lambda p: t((2, 3)).mean(axis=0.5), KisonetTypeError, "axis must be"),
+    Case("tensor", "swapaxes out of range", lambda p: t((2, 3)).swapaxes(0, 4), KisonetValueError, "axis 4"),
+    Case("tensor", "astype to strings", lambda p: t((3,)).astype("str"), KisonetTypeError, "not numeric"),
+    Case("tensor", "setitem shape", lambda p: t((3,)).__setitem__(slice(None), np.ones(4)), ShapeError, "(3,)"),
+    Case("tensor", "setitem out of range", lambda p: t((3,)).__setitem__(5, 1.0), KisonetIndexError, "index 5"),
+    Case("tensor", "add_ shape", lambda p: t((3,)).add_(np.ones(4)), ShapeError, "add_"),
+    Case("tensor", "clip by a string", lambda p: kn.clip(t((3,)), "a", 1), KisonetTypeError, "must be numbers"),
+    Case("tensor", "foreign RNG state", lambda p: kn.set_rng_state({"x": 1}), KisonetValueError, "get_rng_state"),
     Case("tensor", "set_default_dtype int", lambda p: kn.set_default_dtype(np.int32), KisonetValueError, "float32"),
     Case("tensor", "manual_seed negative", lambda p: kn.manual_seed(-1), KisonetValueError, "non-negative"),
     # --- layers --------------------------------------------------------------------------
@@ -162,7 +182,9 @@ CASES: list[Case] = [
     Case("layer", "Dropout p > 1", lambda p: nn.Dropout(1.5), KisonetValueError, "[0, 1)"),
     Case("layer", "Flatten of 1-D", lambda p: nn.Flatten()(t((3,))), KisonetValueError, "Flatten"),
     Case("layer", "Sequential of int", lambda p: nn.Sequential(3), KisonetTypeError, "not a Module"),
-    Case("layer", "load_state_dict missing", lambda p: nn.Linear(2, 2).load_state_dict({}), KisonetValueError, "missing"),
+    Case(
+        "layer", "load_state_dict missing", lambda p: nn.Linear(2, 2).load_state_dict({}), KisonetValueError, "missing"
+    ),
     Case(
         "layer",
         "load_state_dict shape",
@@ -184,6 +206,8 @@ CASES: list[Case] = [
         KisonetTypeError,
         "not numbers",
     ),
+    Case("layer", "LeakyReLU slope not a number", lambda p: nn.LeakyReLU("a"), KisonetValueError, "negative_slope"),
+    Case("layer", "Sequential index", lambda p: nn.Sequential(nn.Linear(2, 2))[5], KisonetIndexError, "index 5"),
     Case("layer", "softmax axis", lambda p: F.softmax(t((2, 3)), axis=4), KisonetValueError, "axis 4"),
     Case("layer", "unknown model", lambda p: kn.models.build_model("mpl:10", (4,), 3), KisonetValueError, "'mlp'"),
     Case(
@@ -234,7 +258,13 @@ CASES: list[Case] = [
     Case("loss", "unknown loss name", lambda p: trainer(loss="cross_entropi"), KisonetValueError, "'cross_entropy'"),
     # --- optimizers and schedules ------------------------------------------------------
     Case("optim", "negative lr", lambda p: sgd(lr=-1), KisonetValueError, "lr must be >= 0"),
-    Case("optim", "NaN lr", lambda p: kn.optim.Adam(nn.Linear(2, 2).parameters(), lr=float("nan")), KisonetValueError, "nan"),
+    Case(
+        "optim",
+        "NaN lr",
+        lambda p: kn.optim.Adam(nn.Linear(2, 2).parameters(), lr=float("nan")),
+        KisonetValueError,
+        "nan",
+    ),
     Case(
         "optim",
         "Adam beta >= 1",
@@ -244,6 +274,14 @@ CASES: list[Case] = [
     ),
     Case("optim", "negative momentum", lambda p: sgd(momentum=-0.5), KisonetValueError, "momentum"),
     Case("optim", "no parameters", lambda p: kn.optim.SGD([], lr=0.1), KisonetValueError, "empty parameter list"),
+    Case(
+        "optim",
+        "LambdaLR of a number",
+        lambda p: kn.optim.lr_scheduler.LambdaLR(sgd(), lr_lambda=3),
+        KisonetTypeError,
+        "lr_lambda must be a function",
+    ),
+    Case("optim", "group without params", lambda p: kn.optim.SGD([{"lr": 0.1}], lr=0.1), KisonetValueError, "'params'"),
     Case("optim", "arrays not tensors", lambda p: kn.optim.SGD([np.ones(3)], lr=0.1), KisonetTypeError, "Tensors"),
     Case("optim", "foreign state", lambda p: sgd().load_state_dict({"foo": 1}), KisonetValueError, "param_groups"),
     Case(
@@ -304,6 +342,13 @@ CASES: list[Case] = [
         lambda p: kn.data.ArrayDataset(np.ones((3, 2)), np.ones(3))[7],
         KisonetIndexError,
         "index 7 out of range",
+    ),
+    Case(
+        "loader",
+        "negative split seed",
+        lambda p: kn.data.split_train_val(np.zeros((5, 2)), np.zeros(5), 0.2, seed=-3),
+        KisonetValueError,
+        "seed must be",
     ),
     Case("loader", "unknown dataset", lambda p: kn.data.load_dataset("mnsit"), KisonetValueError, "'mnist'"),
     Case(
@@ -378,9 +423,30 @@ CASES: list[Case] = [
         NumericalError,
         "epoch 1, step 1",
     ),
-    Case("trainer", "epochs negative", lambda p: trainer().fit((np.zeros((4, 2)), np.zeros(4, np.int64)), epochs=-1), KisonetValueError, "epochs"),
-    Case("trainer", "no optimizer", lambda p: trainer(opt=False).fit((np.zeros((4, 2)), np.zeros(4, np.int64))), KisonetValueError, "no optimizer"),
-    Case("trainer", "unknown metric", lambda p: kn.train.metrics.get_metric("acurracy"), KisonetValueError, "'accuracy'"),
+    Case(
+        "trainer",
+        "epochs negative",
+        lambda p: trainer().fit((np.zeros((4, 2)), np.zeros(4, np.int64)), epochs=-1),
+        KisonetValueError,
+        "epochs",
+    ),
+    Case(
+        "trainer",
+        "no optimizer",
+        lambda p: trainer(opt=False).fit((np.zeros((4, 2)), np.zeros(4, np.int64))),
+        KisonetValueError,
+        "no optimizer",
+    ),
+    Case(
+        "trainer",
+        "load_state_dict of a list",
+        lambda p: trainer().load_state_dict([1]),
+        KisonetTypeError,
+        "Trainer.state_dict()",
+    ),
+    Case(
+        "trainer", "unknown metric", lambda p: kn.train.metrics.get_metric("acurracy"), KisonetValueError, "'accuracy'"
+    ),
     Case(
         "trainer",
         "metric lengths",
@@ -470,7 +536,16 @@ CASES: list[Case] = [
         CheckpointError,
         "expected 'checkpoint'",
     ),
-    Case("checkpoint", "save a Module", lambda p: kn.save(nn.Linear(2, 2), p / "m.npz"), KisonetTypeError, "state_dict()"),
+    Case(
+        "checkpoint",
+        "newer format version",
+        lambda p: kn.load(_forge_meta(p, format_version=99)),
+        CheckpointError,
+        "newer than this kisonet understands",
+    ),
+    Case(
+        "checkpoint", "save a Module", lambda p: kn.save(nn.Linear(2, 2), p / "m.npz"), KisonetTypeError, "state_dict()"
+    ),
     Case(
         "checkpoint",
         "save into missing folder",
@@ -548,7 +623,8 @@ def _cli_cases(tmp: Path, run: Path) -> list[tuple[str, list[str], int, str]]:
         ("predict wrong shape", ["predict", str(run), str(run / "wrong.npy")], 2, "has shape (2, 5)"),
         ("predict pickled input", ["predict", str(run), str(run / "objects.npy")], 2, "not a readable .npy"),
         ("predict missing input", ["predict", str(run), str(tmp / "none.npy")], 2, "file not found"),
-        ("resume missing run", ["train", "--resume", str(tmp / "none")], 2, "--resume"),
+        ("resume missing run", ["train", "--resume", str(tmp / "none")], 2, "is not a run folder"),
+        ("resume with other options", ["train", "--resume", str(run), "--epochs", "3"], 2, "drop --epochs"),
     ]
 
 
@@ -612,3 +688,21 @@ def test_unknown_names_suggest_the_closest() -> None:
     err = kn.errors.unknown_name("optimizer", "adamw2", ["adam", "adamw", "sgd"])
     assert isinstance(err, KisonetValueError) and "did you mean 'adamw'" in str(err)
 
+
+def test_corrupted_dataset_cache_is_removed_and_reported(tmp_path: Path) -> None:
+    """A half-downloaded cache file fails its SHA-256: removed, a warning names it, then the
+    documented DataError (no network here), never a silent use of the bad bytes."""
+    import hashlib
+
+    from kisonet.data import download
+
+    good = b"the real file"
+    remote = download.RemoteFile("set.bin", hashlib.sha256(good).hexdigest(), len(good), ("http://127.0.0.1:9/x",))
+    (tmp_path / "set.bin").write_bytes(good[:5])  # truncated download
+    with pytest.warns(UserWarning, match="does not match its published SHA-256"):
+        with pytest.raises(DataError, match="set.bin is not in") as info:
+            download.fetch(remote, tmp_path, download=False)
+    assert not (tmp_path / "set.bin").exists()
+    _assert_kisonets_own(info.value)
+    (tmp_path / "set.bin").write_bytes(good)
+    assert download.fetch(remote, tmp_path, download=False).read_bytes() == good

@@ -39,7 +39,7 @@ FUZZ = settings(
 )
 
 
-class _Hang(Exception):
+class _HangError(Exception):
     pass
 
 
@@ -48,7 +48,7 @@ def bounded(seconds: int = SECONDS, peak: int = PEAK_BYTES):
     """Fail (not block) after ``seconds``; fail if the block allocated more than ``peak`` bytes."""
 
     def on_alarm(signum, frame):
-        raise _Hang(f"reader still running after {seconds} s")
+        raise _HangError(f"reader still running after {seconds} s")
 
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(seconds)
@@ -222,7 +222,6 @@ def test_cifar_archive_mutated(workdir, data):
     expect_only(DataError, cifar.read_cifar_archive, path)
 
 
-
 # --- checkpoints ----------------------------------------------------------------------------
 
 
@@ -257,7 +256,9 @@ def test_checkpoint_mutated(workdir, checkpoint_bytes, data):
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["t", "k", "v", "items", "x"]), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["t", "k", "v", "items", "x"]), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -276,7 +277,7 @@ def _rewrite_meta(src: Path, dst: Path, edit) -> None:
     assert zipfile.is_zipfile(dst)
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=80)
 @given(key=st.sampled_from(["structure", "format_version", "checksum", "kind", "format", None]), value=_json)
 def test_checkpoint_with_forged_metadata(workdir, checkpoint_bytes, key, value):
     """A forged ``__meta__`` (valid zip, valid JSON, wrong content) is refused, never crashes."""

@@ -122,7 +122,12 @@ def test_resume_is_not_trivially_equal(uninterrupted, tmp_path: Path):
     with GracefulInterrupt(part, notify=lambda m: None):
         fit(part)
     state = part.state_dict()
-    partial = {"model": state["model"], "epoch": state["epoch"], "global_step": state["global_step"], "history": state["history"]}
+    partial = {
+        "model": state["model"],
+        "epoch": state["epoch"],
+        "global_step": state["global_step"],
+        "history": state["history"],
+    }
     resumed = make()
     resumed.load_state_dict(partial)
     fit(resumed)

@@ -38,7 +38,7 @@ enabled = False
 
 # Frames of the engine itself, dropped from a recorded creation site.
 _ENGINE_FILES = ("autograd/function.py", "autograd/ops.py", "autograd/tensor.py", "autograd/anomaly.py")
-_MAX_FRAMES = 12
+_MAX_FRAMES = 6  # the innermost frames: the user's model code, not the caller's framework
 
 
 def is_anomaly_enabled() -> bool:

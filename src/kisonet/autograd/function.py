@@ -104,8 +104,13 @@ class Function:
     def _free(self) -> None:
         # Drop saved arrays and references to inputs so activations can be freed
         # as soon as this node's backward has run.
+        self._release()
         self.__dict__.clear()
         self.inputs = None
+
+    def _release(self) -> None:
+        """Called once backward no longer needs the saved arrays (before they are dropped):
+        an op may hand scratch arrays back to a cache here (conv2d's im2col columns)."""
 
     def __repr__(self) -> str:
         return f"<{self.name}>"

@@ -36,7 +36,13 @@ def _normalize_axis(name: str, axis: Any, ndim: int, dim: Any = None) -> tuple[i
         axis = dim
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        axes = (axis,)
+    else:
+        try:
+            axes = tuple(axis)
+        except TypeError:
+            raise KisonetTypeError(f"{name}: axis must be an int or a tuple of ints, got {axis!r}") from None
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)):
@@ -745,13 +751,21 @@ def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Tensor:
         raise KisonetValueError("clip: give a_min, a_max or both")
     lo = a_min._data if isinstance(a_min, Tensor) else a_min
     hi = a_max._data if isinstance(a_max, Tensor) else a_max
+    for bound in (lo, hi):
+        if bound is not None and np.asarray(bound).dtype.kind not in "fiub":
+            raise KisonetTypeError(f"clip: bounds must be numbers, got {bound!r}")
     return Clip.apply(x, lo=lo, hi=hi)
 
 
 def astype(x: Any, dtype: Any) -> Tensor:
     """x converted to ``dtype`` (differentiable between float dtypes)."""
     x = _t(x)
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise KisonetTypeError(f"astype: {dtype!r} is not a dtype") from None
+    if dt.kind not in "fiub":
+        raise KisonetTypeError(f"astype: dtype {dt} is not numeric (float, int or bool)")
     if x.requires_grad and dt.kind == "f":
         return AsType.apply(x, dtype=dt)
     return Tensor._make(x._data.astype(dt), False, None)
@@ -814,6 +828,9 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
     x = _t(x)
     axes = list(range(x.ndim))
+    for a in (axis1, axis2):
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -x.ndim <= a < x.ndim:
+            raise KisonetValueError(f"swapaxes: axis {a!r} is out of range for a tensor of shape {x.shape}")
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes)
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..errors import GraphError, KisonetTypeError, KisonetValueError
+from ..errors import GraphError, KisonetIndexError, KisonetTypeError, KisonetValueError, ShapeError
 from . import anomaly, grad_mode
 from .function import Function, sum_to
 
@@ -215,7 +215,12 @@ class Tensor:
 
     def _inplace(self, what: str, fn: Callable[[np.ndarray], None]) -> Tensor:
         self._check_inplace(what)
-        fn(self._data)
+        try:
+            fn(self._data)
+        except (ValueError, TypeError) as e:  # NumPy's broadcast/cast refusal, in kisonet's words
+            raise ShapeError(f"{what}: cannot write into a tensor of shape {self.shape} ({self.dtype}): {e}") from None
+        except IndexError as e:
+            raise KisonetIndexError(f"{what}: on a tensor of shape {self.shape}: {e}") from None
         self._vc[0] += 1
         return self
 

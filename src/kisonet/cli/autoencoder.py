@@ -46,14 +46,32 @@ def parse_encoder(value: Any, where: str) -> str:
 
 
 AE_OPTIONS: list[Option] = [
-    Option("encoder", "mlp:128", parse_encoder, "architecture: mlp:H1,... or conv:C1,...", "SPEC",
-           choices_doc="mlp:H1,H2,..., conv:C1,C2,..."),  # fmt: skip
-    Option("code", 32, O.number(int, low=1), "code size (for conv: a linear bottleneck of this size; 0 keeps "
-           "the feature maps)", "N"),  # fmt: skip
-    Option("noise", "gaussian", O.choice(NOISES, "noise"), "input corruption of the denoising AE (none: plain AE)",
-           "KIND", choices_doc=", ".join(NOISES)),  # fmt: skip
-    Option("noise-level", 0.3, O.number(float, low=0.0), "gaussian std, or masking / salt-and-pepper probability",
-           "LEVEL"),  # fmt: skip
+    Option(
+        "encoder",
+        "mlp:128",
+        parse_encoder,
+        "architecture: mlp:H1,... or conv:C1,...",
+        "SPEC",
+        choices_doc="mlp:H1,H2,..., conv:C1,C2,...",
+    ),  # fmt: skip
+    Option(
+        "code",
+        32,
+        O.number(int, low=1),
+        "code size (for conv: a linear bottleneck of this size; 0 keeps the feature maps)",
+        "N",
+    ),  # fmt: skip
+    Option(
+        "noise",
+        "gaussian",
+        O.choice(NOISES, "noise"),
+        "input corruption of the denoising AE (none: plain AE)",
+        "KIND",
+        choices_doc=", ".join(NOISES),
+    ),  # fmt: skip
+    Option(
+        "noise-level", 0.3, O.number(float, low=0.0), "gaussian std, or masking / salt-and-pepper probability", "LEVEL"
+    ),  # fmt: skip
     Option("tied", False, O.boolean, "mlp: decoder weights are the transposed encoder weights", switch=True),
     Option("compare", True, O.boolean, "also train a plain AE and compare on the noisy test inputs", switch=True),
 ]
@@ -108,6 +126,10 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
         raise UsageError("--model: the autoencoder's architecture is set with --encoder (mlp:H1,... or conv:C1,...)")
     if config["noise"] != "none" and config["noise"] != "gaussian" and config["noise-level"] > 1:
         raise UsageError(f"--noise-level: {config['noise']} noise needs a probability in [0, 1]")
+    if config["tied"] and not config["encoder"].startswith("mlp"):
+        raise UsageError("--tied: only for --encoder mlp:...")
+    if config["encoder"].startswith("mlp") and config["code"] < 1:
+        raise UsageError("--code: an mlp autoencoder needs a code size >= 1")
     t_start = time.perf_counter()
     import numpy as np
 
@@ -132,7 +154,8 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
     echo(
         f"kisonet autoencoder: {config['encoder']} code {config['code']} on {config['dataset']} "
         f"({len(Xtr)} train, {len(Xte)} test), noise {config['noise']}"
-        + (f" {level:g}" if denoising else "") + f", {config['epochs']} epochs -> {run_dir}"
+        + (f" {level:g}" if denoising else "")
+        + f", {config['epochs']} epochs -> {run_dir}"
     )
     models: dict[str, Any] = {}
     metrics: dict[str, Any] = {}

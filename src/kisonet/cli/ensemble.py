@@ -33,15 +33,32 @@ METHODS = ("bagging", "adaboost", "averaging")
 ENSEMBLE_OPTIONS: list[Option] = [
     Option("method", "bagging", O.choice(METHODS, "method"), "ensemble method", "NAME", choices_doc=", ".join(METHODS)),
     Option("n-models", 5, O.number(int, low=1), "number of members (boosting rounds for adaboost)", "N"),
-    Option("voting", "soft", O.choice(("soft", "hard"), "voting"), "bagging/averaging: average probabilities or "
-           "majority vote", "NAME", choices_doc="soft, hard"),  # fmt: skip
-    Option("max-samples", 1.0, O.number(float, low=0.0, high=1.0, low_open=True),
-           "bagging: bootstrap sample size as a fraction of the training set", "FRAC"),  # fmt: skip
-    Option("vary", "seed", O.choice(("seed", "order", "both"), "vary"),
-           "averaging: what differs between members (initial weights, batch order, both)", "WHAT",
-           choices_doc="seed, order, both"),  # fmt: skip
-    Option("boost-lr", 1.0, O.number(float, low=0.0, low_open=True), "adaboost: shrinkage of each round's alpha",
-           "ETA"),  # fmt: skip
+    Option(
+        "voting",
+        "soft",
+        O.choice(("soft", "hard"), "voting"),
+        "bagging/averaging: average probabilities or majority vote",
+        "NAME",
+        choices_doc="soft, hard",
+    ),  # fmt: skip
+    Option(
+        "max-samples",
+        1.0,
+        O.number(float, low=0.0, high=1.0, low_open=True),
+        "bagging: bootstrap sample size as a fraction of the training set",
+        "FRAC",
+    ),  # fmt: skip
+    Option(
+        "vary",
+        "seed",
+        O.choice(("seed", "order", "both"), "vary"),
+        "averaging: what differs between members (initial weights, batch order, both)",
+        "WHAT",
+        choices_doc="seed, order, both",
+    ),  # fmt: skip
+    Option(
+        "boost-lr", 1.0, O.number(float, low=0.0, low_open=True), "adaboost: shrinkage of each round's alpha", "ETA"
+    ),  # fmt: skip
 ]
 
 

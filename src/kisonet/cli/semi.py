@@ -25,13 +25,28 @@ from .options import Option
 HELP = "self-training (pseudo-labels) with a fraction of the labels; reports each round"
 
 SEMI_OPTIONS: list[Option] = [
-    Option("labelled", 0.1, O.number(float, low=0.0, high=1.0, low_open=True, high_open=True),
-           "fraction of the training part that keeps its labels", "FRAC"),  # fmt: skip
-    Option("threshold", 0.9, O.number(float, low=0.0, high=1.0, low_open=True),
-           "minimum confidence (max class probability) for a pseudo-label", "P"),  # fmt: skip
+    Option(
+        "labelled",
+        0.1,
+        O.number(float, low=0.0, high=1.0, low_open=True, high_open=True),
+        "fraction of the training part that keeps its labels",
+        "FRAC",
+    ),  # fmt: skip
+    Option(
+        "threshold",
+        0.9,
+        O.number(float, low=0.0, high=1.0, low_open=True),
+        "minimum confidence (max class probability) for a pseudo-label",
+        "P",
+    ),  # fmt: skip
     Option("rounds", 4, O.number(int, low=0), "pseudo-labelling rounds after the labelled-only round", "N"),
-    Option("max-per-round", None, O.number(int, low=1, allow_none=True),
-           "at most this many pseudo-labels per round, most confident first (default: no cap)", "N"),  # fmt: skip
+    Option(
+        "max-per-round",
+        None,
+        O.number(int, low=1, allow_none=True),
+        "at most this many pseudo-labels per round, most confident first (default: no cap)",
+        "N",
+    ),  # fmt: skip
 ]
 
 

@@ -83,8 +83,17 @@ def split_indices(y: Any, ratios: Sequence[float], stratify: bool = True, seed: 
     class frequencies agree across the parts.  Each part is returned shuffled.
     """
     y = np.asarray(y)
+    if y.ndim == 0:
+        raise ShapeError("split_indices: y must have one entry per sample, got a scalar")
     n = y.shape[0]
-    r = np.asarray(ratios, dtype=np.float64)
+    try:
+        r = np.asarray(ratios, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise KisonetValueError(f"split_indices: ratios must be numbers, got {ratios!r}") from None
+    if r.size == 0 or not np.all(np.isfinite(r)) or np.any(r < 0) or not r.sum() > 0:
+        raise KisonetValueError(f"split_indices: ratios must be >= 0 and not all 0, got {ratios!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise KisonetValueError(f"split_indices: seed must be a non-negative int or None, got {seed!r}")
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[] for _ in r]
     if stratify:

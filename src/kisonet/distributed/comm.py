@@ -190,6 +190,8 @@ def guard(comm: Any = None) -> Iterator[None]:
     except BaseException as e:
         if comm.Get_size() == 1:
             raise
+        if isinstance(e, KisonetError):  # a deliberate, self-explaining error: one line
+            abort(comm, f"error: {e}", 2 if type(e).__name__ == "UsageError" else 1)
         tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
         abort(comm, f"{type(e).__name__}: {e}\n{tb}")
 

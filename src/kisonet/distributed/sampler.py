@@ -1,7 +1,9 @@
 """Each rank's share of the training set: a disjoint shard per epoch, reshuffled with a shared seed.
 
 ``DistributedSampler`` follows PyTorch's: every rank draws the same permutation
-``perm`` of the n samples from ``(seed, epoch)``, pads it to a multiple of the
+``perm`` of the n samples for the epoch (the e-th permutation of a generator
+seeded with ``seed``, the very order ``kisonet.data.DataLoader(seed=seed)``
+uses, so a distributed run visits the data as the single-process one), pads it to a multiple of the
 number of replicas R by repeating its start (so every rank takes the same number
 of steps and no collective is left waiting), and rank r keeps ``perm[r::R]``.
 
@@ -9,7 +11,8 @@ With per-rank batch b = B / R, step k of rank r uses
 ``perm[(k b + j) R + r]`` for j < b: the union over the ranks is exactly
 ``perm[k B : (k+1) B]``, the k-th batch of a single process with batch B that
 uses the same permutation.  Averaging the R equal-sized batch-mean gradients is
-therefore the single-process gradient of batch B: the equivalence the tests check.
+therefore the single-process gradient of batch B: the equivalence the tests check
+(exactly the Trainer's batches when R divides B and B divides n).
 """
 
 from __future__ import annotations
@@ -77,14 +80,28 @@ class DistributedSampler:
             )
         self.total_size = self.num_samples * self.num_replicas
         self.epoch = 0
+        self._cache: tuple[int, np.random.Generator, np.ndarray] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose permutation :meth:`indices` returns (same on every rank)."""
         self.epoch = _int("DistributedSampler.set_epoch: epoch", epoch, 0)
 
+    def _permutation(self) -> np.ndarray:
+        # The DataLoader's stream: PCG64(seed), one permutation per epoch, drawn in order.
+        # Advancing from the cached epoch keeps this O(n) per epoch.
+        if self._cache is None or self._cache[0] > self.epoch:
+            rng = np.random.Generator(np.random.PCG64(self.seed))
+            self._cache = (0, rng, rng.permutation(self.n))
+        e, rng, perm = self._cache
+        while e < self.epoch:
+            e, perm = e + 1, rng.permutation(self.n)
+        self._cache = (e, rng, perm)
+        return perm
+
     def indices(self) -> np.ndarray:
+        """This rank's sample indices for the current epoch (padded to equal length)."""
         if self.shuffle:
-            perm = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
+            perm = self._permutation()
         else:
             perm = np.arange(self.n)
         if self.total_size > self.n:

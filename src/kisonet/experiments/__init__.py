@@ -44,6 +44,13 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     ),  # noqa: E501
     "lr-schedules": (".lr_schedules", "constant, step, 1/k, 1/sqrt(k), cosine, warm-up + cosine, warm restarts"),
     # --- Experiments II: the generalisation lecture (issue 10) ---
+    "overfitting": (".overfitting", "300 images, 6x100 MLP, 200 epochs: the train/test gap, then L2, L1, elastic net, dropout, early stopping, input noise"),  # noqa: E501
+    "regularization": (".regularization", "none / L1 / L2 / elastic net on a small CNN: gap, weight norm, sparsity"),
+    "normalization": (".normalization", "none / batch / layer / instance / group norm in a small CNN; batch norm at batch 2, 8, 64"),  # noqa: E501
+    "cnn": (".cnn", "the notes' simple CNN: learned first-layer filters and feature maps"),
+    "decision-boundary": (".decision_boundary", "moons and spirals, hidden 2/4/16/64, with and without L2: decision surfaces"),  # noqa: E501
+    "double-descent": (".double_descent", "test error against width on a small noisy set: random features and trained nets"),  # noqa: E501
+    "grokking": (".grokking", "modular addition with weight decay: test accuracy jumps long after training accuracy"),
 }
 
 __all__ = ["EXPERIMENTS", "list_experiments", "run_experiment"]

@@ -116,6 +116,17 @@ def _plot_grid(ctx: Any, results: list[dict[str, Any]], epochs: int) -> None:
         for key, style, label in (("plain", ("C7", "--"), "without BN"), ("bn", ("C0", "-"), "with batch norm")):
             v = r[key]["history"].get("train_accuracy", [])
             ax.plot(np.arange(1, len(v) + 1), v, style[1], color=style[0], label=label)
+            if r[key]["diverged"]:
+                where = f"in epoch {len(v) + 1}" if v else "in epoch 1"
+                ax.text(
+                    0.5,
+                    0.08 if key == "plain" else 0.18,
+                    f"{label}: loss NaN {where}",
+                    color=style[0],
+                    transform=ax.transAxes,
+                    ha="center",
+                    fontsize=8,
+                )
         ax.set_title(f"W ~ N(0, {r['scale']:.3g}²)", fontsize=10)
         ax.set_ylim(0, 1.02)
         ax.grid(True, alpha=0.3)
@@ -125,7 +136,7 @@ def _plot_grid(ctx: Any, results: list[dict[str, Any]], epochs: int) -> None:
             ax.set_xlabel("epoch")
     for j in range(n, nrows * ncols):
         axes[j // ncols, j % ncols].set_visible(False)
-    axes[0, 0].legend(fontsize=8, loc="lower right")
+    axes[0, 0].legend(fontsize=8, loc="center right")
     fig.suptitle("Training accuracy with and without batch normalisation, per initial weight scale")
     fig.tight_layout()
     ctx.savefig(fig, "accuracy_grid.png")

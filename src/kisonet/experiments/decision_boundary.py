@@ -57,8 +57,8 @@ def decision_boundary(
 ) -> dict[str, Any]:
     """Run the experiment; returns per (dataset, penalty, H) train/test accuracy and the figure.
 
-    Full: 500 points per dataset (400 train / 100 test), 2,000 full-batch Adam steps.  Quick:
-    400 points, 600 steps.  ``dataset`` is ignored (the data are synthetic).
+    Full: 500 points per dataset (400 train / 100 test), 1,500 full-batch Adam steps.  Quick:
+    300 points, 400 steps.  ``dataset`` is ignored (the data are synthetic).
     """
     from .. import random as kr
     from ..models import MLP
@@ -66,8 +66,8 @@ def decision_boundary(
     from ..regularizers import L2
 
     ctx = start("decision-boundary", quick, None, None, out, seed, needs_data=False, verbose=verbose)
-    epochs = int(epochs if epochs is not None else (600 if quick else 2000))
-    n_samples = int(n_samples if n_samples is not None else (400 if quick else 500))
+    epochs = int(epochs if epochs is not None else (400 if quick else 1500))
+    n_samples = int(n_samples if n_samples is not None else (300 if quick else 500))
     noise = {"moons": 0.25, "spirals": 0.25}
     datas = {name: two_d_data(name, n_samples, noise[name], seed) for name in DATASETS}
     ctx.echo(f"  moons and spirals, {n_samples} points each (80% train), hidden sizes {list(hidden_sizes)}, "
@@ -96,8 +96,7 @@ def decision_boundary(
     rows = []
     for name in DATASETS:
         for pen in ("none", "L2"):
-            cells = [f"{100 * runs[f'{name}|{pen}|{h}']['train_acc']:.0f} / {100 * runs[f'{name}|{pen}|{h}']['test_acc']:.0f}"
-                     for h in hidden_sizes]  # fmt: skip
+            cells = [_cell(runs[f"{name}|{pen}|{h}"]) for h in hidden_sizes]
             rows.append((name, "—" if pen == "none" else f"L2 {l2:g}", *cells))
     notes = (f"Cells: train / test accuracy (%). One hidden layer of H {activation} units, {epochs} full-batch Adam "
              f"steps (lr {lr}); {n_samples} points per dataset, noise 0.25, 20% held out.")  # fmt: skip
@@ -107,6 +106,10 @@ def decision_boundary(
         ("data", "penalty", *[f"H={h}" for h in hidden_sizes]), rows, notes,
         "Decision boundaries (判別面): hidden units x L2 penalty",
     )  # fmt: skip
+
+
+def _cell(run: dict[str, Any]) -> str:
+    return f"{100 * run['train_acc']:.0f} / {100 * run['test_acc']:.0f}"
 
 
 def _plot(ctx: Any, datas: dict[str, Split], runs: dict[str, Any], models: dict[str, Any],

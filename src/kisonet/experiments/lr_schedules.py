@@ -7,12 +7,12 @@ Every schedule is a :mod:`kisonet.optim.lr_scheduler` class stepped once per min
 schedule          lr at step k                               class
 ================  =========================================  ===================================
 constant          a                                          LambdaLR(lambda k: 1)
-step              a * 0.2^floor(k / (T/3))                   StepLR(step_size=T//3, gamma=0.2)
+step              a * 0.2^floor(k / ceil(T/3))               StepLR(step_size=ceil(T/3), gamma=0.2)
 1/k               a / (1 + k/E)   (the notes' a/k per epoch) InverseLR(scale=E)
 1/sqrt(k)         a / sqrt(1 + k/E)                          InverseSqrtLR(scale=E)
 cosine            a (1 + cos(pi k / T)) / 2                  CosineAnnealingLR(T_max=T)
 warm-up + cosine  linear up to a over T/10, then cosine    WarmupCosineLR(T//10, T)
-warm restarts     cosine restarted at T/7, 3T/7 (T_mult 2)   CosineAnnealingWarmRestarts(T//7, 2)
+warm restarts     cosine restarted at T/7, 3T/7 (T_mult 2)   CosineAnnealingWarmRestarts(ceil(T/7), 2)
 ================  =========================================  ===================================
 
 The same 2 x 100 ReLU MLP (He initialisation, identical initial weights and batches) is trained
@@ -43,12 +43,12 @@ def make_schedule(name: str, optimizer: Any, total_steps: int, steps_per_epoch: 
     T, E = int(total_steps), max(1, int(steps_per_epoch))
     table: dict[str, Callable[[], Any]] = {
         "constant": lambda: S.LambdaLR(optimizer, lambda k: 1.0),
-        "step": lambda: S.StepLR(optimizer, step_size=max(1, T // 3), gamma=0.2),
+        "step": lambda: S.StepLR(optimizer, step_size=max(1, -(-T // 3)), gamma=0.2),
         "1/k": lambda: S.InverseLR(optimizer, scale=float(E)),
         "1/sqrt(k)": lambda: S.InverseSqrtLR(optimizer, scale=float(E)),
         "cosine": lambda: S.CosineAnnealingLR(optimizer, T_max=T),
         "warm-up + cosine": lambda: S.WarmupCosineLR(optimizer, warmup_iters=max(1, T // 10), total_iters=T),
-        "warm restarts": lambda: S.CosineAnnealingWarmRestarts(optimizer, T_0=max(1, T // 7), T_mult=2),
+        "warm restarts": lambda: S.CosineAnnealingWarmRestarts(optimizer, T_0=max(1, -(-T // 7)), T_mult=2),
     }
     if name not in table:
         raise unknown_name("schedule", name, SCHEDULES)

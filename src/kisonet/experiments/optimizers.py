@@ -97,6 +97,7 @@ def optimizers(
             "initial_loss": float(log.loss[0]) if log.loss else float("nan"),
             "first_steps_loss": first,
             "last_epoch_step_loss": float(np.mean(log.loss[-last_n:])) if log.loss else float("nan"),
+            "epoch1_train_loss": hist["train_loss"][0] if hist.get("train_loss") else float("nan"),
             "final_train_loss": hist["train_loss"][-1] if hist.get("train_loss") else float("nan"),
             "final_test_accuracy": hist["test_accuracy"][-1] if hist.get("test_accuracy") else float("nan"),
         }
@@ -113,6 +114,7 @@ def optimizers(
             name,
             f"{r['lr']:g}",
             f"{r['initial_loss']:.3f}",
+            f"{r['epoch1_train_loss']:.4f}",
             f"{r['final_train_loss']:.4f}",
             f"{100 * r['final_test_accuracy']:.2f}%",
         )
@@ -120,7 +122,7 @@ def optimizers(
     ]
     notes = (
         f"{depth} x {width} ReLU MLP, He init (identical initial weights), batch {batch_size}, {epochs} epochs; "
-        "train loss = mean over the last epoch's mini-batches."
+        "train loss of an epoch = mean over its mini-batches."
     )
     return ctx.finish(
         {
@@ -131,7 +133,7 @@ def optimizers(
             "width": width,
             "steps_per_epoch": steps_per_epoch,
         },
-        ("optimizer", "lr", "loss at step 1", "final train loss", "test acc"),
+        ("optimizer", "lr", "loss at step 1", "train loss, epoch 1", "train loss, last epoch", "test acc"),
         rows,
         notes,
         "Optimisers on the same net and data",

@@ -286,6 +286,7 @@ def _plot(ctx: Any, runs: dict[str, Any], epochs: int, n_train: int) -> None:
     ax.set_ylabel("final accuracy (%)")
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(f"Over-fitting: {n_train} training images, MLP 6x100 — train (blue) vs test (red) accuracy", fontsize=13)
+    fig.suptitle(
+        f"Over-fitting: {n_train} training images, MLP 6x100 — train (blue) vs test (red) accuracy", fontsize=13
+    )
     ctx.savefig(fig, "overfitting.png")
-

@@ -152,8 +152,16 @@ def _plot_symmetry(ctx: Any, runs: dict[str, dict[str, Any]]) -> None:
     for c, (act, by) in enumerate(runs.items()):
         ax = axes[0, c]
         for label, r in by.items():
-            s = np.maximum(np.asarray(r["hidden_unit_spread"]), 1e-12)
-            ax.semilogy(np.arange(1, len(s) + 1), s, "o-", color=COLORS[label], label=label)
+            raw = np.asarray(r["hidden_unit_spread"])
+            s = np.maximum(raw, 1e-12)
+            exact = bool(np.all(raw == 0))
+            ax.semilogy(
+                np.arange(1, len(s) + 1),
+                s,
+                "o-",
+                color=COLORS[label],
+                label=label + (" (exactly 0, drawn at 1e-12)" if exact else ""),
+            )
         ax.set_title(f"{act}: are the hidden units still copies?")
         ax.set_xlabel("hidden layer")
         ax.set_ylabel("max ‖w_j − w_1‖ / max ‖w_j‖ after training")

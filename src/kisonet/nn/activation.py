@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Tensor
 from ..errors import KisonetValueError
 from .functional import activation as A  # noqa: N812
@@ -38,6 +40,8 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.integer, np.floating)):
+            raise KisonetValueError(f"LeakyReLU: negative_slope must be a number, got {negative_slope!r}")
         self.negative_slope = float(negative_slope)
 
     def forward(self, x: Any) -> Tensor:

@@ -160,7 +160,8 @@ class Autoencoder(Module):
         d = math.prod(shape)
         if d < 1 or int(code) < 1 or any(int(h) < 1 for h in hidden):
             raise KisonetValueError(
-                f"{cls.__name__}.mlp: sizes must be positive, got input_shape={shape}, hidden={tuple(hidden)}, code={code}"
+                f"{cls.__name__}.mlp: sizes must be positive, got input_shape={shape}, "
+                f"hidden={tuple(hidden)}, code={code}"
             )
         sizes = [d, *[int(h) for h in hidden], int(code)]
         enc_layers: list[Module] = [Flatten()]

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..autograd.function import Function
-from ..errors import KisonetTypeError, KisonetValueError, ShapeError
+from ..errors import KisonetIndexError, KisonetTypeError, KisonetValueError, ShapeError
 
 
 class Parameter(Tensor):
@@ -429,7 +429,9 @@ class Sequential(Module):
         mods = list(self._modules.values())
         if isinstance(i, slice):
             return Sequential(*mods[i])
-        return mods[i]
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not -len(mods) <= i < len(mods):
+            raise KisonetIndexError(f"Sequential: index {i!r} out of range for {len(mods)} layers")
+        return mods[int(i)]
 
     def __len__(self) -> int:
         return len(self._modules)

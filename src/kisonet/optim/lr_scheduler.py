@@ -129,6 +129,10 @@ class LambdaLR(LRScheduler):
         if callable(lr_lambda):
             self.lr_lambdas = [lr_lambda] * n
         else:
+            if not isinstance(lr_lambda, (list, tuple)) or not all(callable(f) for f in lr_lambda):
+                raise KisonetTypeError(
+                    f"LambdaLR: lr_lambda must be a function epoch -> factor (or a list of them), got {lr_lambda!r}"
+                )
             if len(lr_lambda) != n:
                 raise KisonetValueError(f"LambdaLR: expected {n} lr_lambdas, got {len(lr_lambda)}")
             self.lr_lambdas = list(lr_lambda)

@@ -118,6 +118,10 @@ class Optimizer:
                 f"{type(self).__name__}: a param group must be a dict, got {type(param_group).__name__}"
             )
         group = dict(param_group)
+        if "params" not in group:
+            raise KisonetValueError(
+                f"{type(self).__name__}: a param group needs a 'params' entry, got keys {sorted(group)}"
+            )
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         if params and all(isinstance(p, tuple) and len(p) == 2 for p in params):

@@ -136,7 +136,8 @@ def _as_array(a: Any, target: bool = False) -> Any:
     try:
         a = np.asarray(a)
     except ValueError as e:  # ragged nested lists
-        raise KisonetValueError(f"Trainer: cannot make an array of the {'targets' if target else 'inputs'}: {e}") from None
+        what = "targets" if target else "inputs"
+        raise KisonetValueError(f"Trainer: cannot make an array of the {what}: {e}") from None
     if a.dtype.kind not in "fiub":
         raise KisonetTypeError(
             f"Trainer: the {'targets' if target else 'inputs'} have dtype {a.dtype}; numbers are needed "
@@ -971,6 +972,10 @@ class Trainer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict`; the next :meth:`fit` continues the saved run
         (``epochs`` then counts from the start of the original run)."""
+        if not isinstance(state, dict):
+            raise KisonetTypeError(
+                f"Trainer.load_state_dict: expected the dict of Trainer.state_dict(), got {type(state).__name__}"
+            )
         try:
             self.model.load_state_dict(state["model"])
             self.epoch = int(state["epoch"])

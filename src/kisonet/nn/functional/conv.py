@@ -48,6 +48,8 @@ import numpy as np
 from ...autograd import Tensor
 from ...autograd.function import Function
 from ...errors import KisonetTypeError, KisonetValueError, ShapeError
+from ...threads import get_num_threads
+from . import _workspace
 
 Pad4 = tuple[int, int, int, int]  # (top, bottom, left, right)
 
@@ -138,7 +140,8 @@ def im2col(xp: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], out
     """
     N, C = xp.shape[:2]
     (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
-    col = np.empty((N, C, kh, kw, OH, OW), dtype=xp.dtype)
+    # A recycled array when one is idle (see _workspace: no page faults on each step's columns).
+    col = _workspace.take((N, C, kh, kw, OH, OW), xp.dtype)
     for p in range(kh):
         for q in range(kw):
             col[:, :, p, q] = xp[:, :, p : p + sh * (OH - 1) + 1 : sh, q : q + sw * (OW - 1) + 1 : sw]
@@ -196,7 +199,7 @@ def _im2col_batch_last(
     """(C, Hp, Wp, N) padded input -> (C*kh*kw, OH*OW*N) columns (batch-last im2col)."""
     C, N = xp.shape[0], xp.shape[3]
     (kh, kw), (sh, sw), (OH, OW) = kernel, stride, out_hw
-    col = np.empty((C, kh, kw, OH, OW, N), dtype=xp.dtype)
+    col = _workspace.take((C, kh, kw, OH, OW, N), xp.dtype)
     for p in range(kh):
         for q in range(kw):
             col[:, p, q] = xp[:, p : p + sh * (OH - 1) + 1 : sh, q : q + sw * (OW - 1) + 1 : sw]
@@ -229,19 +232,6 @@ def _pad_batch_last(x: np.ndarray, pad: Pad4) -> np.ndarray:
     return xp
 
 
-_THREADS_CACHE: list = [None, 1]  # (identity of kisonet's thread limiter, BLAS thread count)
-
-
-def _blas_threads() -> int:
-    """BLAS thread count, re-read only after ``kn.set_num_threads`` (reading it costs ms)."""
-    from ... import threads
-
-    key = id(getattr(threads, "_limiter", None))
-    if _THREADS_CACHE[0] != key:
-        _THREADS_CACHE[:] = [key, threads.get_num_threads()]
-    return _THREADS_CACHE[1]
-
-
 def _choose_layout(layout: str | None, out_hw: tuple[int, int], n: int) -> str:
     if layout is not None:
         return layout
@@ -250,7 +240,7 @@ def _choose_layout(layout: str | None, out_hw: tuple[int, int], n: int) -> str:
     # NCHW wins for wide rows (MNIST 28x28 -> 24x24), where batch-last's output transpose
     # costs more than it saves.  With several BLAS threads NCHW stays the default: its
     # per-image GEMMs run single-threaded and do not stall on a busy machine (see above).
-    if out_hw[1] < 20 and n > 1 and _blas_threads() == 1:
+    if out_hw[1] < 20 and n > 1 and get_num_threads() == 1:
         return "batch_last"
     return "nchw"
 
@@ -283,6 +273,9 @@ class Conv2dFunction(Function):
             xp = _pad_batch_last(x, self.pad)
             col = _im2col_batch_last(xp, self.kernel, self.stride, self.out_hw)
             y = w2 @ col  # (O, OH*OW*N): one GEMM for the whole batch
+            if not keep or not self.needs_input_grad[1]:
+                _workspace.give(col)
+                col = None
             if b is not None:
                 y += b.reshape(O, 1)
             y = np.ascontiguousarray(y.reshape(O, *self.out_hw, N).transpose(3, 0, 1, 2))
@@ -290,12 +283,15 @@ class Conv2dFunction(Function):
             xp = _pad(x, self.pad)
             col = im2col(xp, self.kernel, self.stride, self.out_hw)
             y = np.matmul(w2, col)  # (N, O, OH*OW): already NCHW, no transpose copy
+            if not keep or not self.needs_input_grad[1]:
+                _workspace.give(col)
+                col = None
             if b is not None:
                 y += b.reshape(1, O, 1)
             y = y.reshape(N, O, *self.out_hw)
         if keep:
             # the columns are needed only for dW: frozen weights free them right away
-            self.col = col if self.needs_input_grad[1] else None
+            self.col = col
             self.w2 = w2
             self.x_shape, self.xp_shape, self.w_shape = x.shape, xp.shape, w.shape
         return y
@@ -313,7 +309,9 @@ class Conv2dFunction(Function):
             if len(need) > 2 and need[2]:
                 gb = np.einsum("om->o", g)
             if need[0]:
-                gxp = _col2im_batch_last(self.w2.T @ g, self.xp_shape, self.kernel, self.stride, self.out_hw)
+                gcol = np.matmul(self.w2.T, g, out=_workspace.take((self.w2.shape[1], g.shape[1]), g.dtype))
+                gxp = _col2im_batch_last(gcol, self.xp_shape, self.kernel, self.stride, self.out_hw)
+                _workspace.give(gcol)
                 gx = np.ascontiguousarray(gxp[:, pt : pt + H, pl : pl + W, :].transpose(3, 0, 1, 2))
             return (gx, gw, gb) if len(need) > 2 else (gx, gw)
         g = gy.reshape(N, O, -1)
@@ -322,10 +320,15 @@ class Conv2dFunction(Function):
         if len(need) > 2 and need[2]:
             gb = np.einsum("nol->o", g)  # sum over images and pixels; einsum is ~3x faster than .sum here
         if need[0]:
-            gcol = np.matmul(self.w2.T, g)  # (N, C*kh*kw, OH*OW)
+            gcol = np.matmul(self.w2.T, g, out=_workspace.take((N, self.w2.shape[1], g.shape[2]), g.dtype))
             gxp = col2im(gcol, self.xp_shape, self.kernel, self.stride, self.out_hw)
+            _workspace.give(gcol)  # col2im made a new array: the columns are scratch again
             gx = _unpad(gxp, self.pad, H, W)
         return (gx, gw, gb) if len(need) > 2 else (gx, gw)
+
+    def _release(self) -> None:
+        # backward is done with the columns: the next step's im2col reuses their memory
+        _workspace.give(getattr(self, "col", None))
 
 
 def _as_tensor(a: Any) -> Tensor:
@@ -419,6 +422,7 @@ class ConvTranspose2dFunction(Function):
             gx = np.matmul(self.w2, gcol).reshape(self.x_shape)
         if need[1]:
             gw = _sum_of_products(self.x2, gcol).reshape(self.w_shape)
+        _workspace.give(gcol)
         if len(need) > 2 and need[2]:
             gb = np.einsum("nohw->o", gy)
         return (gx, gw, gb) if len(need) > 2 else (gx, gw)

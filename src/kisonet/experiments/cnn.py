@@ -1,0 +1,195 @@
+"""Experiment ``cnn``: what the notes' simple CNN learns — its filters and feature maps.
+
+The SimpleConvNet of the notes,
+
+    conv 30 x (5x5) -> ReLU -> max-pool 2 -> affine 100 -> ReLU -> affine 10,
+
+trained with Adam on ``mnist-t10k`` (or ``digits``).  Drawn:
+
+* the 30 first-layer filters ``W[k, 0]`` before training (random noise) and after (oriented
+  edge and blob detectors);
+* the feature maps ``relu(W[k] * x + b_k)`` of a few test images: each map lights up where its
+  filter's pattern occurs in the image;
+* the learning curves.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from .common import new_figure, start
+from .overfitting import fit
+
+__all__ = ["cnn", "mosaic"]
+
+
+def _feature_maps(model: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first conv layer's output after its activation, via a forward hook: (N, C, H, W)."""
+    from .. import nn
+    from ..autograd import Tensor, no_grad
+
+    seq = model.layers
+    convs = [i for i, m in enumerate(seq) if isinstance(m, nn.Conv2d)]
+    act = seq[convs[0] + 1]
+    got: dict[str, np.ndarray] = {}
+    remove = act.register_forward_hook(lambda m, args, out: got.__setitem__("maps", np.array(out.data)))
+    model.eval()
+    try:
+        with no_grad():
+            logits = model(Tensor(X))
+    finally:
+        remove()
+        model.train()
+    return got["maps"], logits.data.argmax(axis=1)
+
+
+def cnn(
+    quick: bool = False,
+    dataset: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    seed: int = 0,
+    n_train: int | None = None,
+    epochs: int | None = None,
+    lr: float = 1e-3,
+    batch_size: int = 100,
+    n_images: int = 3,
+    n_maps: int = 10,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """Run the experiment; returns the history, accuracies and the learned first-layer filters.
+
+    Full: the whole training pool (8,000 images of ``mnist-t10k``), 8 epochs of Adam (lr 1e-3,
+    batch 100).  Quick: 500 / 300 images, 1 epoch.
+    """
+    from .. import nn
+    from .. import random as kr
+    from ..models import SimpleCNN, _image_shape
+    from ..optim import Adam
+
+    ctx = start("cnn", quick, dataset, data_dir, out, seed, verbose=verbose)
+    epochs = int(epochs if epochs is not None else (1 if quick else 8))
+    data = ctx.load(n_train if n_train is not None else (500 if quick else None), 300 if quick else None)
+    kr.manual_seed(seed)
+    model = SimpleCNN(data.input_shape, data.n_classes, init="he")
+    conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+    before = np.array(conv.weight.data)
+    ctx.echo(f"  SimpleCNN: conv {conv.out_channels}x{conv.kernel_size[0]}x{conv.kernel_size[1]} -> pool -> 100 -> "
+             f"{data.n_classes}; Adam lr {lr}, batch {batch_size}, {epochs} epochs")  # fmt: skip
+    r = fit(model, Adam(model.parameters(), lr=lr), data, epochs, batch_size, seed=seed)
+    r.pop("trainer")
+    after = np.array(conv.weight.data)
+    ctx.echo(f"  train {r['train_acc']:.4f}  test {r['test_acc']:.4f}")
+
+    # a few test images, one per class where possible
+    picks = []
+    for c in range(data.n_classes):
+        idx = np.flatnonzero(data.y_test == c)
+        if len(idx):
+            picks.append(int(idx[0]))
+        if len(picks) == n_images:
+            break
+    X_show = data.X_test[picks]
+    maps, preds = _feature_maps(model, X_show)
+    n_maps = min(n_maps, maps.shape[1])
+    # the most active maps over the shown images are the informative ones
+    order = np.argsort(-maps.mean(axis=(0, 2, 3)))[:n_maps]
+
+    c, h, w = _image_shape("cnn", data.input_shape)
+    _plot_filters(ctx, before, after)
+    _plot_maps(ctx, X_show.reshape(len(picks), c, h, w), maps, order, data.y_test[picks], preds)
+    _plot_curves(ctx, r["history"])
+
+    change = float(np.linalg.norm(after - before) / np.linalg.norm(before))
+    rows = [("train accuracy", f"{100 * r['train_acc']:.2f}%"), ("test accuracy", f"{100 * r['test_acc']:.2f}%"),
+            ("epochs", epochs), ("first-layer filters", f"{after.shape[0]} x {after.shape[2]}x{after.shape[3]}"),
+            ("relative filter change ‖W−W₀‖/‖W₀‖", f"{change:.2f}")]  # fmt: skip
+    return ctx.finish(
+        {"history": r["history"], "train_acc": r["train_acc"], "test_acc": r["test_acc"], "epochs": epochs,
+         "lr": lr, "batch_size": batch_size, "n_train": len(data.y_train), "filters_before": before,
+         "filters_after": after, "filter_change": change, "shown_images": picks,
+         "shown_maps": order.tolist(), "shown_predictions": preds.tolist()},
+        ("quantity", "value"), rows,
+        f"SimpleCNN on {len(data.y_train)} {ctx.data_choice.name} images, Adam lr {lr}, batch {batch_size}.",
+        "What a CNN learns: filters and feature maps",
+    )  # fmt: skip
+
+
+def mosaic(tiles: np.ndarray, ncol: int, pad: int = 1) -> np.ndarray:
+    """Tile ``(K, h, w)`` arrays into one ``(rows*(h+pad)-pad, ncol*(w+pad)-pad)`` image, NaN between
+    tiles (drawn blank): one ``imshow`` instead of K axes, much faster to draw."""
+    k, h, w = tiles.shape
+    nrow = int(np.ceil(k / ncol))
+    out = np.full((nrow * (h + pad) - pad, ncol * (w + pad) - pad), np.nan)
+    for i in range(k):
+        r, c = divmod(i, ncol)
+        out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = tiles[i]
+    return out
+
+
+def _plot_filters(ctx: Any, before: np.ndarray, after: np.ndarray) -> None:
+    import matplotlib
+
+    cmap = matplotlib.colormaps["gray"].with_extremes(bad="white")
+    fig, axes = new_figure(1, 2, size=(5.2, 3.0))
+    for ax, (W, name) in zip(axes[0], ((before, "before training (random init)"), (after, "after training")),
+                             strict=True):  # fmt: skip
+        f = W.mean(axis=1)  # over input channels (1 for grey images)
+        f = f / np.maximum(np.abs(f).max(axis=(1, 2), keepdims=True), 1e-12)  # each filter on its own scale
+        ax.imshow(mosaic(f, 10), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
+        ax.set_title(name, fontsize=11)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"The {before.shape[0]} first-layer {before.shape[2]}x{before.shape[3]} filters "
+                 "(white > 0, black < 0, each scaled to its own max)", fontsize=11)  # fmt: skip
+    fig.tight_layout()
+    ctx.savefig(fig, "filters.png")
+
+
+def _plot_maps(ctx: Any, images: np.ndarray, maps: np.ndarray, order: np.ndarray, labels: np.ndarray,
+               preds: np.ndarray) -> None:  # fmt: skip
+    import matplotlib
+
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="white")
+    n = images.shape[0]
+    fig = None
+    fig, axes = new_figure(n, 2, size=(1.0, 1.6), gridspec_kw={"width_ratios": (1, len(order))})
+    fig.set_size_inches(1.6 * (len(order) + 1), 1.7 * n)
+    for r in range(n):
+        ax = axes[r, 0]
+        img = images[r].transpose(1, 2, 0)
+        ax.imshow(img.squeeze(-1) if img.shape[-1] == 1 else img, cmap="gray")
+        ax.set_title(f"input: {labels[r]} (pred {preds[r]})", fontsize=9)
+        m = maps[r, order]
+        m = m / np.maximum(m.max(axis=(1, 2), keepdims=True), 1e-12)
+        axes[r, 1].imshow(mosaic(m, len(order)), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        if r == 0:
+            axes[r, 1].set_title("maps " + ", ".join(str(int(k)) for k in order) + " (left to right)", fontsize=9)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("Feature maps relu(W_k * x + b_k) of the first conv layer (the most active maps)", fontsize=11)
+    fig.tight_layout()
+    ctx.savefig(fig, "feature_maps.png")
+
+
+def _plot_curves(ctx: Any, h: dict[str, list[float]]) -> None:
+    fig, axes = new_figure(1, 2, size=(4.4, 3.4))
+    ax_l, ax_a = axes[0]
+    ep = np.arange(1, len(h.get("train_loss", [])) + 1)
+    ax_l.plot(ep, h.get("train_loss", []), "o-", ms=3, color="C0", label="train")
+    ax_l.plot(ep, h.get("test_loss", []), "o-", ms=3, color="C3", label="test")
+    ax_l.set_ylabel("cross-entropy")
+    ax_a.plot(ep, h.get("train_eval_accuracy", []), "o-", ms=3, color="C0", label="train")
+    ax_a.plot(ep, h.get("test_accuracy", []), "o-", ms=3, color="C3", label="test")
+    ax_a.set_ylabel("accuracy")
+    for ax in (ax_l, ax_a):
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("SimpleCNN learning curves", fontsize=11)
+    fig.tight_layout()
+    ctx.savefig(fig, "learning_curves.png")

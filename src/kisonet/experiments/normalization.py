@@ -1,0 +1,210 @@
+"""Experiment ``normalization``: none / batch / layer / instance / group norm in a small CNN.
+
+Every normalisation standardises a set of activations ``u`` and rescales them,
+
+    u_hat = (u - mean) / sqrt(var + eps),      y = gamma * u_hat + beta,
+
+and they differ only in *which* values share a mean and a variance (for (N, C, H, W) maps):
+
+============  ===================================  =========================================
+batch norm    over N, H, W for each channel        depends on the other samples of the batch;
+                                                   running averages at test time
+layer norm    over C, H, W for each sample         batch-independent
+instance      over H, W for each sample, channel   batch-independent
+group norm    over H, W and C/G channels           batch-independent (G=1: layer, G=C: instance)
+============  ===================================  =========================================
+
+The net: conv 3x3 (16) -> norm -> ReLU -> max-pool 2 -> conv 3x3 (32) -> norm -> ReLU ->
+max-pool 2 -> affine.  Part 1 compares the five at batch size 64; part 2 trains batch norm and
+group norm at batch sizes 2, 8 and 64 for the same number of epochs: batch statistics of two
+samples are so noisy, and so unlike the running averages used at test time, that batch norm
+breaks down while group norm does not care.
+
+Data: CIFAR-10 when its files are found (``--data-dir`` or the cache), else the experiments'
+usual choice (``mnist-t10k``, ``mnist`` or ``digits``); the choice is printed and written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .common import DataChoice, Split, new_figure, start
+from .overfitting import fit
+
+__all__ = ["NORMS", "norm_cnn", "normalization"]
+
+NORMS = ("none", "batch", "layer", "instance", "group")
+
+
+def _norm_layer(kind: str, channels: int, hw: tuple[int, int], groups: int) -> Any:
+    from .. import nn
+    from ..errors import KisonetValueError
+
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":
+        return nn.LayerNorm((channels, *hw))
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "group":
+        return nn.GroupNorm(min(groups, channels), channels)
+    raise KisonetValueError(f"unknown normalisation {kind!r}")  # pragma: no cover - guarded by norm_cnn
+
+
+def norm_cnn(input_shape: Sequence[int], n_classes: int, norm: str = "none", channels: tuple[int, int] = (16, 32),
+             groups: int = 4) -> Any:  # fmt: skip
+    """conv3x3 -> [norm] -> ReLU -> pool2, twice, then affine; ``norm`` one of :data:`NORMS`."""
+    from .. import nn
+    from ..errors import unknown_name
+    from ..models import _image_shape, _Reshape
+
+    if norm not in NORMS:
+        raise unknown_name("normalisation", norm, NORMS)
+    c, h, w = _image_shape("norm_cnn", input_shape)
+    layers: list[Any] = [_Reshape((c, h, w))]
+    cin = c
+    for cout in channels:
+        layers.append(nn.Conv2d(cin, cout, 3, padding=1, bias=norm == "none", init="he"))
+        if norm != "none":
+            layers.append(_norm_layer(norm, cout, (h, w), groups))
+        layers += [nn.ReLU(), nn.MaxPool2d(2)]
+        h, w, cin = h // 2, w // 2, cout
+    layers += [nn.Flatten(), nn.Linear(cin * h * w, n_classes)]
+    return nn.Sequential(*layers)
+
+
+def _choose(dataset: str | None, data_dir: str | os.PathLike | None) -> DataChoice | None:
+    """CIFAR-10 when present (and no other dataset asked for), else None (the usual rule)."""
+    from ..data import load_dataset
+    from ..errors import DataError
+
+    if dataset is not None:
+        return None
+    ddir = None if data_dir is None else os.fspath(data_dir)
+    try:
+        load_dataset("cifar10", data_dir=ddir, download=False)
+    except (DataError, OSError):
+        return None
+    return DataChoice("cifar10", ddir, f"the CIFAR-10 files were found in {ddir or 'the kisonet cache'}")
+
+
+def normalization(
+    quick: bool = False,
+    dataset: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    seed: int = 0,
+    n_train: int | None = None,
+    epochs: int | None = None,
+    lr: float = 1e-3,
+    batch_sizes: Sequence[int] = (2, 8, 64),
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """Run the experiment; returns per-normalisation and per-batch-size histories and accuracies.
+
+    Full: 3,000 training images (CIFAR-10: 5,000), the whole test set, 5 epochs of Adam
+    (lr 1e-3).  Quick: 200 / 200 images, 1 epoch, batch sizes 8 and 64 only.
+    """
+    from .. import random as kr
+    from ..optim import Adam
+
+    cifar = _choose(dataset, data_dir)
+    ctx = start("normalization", quick, "cifar10" if cifar else dataset, data_dir, out, seed, verbose=verbose)
+    if cifar is not None:
+        ctx.data_choice = cifar
+        ctx.echo(f"  dataset {cifar.name} ({cifar.reason})")
+    else:
+        ctx.echo(f"  CIFAR-10 not found: using {ctx.data_choice.name}")
+    is_cifar = ctx.data_choice.name == "cifar10"
+    n_train = int(n_train if n_train is not None else (200 if quick else (5000 if is_cifar else 3000)))
+    epochs = int(epochs if epochs is not None else (1 if quick else 5))
+    if quick:
+        batch_sizes = tuple(b for b in batch_sizes if b >= 8) or (8,)
+    data = ctx.load(n_train, 200 if quick else None)
+    ctx.echo(f"  CNN conv16-conv32 (3x3), Adam lr {lr}, {epochs} epochs")
+
+    main_bs = max(batch_sizes)
+    runs: dict[str, Any] = {}
+
+    def run(norm: str, bs: int) -> dict[str, Any]:
+        key = f"{norm}|{bs}"
+        if key in runs:
+            return runs[key]
+        kr.manual_seed(seed)
+        model = norm_cnn(data.input_shape, data.n_classes, norm)
+        r = fit(model, Adam(model.parameters(), lr=lr), data, epochs, bs, seed=seed)
+        r.pop("trainer")
+        r.update(norm=norm, batch_size=bs, steps=epochs * int(np.ceil(len(data.y_train) / bs)))
+        runs[key] = r
+        ctx.echo(f"  {norm:9s} batch {bs:3d}: train {r['train_acc']:.3f}  test {r['test_acc']:.3f}")
+        return r
+
+    for norm in NORMS:
+        run(norm, main_bs)
+    for norm in ("batch", "group"):
+        for bs in batch_sizes:
+            run(norm, bs)
+
+    _plot(ctx, runs, data, main_bs, batch_sizes)
+    rows = [(norm, f"{100 * runs[f'{norm}|{main_bs}']['train_acc']:.1f}%",
+             f"{100 * runs[f'{norm}|{main_bs}']['test_acc']:.1f}%") for norm in NORMS]  # fmt: skip
+    bs_rows = [(f"{norm} norm, batch {bs}", f"{100 * runs[f'{norm}|{bs}']['train_acc']:.1f}%",
+                f"{100 * runs[f'{norm}|{bs}']['test_acc']:.1f}%")
+               for norm in ("batch", "group") for bs in batch_sizes]  # fmt: skip
+    notes = (f"Data: {ctx.data_choice.name}" + ("" if is_cifar else " (CIFAR-10 files not found)") +
+             f", {len(data.y_train)} training images; {epochs} epochs of Adam (lr {lr}); accuracies in eval mode "
+             "(batch norm then uses its running averages).")  # fmt: skip
+    return ctx.finish(
+        {"runs": runs, "dataset_used": ctx.data_choice.name, "cifar10": is_cifar, "n_train": len(data.y_train),
+         "epochs": epochs, "lr": lr, "batch_sizes": list(batch_sizes), "main_batch_size": main_bs},
+        ("normalisation (batch size)", "train acc", "test acc"),
+        [(f"{r[0]} ({main_bs})", *r[1:]) for r in rows] + bs_rows, notes,
+        "Normalisation layers in a small CNN",
+    )  # fmt: skip
+
+
+def _plot(ctx: Any, runs: dict[str, Any], data: Split, main_bs: int, batch_sizes: Sequence[int]) -> None:
+    fig, axes = new_figure(1, 3, size=(4.8, 3.8))
+    ax_curve, ax_bar, ax_bs = axes[0]
+    for i, norm in enumerate(NORMS):
+        h = runs[f"{norm}|{main_bs}"]["history"]
+        te = h.get("test_accuracy", [])
+        ax_curve.plot(np.arange(1, len(te) + 1), te, "o-", ms=3, color=f"C{i}", label=norm)
+    ax_curve.set_xlabel("epoch")
+    ax_curve.set_ylabel("test accuracy")
+    ax_curve.set_title(f"Test accuracy, batch size {main_bs}")
+    ax_curve.grid(alpha=0.3)
+    ax_curve.legend(fontsize=8, loc="lower right")
+    x = np.arange(len(NORMS))
+    tr = [100 * runs[f"{n}|{main_bs}"]["train_acc"] for n in NORMS]
+    te = [100 * runs[f"{n}|{main_bs}"]["test_acc"] for n in NORMS]
+    ax_bar.bar(x - 0.2, tr, 0.4, color="C0", label="train")
+    ax_bar.bar(x + 0.2, te, 0.4, color="C3", label="test")
+    for xi, v in zip(x, te, strict=True):
+        ax_bar.annotate(f"{v:.1f}", (xi + 0.2, v + 0.3), ha="center", fontsize=8)
+    ax_bar.set_xticks(x)
+    ax_bar.set_xticklabels(NORMS)
+    ax_bar.set_ylim(max(0.0, min(tr + te) - 10), 101)
+    ax_bar.set_ylabel("final accuracy (%)")
+    ax_bar.set_title(f"Five normalisations ({ctx.data_choice.name})")
+    ax_bar.legend(fontsize=8, loc="lower right")
+    ax_bar.grid(axis="y", alpha=0.3)
+    for norm, c in (("batch", "C1"), ("group", "C4")):
+        ax_bs.plot(list(batch_sizes), [100 * runs[f"{norm}|{b}"]["test_acc"] for b in batch_sizes], "o-", color=c,
+                   label=f"{norm} norm, test")  # fmt: skip
+        ax_bs.plot(list(batch_sizes), [100 * runs[f"{norm}|{b}"]["train_acc"] for b in batch_sizes], "s--", color=c,
+                   alpha=0.6, label=f"{norm} norm, train")  # fmt: skip
+    ax_bs.set_xscale("log", base=2)
+    ax_bs.set_xticks(list(batch_sizes))
+    ax_bs.set_xticklabels([str(b) for b in batch_sizes])
+    ax_bs.set_xlabel("batch size")
+    ax_bs.set_ylabel("accuracy in eval mode (%)")
+    ax_bs.set_title("Batch norm vs group norm at small batches")
+    ax_bs.grid(alpha=0.3)
+    ax_bs.legend(fontsize=8)
+    fig.tight_layout()
+    ctx.savefig(fig, "normalization.png")

@@ -1,0 +1,145 @@
+"""Experiments II (generalisation): quick runs write their figures and numbers; effects that show
+in seconds are asserted (L2 shrinks the over-fitting gap; 64 hidden units fit the spirals better
+than 2)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import kisonet as kn
+from kisonet.experiments import EXPERIMENTS
+
+GENERALISATION = ("overfitting", "regularization", "normalization", "cnn", "decision-boundary", "double-descent",
+                  "grokking")  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    # the models here are tiny: one BLAS thread is faster and does not fight other test workers
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _written(out, figures):
+    res = json.loads((out / "results.json").read_text())
+    summary = (out / "summary.md").read_text()
+    for f in figures:
+        assert (out / f).stat().st_size > 5000, f  # a real PNG, not an empty canvas
+        assert f"({f})" in summary
+        assert f in res["figures"]
+    return res, summary
+
+
+def test_registered_and_exposed():
+    for name in GENERALISATION:
+        assert name in EXPERIMENTS
+        assert callable(getattr(kn.experiments, name.replace("-", "_")))
+
+
+def test_overfitting_l2_shrinks_gap(tmp_path, mnist_dir):
+    res = kn.experiments.overfitting(quick=True, data_dir=mnist_dir, out=tmp_path, only=("l2",), verbose=False)
+    runs = {r["key"]: r for r in res["runs"].values()}
+    assert set(runs) == {"none", "l2"}
+    assert runs["none"]["train_acc"] > 0.97  # the big net memorises its 200 images
+    assert runs["l2"]["gap"] < runs["none"]["gap"] - 0.02
+    assert res["dataset"] == "mnist-t10k"
+
+
+def test_overfitting_quick_mechanics(tmp_path):
+    res = kn.experiments.overfitting(quick=True, dataset="digits", out=tmp_path, epochs=6, verbose=False)
+    _, summary = _written(tmp_path, ["overfitting.png"])
+    runs = {r["key"]: r for r in res["runs"].values()}
+    assert set(runs) == {"none", "l2", "l1", "elastic-net", "dropout", "dropout+l1", "early-stopping", "input-noise"}
+    for r in runs.values():
+        assert math.isfinite(r["train_acc"]) and math.isfinite(r["test_acc"])
+        assert len(r["history"]["test_accuracy"]) == r["epochs_run"]
+    assert "best_epoch" in runs["early-stopping"] and "val_loss" in runs["early-stopping"]["history"]
+    assert runs["dropout"]["config"]["dropout"] > 0 and runs["input-noise"]["config"]["noise"] > 0
+    assert "elastic net" in summary and "early stopping" in summary
+    with pytest.raises(kn.errors.KisonetValueError):
+        kn.experiments.overfitting(quick=True, dataset="digits", out=tmp_path, only=("l3",), verbose=False)
+
+
+def test_decision_boundary_64_fits_spirals_better_than_2(tmp_path):
+    res = kn.experiments.decision_boundary(quick=True, out=tmp_path, hidden_sizes=(2, 64), verbose=False)
+    _written(tmp_path, ["decision_boundary.png"])
+    runs = res["runs"]
+    assert len(runs) == 2 * 2 * 2  # datasets x penalty x widths
+    small, big = runs["spirals|none|2"], runs["spirals|none|64"]
+    assert big["train_acc"] > small["train_acc"] + 0.1
+    assert big["train_acc"] > 0.95
+    assert runs["spirals|L2|64"]["l2"] > 0 and runs["spirals|none|64"]["l2"] == 0
+
+
+def test_regularization_quick(tmp_path):
+    res = kn.experiments.regularization(quick=True, dataset="digits", out=tmp_path, epochs=2, verbose=False)
+    _written(tmp_path, ["regularization.png"])
+    runs = res["runs"]
+    assert len(runs) == 4 and any(k.startswith("L1") for k in runs) and any(k.startswith("elastic") for k in runs)
+    for r in runs.values():
+        assert 0.0 <= r["zero_fraction"] <= 1.0 and math.isfinite(r["weight_norm"])
+    # the penalties pull the weights in: the L2 net ends with a smaller norm than the free one
+    l2 = next(r for k, r in runs.items() if k.startswith("L2"))
+    assert l2["weight_norm"] < runs["none"]["weight_norm"]
+
+
+def test_normalization_quick(tmp_path):
+    res = kn.experiments.normalization(quick=True, dataset="digits", out=tmp_path, verbose=False)
+    _, summary = _written(tmp_path, ["normalization.png"])
+    assert res["dataset_used"] == "digits" and not res["cifar10"]
+    norms = {r["norm"] for r in res["runs"].values()}
+    assert norms == {"none", "batch", "layer", "instance", "group"}
+    assert {r["batch_size"] for r in res["runs"].values() if r["norm"] == "batch"} == {8, 64}
+    assert "CIFAR-10 files not found" in summary
+
+
+def test_norm_cnn_has_the_right_layers():
+    from kisonet import nn
+    from kisonet.experiments.normalization import norm_cnn
+
+    kinds = {"batch": nn.BatchNorm2d, "layer": nn.LayerNorm, "instance": nn.InstanceNorm2d, "group": nn.GroupNorm}
+    for norm, cls in kinds.items():
+        m = norm_cnn((1, 8, 8), 10, norm)
+        assert sum(isinstance(x, cls) for x in m.modules()) == 2
+        out = m(kn.tensor(np.zeros((2, 64), dtype=np.float32)))
+        assert out.shape == (2, 10)
+    assert not any(isinstance(x, tuple(kinds.values())) for x in norm_cnn((1, 8, 8), 10, "none").modules())
+
+
+def test_cnn_quick(tmp_path):
+    res = kn.experiments.cnn(quick=True, dataset="digits", out=tmp_path, verbose=False)
+    _written(tmp_path, ["filters.png", "feature_maps.png", "learning_curves.png"])
+    assert np.asarray(res["filters_after"]).shape == (30, 1, 5, 5)
+    assert res["filter_change"] > 0  # the filters were trained
+
+
+def test_double_descent_quick(tmp_path):
+    res = kn.experiments.double_descent(quick=True, dataset="digits", out=tmp_path, epochs=3, verbose=False)
+    _written(tmp_path, ["double_descent.png"])
+    rf = res["random_features"]
+    assert all(np.isfinite([r["test_err"], r["train_err"]]).all() for r in rf)
+    # past the interpolation threshold the random-feature model fits every (noisy) label
+    assert rf[-1]["width"] > res["n_train"] and rf[-1]["train_err"] == 0.0
+    assert res["n_flipped"] == round(0.15 * res["n_train"])
+    assert [r["width"] for r in res["trained"]] == [2, 8, 32]
+
+
+def test_grokking_quick(tmp_path):
+    from kisonet.experiments.grokking import modular_addition
+
+    d = modular_addition(7, 0.5)
+    assert len(d["y_train"]) + len(d["y_test"]) == 49
+    a, b = d["X_train"][:, :7].argmax(1), d["X_train"][:, 7:].argmax(1)
+    assert np.array_equal((a + b) % 7, d["y_train"])
+    res = kn.experiments.grokking(quick=True, out=tmp_path, steps=150, verbose=False)
+    _written(tmp_path, ["grokking.png"])
+    (run,) = res["runs"].values()
+    h = run["history"]
+    assert h["step"][-1] == 150 and np.isfinite(h["test_loss"]).all()
+    assert h["train_acc"][-1] > h["train_acc"][0]  # it learns the training pairs
