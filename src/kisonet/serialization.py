@@ -132,6 +132,46 @@ def _fail(path: Any, reason: str) -> CheckpointError:
     return CheckpointError(f"cannot load {os.fspath(path)!r}: {reason}")
 
 
+# Deflate expands at most ~1032x; a larger declared ratio is a forged entry (a zip bomb).
+_MAX_INFLATE = 1100
+
+
+def _check_entries(path: Any) -> None:
+    """Before NumPy allocates anything: every ``.npy`` entry's declared shape must match the
+    bytes the entry holds.  A forged header could otherwise make ``np.load`` allocate
+    gigabytes for a file of a few hundred bytes; with this check memory stays bounded
+    by the file's own size."""
+    from numpy.lib import format as npy
+
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            name = info.filename[:-4]
+            if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+                raise _fail(path, f"entry {name!r} is corrupted (stored size {info.compress_size} != {info.file_size})")
+            if info.file_size > _MAX_INFLATE * info.compress_size + 4096:
+                raise _fail(path, f"entry {name!r} declares {info.file_size} bytes from {info.compress_size}: forged")
+            with zf.open(info) as f:
+                version = npy.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = npy.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, _, dtype = npy.read_array_header_2_0(f)
+                else:
+                    raise _fail(path, f"entry {name!r} uses .npy format {version}, which kisonet does not write")
+                header = f.tell()
+            if dtype.hasobject:
+                continue  # refused by np.load(allow_pickle=False) with the pickle message
+            need = math.prod(shape) * dtype.itemsize
+            if need != info.file_size - header:
+                raise _fail(
+                    path,
+                    f"array {name!r} declares shape {tuple(shape)} of {dtype} ({need} bytes) but its entry holds "
+                    f"{info.file_size - header} bytes: truncated or corrupted",
+                )
+
+
 def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if not os.path.exists(path):
         raise _fail(path, "no such file")
@@ -149,6 +189,7 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.nd
     if not magic.startswith(b"PK"):
         raise _fail(path, "not a kisonet file (not an .npz/zip archive)" if magic else "the file is empty")
     try:
+        _check_entries(path)
         with np.load(path, allow_pickle=False) as z:
             names = list(z.files)
             if _META not in names:

@@ -40,3 +40,26 @@ def test_readme_option_table_lists_every_train_option():
     text = README.read_text()
     for opt in TRAIN_OPTIONS:
         assert f"| `--{opt.name}" in text, opt.name
+
+
+def test_readme_small_cnn_block_builds_the_lecture_cnn():
+    block = next(b for b in _blocks("python") if "nn.Conv2d(1, 30" in b)
+    assert len(block.strip().splitlines()) <= 12
+    out = io.StringIO()
+    ns: dict = {"__name__": "__readme__"}
+    with contextlib.redirect_stdout(out):
+        exec(compile(block, "README.md", "exec"), ns)
+    cnn = ns["cnn"]
+    assert cnn.num_parameters() == 30 * 25 + 30 + 4320 * 100 + 100 + 100 * 10 + 10
+    assert "(1, 30, 24, 24)" in out.getvalue() and "(1, 10)" in out.getvalue()
+
+
+def test_readme_cross_validation_block_runs(monkeypatch):
+    block = next(b for b in _blocks("python") if "cross_validate" in b)
+    small = block.replace("folds=5, epochs=10", "folds=2, epochs=1")
+    assert small != block
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(small, "README.md", "exec"), {"__name__": "__readme__"})
+    mean = float(out.getvalue().split()[0])
+    assert 0.5 < mean <= 1.0

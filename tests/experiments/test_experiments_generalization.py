@@ -17,15 +17,6 @@ GENERALISATION = ("overfitting", "regularization", "normalization", "cnn", "deci
                   "grokking")  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    # the models here are tiny: one BLAS thread is faster and does not fight other test workers
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 def _written(out, figures):
     res = json.loads((out / "results.json").read_text())
     summary = (out / "summary.md").read_text()

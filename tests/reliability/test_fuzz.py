@@ -291,3 +291,34 @@ def test_checkpoint_with_forged_metadata(workdir, checkpoint_bytes, key, value):
 
     _rewrite_meta(workdir / "seed.npz", path, edit)
     expect_only(CheckpointError, kn.load, path, "checkpoint")
+
+
+def _with_npy_header(src: Path, dst: Path, member: str, shape: tuple[int, ...], dtype: str) -> None:
+    """Re-pack ``src`` with one entry's .npy header declaring another shape/dtype (valid zip CRCs)."""
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    with zipfile.ZipFile(src) as zin:
+        entries = [(i, zin.read(i.filename)) for i in zin.infolist()]
+    with zipfile.ZipFile(dst, "w") as zout:
+        for info, data in entries:
+            if info.filename == member:
+                body = data[data.index(b"\n") + 1 :]  # the array bytes after the original header
+                head = io.BytesIO()
+                npy.write_array_header_1_0(head, {"descr": dtype, "fortran_order": False, "shape": shape})
+                data = npy.magic(1, 0) + head.getvalue()[len(npy.magic(1, 0)) :] + body
+            zout.writestr(info, data)
+
+
+@settings(FUZZ, max_examples=60)
+@given(
+    shape=st.lists(st.integers(0, 2**40), min_size=0, max_size=4).map(tuple),
+    dtype=st.sampled_from(["<f4", "<f8", "|u1", "<i8", "|b1"]),
+    member=st.sampled_from(["model.weight.npy", "__meta__.npy"]),
+)
+def test_checkpoint_with_forged_array_header_allocates_nothing_big(workdir, checkpoint_bytes, shape, dtype, member):
+    """A header declaring a huge (or just wrong) shape is refused before NumPy allocates it."""
+    path = workdir / "forged_header.npz"
+    _with_npy_header(workdir / "seed.npz", path, member, shape, dtype)
+    expect_only(CheckpointError, kn.load, path)  # bounded(): never more than a few MB

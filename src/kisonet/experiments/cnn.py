@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import new_figure, start
+from .common import new_figure, start, with_blas_threads
 from .overfitting import fit
 
 __all__ = ["cnn", "mosaic"]
@@ -46,6 +46,7 @@ def _feature_maps(model: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return got["maps"], logits.data.argmax(axis=1)
 
 
+@with_blas_threads
 def cnn(
     quick: bool = False,
     dataset: str | None = None,

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import Split, start
+from .common import Split, start, with_blas_threads
 from .overfitting import fit
 
 __all__ = ["decision_boundary", "two_d_data"]
@@ -28,19 +28,22 @@ __all__ = ["decision_boundary", "two_d_data"]
 DATASETS = ("moons", "spirals")
 
 
-def two_d_data(name: str, n_samples: int, noise: float, seed: int) -> Split:
-    """A 2-class 2-D dataset (``'moons'`` or ``'spirals'``) with kisonet's 80/20 split."""
-    from ..data import load_dataset
+def two_d_data(name: str, n_samples: int, noise: float, seed: int, turns: float = 1.5) -> Split:
+    """A 2-class 2-D dataset (``'moons'`` or ``'spirals'`` with ``turns`` turns) split 80/20, stratified."""
+    from ..data import load_dataset, make_spirals, split_indices
 
-    kw: dict[str, Any] = {"n_samples": n_samples, "noise": noise}
     if name == "spirals":
-        kw["n_classes"] = 2
-    b = load_dataset(name, seed=seed, **kw)
-    (Xtr, ytr), (Xte, yte) = b.train, b.test
+        X, y = make_spirals(n_samples, 2, noise, turns=turns, seed=seed)
+        tr, te = split_indices(y, (0.8, 0.2), True, seed)
+        (Xtr, ytr), (Xte, yte) = (X[tr], y[tr]), (X[te], y[te])
+    else:
+        b = load_dataset(name, seed=seed, n_samples=n_samples, noise=noise)
+        (Xtr, ytr), (Xte, yte) = b.train, b.test
     f = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
     return Split(f(Xtr), ytr.astype(np.int64), f(Xte), yte.astype(np.int64), 2, (2,))
 
 
+@with_blas_threads
 def decision_boundary(
     quick: bool = False,
     dataset: str | None = None,

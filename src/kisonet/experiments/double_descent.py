@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import Split, new_figure, start
+from .common import Split, new_figure, start, with_blas_threads
 from .overfitting import accuracy
 
 __all__ = ["double_descent", "random_features_fit"]
@@ -95,6 +95,7 @@ def _trained_fit(data: Split, width: int, epochs: int, lr: float, seed: int) -> 
             "n_params": int(sum(p.size for p in model.parameters()))}  # fmt: skip
 
 
+@with_blas_threads
 def double_descent(
     quick: bool = False,
     dataset: str | None = None,

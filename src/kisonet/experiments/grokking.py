@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import new_figure, start
+from .common import new_figure, start, with_blas_threads
 
 __all__ = ["Square", "grokking", "modular_addition"]
 
@@ -123,6 +123,7 @@ def _train(data: dict[str, np.ndarray], p: int, hidden: int, steps: int, lr: flo
     return hist
 
 
+@with_blas_threads
 def grokking(
     quick: bool = False,
     dataset: str | None = None,

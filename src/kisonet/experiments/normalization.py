@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import DataChoice, Split, new_figure, start
+from .common import DataChoice, Split, new_figure, start, with_blas_threads
 from .overfitting import fit
 
 __all__ = ["NORMS", "norm_cnn", "normalization"]
@@ -92,6 +92,7 @@ def _choose(dataset: str | None, data_dir: str | os.PathLike | None) -> DataChoi
     return DataChoice("cifar10", ddir, f"the CIFAR-10 files were found in {ddir or 'the kisonet cache'}")
 
 
+@with_blas_threads
 def normalization(
     quick: bool = False,
     dataset: str | None = None,

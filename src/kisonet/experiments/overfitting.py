@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import Split, start
+from .common import Split, start, with_blas_threads
 
 __all__ = ["EvalEachEpoch", "accuracy", "cures", "fit", "overfitting"]
 
@@ -148,6 +148,7 @@ def _regularizer(spec: tuple[str, tuple[float, ...]] | None) -> Any:
     return getattr(regularizers, kind)(*args)
 
 
+@with_blas_threads
 def overfitting(
     quick: bool = False,
     dataset: str | None = None,

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import new_figure, start
+from .common import new_figure, start, with_blas_threads
 from .overfitting import fit
 
 __all__ = ["regularization"]
@@ -33,6 +33,7 @@ def _weights(model: Any) -> np.ndarray:
     return np.concatenate([p.data.ravel() for p in model.parameters() if p.ndim > 1])
 
 
+@with_blas_threads
 def regularization(
     quick: bool = False,
     dataset: str | None = None,
