@@ -28,7 +28,6 @@ import kisonet as kn  # noqa: E402
 import kisonet.nn as nn  # noqa: E402
 from kisonet.models import MLP, LeNet, SimpleCNN  # noqa: E402
 
-
 # ----------------------------------------------------------------------------
 # GEMM FLOPs of one training step
 

@@ -23,7 +23,7 @@ import common  # noqa: E402
 
 import kisonet as kn  # noqa: E402
 import kisonet.nn as nn  # noqa: E402
-import kisonet.nn.functional as F  # noqa: E402
+import kisonet.nn.functional as F  # noqa: E402, N812
 
 # (name, input shape, out channels, kernel, padding, input needs grad)
 CONVS = [
@@ -89,7 +89,11 @@ def cases(torch) -> list[tuple[str, Callable, Callable | None, int]]:
         out.append((name + " fwd+bwd", *_layer_case(kl, tl, shape, need_x), 5))
     shape = (100, 30, 24, 24)
     out.append(
-        ("MaxPool2d(2) fwd+bwd on (100,30,24,24)", *_layer_case(nn.MaxPool2d(2), tnn and tnn.MaxPool2d(2), shape, True), 5)
+        (
+            "MaxPool2d(2) fwd+bwd on (100,30,24,24)",
+            *_layer_case(nn.MaxPool2d(2), tnn and tnn.MaxPool2d(2), shape, True),
+            5,
+        )
     )
     out.append(
         (
@@ -99,7 +103,11 @@ def cases(torch) -> list[tuple[str, Callable, Callable | None, int]]:
         )
     )
     out.append(
-        ("AvgPool2d(2) fwd+bwd on (100,30,24,24)", *_layer_case(nn.AvgPool2d(2), tnn and tnn.AvgPool2d(2), shape, True), 5)
+        (
+            "AvgPool2d(2) fwd+bwd on (100,30,24,24)",
+            *_layer_case(nn.AvgPool2d(2), tnn and tnn.AvgPool2d(2), shape, True),
+            5,
+        )
     )
     out.append(
         (

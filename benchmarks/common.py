@@ -114,7 +114,8 @@ def describe_env(threads: int) -> dict[str, Any]:
     except OSError:
         pass
     blas = [
-        f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture', '?')} kernel, {i.get('num_threads')} threads)"
+        f"{i.get('internal_api')} {i.get('version')} "
+        f"({i.get('architecture', '?')} kernel, {i.get('num_threads')} threads)"
         for i in threadpool_info()
         if i.get("user_api") == "blas"
     ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 F32 = np.float32
+LR = F32(0.01)
 
 
 def im2col(x, fh, fw, stride=1, pad=0):
@@ -147,7 +148,7 @@ class Net:
         self.layers, self.params = layers, params
         self.last = SoftmaxWithLoss()
 
-    def step(self, x, t, lr=F32(0.01)):
+    def step(self, x, t, lr=LR):
         for layer in self.layers:
             x = layer.forward(x)
         self.last.forward(x, t)

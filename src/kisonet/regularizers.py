@@ -336,7 +336,9 @@ class ActivityL1:
     forward pass; calling the penalty (the Trainer calls ``regularizer(model)`` after the
     forward pass) turns them into the penalty, whose gradient ``lam sign(h) / N`` flows
     back through the layers.  Watch the activation modules (e.g. the ReLUs) to make the
-    representation itself sparse.
+    representation itself sparse.  Outputs recorded with a graph are kept until the penalty
+    is called, so call it once per training forward pass (the Trainer does), or use
+    ``lam=0`` / :func:`zero_fraction` to only measure.
 
     Args:
         layers: a Module, a list of Modules, or names of sub-modules of ``model``

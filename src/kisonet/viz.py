@@ -72,7 +72,16 @@ def _finish(fig: Any, path: str | os.PathLike | None, dpi: int = 100) -> Any:
         parent = os.path.dirname(path)
         if parent:
             os.makedirs(parent, exist_ok=True)
-        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        import io
+
+        from .io import atomic_write
+
+        # rendered in memory, then written atomically: a crash never leaves half an image
+        buf = io.BytesIO()
+        fmt = os.path.splitext(path)[1][1:].lower() or "png"
+        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight")
+        with atomic_write(path, "wb") as f:
+            f.write(buf.getvalue())
     return fig
 
 

@@ -10,6 +10,7 @@ import pytest
 
 import kisonet as kn
 from kisonet.cli import COMMANDS, main
+from kisonet.cli.ensemble import load_run_ensemble
 from kisonet.runs import load_run_model
 
 
@@ -43,6 +44,11 @@ def test_ensemble_bagging_writes_a_run_folder(cli, tmp_path):
     assert all(int(r["oob_samples"]) > 0 for r in rows)
     saved = kn.load(out / "model.npz", kind="kisonet-ensemble")
     assert len(saved["ensemble"]["members"]) == 3
+    # the run folder alone rebuilds the ensemble: same test accuracy as reported
+    ens, std = load_run_ensemble(out)
+    Xt, yt = kn.data.load_dataset("digits").test
+    assert ens.score(std.transform(Xt), yt) == pytest.approx(metrics["test_accuracy"])
+    assert ens.member_scores(std.transform(Xt), yt) == pytest.approx(metrics["test_member_accuracy"])
     assert "ensemble" in stdout and "mean member" in stdout
 
 
@@ -106,3 +112,10 @@ def test_bad_options_are_one_line_usage_errors(cli, argv, message, tmp_path):
     assert code == 2
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["semi"], ["ensemble", "--method", "adaboost"]])
+def test_classification_only_commands_refuse_regression_data_before_making_a_run_folder(cli, argv, tmp_path):
+    code, _, err = cli(*argv, "--dataset", "diabetes", "--out", tmp_path / "r", "--no-progress")
+    assert code == 2 and "needs a classification dataset" in err
+    assert not (tmp_path / "r").exists()

@@ -154,12 +154,15 @@ def test_model_averaging_varies_what_it_is_told(digits):
     assert het.trainers_[1].optimizer.param_groups[0]["lr"] == pytest.approx(3e-3)
 
 
-def test_ensemble_state_round_trips_through_kn_save(tmp_path, digits):
+@pytest.mark.parametrize("cls", [Bagging, AdaBoost])
+def test_ensemble_state_round_trips_through_kn_save(tmp_path, digits, cls):
     (X, y), (Xt, _) = digits
-    bag = Bagging(lambda: MLP(64, (8,), 10), n_models=2, epochs=1).fit(X[:200], y[:200])
-    kn.save(bag.state_dict(), tmp_path / "bag.npz")
-    other = Bagging(lambda: MLP(64, (8,), 10), n_models=2).load_state_dict(kn.load(tmp_path / "bag.npz"))
-    np.testing.assert_array_equal(other.predict_proba(Xt), bag.predict_proba(Xt))
+    ens = cls(lambda: MLP(64, (8,), 10), n_models=2, epochs=2, lr=1e-2).fit(X[:200], y[:200])
+    kn.save(ens.state_dict(), tmp_path / "ens.npz")
+    other = cls(lambda: MLP(64, (8,), 10), n_models=2).load_state_dict(kn.load(tmp_path / "ens.npz"))
+    np.testing.assert_array_equal(other.weights_, ens.weights_)
+    np.testing.assert_array_equal(other.predict_proba(Xt), ens.predict_proba(Xt))
+    np.testing.assert_array_equal(other.predict(Xt), ens.predict(Xt))
 
 
 def test_invalid_ensemble_settings_raise_at_construction():

@@ -103,3 +103,26 @@ def test_l1_activity_penalty_raises_the_fraction_of_zero_activations(digits):
         acc[lam] = t.evaluate((Xt, yt))["accuracy"]
     assert frac[0.03] > frac[0.0] + 0.3
     assert acc[0.03] > 0.9  # sparser, still accurate
+
+
+def test_tied_autoencoder_and_activity_penalty_match_pytorch(torch, rng):
+    kn.manual_seed(0)
+    ae = nn.Autoencoder.mlp(6, hidden=(), code=3, activation="relu", output="linear", tied=True)
+    reg = ActivityL1(ae.encoder[2], 0.1)
+    x = rng.normal(size=(5, 6)).astype(np.float32)
+    out = ae(kn.tensor(x))
+    loss = ((out - kn.tensor(x)) ** 2).mean() + reg(ae)
+    loss.backward()
+
+    w = torch.tensor(ae.encoder[1].weight.data, requires_grad=True)
+    b = torch.tensor(ae.encoder[1].bias.data, requires_grad=True)
+    c = torch.tensor(ae.decoder[0].bias.data, requires_grad=True)
+    xt = torch.tensor(x)
+    h = torch.relu(xt @ w.T + b)
+    r = h @ w + c  # the decoder uses W^T of the encoder's (out, in) weight
+    tl = ((r - xt) ** 2).mean() + 0.1 * h.abs().sum() / 5
+    tl.backward()
+    assert float(loss.data) == pytest.approx(tl.item(), rel=1e-5)
+    np.testing.assert_allclose(out.data, r.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ae.encoder[1].weight.grad, w.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ae.decoder[0].bias.grad, c.grad.numpy(), rtol=1e-4, atol=1e-6)

@@ -134,3 +134,17 @@ def test_mnist_t10k_found_through_kisonet_data(mnist_dir, monkeypatch):
     b = load_dataset("mnist-t10k", download=False)
     assert len(b.test[1]) == 2000
     assert {r.name: r.cached for r in kn.data.datasets()}["mnist-t10k"]
+
+
+def test_digits_read_without_sklearn_import_equal_load_digits():
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    from kisonet.data.datasets import _holdout
+
+    d = sklearn_datasets.load_digits()
+    X = (d.images.astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)
+    (Xtr, ytr), (Xte, yte) = _holdout(X, d.target.astype(np.int64), 0.2, 0, True)
+    b = kn.data.load_dataset("digits")
+    np.testing.assert_array_equal(b.train[0], Xtr)
+    np.testing.assert_array_equal(b.train[1], ytr)
+    np.testing.assert_array_equal(b.test[0], Xte)
+    np.testing.assert_array_equal(b.test[1], yte)

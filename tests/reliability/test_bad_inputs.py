@@ -706,3 +706,14 @@ def test_corrupted_dataset_cache_is_removed_and_reported(tmp_path: Path) -> None
     _assert_kisonets_own(info.value)
     (tmp_path / "set.bin").write_bytes(good)
     assert download.fetch(remote, tmp_path, download=False).read_bytes() == good
+
+
+def test_readme_when_things_go_wrong_tells_the_truth(tmp_path: Path, run_dir: Path) -> None:
+    """The README section quotes this battery: keep its claims true."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "## When things go wrong" in text
+    section = text.split("## When things go wrong", 1)[1].split("\n## ", 1)[0]
+    assert "over a hundred bad inputs" in section
+    assert len(CASES) + len(_cli_cases(tmp_path, run_dir)) > 100
+    for phrase in ("kn.KisonetError", "--detect-anomaly", "kn.detect_anomaly()", "--resume", "SHA-256"):
+        assert phrase in section, phrase

@@ -134,6 +134,8 @@ def test_sigint_in_subprocess_then_resume_equals_uninterrupted(reference: Path, 
     )
     assert proc.returncode == 130, proc.stderr
     _check_interrupted(d, at, proc.stderr)
+    rc, _, err = run(["evaluate", str(d)])  # nothing to evaluate yet: say how to finish the run
+    assert rc == 2 and f"kisonet train --resume {d}" in err
     _resume_and_compare(reference, d)
 
 

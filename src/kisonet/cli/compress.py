@@ -112,6 +112,14 @@ COMMON = [
     O.Option("alpha", 0.1, O.number(float, low=0, high=1), "distill: weight of the hard-label loss", "A"),
     O.Option("epochs", 20, O.number(int, low=1), "distill: training epochs (both students)", "N"),
     O.Option("seeds", 3, O.number(int, low=1), "distill: seeds to average over", "N"),
+    O.Option(
+        "augment",
+        "run",
+        O.choice(("run", *O.AUGMENTS), "augmentation"),
+        "augmentation while fine-tuning / training students (run: the run's own --augment)",
+        "NAME",
+        choices_doc="run, " + ", ".join(O.AUGMENTS),
+    ),
 ]
 
 
@@ -138,6 +146,7 @@ class _Study:
             echo,
         )
         self.rows: list[dict[str, Any]] = []
+        self.transform: Any = None  # training-batch augmentation (set by run)
         (self.out / "models").mkdir(parents=True, exist_ok=True)
 
     def add(self, name: str, model: Any, mcfg: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
@@ -193,7 +202,7 @@ def quantize_study(s: _Study) -> tuple[str, dict[str, Any]]:
         qat = C.prepare_qat(s.model, bits=b)
         Trainer(
             qat, "cross_entropy", Adam(qat.parameters(), lr=cfg["lr"]), progress=cfg["progress"], seed=cfg["seed"]
-        ).fit(s.data.train, epochs=cfg["qat-epochs"], batch_size=cfg["train-batch-size"])
+        ).fit(s.data.train, epochs=cfg["qat-epochs"], batch_size=cfg["train-batch-size"], transform=s.transform)
         s.add(f"int{b} per-channel after QAT ({cfg['qat-epochs']} epochs)", C.convert(qat), kind="QAT", bits=b)
     return "int8 symmetric per-channel", dict(
         x="bits", xlabel="bits per weight", groups="kind", title="Quantisation: test accuracy vs bits"
@@ -230,6 +239,7 @@ def prune_study(s: _Study) -> tuple[str, dict[str, Any]]:
             structured=cfg["structured"],
             seed=cfg["seed"],
             progress=cfg["progress"],
+            transform=s.transform,
         )
         last = s.add(
             f"{100 * target:g}% {how}, iterative + fine-tune",
@@ -290,7 +300,7 @@ def distill_study(s: _Study) -> tuple[str, dict[str, Any]]:
         seed = cfg["seed"] + i
         st = fresh(seed)
         Trainer(st, "cross_entropy", Adam(st.parameters(), lr=cfg["lr"]), progress=cfg["progress"], seed=seed).fit(
-            s.data.train, epochs=cfg["epochs"], batch_size=cfg["train-batch-size"]
+            s.data.train, epochs=cfg["epochs"], batch_size=cfg["train-batch-size"], transform=s.transform
         )
         r = s.add(f"student {spec}, labels only, seed {seed}", st, scfg, kind="labels only", params_x=sp, seed=seed)
         accs["labels only"].append(r["accuracy"])
@@ -304,6 +314,7 @@ def distill_study(s: _Study) -> tuple[str, dict[str, Any]]:
             epochs=cfg["epochs"],
             batch_size=cfg["train-batch-size"],
             lr=cfg["lr"],
+            transform=s.transform,
             seed=seed,
             progress=cfg["progress"],
         )
@@ -344,7 +355,7 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
     from .. import runs
     from ..compress.report import format_table, plot_tradeoff
     from .evaluate import load_run
-    from .train import prepare_data
+    from .train import _augmenter, prepare_data
 
     model, mcfg, std, run_cfg = load_run(args.run_dir)
     if not run_cfg:
@@ -356,6 +367,8 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
     data = prepare_data(run_cfg)
     echo(f"kisonet compress {method}: {mcfg['spec']} from {args.run_dir} ({len(data.test[0])} test samples) -> {out}")
     study = _Study(out, model, mcfg, std, data, cfg, echo)
+    augment = run_cfg.get("augment", "none") if cfg["augment"] == "run" else cfg["augment"]
+    study.transform = _augmenter({**run_cfg, "augment": augment}, data.standardizer)
     t0 = time.perf_counter()
     headline, plot = STUDIES[method](study)
     # the headline model, under the fixed name

@@ -79,9 +79,13 @@ def check_unsupported(config: dict[str, Any], command: str, names: Sequence[str]
             raise UsageError(f"--{name}: not supported by `kisonet {command}` (leave it at {default})")
 
 
-def setup(config: dict[str, Any], command: str) -> tuple[dict[str, Any], Any, Any, Callable[..., Any], dict[str, Any]]:
+def setup(
+    config: dict[str, Any], command: str, classification_only: str | None = None
+) -> tuple[dict[str, Any], Any, Any, Callable[..., Any], dict[str, Any]]:
     """Seed, threads, data (train's prepare_data), the run folder (config.json written),
-    a ``make_model()`` from --model & co., and Trainer options (optimizer factory, L1)."""
+    a ``make_model()`` from --model & co., and Trainer options (optimizer factory, L1).
+    ``classification_only``: what needs a classification dataset (checked before the
+    run folder is made)."""
     import kisonet as kn
 
     from .. import runs
@@ -94,6 +98,8 @@ def setup(config: dict[str, Any], command: str) -> tuple[dict[str, Any], Any, An
         kn.set_num_threads(int(config["threads"]))
     kn.manual_seed(int(config["seed"]))
     data = prepare_data(config)
+    if classification_only and data.task != "classification":
+        raise UsageError(f"{classification_only}: needs a classification dataset, {config['dataset']} is {data.task}")
 
     def make_model() -> Any:
         return build_model(
@@ -147,6 +153,45 @@ def save_figure(fig: Any, path: Any) -> None:
         f.write(buf.getvalue())
 
 
+def load_run_ensemble(run_dir: Any) -> tuple[Any, Any]:
+    """Rebuild the ensemble of a ``kisonet ensemble`` run folder: ``(ensemble, standardizer or None)``.
+
+    The members are rebuilt from the saved model arguments and get their trained weights;
+    apply the standardizer to new inputs before ``ensemble.predict``.
+    """
+    from pathlib import Path
+
+    from .. import ensemble as E  # noqa: N812
+    from ..data import Standardizer
+    from ..errors import CheckpointError
+    from ..models import build_model
+    from ..runs import MODEL
+    from ..serialization import load
+
+    path = Path(run_dir) / MODEL
+    if not path.exists():
+        raise CheckpointError(f"{str(path)!r} not found (is {str(run_dir)!r} a kisonet ensemble run folder?)")
+    obj = load(path, kind="kisonet-ensemble")
+    cfg, state = obj["model_config"], obj["ensemble"]
+
+    def make_model() -> Any:
+        return build_model(
+            cfg["spec"], tuple(cfg["input_shape"]), int(cfg["n_classes"]), activation=cfg["activation"],
+            init=cfg["init"], dropout=float(cfg["dropout"]), batch_norm=bool(cfg["batch_norm"]),
+        )  # fmt: skip
+
+    cls = {"Bagging": E.Bagging, "AdaBoost": E.AdaBoost, "ModelAveraging": E.ModelAveraging}[state["kind"]]
+    kwargs: dict[str, Any] = {"task": state["task"]}
+    if cls is not E.AdaBoost:
+        kwargs["voting"] = state["voting"]
+    ens = cls(make_model, len(state["members"]), **kwargs).load_state_dict(state)
+    std = None
+    if obj.get("standardizer") is not None:
+        std = Standardizer()
+        std.load_state_dict(obj["standardizer"])
+    return ens, std
+
+
 # --- the command -------------------------------------------------------------------------
 
 
@@ -167,11 +212,10 @@ def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | N
     from ..errors import KisonetValueError, NumericalError
     from ..serialization import save
 
-    config, data, run_dir, make_model, kw = setup(config, "ensemble")
     method, n = config["method"], int(config["n-models"])
+    only = "--method adaboost" if method == "adaboost" else None
+    config, data, run_dir, make_model, kw = setup(config, "ensemble", classification_only=only)
     task = "classification" if data.task == "classification" else "regression"
-    if method == "adaboost" and task != "classification":
-        raise UsageError(f"--method adaboost: needs a classification dataset, {config['dataset']} is {task}")
     common = dict(kw, task=task, seed=int(config["seed"]))
     if method == "bagging":
         ens = E.Bagging(make_model, n, max_samples=config["max-samples"], voting=config["voting"], **common)

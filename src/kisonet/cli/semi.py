@@ -73,9 +73,7 @@ def semi_from_config(config: dict[str, Any], echo: Callable[[str], None] | None 
     from ..semi import SelfTraining, labelled_split
     from .train import _model_config
 
-    config, data, run_dir, make_model, kw = setup(config, "semi")
-    if data.task != "classification":
-        raise UsageError(f"kisonet semi: needs a classification dataset, {config['dataset']} is {data.task}")
+    config, data, run_dir, make_model, kw = setup(config, "semi", classification_only="--dataset")
     X, y = data.train
     lab, unl = labelled_split(y, config["labelled"], seed=int(config["seed"]))
     if len(unl) == 0:

@@ -384,12 +384,13 @@ def iterative_prune(
     seed: int | None = 0,
     progress: bool = False,
     bake: bool = True,
+    transform: Any = None,
 ) -> dict[str, list[float]]:
     """Prune ``model`` (in place) to ``target`` sparsity in ``steps`` steps of the cubic
     schedule, training ``epochs_per_step`` epochs after each step and ``fine_tune_epochs``
     more at the end (Adam at ``lr`` unless an ``optimizer`` is given), through the Trainer.
     Returns the history (with a ``sparsity`` column); with ``bake`` the masks are
-    removed at the end (the zeros stay)."""
+    removed at the end (the zeros stay).  ``transform`` augments the training batches."""
     from ..optim import Adam
     from ..train import Trainer
 
@@ -397,7 +398,12 @@ def iterative_prune(
     opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
     trainer = Trainer(model, "cross_entropy", opt, callbacks=[pruner], progress=progress, seed=seed)
     history = trainer.fit(
-        train, val=val, test=test, epochs=steps * epochs_per_step + fine_tune_epochs, batch_size=batch_size
+        train,
+        val=val,
+        test=test,
+        epochs=steps * epochs_per_step + fine_tune_epochs,
+        batch_size=batch_size,
+        transform=transform,
     )
     if bake:
         remove(model)

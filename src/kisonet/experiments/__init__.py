@@ -23,25 +23,14 @@ from typing import Any
 from ..errors import unknown_name
 
 # CLI name -> (module in this package, one-line description). One line per experiment.
+# fmt: off
 EXPERIMENTS: dict[str, tuple[str, str]] = {
     # --- Experiments I: the optimisation lecture (issue 9) ---
-    "vanishing-gradient": (
-        ".vanishing_gradient",
-        "5-hidden-layer MLP: sigmoid/ReLU x N(0,0.01^2)/Xavier/He; per-layer gradient norms, activations, accuracy",
-    ),  # noqa: E501
+    "vanishing-gradient": (".vanishing_gradient", "5-hidden-layer MLP: sigmoid/ReLU x N(0,0.01^2)/Xavier/He; per-layer gradient norms, activations, accuracy"),  # noqa: E501
     "weight-init": (".weight_init", "zeros (symmetry: hidden units stay identical), small normal, Xavier, He"),
-    "batch-norm": (
-        ".batch_norm",
-        "the same deep net with and without batch norm over a range of initial weight scales",
-    ),  # noqa: E501
-    "optimizers": (
-        ".optimizers",
-        "SGD, Momentum, Nesterov, AdaGrad, RMSprop, AdaDelta, Adam, AdamW, AdaBelief: loss curves",
-    ),  # noqa: E501
-    "optimizer-paths": (
-        ".optimizer_paths",
-        "optimizer trajectories (incl. Newton) over contour plots of 2-D functions",
-    ),  # noqa: E501
+    "batch-norm": (".batch_norm", "the same deep net with and without batch norm over a range of initial weight scales"),  # noqa: E501
+    "optimizers": (".optimizers", "SGD, Momentum, Nesterov, AdaGrad, RMSprop, AdaDelta, Adam, AdamW, AdaBelief: loss curves"),  # noqa: E501
+    "optimizer-paths": (".optimizer_paths", "optimizer trajectories (incl. Newton) over contour plots of 2-D functions"),  # noqa: E501
     "lr-schedules": (".lr_schedules", "constant, step, 1/k, 1/sqrt(k), cosine, warm-up + cosine, warm restarts"),
     # --- Experiments II: the generalisation lecture (issue 10) ---
     "overfitting": (".overfitting", "300 images, 6x100 MLP, 200 epochs: the train/test gap, then L2, L1, elastic net, dropout, early stopping, input noise"),  # noqa: E501
@@ -52,6 +41,7 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     "double-descent": (".double_descent", "test error against width on a small noisy set: random features and trained nets"),  # noqa: E501
     "grokking": (".grokking", "modular addition with weight decay: test accuracy jumps long after training accuracy"),
 }
+# fmt: on
 
 __all__ = ["EXPERIMENTS", "list_experiments", "run_experiment"]
 

@@ -46,6 +46,7 @@ __all__ = [
 
 RESULTS, SUMMARY = "results.json", "summary.md"
 FIG_DPI = 150  # slide quality without megabyte PNGs
+QUICK_DPI = 80  # --quick: a preview; rendering is most of a quick run's time
 
 
 # --- threads ---------------------------------------------------------------------------------
@@ -84,6 +85,7 @@ class DataChoice:
     name: str
     data_dir: str | None
     reason: str
+    bundle: Any = field(default=None, repr=False, compare=False)  # the loaded data, when the check loaded it
 
 
 def choose_dataset(dataset: str | None = None, data_dir: str | os.PathLike | None = None) -> DataChoice:
@@ -101,18 +103,17 @@ def choose_dataset(dataset: str | None = None, data_dir: str | os.PathLike | Non
         key = str(dataset).strip().lower().replace("_", "-")
         return DataChoice(key, ddir, "asked for with dataset=/--dataset")
 
-    def present(name: str) -> bool:
+    def present(name: str) -> Any:
         try:
-            load_dataset(name, data_dir=ddir, download=False)
+            return load_dataset(name, data_dir=ddir, download=False)
         except DataError:
-            return False
-        return True
+            return None
 
     where = ddir or "$KISONET_DATA / the kisonet cache"
-    if present("mnist-t10k"):
-        return DataChoice("mnist-t10k", ddir, f"the MNIST test files were found in {where}")
-    if present("mnist"):
-        return DataChoice("mnist", ddir, f"the full MNIST was found in {where}")
+    if (bundle := present("mnist-t10k")) is not None:
+        return DataChoice("mnist-t10k", ddir, f"the MNIST test files were found in {where}", bundle)
+    if (bundle := present("mnist")) is not None:
+        return DataChoice("mnist", ddir, f"the full MNIST was found in {where}", bundle)
     if ddir is not None:
         raise DataError(
             f"--data-dir {ddir}: no MNIST files there (expected t10k-images-idx3-ubyte.gz and "
@@ -188,7 +189,9 @@ class Context:
         if self.data_choice is None:
             raise KisonetValueError(f"experiment {self.name!r} was started without data")
         dc = self.data_choice
-        bundle = load_dataset(dc.name, data_dir=dc.data_dir, seed=self.seed, download=False)
+        bundle = dc.bundle  # MNIST splits are fixed (no seed), so the copy loaded by the check is the one
+        if bundle is None:
+            bundle = load_dataset(dc.name, data_dir=dc.data_dir, seed=self.seed, download=False)
         if bundle.task != "classification":
             raise KisonetValueError(f"experiment {self.name!r} needs a classification dataset, got {dc.name!r}")
         Xtr, ytr = bundle.train
@@ -214,9 +217,9 @@ class Context:
         return self.out / filename
 
     def savefig(self, fig: Any, filename: str) -> Path:
-        """Save ``fig`` as ``out/filename`` (PNG, 150 dpi, tight) and remember it."""
+        """Save ``fig`` as ``out/filename`` (PNG, tight; 150 dpi, 80 for quick runs) and remember it."""
         path = self.path(filename)
-        fig.savefig(os.fspath(path), dpi=FIG_DPI, bbox_inches="tight")
+        fig.savefig(os.fspath(path), dpi=QUICK_DPI if self.quick else FIG_DPI, bbox_inches="tight")
         self.figures.append(filename)
         # drop pyplot's reference if the figure came through pyplot (notebooks)
         if "matplotlib.pyplot" in sys.modules:

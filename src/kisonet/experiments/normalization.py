@@ -107,7 +107,7 @@ def normalization(
 ) -> dict[str, Any]:
     """Run the experiment; returns per-normalisation and per-batch-size histories and accuracies.
 
-    Full: 3,000 training images (CIFAR-10: 5,000), the whole test set, 5 epochs of Adam
+    Full: 2,000 training images (CIFAR-10: 5,000), the whole test set, 3 epochs of Adam
     (lr 1e-3).  Quick: 200 / 200 images, 1 epoch, batch sizes 8 and 64 only.
     """
     from .. import random as kr
@@ -121,8 +121,8 @@ def normalization(
     else:
         ctx.echo(f"  CIFAR-10 not found: using {ctx.data_choice.name}")
     is_cifar = ctx.data_choice.name == "cifar10"
-    n_train = int(n_train if n_train is not None else (200 if quick else (5000 if is_cifar else 3000)))
-    epochs = int(epochs if epochs is not None else (1 if quick else 5))
+    n_train = int(n_train if n_train is not None else (200 if quick else (5000 if is_cifar else 2000)))
+    epochs = int(epochs if epochs is not None else (1 if quick else 3))
     if quick:
         batch_sizes = tuple(b for b in batch_sizes if b >= 8) or (8,)
     data = ctx.load(n_train, 200 if quick else None)
@@ -137,7 +137,7 @@ def normalization(
             return runs[key]
         kr.manual_seed(seed)
         model = norm_cnn(data.input_shape, data.n_classes, norm)
-        r = fit(model, Adam(model.parameters(), lr=lr), data, epochs, bs, seed=seed)
+        r = fit(model, Adam(model.parameters(), lr=lr), data, epochs, bs, seed=seed, eval_train=False)
         r.pop("trainer")
         r.update(norm=norm, batch_size=bs, steps=epochs * int(np.ceil(len(data.y_train) / bs)))
         runs[key] = r

@@ -278,8 +278,8 @@ def _plot(ctx: Any, runs: dict[str, Any], epochs: int, n_train: int) -> None:
     tev = [100 * runs[k]["test_acc"] for k in labels]
     ax.bar(x - 0.2, trv, 0.4, color="C0", label="train")
     ax.bar(x + 0.2, tev, 0.4, color="C3", label="test")
-    for xi, a, b in zip(x, trv, tev, strict=True):
-        ax.annotate(f"gap {a - b:.1f}", (xi, max(a, b) + 1), ha="center", fontsize=8.5)
+    for xi, k, a in zip(x, labels, trv, strict=True):
+        ax.annotate(f"gap {100 * runs[k]['gap']:.1f}", (xi, a + 1), ha="center", fontsize=8.5)
     ax.set_xticks(x)
     ax.set_xticklabels([k.replace(" (", "\n(") for k in labels], fontsize=8.5)
     lo = max(0.0, min(tev + trv) - 15)
