@@ -236,8 +236,13 @@ class Context:
         summary_rows: Sequence[Sequence[Any]],
         notes: str = "",
         title: str | None = None,
+        json_results: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Write ``results.json`` and ``summary.md``; return ``results`` with the run's metadata."""
+        """Write ``results.json`` and ``summary.md``; return ``results`` with the run's metadata.
+
+        ``json_results`` (default ``results``) is what goes into ``results.json``, for experiments
+        that keep long arrays in a side file and a thinned copy in the JSON.
+        """
         seconds = time.perf_counter() - self.started
         meta = {
             "experiment": self.name,
@@ -251,7 +256,7 @@ class Context:
             "versions": {"python": platform.python_version(), "numpy": np.__version__},
         }
         full = {**meta, **results}
-        text = json.dumps(_plain(full), indent=1) + "\n"
+        text = json.dumps(_plain({**meta, **(results if json_results is None else json_results)}), indent=1) + "\n"
         with atomic_write(self.path(RESULTS), "w") as f:
             f.write(text)
         lines = [f"# {title or self.name}", ""]

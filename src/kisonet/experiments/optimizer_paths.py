@@ -27,12 +27,15 @@ from typing import Any
 
 import numpy as np
 
+from ..io import atomic_write
 from .common import new_figure, start, with_blas_threads
 
 __all__ = ["FUNCTIONS", "OPTIMIZERS", "TestFunction", "optimizer_paths", "run_path"]
 
 OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "AdaDelta", "Adam", "AdamW", "AdaBelief", "Newton")
 DIVERGED = 1e6  # |w| beyond this: stop the path, it has left for infinity
+PATHS_FILE = "paths.npz"  # every point of every path (results.json keeps JSON_POINTS of each)
+JSON_POINTS = 301
 
 
 @dataclass
@@ -293,13 +296,32 @@ def optimizer_paths(
         "distance = from the end point to the nearest minimum; steps to 1e-3 = first step within 1e-3 of a "
         "minimum (– never). On the saddle Newton's method converges to the saddle point (0, 0), not a minimum."
     )
+    arrays = {f"{f}/{o}/{k}": np.asarray(r[k]) for f, v in results.items() for o, r in v["runs"].items()
+              for k in ("path", "loss")}  # fmt: skip
+    with atomic_write(ctx.path(PATHS_FILE), "wb") as fh:
+        np.savez_compressed(fh, **arrays)
     return ctx.finish(
-        {"functions": results},
+        {"functions": results, "paths_file": PATHS_FILE},
         ("function", "optimizer", "lr", "steps", "end point", "f(end)", "distance to minimum", "steps to 1e-3"),
         rows,
         notes,
         "Optimiser paths on 2-D functions",
+        json_results={"functions": _thinned(results), "paths_file": PATHS_FILE},
     )
+
+
+def _thinned(results: dict[str, Any], keep: int = JSON_POINTS) -> dict[str, Any]:
+    """A copy of ``results`` whose long paths and loss curves keep ``keep`` evenly spaced points (the
+    first and last included) for ``results.json``; the full arrays are in ``paths.npz``."""
+    out: dict[str, Any] = {}
+    for fname, v in results.items():
+        runs = {}
+        for opt, r in v["runs"].items():
+            n = len(r["path"])
+            idx = np.unique(np.linspace(0, n - 1, min(n, keep)).round().astype(int))
+            runs[opt] = {**r, "path": r["path"][idx], "loss": r["loss"][idx], "json_steps": idx}
+        out[fname] = {**v, "runs": runs}
+    return out
 
 
 def _steps_to(path: np.ndarray, minima: Any, tol: float) -> int | None:
