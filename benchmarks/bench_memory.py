@@ -3,7 +3,7 @@
     python benchmarks/bench_memory.py [--steps 200] [--flat-steps 1000] [--threads 2]
 
 Peak RSS: each framework runs the same training workload (bench_models.py's
-steps) alone in a fresh subprocess; the worker reports ``ru_maxrss`` (peak
+steps) alone in a fresh subprocess; the worker reports VmHWM (peak
 resident set) and the RSS right after building the model and data, so the
 table shows both the whole process and the part the training steps add.
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +38,7 @@ def current_rss() -> int:
 def worker(framework: str, workload: str, steps: int, threads: int, trace: bool) -> dict:
     import bench_models
 
-    common.set_threads(threads)
+    common.set_threads(threads, torch=framework == "torch")
     step = bench_models.make_steps(workload, (framework,))[framework]
     base = current_rss()
     samples = []
@@ -48,7 +47,7 @@ def worker(framework: str, workload: str, steps: int, threads: int, trace: bool)
         if trace and i % 50 == 0:
             samples.append((i, current_rss()))
     samples.append((steps, current_rss()))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    peak = common.peak_rss()
     return {"framework": framework, "workload": workload, "peak": peak, "base": base, "samples": samples}
 
 

@@ -140,16 +140,31 @@ def describe_env(threads: int) -> dict[str, Any]:
     return info
 
 
-def set_threads(n: int) -> None:
+def set_threads(n: int, torch: bool = True) -> None:
+    """``n`` BLAS threads for kisonet and (unless ``torch=False``: a process measuring
+    kisonet's memory must not even import it) for torch."""
     import kisonet as kn
 
     kn.set_num_threads(n)
-    try:
-        import torch
+    if torch:
+        try:
+            import torch as _torch
 
-        torch.set_num_threads(n)
-    except ImportError:
-        pass
+            _torch.set_num_threads(n)
+        except ImportError:
+            pass
+
+
+def peak_rss() -> int:
+    """Peak resident set size of this process in bytes (VmHWM: unlike ``ru_maxrss``, it
+    is not inherited from the parent across fork + exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def fmt_rate(v: float | None, unit: str = "steps/s") -> str:

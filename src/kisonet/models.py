@@ -100,6 +100,34 @@ def _image_shape(owner: str, input_shape: Sequence[int]) -> tuple[int, int, int]
     raise ShapeError(f"{owner} needs image input (C, H, W), got samples of shape {shape}")
 
 
+def _dense_block(d: int, width: int, activation: str, init: Any, dropout: float, batch_norm: bool) -> list[nn.Module]:
+    """Linear(d -> width) -> (BatchNorm1d) -> act -> (Dropout): one hidden affine layer."""
+    layers: list[nn.Module] = [nn.Linear(d, width, init=init)]
+    if batch_norm:
+        layers.append(nn.BatchNorm1d(width))
+    layers.append(make_activation(activation))
+    if dropout > 0:
+        layers.append(nn.Dropout(dropout))
+    return layers
+
+
+def _conv_block(
+    cin: int, cout: int, kernel_size: int, padding: int, activation: str, init: Any, batch_norm: bool
+) -> list[nn.Module]:
+    """Conv2d -> (BatchNorm2d) -> act -> MaxPool2d(2): one convolution stage."""
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, kernel_size, padding=padding, init=init)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(cout))
+    return [*layers, make_activation(activation), nn.MaxPool2d(2)]
+
+
+class _Stack(nn.Module):
+    """A model that is one ``nn.Sequential``, ``self.layers``."""
+
+    def forward(self, x):
+        return self.layers(x)
+
+
 class _Reshape(nn.Module):
     """Reshape each sample to ``shape`` (flat 8x8 digits -> (1, 8, 8) for a CNN)."""
 
@@ -116,7 +144,7 @@ class _Reshape(nn.Module):
         return f"shape={self.shape}"
 
 
-class MLP(nn.Module):
+class MLP(_Stack):
     """Multi-layer perceptron: ``h_{l+1} = act(W_l h_l + b_l)``, logits ``W_L h_L + b_L``.
 
     Input of any per-sample shape is flattened first.  With ``batch_norm`` each
@@ -142,21 +170,13 @@ class MLP(nn.Module):
         self.hidden = tuple(int(h) for h in hidden)
         layers: list[nn.Module] = [nn.Flatten()]
         for h in self.hidden:
-            layers.append(nn.Linear(d, h, init=init))
-            if batch_norm:
-                layers.append(nn.BatchNorm1d(h))
-            layers.append(make_activation(activation))
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+            layers += _dense_block(d, h, activation, init, dropout, batch_norm)
             d = h
         layers.append(nn.Linear(d, n_classes, init=init))
         self.layers = nn.Sequential(*layers)
 
-    def forward(self, x):
-        return self.layers(x)
 
-
-class SimpleCNN(nn.Module):
+class SimpleCNN(_Stack):
     """The notes' SimpleConvNet: conv(30, 5x5) -> act -> max-pool 2 -> affine 100 -> act -> affine.
 
     ``batch_norm`` inserts BatchNorm2d after the convolution and BatchNorm1d after
@@ -183,28 +203,16 @@ class SimpleCNN(nn.Module):
         oh, ow = (h - kernel_size + 1) // 2, (w - kernel_size + 1) // 2
         if oh < 1 or ow < 1:
             raise ShapeError(f"SimpleCNN: input of shape {(c, h, w)} is too small for conv {kernel_size} + pool 2")
-        layers: list[nn.Module] = [_Reshape((c, h, w)), nn.Conv2d(c, channels, kernel_size, init=init)]
-        if batch_norm:
-            layers.append(nn.BatchNorm2d(channels))
-        layers += [
-            make_activation(activation),
-            nn.MaxPool2d(2),
+        self.layers = nn.Sequential(
+            _Reshape((c, h, w)),
+            *_conv_block(c, channels, kernel_size, 0, activation, init, batch_norm),
             nn.Flatten(),
-            nn.Linear(channels * oh * ow, hidden, init=init),
-        ]
-        if batch_norm:
-            layers.append(nn.BatchNorm1d(hidden))
-        layers.append(make_activation(activation))
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout))
-        layers.append(nn.Linear(hidden, n_classes, init=init))
-        self.layers = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return self.layers(x)
+            *_dense_block(channels * oh * ow, hidden, activation, init, dropout, batch_norm),
+            nn.Linear(hidden, n_classes, init=init),
+        )
 
 
-class LeNet(nn.Module):
+class LeNet(_Stack):
     """LeNet-style: two conv(5x5, 'same' padding) -> act -> max-pool 2 stages (6 and 16
     channels), then affine 120 -> act -> affine 84 -> act -> affine n_classes.
 
@@ -230,26 +238,15 @@ class LeNet(nn.Module):
         layers: list[nn.Module] = [_Reshape((c, h, w))]
         cin = c
         for cout in (6, 16):
-            layers.append(nn.Conv2d(cin, cout, 5, padding=2, init=init))
-            if batch_norm:
-                layers.append(nn.BatchNorm2d(cout))
-            layers += [make_activation(activation), nn.MaxPool2d(2)]
+            layers += _conv_block(cin, cout, 5, 2, activation, init, batch_norm)
             cin, h, w = cout, h // 2, w // 2
         layers.append(nn.Flatten())
         d = cin * h * w
         for width in (120, 84):
-            layers.append(nn.Linear(d, width, init=init))
-            if batch_norm:
-                layers.append(nn.BatchNorm1d(width))
-            layers.append(make_activation(activation))
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+            layers += _dense_block(d, width, activation, init, dropout, batch_norm)
             d = width
         layers.append(nn.Linear(d, n_classes, init=init))
         self.layers = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return self.layers(x)
 
 
 def _user_builder(spec: str):

@@ -37,13 +37,17 @@ __all__ = [
     "HISTORY",
     "METRICS",
     "MODEL",
+    "load_model_file",
     "load_run_model",
+    "jsonable",
     "make_run_dir",
+    "model_from_config",
     "read_config",
     "read_history",
     "read_metrics",
     "save_curves",
     "save_run_model",
+    "standardizer_from_state",
     "write_config",
     "write_history",
     "write_metrics",
@@ -74,14 +78,16 @@ def make_run_dir(out: str | os.PathLike | None = None, root: str | os.PathLike =
     return path
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: numpy scalars/arrays to Python, NaN/Inf to strings JSON can hold."""
+def jsonable(value: Any) -> Any:
+    """``value`` made JSON-ready, recursively: mappings to dicts with str keys, tuples and
+    arrays to lists, NumPy scalars to Python numbers, NaN/Inf to the strings ``'nan'``/``'inf'``,
+    paths to str.  What every JSON file of a run goes through."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
+        return jsonable(value.tolist())
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -91,8 +97,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_plain = jsonable  # the former private name, still imported by other modules
+
+
 def _write_json(path: Path, obj: Any) -> None:
-    text = json.dumps(_plain(obj), indent=2, sort_keys=False) + "\n"
+    text = json.dumps(jsonable(obj), indent=2, sort_keys=False) + "\n"
     with atomic_write(path, "w") as f:
         f.write(text)
 
@@ -199,7 +208,7 @@ def save_run_model(
 
     obj: dict[str, Any] = {
         "model": model.state_dict(),
-        "model_config": _plain(dict(model_config)),
+        "model_config": jsonable(dict(model_config)),
         "standardizer": None if standardizer is None else dict(standardizer),
     }
     if extra:
@@ -209,19 +218,13 @@ def save_run_model(
     return path
 
 
-def load_run_model(run_dir: str | os.PathLike) -> tuple[Any, dict[str, Any], Any]:
-    """Rebuild the model of a run folder: returns ``(model, model_config, standardizer or None)``,
-    the model in eval mode with the trained weights."""
-    from .data import Standardizer
+def model_from_config(cfg: Mapping[str, Any]) -> Any:
+    """A fresh (untrained) model from a saved ``model_config``: :func:`kisonet.models.build_model`
+    with its arguments (``spec``, ``input_shape``, ``n_classes``, optional ``activation``,
+    ``init``, ``dropout``, ``batch_norm``)."""
     from .models import build_model
-    from .serialization import load
 
-    path = Path(run_dir) / MODEL
-    if not path.exists():
-        raise CheckpointError(f"{str(path)!r} not found (is {str(run_dir)!r} a kisonet run folder?)")
-    obj = load(path, kind=MODEL_KIND)
-    cfg = dict(obj["model_config"])
-    model = build_model(
+    return build_model(
         cfg["spec"],
         tuple(cfg["input_shape"]),
         int(cfg["n_classes"]),
@@ -230,13 +233,39 @@ def load_run_model(run_dir: str | os.PathLike) -> tuple[Any, dict[str, Any], Any
         dropout=float(cfg.get("dropout", 0.0)),
         batch_norm=bool(cfg.get("batch_norm", False)),
     )
+
+
+def load_model_file(run_dir: str | os.PathLike, kind: str = MODEL_KIND, what: str = "kisonet run folder") -> Any:
+    """``kn.load`` of the folder's ``model.npz`` saved as ``kind``; a CheckpointError saying
+    the folder may not be a ``what`` when the file is absent."""
+    from .serialization import load
+
+    path = Path(run_dir) / MODEL
+    if not path.exists():
+        raise CheckpointError(f"{str(path)!r} not found (is {str(run_dir)!r} a {what}?)")
+    return load(path, kind=kind)
+
+
+def standardizer_from_state(state: Mapping[str, Any] | None) -> Any:
+    """The :class:`kisonet.data.Standardizer` saved as ``state`` (None when none was saved)."""
+    if state is None:
+        return None
+    from .data import Standardizer
+
+    std = Standardizer()
+    std.load_state_dict(state)
+    return std
+
+
+def load_run_model(run_dir: str | os.PathLike) -> tuple[Any, dict[str, Any], Any]:
+    """Rebuild the model of a run folder: returns ``(model, model_config, standardizer or None)``,
+    the model in eval mode with the trained weights."""
+    obj = load_model_file(run_dir)
+    cfg = dict(obj["model_config"])
+    model = model_from_config(cfg)
     model.load_state_dict(obj["model"])
     model.eval()
-    std = None
-    if obj.get("standardizer") is not None:
-        std = Standardizer()
-        std.load_state_dict(obj["standardizer"])
-    return model, cfg, std
+    return model, cfg, standardizer_from_state(obj.get("standardizer"))
 
 
 def save_curves(
@@ -251,9 +280,5 @@ def save_curves(
     path = Path(run_dir) / CURVES
     hist = {k: list(v) for k, v in history.items()}
     present = [m for m in metrics if any(f"{s}_{m}" in hist for s in ("train", "val", "test"))]
-    fig = plot_history(hist, metrics=present or ("loss",), title=title)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    with atomic_write(path, "wb") as f:
-        f.write(buf.getvalue())
+    plot_history(hist, metrics=present or ("loss",), title=title, path=path)
     return path

@@ -33,6 +33,7 @@ __all__ = [
     "plot_confusion_matrix",
     "confusion_matrix",
     "image_grid",
+    "save_figure",
 ]
 
 _SPLIT_STYLE = {"train": ("C0", "-"), "val": ("C1", "--"), "test": ("C2", ":")}
@@ -66,7 +67,9 @@ def _new_figure(figsize: tuple[float, float]):
     return fig
 
 
-def _finish(fig: Any, path: str | os.PathLike | None, dpi: int = 100) -> Any:
+def save_figure(fig: Any, path: str | os.PathLike | None, dpi: int = 100) -> Any:
+    """Write ``fig`` to ``path`` (format from the suffix, default png; parent folders created)
+    atomically, and return ``fig``; ``path=None`` only returns it."""
     if path is not None:
         path = os.fspath(path)
         parent = os.path.dirname(path)
@@ -83,6 +86,9 @@ def _finish(fig: Any, path: str | os.PathLike | None, dpi: int = 100) -> Any:
         with atomic_write(path, "wb") as f:
             f.write(buf.getvalue())
     return fig
+
+
+_finish = save_figure  # the former private name, still used by other modules
 
 
 # --------------------------------------------------------------------------------------
@@ -134,7 +140,7 @@ def plot_history(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return _finish(fig, path)
+    return save_figure(fig, path)
 
 
 learning_curves = plot_history
@@ -227,7 +233,7 @@ def decision_boundary(
     if title:
         ax.set_title(title)
     fig = fig if fig is not None else ax.figure
-    return _finish(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_confusion_matrix(
@@ -281,7 +287,7 @@ def plot_confusion_matrix(
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    return _finish(fig, path)
+    return save_figure(fig, path)
 
 
 confusion_matrix = plot_confusion_matrix
@@ -356,4 +362,4 @@ def image_grid(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return _finish(fig, path)
+    return save_figure(fig, path)

@@ -52,7 +52,7 @@ def test_compress_prune(run_dir, tmp_path):
     out = tmp_path / "p"
     assert main(["compress", "prune", str(run_dir), "--out", str(out), "--sparsity", "0.8", "--steps", "2",
                  "--fine-tune-epochs", "1"]) == 0  # fmt: skip
-    report = _check_outputs(out, 3)
+    report = _check_outputs(out, 4)  # dense, dense + same epochs, one-shot, iterative
     final = report["rows"][-1]
     assert final["sparsity"] == pytest.approx(0.8, abs=0.01)
     model, _ = C.load_model(out / "model.npz")

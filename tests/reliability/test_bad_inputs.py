@@ -717,3 +717,26 @@ def test_readme_when_things_go_wrong_tells_the_truth(tmp_path: Path, run_dir: Pa
     assert len(CASES) + len(_cli_cases(tmp_path, run_dir)) > 100
     for phrase in ("kn.KisonetError", "--detect-anomaly", "kn.detect_anomaly()", "--resume", "SHA-256"):
         assert phrase in section, phrase
+
+
+@pytest.mark.parametrize(
+    ("make", "shape"),
+    [
+        (lambda: nn.Linear(3, 2), (2, 3)),
+        (lambda: nn.Conv2d(3, 2, 2), (2, 3, 4, 4)),
+        (lambda: nn.ConvTranspose2d(3, 2, 2), (2, 3, 4, 4)),
+        (lambda: nn.BatchNorm1d(3), (4, 3)),
+        (lambda: nn.BatchNorm2d(3), (2, 3, 4, 4)),
+        (lambda: nn.LayerNorm(3), (2, 3)),
+        (lambda: nn.GroupNorm(1, 3), (2, 3, 4, 4)),
+        (lambda: nn.InstanceNorm2d(3), (2, 3, 4, 4)),
+    ],
+)
+def test_integer_input_gives_the_layers_float_dtype(make, shape) -> None:
+    """uint8 pixels or int64 arrays: converted to the weight dtype, never a silent float64
+    (int @ float32 in NumPy) nor NumPy's casting error (in-place float math on ints)."""
+    layer = make()
+    for x in (np.ones(shape, np.uint8), kn.tensor(np.ones(shape, np.int64))):
+        with np.errstate(all="ignore"):
+            out = layer(x)
+        assert out.dtype == np.float32

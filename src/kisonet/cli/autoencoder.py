@@ -119,7 +119,8 @@ def _build(config: dict[str, Any], input_shape: tuple[int, ...], denoising: bool
 def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] | None = None) -> int:
     """Run ``kisonet autoencoder`` for a resolved config; returns the exit code."""
     echo = echo or (lambda s: print(s, flush=True))
-    from .ensemble import check_unsupported, save_figure, setup
+    from ..viz import save_figure
+    from .ensemble import check_unsupported, setup
 
     check_unsupported(config, "autoencoder")
     if config["model"] != "mlp:256,128":
@@ -192,7 +193,7 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
     runs.write_metrics(run_dir, metrics)
     main = models[kinds[0]]
     save(
-        {"model": main.state_dict(), "config": runs._plain({k: config[k] for k in ("encoder", "code", "noise",
+        {"model": main.state_dict(), "config": runs.jsonable({k: config[k] for k in ("encoder", "code", "noise",
          "noise-level", "tied", "activation")}), "input_shape": list(data.input_shape), "output": output,
          "standardizer": None if data.standardizer is None else data.standardizer.state_dict()},
         run_dir / runs.MODEL, kind="kisonet-autoencoder",

@@ -216,6 +216,16 @@ def prune_study(s: _Study) -> tuple[str, dict[str, Any]]:
 
     cfg = s.cfg
     s.add("dense (original)", s.model, kind="dense", sparsity=0.0)
+    # the fair reference: the dense model trained as many more epochs as the pruned ones are fine-tuned
+    from ..optim import Adam
+    from ..train import Trainer
+
+    extra = cfg["steps"] * cfg["epochs-per-step"] + cfg["fine-tune-epochs"]
+    dense = copy.deepcopy(s.model)
+    Trainer(dense, "cross_entropy", Adam(dense.parameters(), lr=cfg["lr"]), progress=cfg["progress"],
+            seed=cfg["seed"]).fit(s.data.train, epochs=extra, batch_size=cfg["train-batch-size"],
+                                  transform=s.transform)  # fmt: skip
+    s.add(f"dense + {extra} epochs (same training as pruned)", dense, kind="dense", sparsity=0.0)
     how = "structured L2, layer-wise" if cfg["structured"] else f"{cfg['scope']} unstructured"
     last = None
     for target in cfg["sparsity"]:

@@ -144,52 +144,23 @@ def write_csv(path: Any, rows: list[dict[str, Any]]) -> None:
         f.write(buf.getvalue())
 
 
-def save_figure(fig: Any, path: Any) -> None:
-    from ..io import atomic_write
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    with atomic_write(path, "wb") as f:
-        f.write(buf.getvalue())
-
-
 def load_run_ensemble(run_dir: Any) -> tuple[Any, Any]:
     """Rebuild the ensemble of a ``kisonet ensemble`` run folder: ``(ensemble, standardizer or None)``.
 
     The members are rebuilt from the saved model arguments and get their trained weights;
     apply the standardizer to new inputs before ``ensemble.predict``.
     """
-    from pathlib import Path
-
     from .. import ensemble as E  # noqa: N812
-    from ..data import Standardizer
-    from ..errors import CheckpointError
-    from ..models import build_model
-    from ..runs import MODEL
-    from ..serialization import load
+    from .. import runs
 
-    path = Path(run_dir) / MODEL
-    if not path.exists():
-        raise CheckpointError(f"{str(path)!r} not found (is {str(run_dir)!r} a kisonet ensemble run folder?)")
-    obj = load(path, kind="kisonet-ensemble")
+    obj = runs.load_model_file(run_dir, "kisonet-ensemble", "kisonet ensemble run folder")
     cfg, state = obj["model_config"], obj["ensemble"]
-
-    def make_model() -> Any:
-        return build_model(
-            cfg["spec"], tuple(cfg["input_shape"]), int(cfg["n_classes"]), activation=cfg["activation"],
-            init=cfg["init"], dropout=float(cfg["dropout"]), batch_norm=bool(cfg["batch_norm"]),
-        )  # fmt: skip
-
     cls = {"Bagging": E.Bagging, "AdaBoost": E.AdaBoost, "ModelAveraging": E.ModelAveraging}[state["kind"]]
     kwargs: dict[str, Any] = {"task": state["task"]}
     if cls is not E.AdaBoost:
         kwargs["voting"] = state["voting"]
-    ens = cls(make_model, len(state["members"]), **kwargs).load_state_dict(state)
-    std = None
-    if obj.get("standardizer") is not None:
-        std = Standardizer()
-        std.load_state_dict(obj["standardizer"])
-    return ens, std
+    ens = cls(lambda: runs.model_from_config(cfg), len(state["members"]), **kwargs).load_state_dict(state)
+    return ens, runs.standardizer_from_state(obj.get("standardizer"))
 
 
 # --- the command -------------------------------------------------------------------------
@@ -211,6 +182,7 @@ def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | N
     from .. import runs
     from ..errors import KisonetValueError, NumericalError
     from ..serialization import save
+    from ..viz import save_figure
 
     method, n = config["method"], int(config["n-models"])
     only = "--method adaboost" if method == "adaboost" else None
@@ -267,7 +239,7 @@ def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | N
         metrics[f"val_{key}"] = ens.score(*data.val)
     runs.write_metrics(run_dir, metrics)
     save(
-        {"ensemble": ens.state_dict(), "model_config": runs._plain({"spec": config["model"],
+        {"ensemble": ens.state_dict(), "model_config": runs.jsonable({"spec": config["model"],
          "input_shape": list(data.input_shape), "n_classes": data.n_outputs, "activation": config["activation"],
          "init": config["init"], "dropout": config["dropout"], "batch_norm": config["batch-norm"], "task": task}),
          "standardizer": None if data.standardizer is None else data.standardizer.state_dict()},

@@ -13,10 +13,13 @@ then ``train_from_config(config)``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from . import options as O  # noqa: N812
@@ -27,13 +30,82 @@ HELP = "train a model and write a run folder (config.json, history.csv, metrics.
 STANDARDIZE_EPS = 0.1  # std floor for per-feature standardisation: near-constant border pixels stay O(1)
 
 
+CHECKPOINT = "checkpoint.npz"  # the run's last good state, rewritten after every epoch
+
+#: Options of ``kisonet train`` itself (the commands built on train's loop do not take them).
+RUN_CONTROL_OPTIONS: list[O.Option] = [
+    O.Option(
+        "resume",
+        None,
+        O.text(),
+        "continue the interrupted run in RUN_DIR from its checkpoint.npz, with the options of its "
+        "config.json: the result equals that of an uninterrupted run",
+        "RUN_DIR",
+        config_key=False,
+    ),
+    O.Option(
+        "detect-anomaly",
+        False,
+        O.boolean,
+        "on a NaN/Inf gradient, name the op that produced it and where it was created (slower)",
+        switch=True,
+    ),
+]
+#: Options that may accompany --resume: they do not change a single number of the run.
+RESUME_COMPATIBLE = ("progress", "threads", "detect-anomaly")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    O.add_options(parser, O.TRAIN_OPTIONS)
+    O.add_options(parser, O.TRAIN_OPTIONS + RUN_CONTROL_OPTIONS)
 
 
 def run(args: argparse.Namespace) -> int:
-    config, _ = O.resolve(args, O.TRAIN_OPTIONS, getattr(args, "config", None))
+    if getattr(args, "resume", None) is not None:
+        return resume_run(args)
+    config, _ = O.resolve(args, O.TRAIN_OPTIONS + RUN_CONTROL_OPTIONS, getattr(args, "config", None))
     return train_from_config(config)
+
+
+def resume_run(args: argparse.Namespace) -> int:
+    """``kisonet train --resume RUN_DIR``: the saved config, the saved state, the same result."""
+    from .. import runs
+    from ..errors import KisonetIOError
+
+    run_dir = Path(O.text(allow_none=False)(args.resume, "--resume"))
+    given = vars(args)
+    changed = [
+        o.flag
+        for o in O.TRAIN_OPTIONS + RUN_CONTROL_OPTIONS
+        if o.dest in given and o.name not in ("resume", *RESUME_COMPATIBLE)
+    ]
+    if changed:
+        raise UsageError(
+            f"--resume continues the run with the options saved in its config.json; drop {', '.join(changed)} "
+            "(to change them, start a new run)"
+        )
+    if not run_dir.is_dir():
+        raise UsageError(f"--resume: {str(run_dir)!r} is not a run folder")
+    if not (run_dir / CHECKPOINT).is_file():
+        if (run_dir / runs.METRICS).is_file():
+            raise UsageError(f"--resume: the run in {str(run_dir)!r} already finished (metrics.json is written)")
+        raise UsageError(
+            f"--resume: {str(run_dir)!r} has no {CHECKPOINT} (the run stopped before its first epoch ended, "
+            "or it is not a `kisonet train` run folder); start the run again"
+        )
+    try:
+        config = dict(runs.read_config(run_dir))
+    except KisonetIOError as e:
+        raise UsageError(f"--resume: {e}") from None
+    for opt in O.TRAIN_OPTIONS + RUN_CONTROL_OPTIONS:
+        if not opt.config_key:
+            continue
+        if opt.name in RESUME_COMPATIBLE and opt.dest in given:
+            config[opt.name] = opt.parse(given[opt.dest], opt.flag)
+        config.setdefault(opt.name, opt.default)
+    if config.get("distributed", "none") != "none":
+        raise UsageError(f"--resume: {str(run_dir)!r} is a --distributed run; those cannot be resumed yet")
+    config["out"] = str(run_dir)
+    return train_from_config(config, resume=run_dir / CHECKPOINT)
 
 
 # --- resolution of option values that depend on each other ---------------------------
@@ -224,22 +296,27 @@ def _model_config(config: dict[str, Any], data: PreparedData) -> dict[str, Any]:
     }
 
 
-def train_from_config(config: dict[str, Any], echo: Callable[[str], None] | None = None) -> int:
+def train_from_config(
+    config: dict[str, Any], echo: Callable[[str], None] | None = None, resume: str | Path | None = None
+) -> int:
     """Run ``kisonet train`` for a resolved config; returns the exit code.
+
+    ``resume`` is a checkpoint written by an interrupted run (``config`` is then that
+    run's saved config): training continues from it exactly.
 
     ``--threads`` limits BLAS only for the duration of the run (the caller's
     setting comes back afterwards, which matters when ``main`` runs in-process).
     """
     config = finalize_config(config)
     if not config.get("threads"):
-        return _train(config, echo)
+        return _train(config, echo, resume)
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=int(config["threads"]), user_api="blas"):
-        return _train(config, echo)
+        return _train(config, echo, resume)
 
 
-def _train(config: dict[str, Any], echo: Callable[[str], None] | None) -> int:
+def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: str | Path | None = None) -> int:
     echo = echo or (lambda s: print(s, flush=True))
     if config.get("distributed", "none") != "none":  # mpiexec -n N kisonet train --distributed MODE
         from ..distributed.cli import train_distributed
@@ -252,9 +329,9 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None) -> int:
     import kisonet as kn
 
     from .. import runs
-    from ..errors import KisonetValueError, NumericalError, ShapeError
+    from ..errors import KisonetError, KisonetValueError, NumericalError, ShapeError
     from ..models import build_model
-    from ..train import EarlyStopping, LambdaCallback, Trainer
+    from ..train import CHECKPOINT_KIND, EarlyStopping, GracefulInterrupt, LambdaCallback, Trainer
 
     kn.manual_seed(int(config["seed"]))
     data = prepare_data(config)
@@ -287,9 +364,20 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None) -> int:
     metric = "accuracy" if classification else "rmse"
     run_dir = runs.make_run_dir(config.get("out"))
     config = {**config, "out": str(run_dir)}
-    runs.write_config(run_dir, config)
+    if resume is None:
+        runs.write_config(run_dir, config)
     # history.csv is rewritten (atomically) after every epoch: a long run can be watched or killed
     callbacks.append(LambdaCallback(on_epoch_end=lambda t, e, logs: runs.write_history(run_dir, t.history)))
+    # The last good state, rewritten (atomically) after every epoch: --resume continues from it
+    # after a kill, and the NaN guard leaves it untouched.
+    ckpt_path = run_dir / CHECKPOINT
+    last_good = {"at": None}
+
+    def save_checkpoint(t: Any, epoch: int, logs: Any) -> None:
+        kn.save(t.state_dict(), ckpt_path, kind=CHECKPOINT_KIND)
+        last_good["at"] = f"end of epoch {t.epoch}"
+
+    callbacks.append(LambdaCallback(on_epoch_end=save_checkpoint))
     trainer = Trainer(
         model,
         "cross_entropy" if classification else "mse",
@@ -301,6 +389,16 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None) -> int:
         progress=bool(config["progress"]),
         seed=int(config["seed"]),
     )
+    if resume is not None:
+        try:
+            state = kn.load(resume, kind=CHECKPOINT_KIND)
+            trainer.load_state_dict(state)
+        except KisonetError as e:
+            raise UsageError(f"--resume: {e}") from None
+        inner = state.get("in_epoch")
+        last_good["at"] = f"end of epoch {trainer.epoch}" if inner is None else "the interruption"
+        where = f"epoch {trainer.epoch + 1}" + ("" if inner is None else f", step {int(inner['step']) + 1}")
+        echo(f"kisonet train: resuming {run_dir} at {where} (global step {trainer.global_step + 1})")
     echo(
         f"kisonet train: {config['model']} on {config['dataset']} ({len(data.train[0])} train, "
         f"{0 if data.val is None else len(data.val[0])} val, {len(data.test[0])} test), "
@@ -308,9 +406,14 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None) -> int:
     )
     t_fit = time.perf_counter()
     failure = None
+    # ^C / SIGTERM: finish the step, checkpoint, exit with the resume command (a second one aborts)
+    interrupt = GracefulInterrupt(
+        trainer, notify=lambda m: print(m.replace("kisonet:", "kisonet train:", 1), file=sys.stderr, flush=True)
+    )
+    anomaly = kn.detect_anomaly() if config.get("detect-anomaly") else contextlib.nullcontext()
     try:
         # overflow warnings would bury the guard's one clear message; the guard checks every step
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), anomaly, interrupt:
             trainer.fit(
                 data.train,
                 val=data.val,
@@ -326,10 +429,24 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None) -> int:
     runs.write_history(run_dir, history)
     if failure is not None:
         print(f"kisonet train: error: training stopped by the NaN/Inf guard: {failure}", file=sys.stderr)
+        if last_good["at"] is not None and ckpt_path.is_file():
+            print(f"kisonet train: last good checkpoint: {ckpt_path} ({last_good['at']})", file=sys.stderr)
         print(
             f"kisonet train: try a smaller --lr (now {config['lr']:g}); partial history in {run_dir}", file=sys.stderr
         )
         return 1
+    if interrupt.signal is not None and trainer.epoch < int(config["epochs"]) and not trainer.stop_training:
+        state = trainer.state_dict()
+        kn.save(state, ckpt_path, kind=CHECKPOINT_KIND)
+        inner = state.get("in_epoch")
+        where = f"end of epoch {trainer.epoch}" if inner is None else f"epoch {trainer.epoch + 1}, step {inner['step']}"
+        print(
+            f"kisonet train: interrupted by {interrupt.signal} at {where} (global step {trainer.global_step}); "
+            f"checkpoint saved to {ckpt_path}",
+            file=sys.stderr,
+        )
+        print(f"kisonet train: continue with: kisonet train --resume {run_dir}", file=sys.stderr)
+        return 128 + int(getattr(signal, interrupt.signal))
 
     # Final figures: the model as it ends (best weights when early stopping restored them).
     final: dict[str, float] = {}
@@ -350,6 +467,7 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None) -> int:
         runs.save_curves(run_dir, history, ("loss", metric), title=f"{config['model']} on {config['dataset']}")
     except ImportError as e:  # matplotlib missing: the run itself is complete
         print(f"kisonet train: warning: no curves.png ({e})", file=sys.stderr)
+    ckpt_path.unlink(missing_ok=True)  # the run is complete: model.npz is its result
     echo(format_table(final, time.perf_counter() - t_start, metric))
     echo(f"run folder: {run_dir}")
     return 0

@@ -312,6 +312,10 @@ def plot_tradeoff(
         ax.plot([r[x] for r in rs], [100 * r["accuracy"] for r in rs], marker="o", label=label or None)
     if reference is not None:
         ax.axhline(100 * reference, color="gray", linestyle="--", label="original (float32)")
+    if x == "bits":  # 2 .. 32 bits: a log scale keeps the low-bit end readable
+        ticks = sorted({int(r[x]) for r in rows if r.get(x) is not None})
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ticks, [str(t) for t in ticks])
     ax.set_xlabel(xlabel)
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title)

@@ -6,8 +6,9 @@ The SimpleConvNet of the notes,
 
 trained with Adam on ``mnist-t10k`` (or ``digits``).  Drawn:
 
-* the 30 first-layer filters ``W[k, 0]`` before training (random noise) and after (oriented
-  edge and blob detectors);
+* the 30 first-layer filters ``W[k, 0]`` before training (random He noise), after, and the
+  change ``W - W_0`` that training made (smooth stroke and edge detectors: with a random start
+  of this scale the learned part is a modest fraction of the filter);
 * the feature maps ``relu(W[k] * x + b_k)`` of a few test images: each map lights up where its
   filter's pattern occurs in the image;
 * the learning curves.
@@ -135,9 +136,10 @@ def _plot_filters(ctx: Any, before: np.ndarray, after: np.ndarray) -> None:
     import matplotlib
 
     cmap = matplotlib.colormaps["gray"].with_extremes(bad="white")
-    fig, axes = new_figure(1, 2, size=(5.2, 3.0))
-    for ax, (W, name) in zip(axes[0], ((before, "before training (random init)"), (after, "after training")),
-                             strict=True):  # fmt: skip
+    fig, axes = new_figure(1, 3, size=(5.2, 3.0))
+    panels = ((before, "before training: W₀ (random init)"), (after, "after training: W"),
+              (after - before, "what training added: W − W₀"))  # fmt: skip
+    for ax, (W, name) in zip(axes[0], panels, strict=True):
         f = W.mean(axis=1)  # over input channels (1 for grey images)
         f = f / np.maximum(np.abs(f).max(axis=(1, 2), keepdims=True), 1e-12)  # each filter on its own scale
         ax.imshow(mosaic(f, 10), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
@@ -158,7 +160,7 @@ def _plot_maps(ctx: Any, images: np.ndarray, maps: np.ndarray, order: np.ndarray
     n = images.shape[0]
     fig = None
     fig, axes = new_figure(n, 2, size=(1.0, 1.6), gridspec_kw={"width_ratios": (1, len(order))})
-    fig.set_size_inches(1.6 * (len(order) + 1), 1.7 * n)
+    fig.set_size_inches(1.25 * (len(order) + 1), 1.5 * n)
     for r in range(n):
         ax = axes[r, 0]
         img = images[r].transpose(1, 2, 0)

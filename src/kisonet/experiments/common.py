@@ -19,6 +19,7 @@ import json
 import math
 import os
 import platform
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -256,7 +257,7 @@ class Context:
             "versions": {"python": platform.python_version(), "numpy": np.__version__},
         }
         full = {**meta, **results}
-        text = json.dumps(_plain({**meta, **(results if json_results is None else json_results)}), indent=1) + "\n"
+        text = dumps({**meta, **(results if json_results is None else json_results)}) + "\n"
         with atomic_write(self.path(RESULTS), "w") as f:
             f.write(text)
         lines = [f"# {title or self.name}", ""]
@@ -332,6 +333,16 @@ def new_figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (4.6,
     fig = _new_figure((size[0] * ncols, size[1] * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
     return fig, axes
+
+
+_ATOM = r'(?:-?\d[\d.eE+-]*|null|true|false|"-?(?:nan|inf)")'
+_FLAT_LIST = re.compile(r"\[\s*(" + _ATOM + r"(?:\s*,\s*" + _ATOM + r")*)\s*\]")
+
+
+def dumps(obj: Any) -> str:
+    """JSON for ``results.json``: dicts indented, lists of numbers on one line, NaN/Inf as strings."""
+    text = json.dumps(_plain(obj), indent=1, ensure_ascii=False)
+    return _FLAT_LIST.sub(lambda m: "[" + ", ".join(a.strip() for a in m.group(1).split(",")) + "]", text)
 
 
 def _plain(value: Any) -> Any:

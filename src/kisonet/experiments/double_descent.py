@@ -153,20 +153,28 @@ def double_descent(
                  f"test loss {r['test_loss']:.2f}")  # fmt: skip
 
     peak_rf = max(rf, key=lambda r: r["test_err"])
-    peak_net = max(nets, key=lambda r: r["test_loss"])
+    # trained nets: the classical optimum among the nets that cannot fit the flipped labels
+    # (train error >= the noise level), then the worst net among those that do (the bump)
+    under = [r for r in nets if r["train_err"] >= label_noise] or nets[:1]
+    over = [r for r in nets if r["train_err"] < label_noise] or nets[-1:]
+    best_under = min(under, key=lambda r: r["test_err"])
+    peak_net = max(over, key=lambda r: r["test_err"])
     _plot(ctx, rf, nets, n, label_noise, data.n_features)
     rows = ([("random features", r["width"], f"{100 * r['train_err']:.1f}%", f"{100 * r['test_err']:.1f}%",
               f"{r['test_mse']:.3g}") for r in rf]
             + [("trained net", r["width"], f"{100 * r['train_err']:.1f}%", f"{100 * r['test_err']:.1f}%",
                 f"{r['test_loss']:.3g}") for r in nets])  # fmt: skip
     notes = (f"{n} training images, {100 * label_noise:.0f}% of their labels flipped; inputs {data.n_features}-d. "
-             f"Random features: test error peaks at H={peak_rf['width']} (n={n}). Trained nets: test loss "
-             f"peaks at H={peak_net['width']}. Test loss column: MSE for random features, cross-entropy for "
-             "trained nets.")  # fmt: skip
+             f"Random features: test error peaks at H={peak_rf['width']} (n={n}). Trained nets: best "
+             f"{100 * best_under['test_err']:.1f}% at H={best_under['width']} while they cannot fit the noise, "
+             f"{100 * peak_net['test_err']:.1f}% at H={peak_net['width']} once they start to, "
+             f"{100 * nets[-1]['test_err']:.1f}% at H={nets[-1]['width']}. Test loss column: MSE for random "
+             "features, cross-entropy for trained nets.")  # fmt: skip
     return ctx.finish(
         {"random_features": rf, "trained": nets, "n_train": n, "label_noise": label_noise,
          "n_flipped": int(flipped.sum()), "epochs": epochs, "lr": lr, "input_dim": data.n_features,
-         "rf_peak_width": peak_rf["width"], "trained_peak_width": peak_net["width"]},
+         "rf_peak_width": peak_rf["width"], "trained_best_underfit_width": best_under["width"],
+         "trained_peak_width": peak_net["width"]},
         ("model", "width H", "train error", "test error", "test loss"), rows, notes,
         "Double descent: test error against width",
     )  # fmt: skip
@@ -195,6 +203,15 @@ def _plot(ctx: Any, rf: list[dict[str, Any]], nets: list[dict[str, Any]], n: int
     w2 = [r["width"] for r in nets]
     ax2.plot(w2, [100 * r["test_err"] for r in nets], "o-", color="C3", label="test error")
     ax2.plot(w2, [100 * r["train_err"] for r in nets], "s--", color="C0", label="train error")
+    ax2.axhline(100 * noise, color="gray", ls=":", lw=1, label=f"label noise ({100 * noise:.0f}%)")
+    # zoom on the region of interest: the tiny nets' large errors would flatten the bump
+    tail = [100 * r["test_err"] for r in nets if r["width"] >= 8] or [100 * r["test_err"] for r in nets]
+    top = min(100.0, 1.6 * max(tail))
+    ax2.set_ylim(0, top)
+    for r in nets:
+        if 100 * r["test_err"] > top:
+            ax2.annotate(f"H={r['width']}: {100 * r['test_err']:.0f}%", (r["width"], top), xytext=(4, -12),
+                         textcoords="offset points", fontsize=7.5, color="C3")  # fmt: skip
     ax2.set_xscale("log", base=2)
     ax2.set_xlabel("hidden units H (log)")
     ax2.set_ylabel("error (%)")

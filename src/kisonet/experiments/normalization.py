@@ -15,10 +15,13 @@ group norm    over H, W and C/G channels           batch-independent (G=1: layer
 ============  ===================================  =========================================
 
 The net: conv 3x3 (16) -> norm -> ReLU -> max-pool 2 -> conv 3x3 (32) -> norm -> ReLU ->
-max-pool 2 -> affine.  Part 1 compares the five at batch size 64; part 2 trains batch norm and
-group norm at batch sizes 2, 8 and 64 for the same number of epochs: batch statistics of two
-samples are so noisy, and so unlike the running averages used at test time, that batch norm
-breaks down while group norm does not care.
+max-pool 2 -> affine.  Part 1 compares the five at batch size 64.  Part 2 trains batch norm
+and group norm at batch sizes 2, 8 and 64 for the same number of epochs.  After a convolution,
+batch norm pools each channel over N x H x W values (2 x 28 x 28 at batch size 2), so it
+survives small batches better than its reputation; part 3 therefore repeats the comparison in
+an MLP (784-100-100-10), where ``BatchNorm1d`` has only the N samples of the batch per feature:
+at N = 2 each normalised feature is just +-1 and the running averages used at test time
+describe a different distribution, while ``LayerNorm`` does not depend on the batch at all.
 
 Data: CIFAR-10 when its files are found (``--data-dir`` or the cache), else the experiments'
 usual choice (``mnist-t10k``, ``mnist`` or ``digits``); the choice is printed and written.
@@ -35,7 +38,7 @@ import numpy as np
 from .common import DataChoice, Split, new_figure, start, with_blas_threads
 from .overfitting import fit
 
-__all__ = ["NORMS", "norm_cnn", "normalization"]
+__all__ = ["NORMS", "norm_cnn", "norm_mlp", "normalization"]
 
 NORMS = ("none", "batch", "layer", "instance", "group")
 
@@ -74,6 +77,28 @@ def norm_cnn(input_shape: Sequence[int], n_classes: int, norm: str = "none", cha
         layers += [nn.ReLU(), nn.MaxPool2d(2)]
         h, w, cin = h // 2, w // 2, cout
     layers += [nn.Flatten(), nn.Linear(cin * h * w, n_classes)]
+    return nn.Sequential(*layers)
+
+
+def norm_mlp(n_in: int, n_classes: int, norm: str = "batch", hidden: tuple[int, ...] = (100, 100)) -> Any:
+    """Linear -> [BatchNorm1d | LayerNorm] -> ReLU per hidden layer, then Linear.
+
+    ``BatchNorm1d`` takes each feature's mean and variance over the batch alone (N values): at
+    batch size 2 every normalised feature is +-1, and the running averages used at test time
+    describe a different distribution.  ``LayerNorm`` normalises each sample on its own.
+    """
+    from .. import nn
+    from ..errors import unknown_name
+
+    if norm not in ("batch", "layer"):
+        raise unknown_name("MLP normalisation", norm, ("batch", "layer"))
+    layers: list[Any] = [nn.Flatten()]
+    d = n_in
+    for h in hidden:
+        layers += [nn.Linear(d, h, bias=False, init="he"), nn.BatchNorm1d(h) if norm == "batch" else nn.LayerNorm(h),
+                   nn.ReLU()]  # fmt: skip
+        d = h
+    layers.append(nn.Linear(d, n_classes))
     return nn.Sequential(*layers)
 
 
@@ -131,17 +156,22 @@ def normalization(
     main_bs = max(batch_sizes)
     runs: dict[str, Any] = {}
 
-    def run(norm: str, bs: int) -> dict[str, Any]:
-        key = f"{norm}|{bs}"
+    def run(norm: str, bs: int, mlp: bool = False) -> dict[str, Any]:
+        key = f"{'mlp-' if mlp else ''}{norm}|{bs}"
         if key in runs:
             return runs[key]
         kr.manual_seed(seed)
-        model = norm_cnn(data.input_shape, data.n_classes, norm)
+        if mlp:
+            model = norm_mlp(data.n_features, data.n_classes, norm)
+        else:
+            model = norm_cnn(data.input_shape, data.n_classes, norm)
         r = fit(model, Adam(model.parameters(), lr=lr), data, epochs, bs, seed=seed, eval_train=False)
         r.pop("trainer")
-        r.update(norm=norm, batch_size=bs, steps=epochs * int(np.ceil(len(data.y_train) / bs)))
+        r.update(norm=norm, batch_size=bs, model="mlp" if mlp else "cnn",
+                 steps=epochs * int(np.ceil(len(data.y_train) / bs)))  # fmt: skip
         runs[key] = r
-        ctx.echo(f"  {norm:9s} batch {bs:3d}: train {r['train_acc']:.3f}  test {r['test_acc']:.3f}")
+        ctx.echo(f"  {'MLP' if mlp else 'CNN'} {norm:9s} batch {bs:3d}: train {r['train_acc']:.3f}  "
+                 f"test {r['test_acc']:.3f}")  # fmt: skip
         return r
 
     for norm in NORMS:
@@ -149,28 +179,35 @@ def normalization(
     for norm in ("batch", "group"):
         for bs in batch_sizes:
             run(norm, bs)
+    for norm in ("batch", "layer"):
+        for bs in batch_sizes:
+            run(norm, bs, mlp=True)
 
     _plot(ctx, runs, data, main_bs, batch_sizes)
     rows = [(norm, f"{100 * runs[f'{norm}|{main_bs}']['train_acc']:.1f}%",
              f"{100 * runs[f'{norm}|{main_bs}']['test_acc']:.1f}%") for norm in NORMS]  # fmt: skip
-    bs_rows = [(f"{norm} norm, batch {bs}", f"{100 * runs[f'{norm}|{bs}']['train_acc']:.1f}%",
+    bs_rows = [(f"CNN, {norm} norm, batch {bs}", f"{100 * runs[f'{norm}|{bs}']['train_acc']:.1f}%",
                 f"{100 * runs[f'{norm}|{bs}']['test_acc']:.1f}%")
                for norm in ("batch", "group") for bs in batch_sizes]  # fmt: skip
+    bs_rows += [(f"MLP, {norm} norm, batch {bs}", f"{100 * runs[f'mlp-{norm}|{bs}']['train_acc']:.1f}%",
+                 f"{100 * runs[f'mlp-{norm}|{bs}']['test_acc']:.1f}%")
+                for norm in ("batch", "layer") for bs in batch_sizes]  # fmt: skip
     notes = (f"Data: {ctx.data_choice.name}" + ("" if is_cifar else " (CIFAR-10 files not found)") +
              f", {len(data.y_train)} training images; {epochs} epochs of Adam (lr {lr}); accuracies in eval mode "
-             "(batch norm then uses its running averages).")  # fmt: skip
+             "(batch norm then uses its running averages). CNN: conv16-conv32 with the normalisation after each "
+             "conv; MLP: 784-100-100-10 with BatchNorm1d or LayerNorm after each hidden Linear.")  # fmt: skip
     return ctx.finish(
         {"runs": runs, "dataset_used": ctx.data_choice.name, "cifar10": is_cifar, "n_train": len(data.y_train),
          "epochs": epochs, "lr": lr, "batch_sizes": list(batch_sizes), "main_batch_size": main_bs},
         ("normalisation (batch size)", "train acc", "test acc"),
-        [(f"{r[0]} ({main_bs})", *r[1:]) for r in rows] + bs_rows, notes,
+        [(f"CNN, {'no' if r[0] == 'none' else r[0]} norm, batch {main_bs}", *r[1:]) for r in rows] + bs_rows, notes,
         "Normalisation layers in a small CNN",
     )  # fmt: skip
 
 
 def _plot(ctx: Any, runs: dict[str, Any], data: Split, main_bs: int, batch_sizes: Sequence[int]) -> None:
-    fig, axes = new_figure(1, 3, size=(4.8, 3.8))
-    ax_curve, ax_bar, ax_bs = axes[0]
+    fig, axes = new_figure(1, 4, size=(4.6, 3.8))
+    ax_curve, ax_bar, ax_bs, ax_mlp = axes[0]
     for i, norm in enumerate(NORMS):
         h = runs[f"{norm}|{main_bs}"]["history"]
         te = h.get("test_accuracy", [])
@@ -199,13 +236,19 @@ def _plot(ctx: Any, runs: dict[str, Any], data: Split, main_bs: int, batch_sizes
                    label=f"{norm} norm, test")  # fmt: skip
         ax_bs.plot(list(batch_sizes), [100 * runs[f"{norm}|{b}"]["train_acc"] for b in batch_sizes], "s--", color=c,
                    alpha=0.6, label=f"{norm} norm, train")  # fmt: skip
-    ax_bs.set_xscale("log", base=2)
-    ax_bs.set_xticks(list(batch_sizes))
-    ax_bs.set_xticklabels([str(b) for b in batch_sizes])
-    ax_bs.set_xlabel("batch size")
-    ax_bs.set_ylabel("accuracy in eval mode (%)")
-    ax_bs.set_title("Batch norm vs group norm at small batches")
-    ax_bs.grid(alpha=0.3)
-    ax_bs.legend(fontsize=8)
+    for norm, c in (("batch", "C1"), ("layer", "C2")):
+        ax_mlp.plot(list(batch_sizes), [100 * runs[f"mlp-{norm}|{b}"]["test_acc"] for b in batch_sizes], "o-",
+                    color=c, label=f"{norm} norm, test")  # fmt: skip
+        ax_mlp.plot(list(batch_sizes), [100 * runs[f"mlp-{norm}|{b}"]["train_acc"] for b in batch_sizes], "s--",
+                    color=c, alpha=0.6, label=f"{norm} norm, train")  # fmt: skip
+    for ax, title in ((ax_bs, "CNN: BatchNorm2d vs GroupNorm"), (ax_mlp, "MLP: BatchNorm1d vs LayerNorm")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(list(batch_sizes))
+        ax.set_xticklabels([str(b) for b in batch_sizes])
+        ax.set_xlabel("batch size (same number of epochs)")
+        ax.set_ylabel("accuracy in eval mode (%)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     ctx.savefig(fig, "normalization.png")

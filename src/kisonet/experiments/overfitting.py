@@ -124,7 +124,7 @@ def _finite(values: Any) -> bool:
 
 
 def cures(
-    l2: float = 0.1, l1: float = 1e-3, dropout: float = 0.15, noise: float = 0.3, patience: int = 20
+    l2: float = 0.1, l1: float = 1e-2, dropout: float = 0.15, noise: float = 0.3, patience: int = 20
 ) -> dict[str, tuple[str, dict[str, Any]]]:
     """The set-ups compared: key -> (label, ``{'reg': (kind, args), 'dropout', 'noise', 'early'}``)."""
     return {
@@ -159,7 +159,7 @@ def overfitting(
     epochs: int | None = None,
     lr: float | None = None,
     l2: float = 0.1,
-    l1: float = 1e-3,
+    l1: float = 1e-2,
     dropout: float = 0.15,
     noise: float = 0.3,
     patience: int | None = None,

@@ -326,7 +326,7 @@ def reconstruction_figure(
     Images are (N, C, H, W) with C = 1, (N, H, W), or flat squares.  Returns the Figure."""
     from ..data.transforms import corrupt
     from ..random import make_generator
-    from ..viz import _finish, _new_figure
+    from ..viz import _new_figure, save_figure
 
     X = np.asarray(getattr(X, "data", X), dtype=np.float32)
     models = model if isinstance(model, dict) else {"reconstruction": model}
@@ -367,4 +367,4 @@ def reconstruction_figure(
                 ax.set_ylabel(name, fontsize=8)
     if title:
         fig.suptitle(title)
-    return _finish(fig, path)
+    return save_figure(fig, path)

@@ -10,6 +10,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..backend import get_default_dtype
 from ..errors import KisonetValueError
+from ..validation import float_input
 from .functional.conv import _pair, conv2d, conv_transpose2d
 from .init import init_layer_
 from .module import Module, Parameter
@@ -21,7 +22,49 @@ def _channels(name: str, what: str, n: Any) -> int:
     return int(n)
 
 
-class Conv2d(Module):
+class _ConvNd(Module):
+    """What ``Conv2d`` and ``ConvTranspose2d`` share: validated sizes, the parameters, the repr.
+
+    Subclasses validate ``in_channels``, ``out_channels``, ``kernel_size`` and ``stride`` with
+    :meth:`_check_sizes`, their own padding, then create the parameters with :meth:`_make_parameters`.
+    """
+
+    _kind = ""  # the layer's name in messages
+    _transposed = False  # weight layout (in_ch, out_ch, kh, kw) instead of (out_ch, in_ch, kh, kw)
+
+    def _check_sizes(self, in_channels: Any, out_channels: Any, kernel_size: Any, stride: Any) -> None:
+        self.in_channels = _channels(self._kind, "in_channels", in_channels)
+        self.out_channels = _channels(self._kind, "out_channels", out_channels)
+        self.kernel_size = _pair(self._kind, "kernel_size", kernel_size, 1)
+        self.stride = _pair(self._kind, "stride", stride, 1)
+
+    def _make_parameters(self, bias: bool, init: Any) -> None:
+        dt = get_default_dtype()
+        channels = (self.in_channels, self.out_channels) if self._transposed else (self.out_channels, self.in_channels)
+        self.weight = Parameter(np.zeros((*channels, *self.kernel_size), dtype=dt))
+        if bias:
+            self.bias = Parameter(np.zeros(self.out_channels, dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        # For the transposed layout PyTorch's fan_in is out_ch*kh*kw (dimension 1), as init_layer_ computes.
+        init_layer_(self.weight, self.bias, init)
+
+    def _name(self) -> str:
+        kh, kw = self.kernel_size
+        return f"{self._kind}({self.in_channels}->{self.out_channels}, {kh}x{kw})"
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if getattr(self, "output_padding", (0, 0)) != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv2d(_ConvNd):
     """2-D convolution over NCHW input: weight (out_ch, in_ch, kh, kw), bias (out_ch,).
 
     ``y[n,o,i,j] = b[o] + sum_{c,p,q} w[o,c,p,q] x_pad[n,c,S*i+p,S*j+q]``, output size
@@ -30,6 +73,8 @@ class Conv2d(Module):
     U(+-1/sqrt(fan_in)), fan_in = in_ch*kh*kw); ``'he'``, ``'xavier'``, ``'normal'`` ... or a
     callable (see :func:`kisonet.nn.init.init_layer_`).
     """
+
+    _kind = "Conv2d"
 
     def __init__(
         self,
@@ -42,10 +87,7 @@ class Conv2d(Module):
         init: Any = None,
     ) -> None:
         super().__init__()
-        self.in_channels = _channels("Conv2d", "in_channels", in_channels)
-        self.out_channels = _channels("Conv2d", "out_channels", out_channels)
-        self.kernel_size = _pair("Conv2d", "kernel_size", kernel_size, 1)
-        self.stride = _pair("Conv2d", "stride", stride, 1)
+        self._check_sizes(in_channels, out_channels, kernel_size, stride)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise KisonetValueError(f"Conv2d: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
@@ -53,35 +95,21 @@ class Conv2d(Module):
                 raise KisonetValueError(f"Conv2d: padding='same' needs stride 1 (like PyTorch), got {self.stride}")
             self.padding = padding
         else:
-            self.padding = _pair("Conv2d", "padding", padding, 0)
-        dt = get_default_dtype()
-        self.weight = Parameter(np.zeros((self.out_channels, self.in_channels, *self.kernel_size), dtype=dt))
-        if bias:
-            self.bias = Parameter(np.zeros(self.out_channels, dtype=dt))
-        else:
-            self.register_parameter("bias", None)
-        init_layer_(self.weight, self.bias, init)
-
-    def _name(self) -> str:
-        kh, kw = self.kernel_size
-        return f"Conv2d({self.in_channels}->{self.out_channels}, {kh}x{kw})"
+            self.padding = _pair(self._kind, "padding", padding, 0)
+        self._make_parameters(bias, init)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = float_input(x, self.weight)  # integer images: NumPy would give float64
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, _name=self._name())
 
-    def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
 
-
-class ConvTranspose2d(Module):
+class ConvTranspose2d(_ConvNd):
     """Transposed convolution (the adjoint of ``Conv2d``), weight (in_ch, out_ch, kh, kw)
     as in PyTorch; output size ``(H - 1)*S - 2P + K + output_padding``.  Used to
     upsample in convolutional autoencoders and decoders."""
+
+    _kind = "ConvTranspose2d"
+    _transposed = True
 
     def __init__(
         self,
@@ -95,36 +123,17 @@ class ConvTranspose2d(Module):
         init: Any = None,
     ) -> None:
         super().__init__()
-        self.in_channels = _channels("ConvTranspose2d", "in_channels", in_channels)
-        self.out_channels = _channels("ConvTranspose2d", "out_channels", out_channels)
-        self.kernel_size = _pair("ConvTranspose2d", "kernel_size", kernel_size, 1)
-        self.stride = _pair("ConvTranspose2d", "stride", stride, 1)
-        self.padding = _pair("ConvTranspose2d", "padding", padding, 0)
-        self.output_padding = _pair("ConvTranspose2d", "output_padding", output_padding, 0)
+        self._check_sizes(in_channels, out_channels, kernel_size, stride)
+        self.padding = _pair(self._kind, "padding", padding, 0)
+        self.output_padding = _pair(self._kind, "output_padding", output_padding, 0)
         if self.output_padding[0] >= self.stride[0] or self.output_padding[1] >= self.stride[1]:
             raise KisonetValueError(
                 f"ConvTranspose2d: output_padding {self.output_padding} must be smaller than the stride {self.stride}"
             )
-        dt = get_default_dtype()
-        self.weight = Parameter(np.zeros((self.in_channels, self.out_channels, *self.kernel_size), dtype=dt))
-        if bias:
-            self.bias = Parameter(np.zeros(self.out_channels, dtype=dt))
-        else:
-            self.register_parameter("bias", None)
-        # PyTorch's fan_in for this weight layout is out_ch*kh*kw (dimension 1), as init_layer_ computes.
-        init_layer_(self.weight, self.bias, init)
+        self._make_parameters(bias, init)
 
     def forward(self, x: Tensor) -> Tensor:
-        kh, kw = self.kernel_size
-        name = f"ConvTranspose2d({self.in_channels}->{self.out_channels}, {kh}x{kw})"
-        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding, _name=name)
-
-    def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.output_padding != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        x = float_input(x, self.weight)
+        return conv_transpose2d(
+            x, self.weight, self.bias, self.stride, self.padding, self.output_padding, _name=self._name()
+        )

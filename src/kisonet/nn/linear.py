@@ -10,6 +10,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..backend import get_default_dtype
 from ..errors import KisonetValueError, ShapeError
+from ..validation import float_input
 from .functional.linear import Linear as _LinearFn
 from .init import init_layer_
 from .module import Module, Parameter
@@ -61,13 +62,7 @@ class Linear(Module):
             )
 
     def forward(self, x: Any) -> Tensor:
-        if not isinstance(x, Tensor):
-            from ..autograd.tensor import as_tensor
-
-            x = as_tensor(x, like=(self.weight,))
-        if x.dtype.kind in "iub":
-            # integer data (uint8 pixels): NumPy's int @ float32 would silently give float64
-            x = x.astype(self.weight.dtype)
+        x = float_input(x, self.weight)  # uint8 pixels: NumPy's int @ float32 would give float64
         self._check_input(x)
         if self.bias is None:
             return _LinearFn.apply(x, self.weight)

@@ -24,6 +24,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..backend import get_default_dtype
 from ..errors import KisonetValueError, ShapeError
+from ..validation import float_input
 from .functional.normalization import batch_norm, group_norm, instance_norm, layer_norm
 from .module import Module, Parameter
 
@@ -89,6 +90,7 @@ class _BatchNorm(Module):
             )
 
     def forward(self, x: Tensor) -> Tensor:
+        x = float_input(x, self.weight)  # integer data would fail NumPy's in-place float math
         self._check_input(x)
         use_batch = self.training or not self.track_running_stats
         return batch_norm(
@@ -155,6 +157,7 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = float_input(x, self.weight)
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -180,6 +183,7 @@ class InstanceNorm2d(_BatchNorm):
         super().__init__(num_features, eps, momentum, affine, track_running_stats)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = float_input(x, self.weight)
         self._check_input(x)
         use_input_stats = self.training or not self.track_running_stats
         # Like PyTorch, instance norm does not count batches (num_batches_tracked stays 0).
@@ -212,6 +216,7 @@ class GroupNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = float_input(x, self.weight)
         if x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ShapeError(
                 f"GroupNorm({self.num_groups}, {self.num_channels}) got input of shape {x.shape}; "

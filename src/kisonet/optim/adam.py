@@ -19,7 +19,54 @@ def _check_betas(owner: str, betas: Any) -> None:
         check_number(owner, f"betas[{i}]", b, high=1.0)
 
 
-class Adam(Optimizer):
+class _AdamFamily(Optimizer):
+    """The scaffolding Adam and AdaBelief share: weight decay, the first moment ``m``, the
+    (amsgrad) maximum of the second moment and the bias-corrected step ``lr/(1-b1^t) m / d``.
+    Subclasses name the second moment's state (``_second``) and update it (``_update_second``)."""
+
+    _nonnegative = ("lr", "eps", "weight_decay")
+    _second = ""
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        super()._check_group(group)
+        _check_betas(type(self).__name__, group["betas"])
+
+    def _update_second(self, grad: np.ndarray, m: np.ndarray, v: np.ndarray, tmp: np.ndarray, group: dict) -> None:
+        """Update the second moment ``v`` in place (``tmp``: scratch of the same shape)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+        w = p.data
+        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+        b1, b2 = group["betas"]
+        second, second_max = self._second, "max_" + self._second
+        if "exp_avg" not in state:
+            state["step"] = 0
+            self._init_state(p, state, "exp_avg", second)
+            if group["amsgrad"]:
+                self._init_state(p, state, second_max)
+        state["step"] += 1
+        t = state["step"]
+        if wd != 0 and group["decoupled_weight_decay"]:
+            w *= 1.0 - lr * wd
+        else:
+            grad = self._coupled_decay(p, grad, wd)
+        m, v = state["exp_avg"], state[second]
+        tmp = np.multiply(grad, 1.0 - b1, out=self._scratch(p, 0))
+        m *= b1
+        m += tmp
+        self._update_second(grad, m, v, tmp, group)
+        if group["amsgrad"]:
+            v = np.maximum(state[second_max], v, out=state[second_max])
+        np.sqrt(v, out=tmp)
+        tmp /= math.sqrt(1.0 - b2**t)
+        tmp += eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr / (1.0 - b1**t)
+        w -= tmp
+
+
+class Adam(_AdamFamily):
     r"""Adam (Kingma & Ba 2014): bias-corrected moving averages of g and g^2.
 
     .. code-block:: text
@@ -39,6 +86,8 @@ class Adam(Optimizer):
     ``weight_decay`` here is coupled (added to the gradient) unless ``decoupled_weight_decay=True``
     (PyTorch's flag), which makes it :class:`AdamW`.  ``maximize=True`` ascends.
     """
+
+    _second = "exp_avg_sq"
 
     def __init__(
         self,
@@ -65,47 +114,13 @@ class Adam(Optimizer):
             ),
         )
 
-    def _check_group(self, group: dict[str, Any]) -> None:
-        name = type(self).__name__
-        for k in ("lr", "eps", "weight_decay"):
-            check_number(name, k, group[k])
-        _check_betas(name, group["betas"])
-
-    def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
-        w = p.data
-        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-        b1, b2 = group["betas"]
-        if "exp_avg" not in state:
-            state["step"] = 0
-            self._init_state(p, state, "exp_avg", "exp_avg_sq")
-            if group["amsgrad"]:
-                self._init_state(p, state, "max_exp_avg_sq")
-        state["step"] += 1
-        t = state["step"]
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                w *= 1.0 - lr * wd
-            else:
-                grad = self._coupled_decay(p, grad, wd)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        tmp = np.multiply(grad, 1.0 - b1, out=self._scratch(p, 0))
-        m *= b1
-        m += tmp
+    def _update_second(self, grad: np.ndarray, m: np.ndarray, v: np.ndarray, tmp: np.ndarray, group: dict) -> None:
+        # v <- b2 v + (1 - b2) g^2
+        b2 = group["betas"][1]
         np.multiply(grad, grad, out=tmp)
         tmp *= 1.0 - b2
         v *= b2
         v += tmp
-        if group["amsgrad"]:
-            vmax = state["max_exp_avg_sq"]
-            np.maximum(vmax, v, out=vmax)
-            np.sqrt(vmax, out=tmp)
-        else:
-            np.sqrt(v, out=tmp)
-        tmp /= math.sqrt(1.0 - b2**t)
-        tmp += eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= lr / (1.0 - b1**t)
-        w -= tmp
 
 
 class AdamW(Adam):
@@ -135,7 +150,7 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True)
 
 
-class AdaBelief(Optimizer):
+class AdaBelief(_AdamFamily):
     r"""AdaBelief (Zhuang et al. 2020): scale by the belief in the gradient, the EMA of (g - m)^2.
 
     .. code-block:: text
@@ -155,6 +170,8 @@ class AdaBelief(Optimizer):
     ``s_t`` in the stored state *and* again after the root; default eps 1e-16.  The rectified
     (RAdam-style) variant of that package is not included.  PyTorch has no AdaBelief.
     """
+
+    _second = "exp_avg_var"
 
     def __init__(
         self,
@@ -178,45 +195,12 @@ class AdaBelief(Optimizer):
             ),
         )
 
-    def _check_group(self, group: dict[str, Any]) -> None:
-        for k in ("lr", "eps", "weight_decay"):
-            check_number("AdaBelief", k, group[k])
-        _check_betas("AdaBelief", group["betas"])
-
-    def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
-        w = p.data
-        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-        b1, b2 = group["betas"]
-        if "exp_avg" not in state:
-            state["step"] = 0
-            self._init_state(p, state, "exp_avg", "exp_avg_var")
-            if group["amsgrad"]:
-                self._init_state(p, state, "max_exp_avg_var")
-        state["step"] += 1
-        t = state["step"]
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                w *= 1.0 - lr * wd
-            else:
-                grad = self._coupled_decay(p, grad, wd)
-        m, s = state["exp_avg"], state["exp_avg_var"]
-        tmp = np.multiply(grad, 1.0 - b1, out=self._scratch(p, 0))
-        m *= b1
-        m += tmp
+    def _update_second(self, grad: np.ndarray, m: np.ndarray, s: np.ndarray, tmp: np.ndarray, group: dict) -> None:
+        # s <- b2 s + (1 - b2) (g - m)^2 + eps
+        b2 = group["betas"][1]
         np.subtract(grad, m, out=tmp)
         tmp *= tmp
         tmp *= 1.0 - b2
         s *= b2
         s += tmp
-        s += eps
-        if group["amsgrad"]:
-            smax = state["max_exp_avg_var"]
-            np.maximum(smax, s, out=smax)
-            np.sqrt(smax, out=tmp)
-        else:
-            np.sqrt(s, out=tmp)
-        tmp /= math.sqrt(1.0 - b2**t)
-        tmp += eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= lr / (1.0 - b1**t)
-        w -= tmp
+        s += group["eps"]

@@ -31,6 +31,8 @@ class Adagrad(Optimizer):
     differ from the notes' form only where ``s_t`` is of the order of eps.
     """
 
+    _nonnegative = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+
     def __init__(
         self,
         params: ParamsT,
@@ -54,18 +56,13 @@ class Adagrad(Optimizer):
             ),
         )
 
-    def _check_group(self, group: dict[str, Any]) -> None:
-        for k in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
-            check_number("Adagrad", k, group[k])
-
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         w = p.data
         if "sum" not in state:
             state["step"] = 0
             state["sum"] = np.full_like(w, group["initial_accumulator_value"])
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = self._coupled_decay(p, grad, group["weight_decay"])
+        grad = self._coupled_decay(p, grad, group["weight_decay"])
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         s = state["sum"]
         std = np.multiply(grad, grad, out=self._scratch(p, 0))
@@ -96,6 +93,8 @@ class RMSprop(Optimizer):
     eps inside the root).  kisonet follows PyTorch: eps outside the root, default 1e-8.
     """
 
+    _nonnegative = ("lr", "eps", "weight_decay", "momentum")
+
     def __init__(
         self,
         params: ParamsT,
@@ -122,8 +121,7 @@ class RMSprop(Optimizer):
         )
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        for k in ("lr", "eps", "weight_decay", "momentum"):
-            check_number("RMSprop", k, group[k])
+        super()._check_group(group)
         check_number("RMSprop", "alpha", group["alpha"], high=1.0, high_strict=False)
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
@@ -137,8 +135,7 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 self._init_state(p, state, "grad_avg")
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = self._coupled_decay(p, grad, group["weight_decay"])
+        grad = self._coupled_decay(p, grad, group["weight_decay"])
         v = state["square_avg"]
         avg = np.multiply(grad, grad, out=self._scratch(p, 0))
         avg *= 1.0 - alpha
@@ -186,6 +183,8 @@ class Adadelta(Optimizer):
     ``lr`` only scales the applied step (PyTorch's extension); ``lr=1`` is the paper's method.
     """
 
+    _nonnegative = ("lr", "eps", "weight_decay")
+
     def __init__(
         self,
         params: ParamsT,
@@ -199,8 +198,7 @@ class Adadelta(Optimizer):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        for k in ("lr", "eps", "weight_decay"):
-            check_number("Adadelta", k, group[k])
+        super()._check_group(group)
         check_number("Adadelta", "rho", group["rho"], high=1.0, high_strict=False)
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
@@ -210,8 +208,7 @@ class Adadelta(Optimizer):
             state["step"] = 0
             self._init_state(p, state, "square_avg", "acc_delta")
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = self._coupled_decay(p, grad, group["weight_decay"])
+        grad = self._coupled_decay(p, grad, group["weight_decay"])
         v, u = state["square_avg"], state["acc_delta"]
         std = np.multiply(grad, grad, out=self._scratch(p, 0))
         std *= 1.0 - rho

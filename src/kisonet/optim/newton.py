@@ -40,6 +40,8 @@ class Newton(Optimizer):
     PyTorch has no Newton optimizer; like ``torch.optim.LBFGS`` it needs ``step(closure)``.
     """
 
+    _nonnegative = ("lr", "damping")
+
     def __init__(
         self,
         params: ParamsT,
@@ -51,8 +53,7 @@ class Newton(Optimizer):
         super().__init__(params, dict(lr=lr, damping=damping, diagonal=diagonal, fd_eps=fd_eps))
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        check_number("Newton", "lr", group["lr"])
-        check_number("Newton", "damping", group["damping"])
+        super()._check_group(group)
         check_number("Newton", "fd_eps", group["fd_eps"], strict=True)
         if len(self.param_groups) >= 1:
             raise KisonetValueError(

@@ -103,9 +103,13 @@ class Optimizer:
             self.add_param_group(g)
 
     # --- hooks for subclasses -------------------------------------------------------
+    #: hyper-parameters that must be numbers >= 0 (checked by the base ``_check_group``)
+    _nonnegative: tuple[str, ...] = ("lr",)
+
     def _check_group(self, group: dict[str, Any]) -> None:
-        """Validate a group's hyper-parameters (subclasses extend)."""
-        check_number(type(self).__name__, "lr", group["lr"])
+        """Validate a group's hyper-parameters: ``_nonnegative`` ones are numbers >= 0 (subclasses extend)."""
+        for k in self._nonnegative:
+            check_number(type(self).__name__, k, group[k])
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         raise NotImplementedError  # pragma: no cover - abstract
@@ -202,7 +206,10 @@ class Optimizer:
         return buf[: p.size].reshape(p.shape)
 
     def _coupled_decay(self, p: Tensor, grad: np.ndarray, weight_decay: float) -> np.ndarray:
-        """``grad + weight_decay * w`` in scratch slot 2 (the gradient is never modified)."""
+        """``grad + weight_decay * w`` in scratch slot 2 (the gradient is never modified);
+        ``grad`` itself when ``weight_decay`` is 0."""
+        if weight_decay == 0:
+            return grad
         out = self._scratch(p, 2)
         np.multiply(p.data, weight_decay, out=out)
         out += grad

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
+from ..errors import KisonetValueError
 from .optimizer import Optimizer, ParamsT, check_number, required
 
 
@@ -30,6 +31,8 @@ class SGD(Optimizer):
     Plain gradient descent (the whole training set as one batch) is the same update: see :class:`GD`.
     """
 
+    _nonnegative = ("lr", "momentum", "dampening", "weight_decay")
+
     def __init__(
         self,
         params: ParamsT,
@@ -52,16 +55,10 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        name = type(self).__name__
-        check_number(name, "lr", group["lr"])
-        check_number(name, "momentum", group["momentum"])
-        check_number(name, "dampening", group["dampening"])
-        check_number(name, "weight_decay", group["weight_decay"])
+        super()._check_group(group)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            from ..errors import KisonetValueError
-
             raise KisonetValueError(
-                f"{name}: nesterov momentum requires momentum > 0 and dampening = 0, "
+                f"{type(self).__name__}: nesterov momentum requires momentum > 0 and dampening = 0, "
                 f"got momentum={group['momentum']}, dampening={group['dampening']}"
             )
 
@@ -69,8 +66,7 @@ class SGD(Optimizer):
         lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
         w = p.data
         t = self._scratch(p, 0)
-        if wd != 0:
-            grad = self._coupled_decay(p, grad, wd)
+        grad = self._coupled_decay(p, grad, wd)
         if mu != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
@@ -140,8 +136,7 @@ class Momentum(Optimizer):
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         w = p.data
-        if group["weight_decay"] != 0:
-            grad = self._coupled_decay(p, grad, group["weight_decay"])
+        grad = self._coupled_decay(p, grad, group["weight_decay"])
         self._init_state(p, state, "velocity")
         v = state["velocity"]
         t = self._scratch(p, 0)

@@ -45,7 +45,8 @@ def give(a: np.ndarray | None) -> None:
     used by anyone) to the cache."""
     if a is None:
         return
-    while isinstance(a.base, np.ndarray):  # a reshape of the array take() made
+    # a reshape of the array take() made covers all of it: hand back that array
+    while isinstance(a.base, np.ndarray) and a.flags.c_contiguous and a.base.nbytes == a.nbytes:
         a = a.base
     if a.base is not None or not a.flags.c_contiguous or not MIN_BYTES <= a.nbytes <= MAX_BYTES:
         return

@@ -74,7 +74,7 @@ class MaxPool2dFunction(Function):
             if k < last:
                 np.equal(xp[idx], y, out=hit)
                 hit &= free
-                free &= ~hit
+                np.greater(free, hit, out=free)  # free &= ~hit, without the ~hit temporary
             else:
                 hit = free  # every window still free has its maximum here: no comparison needed
             if tiles:
