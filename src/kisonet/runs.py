@@ -242,6 +242,11 @@ def load_model_file(run_dir: str | os.PathLike, kind: str = MODEL_KIND, what: st
 
     path = Path(run_dir) / MODEL
     if not path.exists():
+        if (Path(run_dir) / "checkpoint.npz").exists():  # an interrupted `kisonet train`
+            raise CheckpointError(
+                f"{str(path)!r} not found: the run in {str(run_dir)!r} was interrupted; "
+                f"finish it with `kisonet train --resume {run_dir}`"
+            )
         raise CheckpointError(f"{str(path)!r} not found (is {str(run_dir)!r} a {what}?)")
     return load(path, kind=kind)
 
