@@ -119,8 +119,11 @@ def render(results: list[dict]) -> str:
                 elif section == "memory":
                     out.append("\n| memory | kisonet | torch | kisonet / torch | note |\n|---|---|---|---|---|\n")
                 else:
-                    unit = "time per call" if section == "op" else "throughput / time"
-                    out.append(f"\n| {section} | kisonet | torch | kisonet / torch ({unit}) |\n|---|---|---|---|\n")
+                    what = "time per call" if section == "op" else "throughput or time"
+                    out.append(
+                        f"\n| {section} ({what}) | kisonet | torch | kisonet / torch speed (> 1: kisonet faster) |"
+                        "\n|---|---|---|---|\n"
+                    )
             u = r["unit"]
             if section == "training step":
                 g = r.get("gemm_fraction", {})

@@ -129,6 +129,42 @@ def _check_float(owner: str, name: str, v: Any, low: float, high: float | None =
     return float(v)
 
 
+class _TrainsModels:
+    """The training settings of every model an :class:`Ensemble` (or :class:`kisonet.semi.SelfTraining`)
+    trains, validated once, and the call that trains one model with them."""
+
+    def _set_training(
+        self,
+        owner: str,
+        loss: Any,
+        optimizer: Any,
+        lr: float,
+        weight_decay: float,
+        epochs: int,
+        batch_size: int,
+        seed: int,
+        trainer_kwargs: dict[str, Any] | None,
+    ) -> None:
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = _check_float(owner, "lr", lr, 0.0)
+        self.weight_decay = _check_float(owner, "weight_decay", weight_decay, 0.0, low_open=False)
+        self.epochs = _check_int(owner, "epochs", epochs)
+        self.batch_size = _check_int(owner, "batch_size", batch_size)
+        self.seed = _check_int(owner, "seed", seed, low=0)
+        self.trainer_kwargs = dict(trainer_kwargs or {})
+
+    def _fit_model(self, model: Any, X: Any, y: Any, task: str, order_seed: int, **over: Any) -> Any:
+        """:func:`train_model` with the stored settings, ``trainer_kwargs``, then ``over`` on top."""
+        opts: dict[str, Any] = dict(
+            loss=self.loss, optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
+            epochs=self.epochs, batch_size=self.batch_size, task=task,
+        )  # fmt: skip
+        opts.update(self.trainer_kwargs)
+        opts.update(over)
+        return train_model(model, X, y, seed=order_seed, **opts)
+
+
 def _as_inputs(X: Any) -> np.ndarray:
     X = np.asarray(getattr(X, "data", X))
     if X.dtype.kind == "f" and X.dtype != np.float32 and X.dtype != np.float64:
@@ -147,7 +183,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-class Ensemble:
+class Ensemble(_TrainsModels):
     """Base class: members (models), their trainers, and the combination rule.
 
     Subclasses set ``self.models_``, ``self.trainers_``, ``self.weights_`` (one weight per
@@ -181,16 +217,11 @@ class Ensemble:
             raise unknown_name("voting", voting, VOTING)
         self.make_model = make_model
         self.n_models = _check_int(owner, "n_models", n_models)
-        self.loss = loss if loss is not None else ("cross_entropy" if task == "classification" else "mse")
-        self.optimizer = optimizer
-        self.lr = _check_float(owner, "lr", lr, 0.0)
-        self.weight_decay = _check_float(owner, "weight_decay", weight_decay, 0.0, low_open=False)
-        self.epochs = _check_int(owner, "epochs", epochs)
-        self.batch_size = _check_int(owner, "batch_size", batch_size)
+        if loss is None:
+            loss = "cross_entropy" if task == "classification" else "mse"
+        self._set_training(owner, loss, optimizer, lr, weight_decay, epochs, batch_size, seed, trainer_kwargs)
         self.task = task
         self.voting = voting
-        self.seed = _check_int(owner, "seed", seed, low=0)
-        self.trainer_kwargs = dict(trainer_kwargs or {})
         self.models_: list[Any] = []
         self.trainers_: list[Any] = []
         self.weights_: np.ndarray = np.zeros(0)
@@ -201,14 +232,7 @@ class Ensemble:
     def _train(self, index: int, X: Any, y: Any, *, init_seed: int, order_seed: int, **over: Any) -> Any:
         model_kwargs = over.pop("model_kwargs", None)
         model = _build(self.make_model, index, init_seed, model_kwargs)
-        opts: dict[str, Any] = dict(
-            loss=self.loss, optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
-            epochs=self.epochs, batch_size=self.batch_size, task=self.task,
-        )  # fmt: skip
-        opts.update(self.trainer_kwargs)
-        opts.update(over)
-        trainer = train_model(model, X, y, seed=order_seed, **opts)
-        return model, trainer
+        return model, self._fit_model(model, X, y, self.task, order_seed, **over)
 
     def _check_xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         X = _as_inputs(X)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .ensemble import _as_inputs, _build, _check_float, _check_int, _softmax, train_model
+from .ensemble import _as_inputs, _build, _check_float, _check_int, _softmax, _TrainsModels
 from .errors import KisonetTypeError, KisonetValueError, ShapeError
 
 __all__ = ["SelfTraining", "labelled_split", "self_training"]
@@ -59,7 +59,7 @@ def labelled_split(y: Any, fraction: float, seed: int = 0, stratify: bool = True
     return lab, np.flatnonzero(mask)
 
 
-class SelfTraining:
+class SelfTraining(_TrainsModels):
     """Self-training with a confidence threshold (see the module docstring).
 
     Args:
@@ -101,14 +101,7 @@ class SelfTraining:
             None if max_per_round is None else _check_int("SelfTraining", "max_per_round", max_per_round)
         )
         self.reset = bool(reset)
-        self.loss = loss
-        self.optimizer = optimizer
-        self.lr = _check_float("SelfTraining", "lr", lr, 0.0)
-        self.weight_decay = _check_float("SelfTraining", "weight_decay", weight_decay, 0.0, low_open=False)
-        self.epochs = _check_int("SelfTraining", "epochs", epochs)
-        self.batch_size = _check_int("SelfTraining", "batch_size", batch_size)
-        self.seed = _check_int("SelfTraining", "seed", seed, low=0)
-        self.trainer_kwargs = dict(trainer_kwargs or {})
+        self._set_training("SelfTraining", loss, optimizer, lr, weight_decay, epochs, batch_size, seed, trainer_kwargs)
         self.model_: Any = None
         self.trainer_: Any = None
         self.history_: list[dict[str, Any]] = []
@@ -118,13 +111,8 @@ class SelfTraining:
     def _fit_round(self, X: np.ndarray, y: np.ndarray, round_: int) -> None:
         if self.model_ is None or self.reset:
             self.model_ = _build(self.make_model, 0, self.seed)
-        opts = dict(
-            loss=self.loss, optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
-            epochs=self.epochs, batch_size=self.batch_size, task="classification",
-        )  # fmt: skip
-        opts.update(self.trainer_kwargs)
         # a new batch order each round: the labelled set has grown anyway
-        self.trainer_ = train_model(self.model_, X, y, seed=self.seed + round_, **opts)
+        self.trainer_ = self._fit_model(self.model_, X, y, "classification", self.seed + round_)
 
     def fit(
         self,

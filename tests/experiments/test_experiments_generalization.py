@@ -58,14 +58,18 @@ def test_overfitting_quick_mechanics(tmp_path):
 
 
 def test_decision_boundary_64_fits_spirals_better_than_2(tmp_path):
-    res = kn.experiments.decision_boundary(quick=True, out=tmp_path, hidden_sizes=(2, 64), verbose=False)
+    res = kn.experiments.decision_boundary(
+        quick=True, out=tmp_path, hidden_sizes=(2, 64), datasets=("spirals",), verbose=False
+    )
     _written(tmp_path, ["decision_boundary.png"])
     runs = res["runs"]
-    assert len(runs) == 2 * 2 * 2  # datasets x penalty x widths
+    assert len(runs) == 2 * 2  # penalty x widths
     small, big = runs["spirals|none|2"], runs["spirals|none|64"]
     assert big["train_acc"] > small["train_acc"] + 0.1
     assert big["train_acc"] > 0.95
     assert runs["spirals|L2|64"]["l2"] > 0 and runs["spirals|none|64"]["l2"] == 0
+    with pytest.raises(kn.errors.KisonetValueError):
+        kn.experiments.decision_boundary(quick=True, out=tmp_path, datasets=("circles",), verbose=False)
 
 
 def test_regularization_quick(tmp_path):

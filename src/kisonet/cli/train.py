@@ -396,7 +396,7 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
         except KisonetError as e:
             raise UsageError(f"--resume: {e}") from None
         inner = state.get("in_epoch")
-        last_good["at"] = f"end of epoch {trainer.epoch}" if inner is None else "the interruption"
+        last_good["at"] = f"end of epoch {trainer.epoch}" if inner is None else "saved when the run was interrupted"
         where = f"epoch {trainer.epoch + 1}" + ("" if inner is None else f", step {int(inner['step']) + 1}")
         echo(f"kisonet train: resuming {run_dir} at {where} (global step {trainer.global_step + 1})")
     echo(

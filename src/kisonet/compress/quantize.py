@@ -270,14 +270,6 @@ class _QuantizedBase(Module):
         # s_x * s_w, per output channel (or scalar), in float64 to rescale the exact integers once
         return np.float64(self.input_scale) * self.weight_scale.astype(np.float64)
 
-    def weight_bytes(self) -> int:
-        """Bytes the stored weight takes at its bit width (codes packed below 8 bits) plus qparams."""
-        n = self.weight_q.size
-        if self.mode == "float16":
-            return 2 * n
-        extra = self.weight_scale.nbytes + self.weight_zero_point.nbytes
-        return (n * self.bits + 7) // 8 + extra
-
 
 class QuantizedLinear(_QuantizedBase):
     """Inference-only Linear with int8 (or float16) weights: y = x W_hat^T + b.

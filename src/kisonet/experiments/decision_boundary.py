@@ -56,6 +56,7 @@ def decision_boundary(
     l2: float = 3e-3,
     activation: str = "tanh",
     n_samples: int | None = None,
+    datasets: Sequence[str] = DATASETS,
     verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns per (dataset, penalty, H) train/test accuracy and the figure.
@@ -72,8 +73,13 @@ def decision_boundary(
     epochs = int(epochs if epochs is not None else (400 if quick else 1500))
     n_samples = int(n_samples if n_samples is not None else (300 if quick else 500))
     noise = {"moons": 0.25, "spirals": 0.25}
-    datas = {name: two_d_data(name, n_samples, noise[name], seed) for name in DATASETS}
-    ctx.echo(f"  moons and spirals, {n_samples} points each (80% train), hidden sizes {list(hidden_sizes)}, "
+    from ..errors import unknown_name
+
+    for name in datasets:
+        if name not in DATASETS:
+            raise unknown_name("2-D dataset", name, DATASETS)
+    datas = {name: two_d_data(name, n_samples, noise[name], seed) for name in datasets}
+    ctx.echo(f"  {' and '.join(datas)}, {n_samples} points each (80% train), hidden sizes {list(hidden_sizes)}, "
              f"{epochs} full-batch Adam steps (lr {lr}), L2 λ={l2:g}")  # fmt: skip
 
     runs: dict[str, Any] = {}
@@ -97,7 +103,7 @@ def decision_boundary(
 
     _plot(ctx, datas, runs, models, hidden_sizes, l2)
     rows = []
-    for name in DATASETS:
+    for name in datas:
         for pen in ("none", "L2"):
             cells = [_cell(runs[f"{name}|{pen}|{h}"]) for h in hidden_sizes]
             rows.append((name, "—" if pen == "none" else f"L2 {l2:g}", *cells))
@@ -105,7 +111,7 @@ def decision_boundary(
              f"steps (lr {lr}); {n_samples} points per dataset, noise 0.25, 20% held out.")  # fmt: skip
     return ctx.finish(
         {"runs": runs, "hidden_sizes": list(hidden_sizes), "epochs": epochs, "lr": lr, "l2": l2,
-         "activation": activation, "n_samples": n_samples},
+         "activation": activation, "n_samples": n_samples, "datasets": list(datas)},
         ("data", "penalty", *[f"H={h}" for h in hidden_sizes]), rows, notes,
         "Decision boundaries (判別面): hidden units x L2 penalty",
     )  # fmt: skip

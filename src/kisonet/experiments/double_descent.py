@@ -208,10 +208,10 @@ def _plot(ctx: Any, rf: list[dict[str, Any]], nets: list[dict[str, Any]], n: int
     tail = [100 * r["test_err"] for r in nets if r["width"] >= 8] or [100 * r["test_err"] for r in nets]
     top = min(100.0, 1.6 * max(tail))
     ax2.set_ylim(0, top)
-    for r in nets:
-        if 100 * r["test_err"] > top:
-            ax2.annotate(f"H={r['width']}: {100 * r['test_err']:.0f}%", (r["width"], top), xytext=(4, -12),
-                         textcoords="offset points", fontsize=7.5, color="C3")  # fmt: skip
+    off = [f"H={r['width']}: {100 * r['test_err']:.0f}%" for r in nets if 100 * r["test_err"] > top]
+    if off:
+        ax2.annotate("off scale: " + ", ".join(off), (0.03, 0.97), xycoords="axes fraction", va="top", fontsize=8,
+                     color="C3")  # fmt: skip
     ax2.set_xscale("log", base=2)
     ax2.set_xlabel("hidden units H (log)")
     ax2.set_ylabel("error (%)")

@@ -61,32 +61,32 @@ class Identity(Module):
         return A.identity(x)
 
 
-class Softmax(Module):
+class _AlongDim(Module):
+    """A normalising activation along ``dim``: ``_fn(x, dim=dim)``."""
+
+    _fn: Any = None
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Any) -> Tensor:
+        return self._fn(x, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_AlongDim):
     """softmax along ``dim`` (default: the last axis)."""
 
-    def __init__(self, dim: int = -1) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x: Any) -> Tensor:
-        return A.softmax(x, dim=self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    _fn = staticmethod(A.softmax)
 
 
-class LogSoftmax(Module):
+class LogSoftmax(_AlongDim):
     """log softmax along ``dim`` (default: the last axis)."""
 
-    def __init__(self, dim: int = -1) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x: Any) -> Tensor:
-        return A.log_softmax(x, dim=self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    _fn = staticmethod(A.log_softmax)
 
 
 class Flatten(Module):

@@ -27,6 +27,12 @@ class _AdamFamily(Optimizer):
     _nonnegative = ("lr", "eps", "weight_decay")
     _second = ""
 
+    def __init__(
+        self, params: ParamsT, lr: float, betas: Any, eps: float, weight_decay: float, amsgrad: bool, **flags: bool
+    ) -> None:
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, **flags)
+        super().__init__(params, defaults)
+
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         _check_betas(type(self).__name__, group["betas"])
@@ -101,18 +107,8 @@ class Adam(_AdamFamily):
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        super().__init__(
-            params,
-            dict(
-                lr=lr,
-                betas=tuple(betas),
-                eps=eps,
-                weight_decay=weight_decay,
-                amsgrad=amsgrad,
-                maximize=maximize,
-                decoupled_weight_decay=decoupled_weight_decay,
-            ),
-        )
+        flags = dict(maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **flags)
 
     def _update_second(self, grad: np.ndarray, m: np.ndarray, v: np.ndarray, tmp: np.ndarray, group: dict) -> None:
         # v <- b2 v + (1 - b2) g^2
@@ -183,17 +179,7 @@ class AdaBelief(_AdamFamily):
         amsgrad: bool = False,
         decoupled_weight_decay: bool = True,
     ) -> None:
-        super().__init__(
-            params,
-            dict(
-                lr=lr,
-                betas=tuple(betas),
-                eps=eps,
-                weight_decay=weight_decay,
-                amsgrad=amsgrad,
-                decoupled_weight_decay=decoupled_weight_decay,
-            ),
-        )
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, decoupled_weight_decay=decoupled_weight_decay)
 
     def _update_second(self, grad: np.ndarray, m: np.ndarray, s: np.ndarray, tmp: np.ndarray, group: dict) -> None:
         # s <- b2 s + (1 - b2) (g - m)^2 + eps
