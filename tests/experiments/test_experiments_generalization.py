@@ -132,9 +132,14 @@ def test_grokking_quick(tmp_path):
     assert len(d["y_train"]) + len(d["y_test"]) == 49
     a, b = d["X_train"][:, :7].argmax(1), d["X_train"][:, 7:].argmax(1)
     assert np.array_equal((a + b) % 7, d["y_train"])
-    res = kn.experiments.grokking(quick=True, out=tmp_path, steps=150, verbose=False)
-    _written(tmp_path, ["grokking.png"])
+    # through the command line, as a user runs it
+    from kisonet.cli import main
+
+    assert main(["experiment", "grokking", "--quick", "--out", str(tmp_path)]) == 0
+    res, summary = _written(tmp_path, ["grokking.png"])
+    assert res["quick"] and res["p"] == 23 and "kisonet experiment grokking --quick" in summary
     (run,) = res["runs"].values()
     h = run["history"]
-    assert h["step"][-1] == 150 and np.isfinite(h["test_loss"]).all()
-    assert h["train_acc"][-1] > h["train_acc"][0]  # it learns the training pairs
+    assert h["step"][-1] == res["steps"] and np.isfinite(h["test_loss"]).all()
+    assert h["train_acc"][-1] > 0.9 > h["train_acc"][0]  # it learns the training pairs
+    assert run["weight_decay"] == 1.0

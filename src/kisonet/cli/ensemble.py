@@ -183,6 +183,7 @@ def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | N
     from ..errors import KisonetValueError, NumericalError
     from ..serialization import save
     from ..viz import save_figure
+    from .train import _model_config
 
     method, n = config["method"], int(config["n-models"])
     only = "--method adaboost" if method == "adaboost" else None
@@ -238,13 +239,13 @@ def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | N
     if data.val is not None:
         metrics[f"val_{key}"] = ens.score(*data.val)
     runs.write_metrics(run_dir, metrics)
+    model_config = runs.jsonable({**_model_config(config, data), "task": task})
+    std_state = None if data.standardizer is None else data.standardizer.state_dict()
     save(
-        {"ensemble": ens.state_dict(), "model_config": runs.jsonable({"spec": config["model"],
-         "input_shape": list(data.input_shape), "n_classes": data.n_outputs, "activation": config["activation"],
-         "init": config["init"], "dropout": config["dropout"], "batch_norm": config["batch-norm"], "task": task}),
-         "standardizer": None if data.standardizer is None else data.standardizer.state_dict()},
-        run_dir / runs.MODEL, kind="kisonet-ensemble",
-    )  # fmt: skip
+        {"ensemble": ens.state_dict(), "model_config": model_config, "standardizer": std_state},
+        run_dir / runs.MODEL,
+        kind="kisonet-ensemble",
+    )
     try:
         save_figure(_members_figure(test_members, metrics[f"test_{key}"], key, method), run_dir / "members.png")
     except ImportError as e:  # matplotlib missing: the run itself is complete

@@ -30,14 +30,12 @@ from ..errors import KisonetValueError
 from ..nn.functional.normalization import _update_running
 from ..nn.module import Module
 from ..nn.normalization import _BatchNorm
-from .comm import wait, world
+from .comm import require_mpi, wait, world
 
 __all__ = ["SyncBatchNorm", "convert_sync_batchnorm"]
 
 
 def _allreduce(comm: Any, a: np.ndarray, what: str, timeout: float | None) -> np.ndarray:
-    from .comm import require_mpi
-
     MPI = require_mpi()
     wait(comm.Iallreduce(MPI.IN_PLACE, a, op=MPI.SUM), what, timeout)
     return a

@@ -87,11 +87,11 @@ def regularization(
     rows = [(label, f"{100 * r['train_acc']:.1f}%", f"{100 * r['test_acc']:.1f}%", f"{100 * r['gap']:.1f}",
              f"{r['weight_norm']:.2f}", f"{100 * r['zero_fraction']:.1f}%") for label, r in runs.items()]  # fmt: skip
     notes = (f"SimpleCNN on {n_train} training images, SGD momentum 0.9 (lr {lr}, batch 50), {epochs} epochs; "
-             f"penalties on weights only (biases free). ‖w‖ and the share of |w| < {ZERO_TOL:g} over all "
-             f"{runs['none']['n_weights']:,} weights.")  # fmt: skip
+             f"penalties on weights only (biases free). ‖w‖ and the share of weights with abs(w) < {ZERO_TOL:g} "
+             f"over all {runs['none']['n_weights']:,} weights.")  # fmt: skip
     return ctx.finish(
         {"runs": runs, "n_train": n_train, "epochs": epochs, "lr": lr, "l1": l1, "l2": l2, "zero_tol": ZERO_TOL},
-        ("penalty", "train acc", "test acc", "gap (points)", "‖w‖₂", f"|w| < {ZERO_TOL:g}"), rows, notes,
+        ("penalty", "train acc", "test acc", "gap (points)", "‖w‖₂", f"weights ≈ 0 (abs < {ZERO_TOL:g})"), rows, notes,
         "Regularisation of a small CNN: none / L1 / L2 / elastic net",
     )  # fmt: skip
 
