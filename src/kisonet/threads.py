@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .errors import KisonetValueError
@@ -22,17 +24,36 @@ def set_num_threads(n: int) -> None:
     _limiter = threadpool_limits(limits=n, user_api="blas")
 
 
-def get_num_threads() -> int:
-    """The number of BLAS threads NumPy uses now (the largest over loaded BLAS libraries).
-
-    Cheap enough to call per operation (conv2d picks its memory layout with it) and
-    always current: it also sees limits set with ``threadpoolctl`` directly.
-    """
+def _blas_controllers() -> list[Any]:
     global _controllers
     if _controllers is None:
         import numpy  # noqa: F401  (load NumPy's BLAS before looking for it)
         from threadpoolctl import ThreadpoolController
 
         _controllers = ThreadpoolController().select(user_api="blas").lib_controllers
-    counts = [c.num_threads for c in _controllers]
+    return _controllers
+
+
+@contextmanager
+def blas_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` BLAS threads, then restore the previous counts (a few
+    microseconds each way: cheap enough around one operation)."""
+    ctls = _blas_controllers()
+    before = [c.num_threads for c in ctls]
+    for c in ctls:
+        c.set_num_threads(n)
+    try:
+        yield
+    finally:
+        for c, k in zip(ctls, before, strict=True):
+            c.set_num_threads(k)
+
+
+def get_num_threads() -> int:
+    """The number of BLAS threads NumPy uses now (the largest over loaded BLAS libraries).
+
+    Cheap enough to call per operation (conv2d picks its memory layout with it) and
+    always current: it also sees limits set with ``threadpoolctl`` directly.
+    """
+    counts = [c.num_threads for c in _blas_controllers()]
     return max(counts) if counts else 1

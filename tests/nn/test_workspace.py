@@ -94,3 +94,21 @@ def test_get_num_threads_sees_threadpoolctl_limits():
     with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
         assert kn.get_num_threads() == 1  # a limit set outside kisonet is seen at once
     assert kn.get_num_threads() == before
+
+
+def test_conv2d_image_blocks_match_the_whole_batch(rng):
+    # With 2 BLAS threads conv2d (NCHW) runs blocks of images in parallel threads, each with
+    # single-threaded BLAS; with 1 thread it is one whole-batch pass: same numbers.
+    from kisonet import threads
+
+    x = kn.tensor(rng.standard_normal((9, 3, 10, 10)).astype(np.float32), requires_grad=True)
+    w = kn.tensor(rng.standard_normal((5, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    b = kn.tensor(rng.standard_normal(5).astype(np.float32), requires_grad=True)
+    gy = rng.standard_normal((9, 5, 10, 10)).astype(np.float32)
+    results = []
+    for n in (1, 2):
+        with threads.blas_threads(n):
+            assert kn.get_num_threads() == n
+            results.append(_conv_grads(x, w, b, gy, "nchw"))
+    for a, c in zip(*results, strict=True):
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5)
