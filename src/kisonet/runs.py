@@ -97,7 +97,6 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-_plain = jsonable  # the former private name, still imported by other modules
 
 
 def _write_json(path: Path, obj: Any) -> None:

@@ -88,7 +88,6 @@ def save_figure(fig: Any, path: str | os.PathLike | None, dpi: int = 100) -> Any
     return fig
 
 
-_finish = save_figure  # the former private name, still used by other modules
 
 
 # --------------------------------------------------------------------------------------

@@ -402,7 +402,7 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
         "seconds": time.perf_counter() - t0,
     }
     with open(out / "report.json", "w", encoding="utf-8") as f:
-        json.dump(runs._plain(report), f, indent=2)
+        json.dump(runs.jsonable(report), f, indent=2)
     rows = (
         study.rows
         if method != "distill"

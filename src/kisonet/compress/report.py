@@ -141,17 +141,17 @@ def save_model(
     ``sparse`` (default: when the model has weights at least half zero) stores pruned
     weights as bitmap + values.
     """
-    from ..runs import _plain
+    from ..runs import jsonable
     from ..serialization import save
 
     if sparse is None:
         sparse = any(np.count_nonzero(m.weight._data) <= m.weight.size // 2 for _, m in prunable_layers(model))
     obj = {
         "model": _encode_state(model, bool(sparse)),
-        "model_config": _plain(dict(model_config)),
+        "model_config": jsonable(dict(model_config)),
         "compression": compression_info(model),
         "standardizer": None if standardizer is None else dict(standardizer),
-        "extra": _plain(dict(extra or {})),
+        "extra": jsonable(dict(extra or {})),
     }
     path = Path(path)
     save(obj, path, kind=COMPRESSED_KIND)
@@ -299,7 +299,7 @@ def plot_tradeoff(
 ) -> Any:
     """Accuracy against ``x`` (a row key such as ``bits``, ``sparsity`` or ``params``), one line per
     value of ``groups``; a dashed line marks the ``reference`` accuracy.  Returns the Figure."""
-    from ..viz import _finish, _new_figure
+    from ..viz import _new_figure, save_figure
 
     fig = _new_figure((6.0, 4.0))
     ax = fig.add_subplot(1, 1, 1)
@@ -321,4 +321,4 @@ def plot_tradeoff(
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend()
-    return _finish(fig, path)
+    return save_figure(fig, path)

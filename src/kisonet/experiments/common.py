@@ -341,14 +341,10 @@ _FLAT_LIST = re.compile(r"\[\s*(" + _ATOM + r"(?:\s*,\s*" + _ATOM + r")*)\s*\]")
 
 def dumps(obj: Any) -> str:
     """JSON for ``results.json``: dicts indented, lists of numbers on one line, NaN/Inf as strings."""
-    text = json.dumps(_plain(obj), indent=1, ensure_ascii=False)
+    from ..runs import jsonable
+
+    text = json.dumps(jsonable(obj), indent=1, ensure_ascii=False)
     return _FLAT_LIST.sub(lambda m: "[" + ", ".join(a.strip() for a in m.group(1).split(",")) + "]", text)
-
-
-def _plain(value: Any) -> Any:
-    from ..runs import _plain as plain
-
-    return plain(value)
 
 
 def _fmt(v: Any) -> str:
