@@ -17,6 +17,7 @@ first), so a change of batch size cannot make the cache grow without bound, and
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -27,16 +28,19 @@ MIN_BYTES = 2**20
 
 _idle: OrderedDict[int, tuple[tuple, np.dtype, np.ndarray]] = OrderedDict()
 _idle_bytes = [0]
+# conv2d's image blocks take and give from several threads at once
+_lock = threading.Lock()
 
 
 def take(shape: tuple[int, ...], dtype) -> np.ndarray:
     """An array of ``shape`` and ``dtype`` (contents undefined): a cached one if any."""
     dtype = np.dtype(dtype)
-    for key, (s, d, a) in _idle.items():
-        if s == shape and d == dtype:
-            del _idle[key]
-            _idle_bytes[0] -= a.nbytes
-            return a
+    with _lock:
+        for key, (s, d, a) in _idle.items():
+            if s == shape and d == dtype:
+                del _idle[key]
+                _idle_bytes[0] -= a.nbytes
+                return a
     return np.empty(shape, dtype=dtype)
 
 
@@ -50,16 +54,18 @@ def give(a: np.ndarray | None) -> None:
         a = a.base
     if a.base is not None or not a.flags.c_contiguous or not MIN_BYTES <= a.nbytes <= MAX_BYTES:
         return
-    if any(entry[2] is a for entry in _idle.values()):
-        return
-    _idle[id(a)] = (a.shape, a.dtype, a)
-    _idle_bytes[0] += a.nbytes
-    while _idle_bytes[0] > MAX_BYTES:
-        _, (_, _, old) = _idle.popitem(last=False)
-        _idle_bytes[0] -= old.nbytes
+    with _lock:
+        if any(entry[2] is a for entry in _idle.values()):
+            return
+        _idle[id(a)] = (a.shape, a.dtype, a)
+        _idle_bytes[0] += a.nbytes
+        while _idle_bytes[0] > MAX_BYTES:
+            _, (_, _, old) = _idle.popitem(last=False)
+            _idle_bytes[0] -= old.nbytes
 
 
 def clear() -> None:
     """Drop every cached array (their memory goes back to the allocator)."""
-    _idle.clear()
-    _idle_bytes[0] = 0
+    with _lock:
+        _idle.clear()
+        _idle_bytes[0] = 0

@@ -29,11 +29,11 @@ contiguous numbers, the products become single large GEMMs
     Y = W @ COL   (O, OH*OW*N),   dW = G @ COL^T,   dCOL = W^T @ G,
 
 and two transposes at the boundary restore NCHW.  ``conv2d(..., layout=)`` forces
-either order; results are identical up to float rounding.  Caveat (measured): with
-2 BLAS threads on an oversubscribed machine those large multi-threaded GEMMs stall
-waiting for descheduled threads (~3x slower), while the per-image GEMMs of the NCHW
-order are small enough for OpenBLAS to run single-threaded; there, use one thread
-(``kn.set_num_threads(1)``) or ``layout='nchw'``.
+either order; results are identical up to float rounding.  Batch-last is chosen only
+with one BLAS thread: with T > 1 threads the NCHW order instead splits the batch into
+T blocks of images, run by T Python threads each with single-threaded BLAS (NumPy
+releases the GIL), because OpenBLAS threading inside every small per-image GEMM (or
+one large GEMM) stalls on a busy machine (see ``_by_image_blocks``).
 
 The transposed convolution is the adjoint of the convolution: its forward pass is
 conv2d's input gradient and its backward pass is conv2d's forward pass.
@@ -270,11 +270,11 @@ def _by_image_blocks(fn, n: int) -> list:
 def _choose_layout(layout: str | None, out_hw: tuple[int, int], n: int) -> str:
     if layout is not None:
         return layout
-    # Measured (float32, 1 BLAS thread): batch-last is ~1.5x faster when output rows are
-    # short (LeNet's 10x10), where the per-row overhead of NCHW strided loops dominates;
-    # NCHW wins for wide rows (MNIST 28x28 -> 24x24), where batch-last's output transpose
-    # costs more than it saves.  With several BLAS threads NCHW stays the default: its
-    # per-image GEMMs run single-threaded and do not stall on a busy machine (see above).
+    # Measured (float32, 1 BLAS thread): batch-last is 25-40% faster when output rows are
+    # short (LeNet's 16x16 and 10x10), where the per-row overhead of NCHW strided loops
+    # dominates; NCHW wins for wide rows (MNIST 28x28 -> 24x24, 32x32), where batch-last's
+    # output transpose costs more than it saves.  With several BLAS threads NCHW is used:
+    # it runs blocks of images in parallel (see _by_image_blocks).
     if out_hw[1] < 20 and n > 1 and get_num_threads() == 1:
         return "batch_last"
     return "nchw"
