@@ -88,8 +88,6 @@ def save_figure(fig: Any, path: str | os.PathLike | None, dpi: int = 100) -> Any
     return fig
 
 
-
-
 # --------------------------------------------------------------------------------------
 
 

@@ -219,8 +219,10 @@ class Context:
 
     def savefig(self, fig: Any, filename: str) -> Path:
         """Save ``fig`` as ``out/filename`` (PNG, tight; 150 dpi, 80 for quick runs) and remember it."""
+        from ..viz import save_figure
+
         path = self.path(filename)
-        fig.savefig(os.fspath(path), dpi=QUICK_DPI if self.quick else FIG_DPI, bbox_inches="tight")
+        save_figure(fig, path, dpi=QUICK_DPI if self.quick else FIG_DPI)  # atomic
         self.figures.append(filename)
         # drop pyplot's reference if the figure came through pyplot (notebooks)
         if "matplotlib.pyplot" in sys.modules:
