@@ -131,10 +131,12 @@ def summarize(log: Path, key: dict) -> str:
         return "(no runs yet)"
     r0 = rows[0]
     lines = [
-        f"teacher {Path(key['teacher']).name}: {r0['teacher_params']:,} params, test {100 * r0['teacher_test_acc']:.2f}%; "
+        f"teacher {Path(key['teacher']).name}: {r0['teacher_params']:,} params, "
+        f"test {100 * r0['teacher_test_acc']:.2f}%; "
         f"student {key['student']}: {r0['student_params']:,} params "
         f"({100 * r0['student_params'] / r0['teacher_params']:.1f}%)",
-        f"T={key['T']} alpha={key['alpha']} epochs={key['epochs']} lr={key['lr']} {key['schedule']} augment={key['augment']}",
+        f"T={key['T']} alpha={key['alpha']} epochs={key['epochs']} lr={key['lr']} "
+        f"{key['schedule']} augment={key['augment']}",
         "| mode | seeds | test acc per seed | mean ± std | train acc (mean) | agreement w/ teacher (mean) |",
         "|---|---|---|---|---|---|",
     ]

@@ -116,7 +116,8 @@ COMMON = [
         "augment",
         "run",
         O.choice(("run", *O.AUGMENTS), "augmentation"),
-        "augmentation while fine-tuning / training students (run: the run's own --augment)",
+        "augmentation while fine-tuning / training students (run: the run's own --augment for quantize "
+        "and prune; none for distill, whose students learn from the teacher on the clean images)",
         "NAME",
         choices_doc="run, " + ", ".join(O.AUGMENTS),
     ),
@@ -377,7 +378,12 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
     data = prepare_data(run_cfg)
     echo(f"kisonet compress {method}: {mcfg['spec']} from {args.run_dir} ({len(data.test[0])} test samples) -> {out}")
     study = _Study(out, model, mcfg, std, data, cfg, echo)
-    augment = run_cfg.get("augment", "none") if cfg["augment"] == "run" else cfg["augment"]
+    augment = cfg["augment"]
+    if augment == "run":
+        # Distillation's students train on the clean images: the teacher errs more often on
+        # augmented copies than the labels do, and distilled students trained on them lost to
+        # the labels-only ones in every set-up measured (docs/compression.md).
+        augment = "none" if method == "distill" else run_cfg.get("augment", "none")
     study.transform = _augmenter({**run_cfg, "augment": augment}, data.standardizer)
     t0 = time.perf_counter()
     headline, plot = STUDIES[method](study)
