@@ -1,10 +1,10 @@
 """kisonet: deep learning from first principles, on NumPy.
 
-    import kisonet as kn
-    x = kn.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    y = (x * x).sum()
-    y.backward()
-    x.grad            # array([2., 4., 6.], dtype=float32)
+import kisonet as kn
+x = kn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+y = (x * x).sum()
+y.backward()
+x.grad            # array([2., 4., 6.], dtype=float32)
 """
 
 from ._version import __version__

@@ -62,6 +62,4 @@ def closest(name: str, choices: Iterable[str]) -> str:
 def unknown_name(kind: str, name: str, choices: Iterable[str]) -> KisonetValueError:
     """Build the error for an unknown name, listing the valid ones and the closest."""
     choices = sorted(choices)
-    return KisonetValueError(
-        f"unknown {kind} {name!r}{closest(name, choices)}; choose from: {', '.join(choices)}"
-    )
+    return KisonetValueError(f"unknown {kind} {name!r}{closest(name, choices)}; choose from: {', '.join(choices)}")

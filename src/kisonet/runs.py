@@ -97,8 +97,6 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-
-
 def _write_json(path: Path, obj: Any) -> None:
     text = json.dumps(jsonable(obj), indent=2, sort_keys=False) + "\n"
     with atomic_write(path, "w") as f:

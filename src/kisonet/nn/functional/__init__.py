@@ -1,4 +1,5 @@
 """Layer math with its hand-derived backward (imported PyTorch-style as ``F``)."""
+
 from .dropout import dropout, gaussian_noise, gaussian_noise_array
 from .activation import identity, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from .linear import linear
