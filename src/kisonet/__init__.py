@@ -78,12 +78,12 @@ from .errors import (
 from .random import get_generator, get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from .threads import get_num_threads, set_num_threads
-from . import nn  # noqa: E402,I001
-from . import optim, regularizers  # noqa: E402,I001
-from . import data  # noqa: E402,I001
-from . import train, viz  # noqa: E402,I001
-from . import experiments  # noqa: E402,I001
-from . import models  # noqa: E402,I001
-from . import ensemble, semi  # noqa: E402,I001
-from . import compress  # noqa: E402,I001
-from . import distributed  # noqa: E402,I001  (mpi4py is imported only when used)
+
+# The sub-packages, in the order they build on each other (see docs/architecture.md);
+# mpi4py is imported only when kisonet.distributed is used.
+from . import nn
+from . import optim, regularizers
+from . import data
+from . import train, viz
+from . import models
+from . import experiments, ensemble, semi, compress, distributed
