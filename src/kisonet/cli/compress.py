@@ -116,8 +116,7 @@ COMMON = [
         "augment",
         "run",
         O.choice(("run", *O.AUGMENTS), "augmentation"),
-        "augmentation while fine-tuning / training students (run: the run's own --augment for quantize "
-        "and prune; none for distill, whose students learn from the teacher on the clean images)",
+        "augmentation while fine-tuning / training students (run: the run's own --augment)",
         "NAME",
         choices_doc="run, " + ", ".join(O.AUGMENTS),
     ),
@@ -365,6 +364,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
     from .. import runs
     from ..compress.report import format_table, plot_tradeoff
+    from ..io import atomic_write
     from .evaluate import load_run
     from .train import _augmenter, prepare_data
 
@@ -378,21 +378,17 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
     data = prepare_data(run_cfg)
     echo(f"kisonet compress {method}: {mcfg['spec']} from {args.run_dir} ({len(data.test[0])} test samples) -> {out}")
     study = _Study(out, model, mcfg, std, data, cfg, echo)
-    augment = cfg["augment"]
-    if augment == "run":
-        # Distillation's students train on the clean images: the teacher errs more often on
-        # augmented copies than the labels do, and distilled students trained on them lost to
-        # the labels-only ones in every set-up measured (docs/compression.md).
-        augment = "none" if method == "distill" else run_cfg.get("augment", "none")
+    augment = run_cfg.get("augment", "none") if cfg["augment"] == "run" else cfg["augment"]
     study.transform = _augmenter({**run_cfg, "augment": augment}, data.standardizer)
     t0 = time.perf_counter()
     headline, plot = STUDIES[method](study)
     # the headline model, under the fixed name
     head = next(r for r in study.rows if r["variant"] == headline)
-    (out / "model.npz").write_bytes((out / head["file"]).read_bytes())
+    with atomic_write(out / "model.npz", "wb") as f:
+        f.write((out / head["file"]).read_bytes())
     reference = study.rows[0]
     table = format_table(study.rows, reference=reference["variant"])
-    with open(out / "table.md", "w", encoding="utf-8") as f:
+    with atomic_write(out / "table.md", "w") as f:
         f.write(
             f"# kisonet compress {method}: {mcfg['spec']} ({args.run_dir})\n\n{table}\n\n"
             f"bytes: the kn.save file; non-zero: weights and biases; ms/batch: best-of-7 time of a "
@@ -407,7 +403,7 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
         "summary": getattr(study, "summary", None),
         "seconds": time.perf_counter() - t0,
     }
-    with open(out / "report.json", "w", encoding="utf-8") as f:
+    with atomic_write(out / "report.json", "w") as f:
         json.dump(runs.jsonable(report), f, indent=2)
     rows = (
         study.rows
