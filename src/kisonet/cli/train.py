@@ -316,26 +316,17 @@ def train_from_config(
         return _train(config, echo, resume)
 
 
-def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: str | Path | None = None) -> int:
-    echo = echo or (lambda s: print(s, flush=True))
-    if config.get("distributed", "none") != "none":  # mpiexec -n N kisonet train --distributed MODE
-        from ..distributed.cli import train_distributed
-
-        return train_distributed(config, echo)
-    t_start = time.perf_counter()
-
-    import numpy as np
-
+def prepare_data_and_model(config: dict[str, Any]) -> tuple[Any, Any]:
+    """The run's data and its freshly initialised model, both fixed by ``config['seed']``
+    (the initial weights depend on the seed only, not on how much randomness the data used)."""
     import kisonet as kn
 
-    from .. import runs
-    from ..errors import KisonetError, KisonetValueError, NumericalError, ShapeError
+    from ..errors import KisonetValueError, ShapeError
     from ..models import build_model
-    from ..train import CHECKPOINT_KIND, EarlyStopping, GracefulInterrupt, LambdaCallback, Trainer
 
     kn.manual_seed(int(config["seed"]))
     data = prepare_data(config)
-    kn.manual_seed(int(config["seed"]))  # the model's initial weights depend on the seed only
+    kn.manual_seed(int(config["seed"]))
     try:
         model = build_model(
             config["model"],
@@ -350,13 +341,38 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
         raise UsageError(f"--model {config['model']}: {e} (dataset {config['dataset']})") from None
     except KisonetValueError as e:
         raise UsageError(f"--model: {e}") from None
-    optimizer = make_optimizer(config, model.parameters())
-    scheduler = make_scheduler(config, optimizer)
-    regularizer = None
+    return data, model
+
+
+def make_regularizer(config: dict[str, Any]) -> Any:
+    """The ``--l1`` penalty added to the loss, or None."""
     if config["l1"] > 0:
         from ..regularizers import L1
 
-        regularizer = L1(config["l1"])
+        return L1(config["l1"])
+    return None
+
+
+def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: str | Path | None = None) -> int:
+    echo = echo or (lambda s: print(s, flush=True))
+    if config.get("distributed", "none") != "none":  # mpiexec -n N kisonet train --distributed MODE
+        from ..distributed.cli import train_distributed
+
+        return train_distributed(config, echo)
+    t_start = time.perf_counter()
+
+    import numpy as np
+
+    import kisonet as kn
+
+    from .. import runs
+    from ..errors import KisonetError, NumericalError
+    from ..train import CHECKPOINT_KIND, EarlyStopping, GracefulInterrupt, LambdaCallback, Trainer
+
+    data, model = prepare_data_and_model(config)
+    optimizer = make_optimizer(config, model.parameters())
+    scheduler = make_scheduler(config, optimizer)
+    regularizer = make_regularizer(config)
     callbacks = []
     if config["early-stopping"]:
         callbacks.append(EarlyStopping(monitor="val_loss", patience=int(config["early-stopping"]), restore_best=True))

@@ -66,13 +66,16 @@ def _check(config: dict[str, Any], size: int) -> None:
 def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
     import numpy as np
 
-    import kisonet as kn
-
     from .. import runs
-    from ..cli.options import UsageError
-    from ..cli.train import _augmenter, _model_config, format_table, make_optimizer, make_scheduler, prepare_data
-    from ..errors import KisonetValueError, ShapeError
-    from ..models import build_model
+    from ..cli.train import (
+        _augmenter,
+        _model_config,
+        format_table,
+        make_optimizer,
+        make_regularizer,
+        make_scheduler,
+        prepare_data_and_model,
+    )
     from ..train import EarlyStopping, LambdaCallback, Trainer
     from .async_ps import AsyncWorker, ParameterServer
     from .data_parallel import DataParallel
@@ -83,31 +86,11 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
     t_start = time.perf_counter()
     mode, rank, size = config["distributed"], comm.Get_rank(), comm.Get_size()
     seed = int(config["seed"])
-    kn.manual_seed(seed)
-    data = prepare_data(config)
-    kn.manual_seed(seed)
-    try:
-        model = build_model(
-            config["model"],
-            data.input_shape,
-            data.n_outputs,
-            activation=config["activation"],
-            init=config["init"],
-            dropout=config["dropout"],
-            batch_norm=config["batch-norm"],
-        )
-    except ShapeError as e:
-        raise UsageError(f"--model {config['model']}: {e} (dataset {config['dataset']})") from None
-    except KisonetValueError as e:
-        raise UsageError(f"--model: {e}") from None
+    data, model = prepare_data_and_model(config)
     classification = data.task == "classification"
     metric = "accuracy" if classification else "rmse"
     loss_name = "cross_entropy" if classification else "mse"
-    regularizer = None
-    if config["l1"] > 0:
-        from ..regularizers import L1
-
-        regularizer = L1(config["l1"])
+    regularizer = make_regularizer(config)
 
     run_dir = None
     if rank == 0:
