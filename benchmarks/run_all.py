@@ -1,9 +1,11 @@
 """Run the whole benchmark suite and write docs/performance.md.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/run_all.py [--threads 2] [--clock wall]
-        [--repeats 9] [--quick] [--only models,ops,data,epoch,memory] [--out docs/performance.md]
+        [--repeats 9] [--pairs 15] [--quick] [--only separate,models,ops,data,epoch,memory] [--out docs/performance.md]
 
-Sections: whole training steps (bench_models.py: MLP, SimpleCNN, LeNet+BN, with
+Sections: whole training steps with each framework alone in its own process
+(bench_separate.py: the comparison to quote with several threads), whole training
+steps interleaved in this process (bench_models.py: MLP, SimpleCNN, LeNet+BN, with
 the textbook-NumPy column and the fraction of the GEMM rate), per-op
 microbenchmarks (bench_ops.py), data loading and augmentation (bench_data.py),
 the full epoch of ``kisonet train`` (bench_train_cli.py) and memory
@@ -30,7 +32,7 @@ sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402
 
-SECTIONS = ("models", "ops", "data", "epoch", "memory")
+SECTIONS = ("separate", "models", "ops", "data", "epoch", "memory")
 RESULTS = HERE / "results"
 START, END = "<!-- results:start (written by benchmarks/run_all.py) -->", "<!-- results:end -->"
 
@@ -41,6 +43,10 @@ def run(args: argparse.Namespace) -> dict:
     only = set(args.only.split(",")) if args.only else set(SECTIONS)
     rep = 3 if args.quick else args.repeats
     payload: dict = {"env": common.describe_env(args.threads), "rows": [], "flat": []}
+    if "separate" in only:
+        import bench_separate
+
+        payload["rows"] += bench_separate.run(args.threads, 6 if args.quick else args.pairs)
     if "models" in only:
         import bench_models
 
@@ -118,6 +124,11 @@ def render(results: list[dict]) -> str:
                     )
                 elif section == "memory":
                     out.append("\n| memory | kisonet | torch | kisonet / torch | note |\n|---|---|---|---|---|\n")
+                elif section.startswith("training step, each"):
+                    out.append(
+                        f"\n| {section} | kisonet | torch | kisonet / torch (steps/s, median of pairs) | spread |"
+                        "\n|---|---|---|---|---|\n"
+                    )
                 else:
                     what = "time per call" if section == "op" else "throughput or time"
                     out.append(
@@ -132,7 +143,7 @@ def render(results: list[dict]) -> str:
                     f"| {r['name']} | {_val(r['kisonet'], u)} | {_val(r['torch'], u)} | {_val(r['textbook'], u)} "
                     f"| {_ratio(r)} | {share} |\n"
                 )
-            elif section == "memory":
+            elif section == "memory" or section.startswith("training step, each"):
                 out.append(
                     f"| {r['name']} | {_val(r['kisonet'], u)} | {_val(r['torch'], u)} | {_ratio(r)} | {r['note']} |\n"
                 )
@@ -151,6 +162,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--clock", choices=sorted(common.CLOCKS), default="wall")
     ap.add_argument("--repeats", type=int, default=9)
+    ap.add_argument("--pairs", type=int, default=15, help="burst pairs of the separate-process comparison")
     ap.add_argument("--quick", action="store_true", help="few repeats and steps (a smoke run)")
     ap.add_argument("--only", default="", help=f"comma-separated sections: {','.join(SECTIONS)}")
     ap.add_argument("--out", default=str(HERE.parent / "docs" / "performance.md"))

@@ -46,3 +46,68 @@ def set_default_dtype(dtype: Any) -> None:
     if d not in _FLOAT_DTYPES:
         raise KisonetValueError(f"set_default_dtype: expected float32 or float64, got {d}")
     _DEFAULT_DTYPE = d
+
+
+# ----------------------------------------------------------------------------
+# y += a x in one pass (optimizer updates)
+
+_AXPY: dict[np.dtype, Any] = {}
+_AXPY_BLAS: list[Any] = []  # threadpoolctl's handle on the BLAS that SciPy's axpy runs in
+
+
+def load_blas() -> None:
+    """Import SciPy's BLAS for :func:`axpy` now (scipy.linalg takes ~0.3 s the first time);
+    optimizers call this when they are built, so that no training step pays for it."""
+    _blas_axpy(np.dtype(np.float32))
+
+
+def _blas_axpy(dtype: np.dtype) -> Any:
+    """SciPy's BLAS ``saxpy``/``daxpy`` (imported on first use)."""
+    if not _AXPY:
+        from scipy.linalg import blas
+        from threadpoolctl import ThreadpoolController
+
+        _AXPY[np.dtype(np.float32)], _AXPY[np.dtype(np.float64)] = blas.saxpy, blas.daxpy
+        _AXPY_BLAS.extend(
+            c for c in ThreadpoolController().select(user_api="blas").lib_controllers if "scipy.libs" in c.filepath
+        )
+    return _AXPY.get(dtype)
+
+
+def axpy(a: float, x: Any, y: Any) -> Any:
+    """``y += a * x`` in place (``y`` is returned): an optimizer's ``w <- w - lr g``.
+
+    NumPy has no fused multiply-add, so ``y -= a * x`` streams through memory twice (a
+    temporary ``a * x``, then the subtraction).  BLAS ``?axpy`` reads ``x`` and ``y`` and
+    writes ``y`` once: measured on the MLP 784-512-512-10's 669k float32 parameters, 1
+    thread, 454 vs 830 us with cold caches (as after a backward pass), 76 vs 180 us warm.
+
+    The BLAS path takes NumPy float32/float64 arrays of one shape and dtype with ``y``
+    contiguous; ``x`` is read in ``y``'s memory order (copied first only if its layout
+    differs), so the result does not depend on either layout.  Anything else (CuPy,
+    strided ``y``, mixed dtypes) takes the two-pass form.  SciPy's BLAS is a second
+    OpenBLAS with threads of its own: it is held at one thread, because its idle workers
+    spin after each call and would take the cores from NumPy's BLAS in the next product
+    (measured: a 6 ms MLP step became 24 ms), and axpy is memory-bound anyway.
+    """
+    if (
+        type(x) is np.ndarray
+        and type(y) is np.ndarray
+        and x.shape == y.shape
+        and x.dtype == y.dtype
+        and y.flags.writeable
+        and (y.flags.c_contiguous or y.flags.f_contiguous)
+    ):
+        f = _AXPY.get(y.dtype) or _blas_axpy(y.dtype)
+        if f is not None and y.size:
+            for c in _AXPY_BLAS:
+                if c.num_threads != 1:
+                    c.set_num_threads(1)
+            order = "C" if y.flags.c_contiguous else "F"
+            flat = np.ravel(y, order)  # a view: y is contiguous in this order
+            out = f(np.ravel(x, order), flat, a=a)
+            if out is not flat:  # pragma: no cover - f2py made a copy
+                flat[...] = out
+            return y
+    y += a * x
+    return y

@@ -164,6 +164,10 @@ def abort(comm: Any, message: str, code: int = 1) -> None:
         sys.stderr.write(f"kisonet: rank {rank}/{size}: aborting all {size} ranks\n")
     sys.stderr.flush()
     sys.stdout.flush()
+    if size > 1:
+        # The launcher forwards each rank's stderr through a pipe; Abort makes it kill every
+        # process at once, and text still in transit can be lost: give it a moment.
+        time.sleep(0.2)
     comm.Abort(code)
 
 

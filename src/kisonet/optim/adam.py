@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Tensor
 from ..errors import KisonetValueError
 from .optimizer import Optimizer, ParamsT, check_number
@@ -68,8 +69,7 @@ class _AdamFamily(Optimizer):
         tmp /= math.sqrt(1.0 - b2**t)
         tmp += eps
         np.divide(m, tmp, out=tmp)
-        tmp *= lr / (1.0 - b1**t)
-        w -= tmp
+        backend.axpy(-lr / (1.0 - b1**t), tmp, w)
 
 
 class Adam(_AdamFamily):

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Tensor, enable_grad, no_grad
 from ..errors import KisonetTypeError, KisonetValueError
 
@@ -89,6 +90,9 @@ class Optimizer:
         # Scratch arrays reused across steps and parameters (see _scratch); not part of the state.
         self._workspace: dict[tuple[str, int], np.ndarray] = {}
         self.param_groups: list[dict[str, Any]] = []
+        # The updates run through BLAS axpy: load it now, not inside the first step (where the
+        # ~0.3 s import would land in step timings and in distributed ranks' wait bounds).
+        backend.load_blas()
         if isinstance(params, Tensor):
             raise KisonetTypeError(
                 f"{type(self).__name__}: params must be an iterable of tensors or dicts, got a single Tensor "

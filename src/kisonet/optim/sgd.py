@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Tensor
 from ..errors import KisonetValueError
 from .optimizer import Optimizer, ParamsT, check_number, required
@@ -65,30 +66,22 @@ class SGD(Optimizer):
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
         w = p.data
-        t = self._scratch(p, 0)
         grad = self._coupled_decay(p, grad, wd)
         if mu != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(grad, dtype=w.dtype, copy=True)
+                buf = state["momentum_buffer"] = np.empty_like(w)  # w's memory order: axpy never re-lays it out
+                np.copyto(buf, grad)
             else:
                 buf *= mu
-                if group["dampening"]:
-                    np.multiply(grad, 1.0 - group["dampening"], out=t)
-                    buf += t
-                else:
-                    buf += grad
+                backend.axpy(1.0 - group["dampening"], grad, buf)  # b <- mu b + (1 - tau) g
             if group["nesterov"]:
-                np.multiply(buf, mu, out=t)
-                t += grad
-                grad = t
+                t = self._scratch(p, 0)
+                np.copyto(t, grad)
+                grad = backend.axpy(mu, buf, t)  # g + mu b
             else:
                 grad = buf
-        if lr == 1.0:
-            w -= grad
-        else:
-            np.multiply(grad, lr, out=t)
-            w -= t
+        backend.axpy(-lr, grad, w)  # w <- w - lr g, in one pass over memory
 
 
 class GD(SGD):
@@ -139,8 +132,6 @@ class Momentum(Optimizer):
         grad = self._coupled_decay(p, grad, group["weight_decay"])
         self._init_state(p, state, "velocity")
         v = state["velocity"]
-        t = self._scratch(p, 0)
         v *= group["rho"]
-        np.multiply(grad, group["lr"], out=t)
-        v -= t
+        backend.axpy(-group["lr"], grad, v)
         w += v
