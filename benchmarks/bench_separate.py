@@ -69,7 +69,7 @@ def _burst(p: subprocess.Popen, n: int) -> float:
     return float(p.stdout.readline())
 
 
-def compare(workload: str, threads: int, pairs: int, burst_s: float = 0.25, pause_s: float = 0.3) -> dict:
+def compare(workload: str, threads: int, pairs: int, burst_s: float = 1.0, pause_s: float = 0.3) -> dict:
     """Median ms/step of kisonet and torch and the median (and quartiles) of their ratio."""
     procs = {fw: _spawn(fw, workload, threads) for fw in ("kisonet", "torch")}
     try:

@@ -78,6 +78,9 @@ from .errors import (
 from .random import get_generator, get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from .threads import get_num_threads, set_num_threads
+from . import allocator
+
+allocator._apply_default()  # keep each step's freed memory for the next (see kisonet.allocator)
 
 # The sub-packages, in the order they build on each other (see docs/architecture.md);
 # mpi4py is imported only when kisonet.distributed is used.

@@ -29,11 +29,11 @@ contiguous numbers, the products become single large GEMMs
     Y = W @ COL   (O, OH*OW*N),   dW = G @ COL^T,   dCOL = W^T @ G,
 
 and two transposes at the boundary restore NCHW.  ``conv2d(..., layout=)`` forces
-either order; results are identical up to float rounding.  Batch-last is chosen only
-with one BLAS thread: with T > 1 threads the NCHW order instead splits the batch into
-T blocks of images, run by T Python threads each with single-threaded BLAS (NumPy
-releases the GIL), because OpenBLAS threading inside every small per-image GEMM (or
-one large GEMM) stalls on a busy machine (see ``_by_image_blocks``).
+either order; results are identical up to float rounding.  Batch-last is chosen for
+rows under 20 pixels.  In NCHW order with T > 1 threads the batch is split into T
+blocks of images, run by T Python threads each with single-threaded BLAS (NumPy
+releases the GIL), because OpenBLAS threading inside every small per-image GEMM
+stalls on a busy machine (see ``_by_image_blocks``).
 
 The transposed convolution is the adjoint of the convolution: its forward pass is
 conv2d's input gradient and its backward pass is conv2d's forward pass.
@@ -273,9 +273,11 @@ def _choose_layout(layout: str | None, out_hw: tuple[int, int], n: int) -> str:
     # Measured (float32, 1 BLAS thread): batch-last is 25-40% faster when output rows are
     # short (LeNet's 16x16 and 10x10), where the per-row overhead of NCHW strided loops
     # dominates; NCHW wins for wide rows (MNIST 28x28 -> 24x24, 32x32), where batch-last's
-    # output transpose costs more than it saves.  With several BLAS threads NCHW is used:
-    # it runs blocks of images in parallel (see _by_image_blocks).
-    if out_hw[1] < 20 and n > 1 and get_num_threads() == 1:
+    # output transpose costs more than it saves.  The same holds with 2 threads (the
+    # batch-last GEMM is one large product that BLAS threads well): LeNet+BN step, 2
+    # threads, 61-67 ms with NCHW image blocks for every layer, 50-57 ms with batch-last
+    # for the 16x16 layer.
+    if out_hw[1] < 20 and n > 1:
         return "batch_last"
     return "nchw"
 
@@ -410,7 +412,7 @@ def conv2d(
     ``(H + 2P - K) // S + 1``.  ``padding`` is an int, a pair, ``'valid'`` or ``'same'``
     (stride 1; an even kernel pads one more pixel at the bottom/right, as PyTorch).
     ``layout`` ('nchw' / 'batch_last'; default: batch-last for output rows under 20
-    pixels with one BLAS thread, else NCHW) only picks the memory order of the im2col
+    pixels, else NCHW) only picks the memory order of the im2col
     matrix, for speed.
     """
     x, w = _as_tensor(input), _as_tensor(weight)
