@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: The section name of these rows in results/*.json (run_all.py renders them by it).
+SECTION = "training step, each framework alone in its process"
 
 
 def worker(framework: str, workload: str, threads: int) -> None:
@@ -125,9 +127,6 @@ def run(threads: int, pairs: int = 15, only: list[str] | None = None) -> list[di
             flush=True,
         )
     return rows
-
-
-SECTION = "training step, each framework alone in its process"
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402
+from bench_separate import SECTION as SEPARATE  # noqa: E402
 
 SECTIONS = ("separate", "models", "ops", "data", "epoch", "memory")
 RESULTS = HERE / "results"
@@ -124,7 +125,7 @@ def render(results: list[dict]) -> str:
                     )
                 elif section == "memory":
                     out.append("\n| memory | kisonet | torch | kisonet / torch | note |\n|---|---|---|---|---|\n")
-                elif section.startswith("training step, each"):
+                elif section == SEPARATE:
                     out.append(
                         f"\n| {section} | kisonet | torch | kisonet / torch (steps/s, median of pairs) | spread |"
                         "\n|---|---|---|---|---|\n"
@@ -143,7 +144,7 @@ def render(results: list[dict]) -> str:
                     f"| {r['name']} | {_val(r['kisonet'], u)} | {_val(r['torch'], u)} | {_val(r['textbook'], u)} "
                     f"| {_ratio(r)} | {share} |\n"
                 )
-            elif section == "memory" or section.startswith("training step, each"):
+            elif section in ("memory", SEPARATE):
                 out.append(
                     f"| {r['name']} | {_val(r['kisonet'], u)} | {_val(r['torch'], u)} | {_ratio(r)} | {r['note']} |\n"
                 )

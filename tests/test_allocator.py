@@ -70,7 +70,7 @@ def test_keep_freed_memory_reports_its_settings():
         assert allocator.keep_freed_memory(trim_threshold_mb=64, mmap_threshold_mb=16)
         assert allocator.settings() == {"trim_threshold_mb": 64, "mmap_threshold_mb": 16}
     finally:
-        allocator.keep_freed_memory(**before) if before else allocator.keep_freed_memory()
+        allocator.keep_freed_memory(**before)  # what kisonet's import had set
 
 
 @pytest.mark.parametrize(
