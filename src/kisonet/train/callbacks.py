@@ -209,7 +209,7 @@ class EarlyStopping(Callback):
         return self._tracker.best
 
     def on_train_begin(self, trainer: Trainer) -> None:
-        if not getattr(trainer, "_resuming", False):
+        if not trainer.resuming:
             self._reset()
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
@@ -231,12 +231,7 @@ class EarlyStopping(Callback):
     def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         # A run interrupted (^C) before its last epoch keeps its current weights: it is
         # checkpointed and resumed from exactly there, and restores the best at its real end.
-        interrupted = (
-            getattr(trainer, "interrupt_training", False)
-            and not getattr(trainer, "stop_training", False)
-            and trainer.epoch < getattr(trainer, "_target_epochs", 0)
-        )
-        if self.restore_best and self.best_state is not None and not interrupted:
+        if self.restore_best and self.best_state is not None and not trainer.interrupted:
             trainer.model.load_state_dict(self.best_state)
 
     def state_dict(self) -> dict[str, Any]:
@@ -303,6 +298,14 @@ class ModelCheckpoint(Callback):
             if not self._tracker.improved(value):
                 return
             self._tracker.best = value
+        from .numerics import describe_nonfinite, nonfinite_parameters
+
+        bad = nonfinite_parameters(trainer.model)
+        if bad:  # a checkpoint is only ever a good one: the previous file stays
+            raise NumericalError(
+                f"ModelCheckpoint: not saving epoch {epoch + 1}: {describe_nonfinite(bad)}; "
+                f"the last good checkpoint is {self.last_path!r}"
+            )
         path = self.path.format(epoch=epoch + 1, **logs)
         obj = trainer.model.state_dict() if self.save_weights_only else trainer.state_dict()
         from ..serialization import save
@@ -394,27 +397,66 @@ class TerminateOnNaN(Callback):
                 raise NumericalError(f"epoch {epoch + 1}: {k} is {v}; training stopped")
 
 
-class ProgressBar(Callback):
-    """A ``tqdm.auto`` bar per epoch with the live mean loss and first metric.
+_BAR_COLUMNS = 80  # the bar and its figures fit a default terminal (and a narrower one, cut)
+_SHORT = {"accuracy": "acc"}
 
-    Quiet when stderr is not a terminal (tests, pipes) unless ``force=True``;
-    Jupyter gets the notebook widget.  The postfix is refreshed at most every
-    ``refresh`` seconds so the bar adds almost nothing to a training step.
+
+def _short_key(key: str) -> str:
+    """``train_accuracy`` -> ``acc``, ``val_loss`` -> ``val_loss``: a bar has little room."""
+    split, _, name = key.partition("_")
+    name = _SHORT.get(name, name)
+    return name if split == "train" else f"{split}_{name}"
+
+
+def format_epoch_line(epoch: int, epochs: int, logs: dict[str, Any]) -> str:
+    """One plain line for an epoch: ``epoch 3/10: train_loss 0.2345, val_accuracy 0.9250, ... (1.2 s)``."""
+    parts = []
+    for k, v in logs.items():
+        if k == "epoch_seconds" or not isinstance(v, (int, float)):
+            continue
+        parts.append(f"{k} {v:.4g}" if k == "lr" else f"{k} {v:.4f}")
+    secs = logs.get("epoch_seconds")
+    tail = f" ({secs:.1f} s)" if isinstance(secs, (int, float)) else ""
+    return f"epoch {epoch + 1}/{epochs}: " + ", ".join(parts) + tail
+
+
+class ProgressBar(Callback):
+    """Progress that suits where the output goes.
+
+    * On a terminal (stderr is a tty) or in Jupyter: a ``tqdm.auto`` bar per epoch with
+      the live mean loss and first metric, at most 80 columns wide; when the epoch ends
+      the bar keeps its train/val figures (all of them are in the history).
+    * When stdout is not a terminal and not a notebook kernel (``kisonet train > log``,
+      ``!kisonet train`` in Jupyter, CI): one plain line per epoch on stdout, flushed,
+      with every figure of the epoch (``lines=True``/``False`` forces it on/off).
+
+    With stdout redirected and stderr on a terminal, both appear: the bar on the terminal,
+    the lines in the file.  The bar's text is refreshed at most every ``refresh`` seconds,
+    so it adds almost nothing to a training step.  ``force=True`` shows the bar anywhere.
     """
 
-    def __init__(self, refresh: float = 0.25, force: bool = False, leave: bool = True) -> None:
+    order = 100  # after History: the epoch's figures, callbacks' additions included, are final
+
+    def __init__(
+        self, refresh: float = 0.25, force: bool = False, leave: bool = True, lines: bool | None = None
+    ) -> None:
         self.refresh = float(refresh)
         self.force = bool(force)
         self.leave = bool(leave)
+        self.lines = lines
         self._bar = None
 
     def _enabled(self) -> bool:
-        if self.force:
+        if self.force or "ipykernel" in sys.modules:
             return True
-        if "ipykernel" in sys.modules:
-            return True
-        stream = sys.stderr
-        return bool(getattr(stream, "isatty", lambda: False)())
+        return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+    def _lines_enabled(self) -> bool:
+        if self.lines is not None:
+            return bool(self.lines)
+        if "ipykernel" in sys.modules:  # the notebook widget already shows every epoch
+            return False
+        return not bool(getattr(sys.stdout, "isatty", lambda: False)())
 
     def on_epoch_begin(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
         if not self._enabled():
@@ -422,13 +464,19 @@ class ProgressBar(Callback):
             return
         from tqdm.auto import tqdm
 
-        total = trainer._num_train_batches
+        kwargs: dict[str, Any] = {}
+        if "ipykernel" not in sys.modules:
+            import shutil
+
+            kwargs["ncols"] = min(_BAR_COLUMNS, shutil.get_terminal_size((_BAR_COLUMNS, 24)).columns)
+        width = len(str(trainer.max_epochs))
         self._bar = tqdm(
-            total=total,
-            desc=f"epoch {epoch + 1}/{trainer._target_epochs}",
+            total=trainer.num_train_batches,
+            desc=f"epoch {epoch + 1:>{width}}/{trainer.max_epochs}",
             leave=self.leave,
-            dynamic_ncols=True,
             unit="batch",
+            bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}",
+            **kwargs,
         )
         self._loss_sum = 0.0
         self._n = 0
@@ -444,22 +492,27 @@ class ProgressBar(Callback):
         now = time.perf_counter()
         if now - self._last >= self.refresh:
             self._last = now
-            post = {"loss": f"{self._loss_sum / max(self._n, 1):.4f}"}
+            post = f"loss {self._loss_sum / max(self._n, 1):.4f}"
             live = trainer.live_metric()
             if live is not None:
-                post[live[0]] = f"{live[1]:.4f}"
-            bar.set_postfix(post, refresh=False)
+                post += f" {_short_key('train_' + live[0])} {live[1]:.4f}"
+            bar.set_postfix_str(post, refresh=False)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
+        if self._lines_enabled():
+            print(format_epoch_line(epoch, trainer.max_epochs, logs), file=sys.stdout, flush=True)
         bar = self._bar
         if bar is None:
             return
-        shown = {}
-        for k, v in logs.items():
-            if k in ("lr", "epoch_seconds") or not isinstance(v, float):
-                continue
-            shown[k] = f"{v:.4f}"
-        bar.set_postfix(shown, refresh=False)
+        # The finished bar keeps the epoch's train and val figures; test figures and per-head
+        # losses are in the history (and the plain lines), not squeezed into 80 columns.
+        shown = [
+            f"{_short_key(k)} {v:.4f}"
+            for k, v in logs.items()
+            if k.split("_", 1)[0] in ("train", "val") and isinstance(v, (int, float)) and k.count("_") == 1
+        ]
+        bar.bar_format = "{desc} [{elapsed}]{postfix}"
+        bar.set_postfix_str(" ".join(shown), refresh=False)
         bar.close()
         self._bar = None
 

@@ -38,6 +38,7 @@ from ..errors import KisonetTypeError, KisonetValueError, NumericalError, ShapeE
 from ..random import get_rng_state, manual_seed, set_rng_state
 from .callbacks import HOOKS, Callback, ProgressBar, callback_overrides
 from .metrics import Metric, get_metric
+from .numerics import check_finite_inputs, describe_nonfinite, grad_norm, nonfinite_parameters
 
 __all__ = ["Trainer", "step_scheduler"]
 
@@ -458,6 +459,29 @@ class Trainer:
         loader = DataLoader(ds, batch_size=batch_size, shuffle=shuffle, transform=transform, seed=seed)
         return loader, True
 
+    # --- what callbacks read (read-only) ---------------------------------------------------
+    @property
+    def num_train_batches(self) -> int | None:
+        """Batches per training epoch of the current :meth:`fit` (None for a loader without ``len``)."""
+        return self._num_train_batches
+
+    @property
+    def max_epochs(self) -> int:
+        """The epoch count the current :meth:`fit` runs to (epochs are numbered 1..max_epochs)."""
+        return self._target_epochs
+
+    @property
+    def resuming(self) -> bool:
+        """True during ``on_train_begin`` when this :meth:`fit` continues a restored or interrupted
+        run (callbacks then keep their state instead of starting afresh)."""
+        return self._resuming
+
+    @property
+    def interrupted(self) -> bool:
+        """True when :attr:`interrupt_training` ended :meth:`fit` before its last epoch (a
+        resumable stop: the weights stay as they are, nothing is finalised)."""
+        return self.interrupt_training and not self.stop_training and self.epoch < self._target_epochs
+
     @property
     def train_loader(self) -> Any:
         """The DataLoader of the last :meth:`fit` (its state is part of :meth:`state_dict`)."""
@@ -586,24 +610,30 @@ class Trainer:
     def _guard(self, loss_value: float, epoch: int, step: int) -> float:
         """Raise NumericalError if the loss or any gradient is NaN/Inf (before the update).
 
-        Returns the squared global gradient norm sum_p ||g_p||^2 (reused by clipping).
+        Returns the global gradient norm ||(g_1, ..., g_n)||_2 (reused by clipping).
         """
         bad_param = None
-        total = 0.0
+        norms = []
         for name, p in self._named_params:
             g = p.grad
             if g is None:
                 continue
-            # One BLAS reduction per tensor: ||g||^2 is NaN/Inf iff some entry is (or it
-            # overflowed, which the elementwise check then rules out).
-            sq = float(np.vdot(g, g))
-            if not math.isfinite(sq) and not np.isfinite(g).all():
+            n = grad_norm(g)
+            if not math.isfinite(n):
                 bad_param = (name, g)
                 break
-            total += sq
+            norms.append(n)
         if bad_param is None and math.isfinite(loss_value):
-            return total
+            return math.hypot(*norms)
         where = f"epoch {epoch + 1}, step {step + 1} (global step {self.global_step + 1})"
+        bad_now = nonfinite_parameters(self._named_params)
+        if bad_now:
+            # The loss is NaN because an earlier update already broke the parameters.
+            raise NumericalError(
+                f"non-finite loss ({loss_value}) at {where}: the previous update made the parameters "
+                f"non-finite ({describe_nonfinite(bad_now)}). Training stopped; try a smaller learning rate "
+                "or gradient clipping."
+            )
         if bad_param is not None:
             name, g = bad_param
             n_nan, n_inf = int(np.isnan(g).sum()), int(np.isinf(g).sum())
@@ -618,7 +648,19 @@ class Trainer:
             "try a smaller learning rate, gradient clipping or checking the inputs for NaN."
         )
 
-    def _clip(self, sq_norm: float) -> None:
+    def _check_parameters(self, epoch: int, step: int) -> None:
+        """Raise NumericalError if an update left a parameter NaN/Inf (checked when an epoch
+        ends or is interrupted, so no epoch end, checkpoint or returned model holds them)."""
+        bad = nonfinite_parameters(self._named_params)
+        if bad:
+            raise NumericalError(
+                f"non-finite parameters after the update of epoch {epoch + 1}, step {step} "
+                f"(global step {self.global_step}): {describe_nonfinite(bad)}. The update diverged; "
+                "training stopped and nothing of this epoch was saved; try a smaller learning rate "
+                "or gradient clipping."
+            )
+
+    def _clip(self, norm: float) -> None:
         """Clip in place: by global L2 norm, g <- g * c / ||g|| when ||g|| > c, or by value."""
         kind, c = self.grad_clip
         grads = [p.grad for _, p in self._named_params if p.grad is not None]
@@ -626,9 +668,8 @@ class Trainer:
             for g in grads:
                 np.clip(g, -c, c, out=g)
             return
-        total = math.sqrt(sq_norm)
-        if total > c:
-            scale = c / (total + 1e-6)
+        if norm > c:
+            scale = c / (norm + 1e-6)
             for g in grads:
                 g *= scale
 
@@ -676,9 +717,9 @@ class Trainer:
             for h in backward_end:
                 h(self)
             lv = float(loss._data)
-            sq_norm = self._guard(lv, epoch, step)
+            norm = self._guard(lv, epoch, step)
             if self.grad_clip is not None:
-                self._clip(sq_norm)
+                self._clip(norm)
             opt.step()
             for h in step_end:
                 h(self)
@@ -707,9 +748,11 @@ class Trainer:
                     h(self, step, logs)
             if self.interrupt_training and (nb is None or acc.step < nb):
                 acc.seconds += time.perf_counter() - t0
+                self._check_parameters(epoch, acc.step)
                 return None
         acc.seconds += time.perf_counter() - t0
         self._progress = None
+        self._check_parameters(epoch, acc.step)
         if acc.n_seen == 0:
             raise KisonetValueError("Trainer: the training loader yielded no batch")
         res = {"train_loss": acc.loss_sum / acc.n_seen}
@@ -762,6 +805,11 @@ class Trainer:
         eval_bs = max(batch_size, 256)
         val_loader = self._loader(val, eval_bs, False, seed=0, what="val")
         test_loader = self._loader(test, eval_bs, False, seed=0, what="test")
+        for split, data in (("val", val), ("test", test)):
+            xy = _split_xy(data, split)
+            if xy is not None:  # arrays: refuse NaN before any training time is spent
+                check_finite_inputs(_as_array(xy[0]), f"Trainer.fit: the {split} inputs")
+                check_finite_inputs(_as_array(xy[1], target=True), f"Trainer.fit: the {split} targets")
         self._named_params = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
         self._num_train_batches = len(loader) if hasattr(loader, "__len__") else None
 
@@ -798,7 +846,7 @@ class Trainer:
                 logs.update(train_logs)
                 for split, ld in (("val", val_loader), ("test", test_loader)):
                     if ld[0] is not None:
-                        for k, v in self._evaluate_loader(*ld).items():
+                        for k, v in self._evaluate_loader(*ld, split).items():
                             logs[f"{split}_{k}"] = v
                 if lr is not None:
                     logs["lr"] = lr
@@ -846,7 +894,7 @@ class Trainer:
             self.task = "classification" if np.asarray(xy[1]).dtype.kind in "iub" else "regression"
 
     # --- evaluation -----------------------------------------------------------------------
-    def _evaluate_loader(self, loader: Any, packed: bool) -> dict[str, float]:
+    def _evaluate_loader(self, loader: Any, packed: bool, what: str = "evaluation") -> dict[str, float]:
         model = self.model
         was_training = getattr(model, "training", False)
         model.eval()
@@ -854,12 +902,18 @@ class Trainer:
         head_sums: dict[str, float] = {}
         metrics = None
         has_loss = True
+        finite_out = True
         try:
             with no_grad():
                 for batch in loader:
                     xb, yb, _ = _unpack(batch, packed)
+                    check_finite_inputs(xb, f"Trainer: the {what} inputs", n_seen)
+                    check_finite_inputs(yb, f"Trainer: the {what} targets", n_seen)
                     out = model(_to_input(xb))
                     n = _batch_size(yb, xb)
+                    if finite_out:
+                        outs = out.values() if isinstance(out, dict) else (out,)
+                        finite_out = all(np.isfinite(_out_array(o)).all() for o in outs)
                     if yb is None:
                         has_loss = False
                         n_seen += n
@@ -883,13 +937,18 @@ class Trainer:
         for k, v in head_sums.items():
             res[f"{k}_loss"] = v / n_seen
         for key, _, m in metrics or ():
-            res[key] = float(m.compute())
+            # Outputs that overflowed have no class: an accuracy from them would be made up.
+            res[key] = float(m.compute()) if finite_out else float("nan")
         return res
 
     def evaluate(self, data: Any, batch_size: int = 256) -> dict[str, float]:
         """Loss and metrics on ``data`` in eval mode without a graph: ``{'loss': ..., 'accuracy': ...}``."""
+        xy = _split_xy(data, "evaluation")
+        if xy is not None:  # arrays: the whole count of NaN/Inf in one message
+            check_finite_inputs(_as_array(xy[0]), "Trainer.evaluate: the evaluation inputs")
+            check_finite_inputs(_as_array(xy[1], target=True), "Trainer.evaluate: the evaluation targets")
         loader, packed = self._loader(data, batch_size, False, seed=0, what="evaluation")
-        return self._evaluate_loader(loader, packed)
+        return self._evaluate_loader(loader, packed, "evaluation")
 
     def predict_raw(self, X: Any, batch_size: int = 256) -> Any:
         """The model's outputs (logits, values, or a dict of them) for ``X``, batch by batch, in eval mode."""
