@@ -147,6 +147,14 @@ SCHEDULES = ("constant", "step", "cosine", "warmup-cosine", "restarts", "inverse
 SCHEDULE_FORMS = "constant, step:EVERY,GAMMA, cosine, warmup-cosine:WARMUP, restarts:T0,TMULT, inverse, inverse-sqrt"
 AUGMENTS = ("none", "digits", "cifar")
 INITS = ("he", "xavier", "normal:STD", "zeros")
+# Where eps enters the adaptive optimizers' denominator (docs/notes-forms.md): PyTorch's sqrt(v) + eps,
+# Keio lecture 4's sqrt(v + eps), or the textbook Adam's eps on sqrt(v) before bias correction.
+EPS_PLACEMENTS = ("outside", "inside", "uncorrected")
+EPS_OPTIMIZERS = {
+    "outside": ("adagrad", "rmsprop", "adam", "adamw"),
+    "inside": ("adagrad", "rmsprop", "adam", "adamw"),
+    "uncorrected": ("adam", "adamw"),
+}
 
 # The learning rate a learner gets when they switch optimizer without choosing one.
 DEFAULT_LR = {
@@ -269,6 +277,23 @@ TRAIN_OPTIONS: list[Option] = [
         number(float, low=0.0, high=1.0, high_open=True, allow_none=True),
         "momentum for sgd/momentum/nesterov/rmsprop (default 0.9 for momentum and nesterov, else 0)",
         "M",
+    ),
+    Option(
+        "eps",
+        None,
+        number(float, low=0.0, allow_none=True),
+        "the adaptive optimizers' eps (default: the optimizer's, PyTorch's: adam 1e-8, adagrad 1e-10, ...)",
+        "EPS",
+    ),
+    Option(
+        "eps-placement",
+        "outside",
+        choice(EPS_PLACEMENTS, "eps placement"),
+        "where eps enters adagrad/rmsprop/adam(w): outside = sqrt(v)+eps (PyTorch, E-cert report), "
+        "inside = sqrt(v+eps) (Keio lecture 4), uncorrected = adam with eps on sqrt(v) before bias "
+        "correction (the textbook)",
+        "WHERE",
+        choices_doc=", ".join(EPS_PLACEMENTS),
     ),
     Option("weight-decay", 0.0, number(float, low=0.0), "L2 weight decay (coupled; decoupled for adamw)", "WD"),
     Option("l1", 0.0, number(float, low=0.0), "L1 penalty strength on weights (biases excluded)", "LAMBDA"),

@@ -123,6 +123,11 @@ def finalize_config(config: dict[str, Any]) -> dict[str, Any]:
         raise UsageError(
             f"--momentum: the {opt} optimizer has no momentum option; use it with sgd, momentum, nesterov or rmsprop"
         )
+    placement = cfg.get("eps-placement", "outside")
+    if placement != "outside" and opt not in O.EPS_OPTIMIZERS[placement]:
+        raise UsageError(f"--eps-placement {placement}: applies to {', '.join(O.EPS_OPTIMIZERS[placement])}, not {opt}")
+    if cfg.get("eps") is not None and opt not in ("adagrad", "rmsprop", "adadelta", "adam", "adamw", "adabelief"):
+        raise UsageError(f"--eps: the {opt} optimizer has no eps; use it with an adaptive optimizer (adam, ...)")
     if opt == "nesterov" and not cfg["momentum"] > 0:
         raise UsageError("--momentum: nesterov needs a momentum > 0, got 0")
     if cfg.get("early-stopping", 0) and not cfg.get("val-split", 0) > 0:
@@ -186,11 +191,14 @@ def prepare_data(config: dict[str, Any]) -> PreparedData:
 
 
 def make_optimizer(config: dict[str, Any], params: Any) -> Any:
-    """The ``--optimizer`` with ``--lr``, ``--momentum`` and ``--weight-decay``."""
+    """The ``--optimizer`` with ``--lr``, ``--momentum``, ``--weight-decay``, ``--eps`` and ``--eps-placement``."""
     from .. import optim
 
     name, lr, m, wd = config["optimizer"], config["lr"], config["momentum"], config["weight-decay"]
     params = list(params)
+    # configs saved before --eps existed resolve to the optimizer's own defaults
+    eps = {} if config.get("eps") is None else {"eps": config["eps"]}
+    placed = {**eps, "eps_placement": config.get("eps-placement", "outside")}
     if name == "sgd":
         return optim.SGD(params, lr=lr, momentum=m, weight_decay=wd)
     if name == "nesterov":
@@ -198,17 +206,17 @@ def make_optimizer(config: dict[str, Any], params: Any) -> Any:
     if name == "momentum":
         return optim.Momentum(params, lr=lr, rho=m, weight_decay=wd)
     if name == "adagrad":
-        return optim.Adagrad(params, lr=lr, weight_decay=wd)
+        return optim.Adagrad(params, lr=lr, weight_decay=wd, **placed)
     if name == "rmsprop":
-        return optim.RMSprop(params, lr=lr, momentum=m, weight_decay=wd)
+        return optim.RMSprop(params, lr=lr, momentum=m, weight_decay=wd, **placed)
     if name == "adadelta":
-        return optim.Adadelta(params, lr=lr, weight_decay=wd)
+        return optim.Adadelta(params, lr=lr, weight_decay=wd, **eps)
     if name == "adam":
-        return optim.Adam(params, lr=lr, weight_decay=wd)
+        return optim.Adam(params, lr=lr, weight_decay=wd, **placed)
     if name == "adamw":
-        return optim.AdamW(params, lr=lr, weight_decay=wd)
+        return optim.AdamW(params, lr=lr, weight_decay=wd, **placed)
     if name == "adabelief":
-        return optim.AdaBelief(params, lr=lr, weight_decay=wd)
+        return optim.AdaBelief(params, lr=lr, weight_decay=wd, **eps)
     raise UsageError(f"--optimizer: unknown optimizer {name!r}")  # pragma: no cover - validated earlier
 
 

@@ -10,7 +10,10 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor
 from ..errors import KisonetValueError
-from .optimizer import Optimizer, ParamsT, check_number
+from .optimizer import Optimizer, ParamsT, check_choice, check_number
+
+#: where eps enters Adam's denominator (see :class:`Adam`)
+ADAM_EPS_PLACEMENTS = ("outside", "inside", "uncorrected")
 
 
 def _check_betas(owner: str, betas: Any) -> None:
@@ -29,7 +32,7 @@ class _AdamFamily(Optimizer):
     _second = ""
 
     def __init__(
-        self, params: ParamsT, lr: float, betas: Any, eps: float, weight_decay: float, amsgrad: bool, **flags: bool
+        self, params: ParamsT, lr: float, betas: Any, eps: float, weight_decay: float, amsgrad: bool, **flags: Any
     ) -> None:
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, **flags)
         super().__init__(params, defaults)
@@ -37,6 +40,8 @@ class _AdamFamily(Optimizer):
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         _check_betas(type(self).__name__, group["betas"])
+        if "eps_placement" in group:
+            check_choice(type(self).__name__, "eps_placement", group["eps_placement"], ADAM_EPS_PLACEMENTS)
 
     def _update_second(self, grad: np.ndarray, m: np.ndarray, v: np.ndarray, tmp: np.ndarray, group: dict) -> None:
         """Update the second moment ``v`` in place (``tmp``: scratch of the same shape)."""
@@ -65,11 +70,23 @@ class _AdamFamily(Optimizer):
         self._update_second(grad, m, v, tmp, group)
         if group["amsgrad"]:
             v = np.maximum(state[second_max], v, out=state[second_max])
-        np.sqrt(v, out=tmp)
-        tmp /= math.sqrt(1.0 - b2**t)
-        tmp += eps
+        placement = group.get("eps_placement", "outside")
+        step = -lr / (1.0 - b1**t)
+        if placement == "inside":
+            np.multiply(v, 1.0 / (1.0 - b2**t), out=tmp)
+            tmp += eps
+            np.sqrt(tmp, out=tmp)
+        elif placement == "uncorrected":
+            # the textbook's lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) with eps added to sqrt(v) itself
+            np.sqrt(v, out=tmp)
+            tmp += eps
+            step *= math.sqrt(1.0 - b2**t)
+        else:
+            np.sqrt(v, out=tmp)
+            tmp /= math.sqrt(1.0 - b2**t)
+            tmp += eps
         np.divide(m, tmp, out=tmp)
-        backend.axpy(-lr / (1.0 - b1**t), tmp, w)
+        backend.axpy(step, tmp, w)
 
 
 class Adam(_AdamFamily):
@@ -82,15 +99,24 @@ class Adam(_AdamFamily):
             g_t <- grad f(w_{t-1})   (+ lambda w_{t-1} if lambda != 0: coupled, L2-style)
             m_t <- b1 m_{t-1} + (1 - b1) g_t
             v_t <- b2 v_{t-1} + (1 - b2) g_t^2
-            if amsgrad:  vmax_t <- max(vmax_{t-1}, v_t);  d_t <- sqrt(vmax_t) / sqrt(1 - b2^t) + eps
-            else:        d_t <- sqrt(v_t) / sqrt(1 - b2^t) + eps
-            w_t <- w_{t-1} - lr / (1 - b1^t) * m_t / d_t
+            if amsgrad:  vmax_t <- max(vmax_{t-1}, v_t);  v_t <- vmax_t  (in the denominator only)
+            eps_placement="outside" (default, PyTorch):
+                w_t <- w_{t-1} - lr m_hat_t / (sqrt(v_hat_t) + eps)     m_hat = m/(1-b1^t), v_hat = v/(1-b2^t)
+            eps_placement="inside" (Keio lecture 4):
+                w_t <- w_{t-1} - lr m_hat_t / sqrt(v_hat_t + eps)
+            eps_placement="uncorrected" (the textbook's common/optimizer.py):
+                lr_t <- lr sqrt(1 - b2^t) / (1 - b1^t);   w_t <- w_{t-1} - lr_t m_t / (sqrt(v_t) + eps)
 
-    Notes' form: ``m_hat = m / (1 - rho1^t)``, ``v_hat = v / (1 - rho2^t)``,
-    ``dw = -eta m_hat / sqrt(v_hat + eps)`` (eps inside the root).  kisonet follows PyTorch:
-    eps is added *after* the root, ``m_hat / (sqrt(v_hat) + eps)``, default 1e-8.
-    ``weight_decay`` here is coupled (added to the gradient) unless ``decoupled_weight_decay=True``
-    (PyTorch's flag), which makes it :class:`AdamW`.  ``maximize=True`` ascends.
+    The three forms differ only in eps.  Keio lecture 4 ("Adam [Kingma+ 2014] / 更新則") prints
+    ``m̂ = m/(1-ρ1^t), v̂ = v/(1-ρ2^t), Δw = -η m̂ / sqrt(v̂ + ε)``: ``eps_placement="inside"``.
+    「ゼロから作るDeep Learning」(common/optimizer.py, class Adam) folds both corrections into
+    ``lr_t`` and adds eps (1e-7 there) to ``sqrt(v)`` before the correction, i.e. PyTorch's form
+    with eps scaled by ``sqrt(1 - b2^t)``: ``eps_placement="uncorrected", eps=1e-7``.  The paper
+    and PyTorch add eps after the root of the corrected ``v_hat`` (default, 1e-8).  The Nakata
+    deck's Adam slide prints no eps and swaps rho1/rho2 in the correction (a misprint; see
+    docs/notes-forms.md).  ``weight_decay`` here is coupled (added to the gradient) unless
+    ``decoupled_weight_decay=True`` (PyTorch's flag), which makes it :class:`AdamW`.
+    ``maximize=True`` ascends.
     """
 
     _second = "exp_avg_sq"
@@ -106,9 +132,10 @@ class Adam(_AdamFamily):
         *,
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
+        eps_placement: str = "outside",
     ) -> None:
         flags = dict(maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **flags)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, eps_placement=eps_placement, **flags)
 
     def _update_second(self, grad: np.ndarray, m: np.ndarray, v: np.ndarray, tmp: np.ndarray, group: dict) -> None:
         # v <- b2 v + (1 - b2) g^2
@@ -129,7 +156,7 @@ class AdamW(Adam):
             then the Adam step of :class:`Adam` with g_t = grad f(w_{t-1}) (no coupled decay)
 
     The decay is not rescaled by the adaptive denominator, unlike L2 added to the loss.
-    Default ``weight_decay=1e-2`` as in PyTorch.
+    Default ``weight_decay=1e-2`` as in PyTorch; ``eps_placement`` as in :class:`Adam`.
     """
 
     def __init__(
@@ -142,8 +169,19 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        eps_placement: str = "outside",
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+            eps_placement=eps_placement,
+        )
 
 
 class AdaBelief(_AdamFamily):

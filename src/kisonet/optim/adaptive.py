@@ -2,6 +2,10 @@
 
 All three take PyTorch's keyword-only ``maximize=True`` (the update then sees ``-grad``); the
 iterates equal ``torch.optim``'s to rounding (checked in float64 over 100 steps).
+
+``Adagrad`` and ``RMSprop`` also take ``eps_placement``: ``"outside"`` (default, PyTorch's
+``g / (sqrt(s) + eps)``, also the E-cert exercise report's form) or ``"inside"`` (Keio lecture 4's
+``g / sqrt(s + eps)``).  See docs/notes-forms.md.
 """
 
 from __future__ import annotations
@@ -11,7 +15,20 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, ParamsT, check_number
+from .optimizer import Optimizer, ParamsT, check_choice, check_number
+
+#: where eps enters the denominator: PyTorch's ``sqrt(s) + eps`` or the Keio lecture 4 ``sqrt(s + eps)``
+EPS_PLACEMENTS = ("outside", "inside")
+
+
+def _root_plus_eps(s: np.ndarray, group: dict[str, Any], out: np.ndarray) -> np.ndarray:
+    """``sqrt(s) + eps`` or, with ``eps_placement="inside"``, ``sqrt(s + eps)``, into ``out``."""
+    if group["eps_placement"] == "inside":
+        np.add(s, group["eps"], out=out)
+        return np.sqrt(out, out=out)
+    np.sqrt(s, out=out)
+    out += group["eps"]
+    return out
 
 
 class Adagrad(Optimizer):
@@ -24,11 +41,15 @@ class Adagrad(Optimizer):
             g_t <- grad f(w_{t-1})   (+ lambda w_{t-1} if lambda != 0)
             lr_t <- lr / (1 + (t - 1) lr_decay)
             s_t <- s_{t-1} + g_t^2
-            w_t <- w_{t-1} - lr_t g_t / (sqrt(s_t) + eps)
+            w_t <- w_{t-1} - lr_t g_t / (sqrt(s_t) + eps)        eps_placement="outside" (default)
+            w_t <- w_{t-1} - lr_t g_t / sqrt(s_t + eps)          eps_placement="inside"
 
-    Notes' form: ``dw_i = -eta g_i / sqrt(sum_tau g_i^2 + eps)`` puts eps *inside* the root;
-    kisonet follows PyTorch (eps outside, default 1e-10), so results equal PyTorch's and
-    differ from the notes' form only where ``s_t`` is of the order of eps.
+    The decks disagree on eps.  Keio lecture 4 ("AdaGrad [Duchi+ 2011] / 更新則") prints
+    ``Δw_i = -η / sqrt(Σ_τ (∇E)_i^2 + ε) ∇E_i`` (eps inside the root, "0.000001 など"):
+    ``eps_placement="inside", eps=1e-6``.  The E-cert exercise report (Section2 "2. AdaGrad",
+    eqs. 8-10) prints ``h_0 = θ, h_t = h_{t-1} + (∇E)^2, w <- w - ε ∇E / (sqrt(h_t) + θ)``:
+    PyTorch's form with ``initial_accumulator_value=eps`` (θ appears twice).  The default is
+    PyTorch's (eps outside, 1e-10); the forms differ only where ``s_t`` is of the order of eps.
     """
 
     _nonnegative = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
@@ -43,6 +64,7 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         *,
         maximize: bool = False,
+        eps_placement: str = "outside",
     ) -> None:
         super().__init__(
             params,
@@ -53,8 +75,13 @@ class Adagrad(Optimizer):
                 initial_accumulator_value=initial_accumulator_value,
                 maximize=maximize,
                 eps=eps,
+                eps_placement=eps_placement,
             ),
         )
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        super()._check_group(group)
+        check_choice("Adagrad", "eps_placement", group["eps_placement"], EPS_PLACEMENTS)
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         w = p.data
@@ -67,8 +94,7 @@ class Adagrad(Optimizer):
         s = state["sum"]
         std = np.multiply(grad, grad, out=self._scratch(p, 0))
         s += std
-        np.sqrt(s, out=std)
-        std += group["eps"]
+        _root_plus_eps(s, group, out=std)
         np.divide(grad, std, out=std)
         std *= clr
         w -= std
@@ -84,13 +110,18 @@ class RMSprop(Optimizer):
         for t = 1, 2, ...
             g_t <- grad f(w_{t-1})   (+ lambda w_{t-1} if lambda != 0)
             v_t <- alpha v_{t-1} + (1 - alpha) g_t^2
-            if centered:  gbar_t <- alpha gbar_{t-1} + (1 - alpha) g_t;  d_t <- sqrt(v_t - gbar_t^2) + eps
-            else:         d_t <- sqrt(v_t) + eps
+            if centered:  gbar_t <- alpha gbar_{t-1} + (1 - alpha) g_t;  v'_t <- v_t - gbar_t^2
+            else:         v'_t <- v_t
+            d_t <- sqrt(v'_t) + eps       eps_placement="outside" (default)
+            d_t <- sqrt(v'_t + eps)       eps_placement="inside"
             if mu > 0:    b_t <- mu b_{t-1} + g_t / d_t;   w_t <- w_{t-1} - lr b_t
             else:         w_t <- w_{t-1} - lr g_t / d_t
 
-    Notes' form: ``v = rho v + (1 - rho) g^2``, ``dw = -eta g / sqrt(v + eps)`` (rho is ``alpha``;
-    eps inside the root).  kisonet follows PyTorch: eps outside the root, default 1e-8.
+    The decks disagree on eps.  Keio lecture 4 ("RMSprop 更新則") prints
+    ``v_t = ρ v_{t-1} + (1 - ρ)(∇E)^2, Δw = -η / sqrt(v_t + ε) ∇E`` (ρ is ``alpha``, eps inside):
+    ``eps_placement="inside"``.  The E-cert exercise report (Section2 "3. RMSProp", eqs. 11-12)
+    prints ``h_t = α h_{t-1} + (1 - α)(∇E)^2, w <- w - ε ∇E / (sqrt(h_t) + θ)``: the default,
+    PyTorch's form (eps outside, 1e-8).  The Nakata deck ("RMSprop") prints no eps at all.
     """
 
     _nonnegative = ("lr", "eps", "weight_decay", "momentum")
@@ -106,6 +137,7 @@ class RMSprop(Optimizer):
         centered: bool = False,
         *,
         maximize: bool = False,
+        eps_placement: str = "outside",
     ) -> None:
         super().__init__(
             params,
@@ -117,12 +149,14 @@ class RMSprop(Optimizer):
                 momentum=momentum,
                 centered=centered,
                 maximize=maximize,
+                eps_placement=eps_placement,
             ),
         )
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         check_number("RMSprop", "alpha", group["alpha"], high=1.0, high_strict=False)
+        check_choice("RMSprop", "eps_placement", group["eps_placement"], EPS_PLACEMENTS)
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         w = p.data
@@ -148,10 +182,9 @@ class RMSprop(Optimizer):
             gbar += avg
             np.multiply(gbar, gbar, out=avg)
             np.subtract(v, avg, out=avg)
-            np.sqrt(avg, out=avg)
+            _root_plus_eps(avg, group, out=avg)
         else:
-            np.sqrt(v, out=avg)
-        avg += group["eps"]
+            _root_plus_eps(v, group, out=avg)
         if group["momentum"] > 0:
             buf = state["momentum_buffer"]
             buf *= group["momentum"]
@@ -178,8 +211,12 @@ class Adadelta(Optimizer):
             u_t <- rho u_{t-1} + (1 - rho) dw_t^2
             w_t <- w_{t-1} - lr dw_t
 
-    Notes' form (identical, eps inside both roots): ``u`` is the moving average of squared updates,
+    Keio lecture 4 ("AdaDelta [Zeiler 2012] / 更新則") prints this very form, eps inside both
+    roots, ``Δw = -sqrt(u_{t-1} + ε) / sqrt(v_t + ε) ∇E``, so PyTorch's default *is* the notes'
+    form and AdaDelta needs no ``eps_placement``: ``u`` is the moving average of squared updates,
     ``v`` that of squared gradients; the numerator uses ``u_{t-1}`` to avoid a circular definition.
+    The Nakata deck ("AdaDelta") prints ``d = -sqrt(t)/sqrt(s) v`` without eps ("実際の AdaDelta
+    では、これに若干の補正を加えて計算をする").
     ``lr`` only scales the applied step (PyTorch's extension); ``lr=1`` is the paper's method.
     """
 

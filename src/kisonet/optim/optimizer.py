@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor, enable_grad, no_grad
-from ..errors import KisonetTypeError, KisonetValueError
+from ..errors import KisonetTypeError, KisonetValueError, closest
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 
@@ -66,6 +66,15 @@ def check_number(
             raise KisonetValueError(f"{owner}: {name} must be < {high:g}, got {value!r}")
         if not high_strict and not v <= high:
             raise KisonetValueError(f"{owner}: {name} must be <= {high:g}, got {value!r}")
+
+
+def check_choice(owner: str, name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise one line naming the closest valid one."""
+    if isinstance(value, str) and value in choices:
+        return value
+    raise KisonetValueError(
+        f"{owner}: unknown {name} {value!r}{closest(str(value), choices)}; choose from: {', '.join(choices)}"
+    )
 
 
 def _plain(value: Any) -> Any:

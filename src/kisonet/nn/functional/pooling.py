@@ -67,6 +67,8 @@ class MaxPool2dFunction(Function):
         # been found yet, so a tie sends the gradient to the first maximum only.
         free = np.ones(y.shape, dtype=bool)
         hit = np.empty(y.shape, dtype=bool)
+        finite = bool(np.isfinite(np.add.reduce(gy, axis=None)))
+        zero = gy.dtype.type(0)
         last = kh * kw - 1
         for k in range(kh * kw):
             p, q = divmod(k, kw)
@@ -77,7 +79,15 @@ class MaxPool2dFunction(Function):
                 np.greater(free, hit, out=free)  # free &= ~hit, without the ~hit temporary
             else:
                 hit = free  # every window still free has its maximum here: no comparison needed
-            if tiles:
+            # gy * hit is the fast path; a non-finite gy must still give exact zeros off the
+            # argmax (0 * NaN is NaN), as PyTorch's max-pool backward does
+            if not finite:
+                contrib = np.where(hit, gy, zero)
+                if tiles:
+                    gxp[idx] = contrib
+                else:
+                    gxp[idx] += contrib
+            elif tiles:
                 np.multiply(gy, hit, out=gxp[idx])
             else:
                 gxp[idx] += gy * hit

@@ -1,0 +1,80 @@
+"""The notes' forms reached from ``kisonet train`` (flags and TOML): each option lands on the object
+it selects, bad values get one line with the closest name (exit 2). See docs/notes-forms.md."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+import kisonet as kn
+from kisonet import optim
+from kisonet.cli import options as cli_options
+from kisonet.cli.train import finalize_config, make_optimizer
+
+
+def _config(argv: list[str], toml: str | None = None, tmp_path=None) -> dict:
+    parser = argparse.ArgumentParser()
+    cli_options.add_options(parser, cli_options.TRAIN_OPTIONS)
+    ns = parser.parse_args(argv)
+    path = None
+    if toml is not None:
+        path = tmp_path / "c.toml"
+        path.write_text(toml)
+    config, _ = cli_options.resolve(ns, cli_options.TRAIN_OPTIONS, None if path is None else str(path))
+    return finalize_config(config)
+
+
+def _params():
+    return [kn.tensor([1.0, 2.0], requires_grad=True)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "cls", "placement", "eps"),
+    [
+        (["--optimizer", "adam", "--eps-placement", "inside"], optim.Adam, "inside", 1e-8),
+        (["--optimizer", "adam", "--eps-placement", "uncorrected", "--eps", "1e-7"], optim.Adam, "uncorrected", 1e-7),
+        (["--optimizer", "adamw", "--eps-placement", "inside"], optim.AdamW, "inside", 1e-8),
+        (["--optimizer", "adagrad", "--eps-placement", "inside", "--eps", "1e-6"], optim.Adagrad, "inside", 1e-6),
+        (["--optimizer", "rmsprop", "--eps-placement", "inside"], optim.RMSprop, "inside", 1e-8),
+        (["--optimizer", "rmsprop"], optim.RMSprop, "outside", 1e-8),
+    ],
+)
+def test_eps_placement_flags_build_the_notes_optimizer(argv, cls, placement, eps):
+    opt = make_optimizer(_config(argv), _params())
+    assert type(opt) is cls
+    assert opt.param_groups[0]["eps_placement"] == placement
+    assert opt.param_groups[0]["eps"] == pytest.approx(eps)
+
+
+def test_eps_placement_from_toml(tmp_path):
+    cfg = _config([], 'optimizer = "adagrad"\neps_placement = "inside"\neps = 1e-6\n', tmp_path)
+    opt = make_optimizer(cfg, _params())
+    assert opt.param_groups[0]["eps_placement"] == "inside" and opt.param_groups[0]["eps"] == 1e-6
+
+
+def test_old_config_without_the_new_keys_still_builds():
+    cfg = _config(["--optimizer", "adam"])
+    for k in ("eps", "eps-placement"):
+        cfg.pop(k)
+    opt = make_optimizer(cfg, _params())
+    assert opt.param_groups[0]["eps_placement"] == "outside" and opt.param_groups[0]["eps"] == 1e-8
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["train", "--eps-placement", "insde"], ["--eps-placement", "did you mean 'inside'", "uncorrected"]),
+        (["train", "--optimizer", "rmsprop", "--eps-placement", "uncorrected"], ["uncorrected", "adam", "rmsprop"]),
+        (["train", "--optimizer", "sgd", "--eps-placement", "inside"], ["--eps-placement inside", "sgd"]),
+        (["train", "--optimizer", "sgd", "--eps", "1e-6"], ["--eps", "sgd"]),
+        (["train", "--eps", "-1"], ["--eps", "expected a number"]),
+    ],
+)
+def test_bad_values_one_line_exit_2(cli, argv, needles):
+    code, out, err = cli(*argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for n in needles:
+        assert n in lines[0]
