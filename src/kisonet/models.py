@@ -30,7 +30,7 @@ from typing import Any
 from . import nn
 from .errors import KisonetTypeError, KisonetValueError, ShapeError, closest
 
-__all__ = ["LeNet", "MLP", "SimpleCNN", "build_model", "make_activation", "parse_spec"]
+__all__ = ["LeNet", "MLP", "SimpleCNN", "build_model", "image_shape", "make_activation", "parse_spec"]
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky-relu")
 BUILTIN_MODELS = ("mlp", "simple-cnn", "lenet")
@@ -87,7 +87,7 @@ def _check_common(owner: str, n_classes: int, dropout: float) -> None:
         raise KisonetValueError(f"{owner}: dropout must be in [0, 1), got {dropout!r}")
 
 
-def _image_shape(owner: str, input_shape: Sequence[int]) -> tuple[int, int, int]:
+def image_shape(owner: str, input_shape: Sequence[int]) -> tuple[int, int, int]:
     """(C, H, W) of one sample; a flat square input (64 = 8x8) is read as one channel."""
     shape = tuple(int(s) for s in input_shape)
     if len(shape) == 3:
@@ -126,22 +126,6 @@ class _Stack(nn.Module):
 
     def forward(self, x):
         return self.layers(x)
-
-
-class _Reshape(nn.Module):
-    """Reshape each sample to ``shape`` (flat 8x8 digits -> (1, 8, 8) for a CNN)."""
-
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        super().__init__()
-        self.shape = tuple(shape)
-
-    def forward(self, x):
-        if tuple(x.shape[1:]) == self.shape:
-            return x
-        return x.reshape(x.shape[0], *self.shape)
-
-    def extra_repr(self) -> str:
-        return f"shape={self.shape}"
 
 
 class MLP(_Stack):
@@ -197,14 +181,14 @@ class SimpleCNN(_Stack):
     ) -> None:
         super().__init__()
         _check_common("SimpleCNN", n_classes, dropout)
-        c, h, w = _image_shape("SimpleCNN", input_shape)
+        c, h, w = image_shape("SimpleCNN", input_shape)
         if h < kernel_size or w < kernel_size:
             raise ShapeError(f"SimpleCNN: a {kernel_size}x{kernel_size} kernel does not fit input of shape {(c, h, w)}")
         oh, ow = (h - kernel_size + 1) // 2, (w - kernel_size + 1) // 2
         if oh < 1 or ow < 1:
             raise ShapeError(f"SimpleCNN: input of shape {(c, h, w)} is too small for conv {kernel_size} + pool 2")
         self.layers = nn.Sequential(
-            _Reshape((c, h, w)),
+            nn.Reshape((c, h, w)),
             *_conv_block(c, channels, kernel_size, 0, activation, init, batch_norm),
             nn.Flatten(),
             *_dense_block(channels * oh * ow, hidden, activation, init, dropout, batch_norm),
@@ -232,10 +216,10 @@ class LeNet(_Stack):
     ) -> None:
         super().__init__()
         _check_common("LeNet", n_classes, dropout)
-        c, h, w = _image_shape("LeNet", input_shape)
+        c, h, w = image_shape("LeNet", input_shape)
         if h < 4 or w < 4:
             raise ShapeError(f"LeNet needs images of at least 4x4 (two 2x2 poolings), got shape {(c, h, w)}")
-        layers: list[nn.Module] = [_Reshape((c, h, w))]
+        layers: list[nn.Module] = [nn.Reshape((c, h, w))]
         cin = c
         for cout in (6, 16):
             layers += _conv_block(cin, cout, 5, 2, activation, init, batch_norm)

@@ -63,10 +63,10 @@ class _Flattener:
         return key
 
     def node(self, obj: Any, path: str) -> dict[str, Any]:
-        from .autograd import Tensor
-
-        if isinstance(obj, Tensor):
-            obj = obj._data
+        # A Tensor (or any array-like that carries a gradient flag) is saved as its data; duck
+        # typing keeps this file-format module below the engine.
+        if hasattr(obj, "requires_grad") and hasattr(obj, "__array__"):
+            obj = np.asarray(obj)
         if isinstance(obj, (np.ndarray, np.generic)):
             arr = np.asarray(obj)
             if arr.dtype.hasobject:

@@ -17,6 +17,7 @@ touched.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ __all__ = [
     "plot_confusion_matrix",
     "confusion_matrix",
     "image_grid",
+    "new_figure",
+    "reconstruction_figure",
     "save_figure",
 ]
 
@@ -47,7 +50,7 @@ def _headless() -> bool:
     return False
 
 
-def _new_figure(figsize: tuple[float, float]):
+def new_figure(figsize: tuple[float, float]):
     """A Figure: through pyplot when the user has imported it, else a standalone Agg figure."""
     if "matplotlib.pyplot" in sys.modules or "ipykernel" in sys.modules:
         import matplotlib
@@ -119,7 +122,7 @@ def plot_history(
             f"plot_history: none of the metrics {list(metrics)} is in the history "
             f"(keys: {', '.join(history) or 'none'})"
         )
-    fig = _new_figure((4.5 * len(panels), 3.4))
+    fig = new_figure((4.5 * len(panels), 3.4))
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (m, series) in zip(axes, panels, strict=False):
         for split, values in series:
@@ -207,7 +210,7 @@ def decision_boundary(
 
     fig = None
     if ax is None:
-        fig = _new_figure((5.0, 4.4))
+        fig = new_figure((5.0, 4.4))
         ax = fig.add_subplot(1, 1, 1)
     from matplotlib.colors import ListedColormap
 
@@ -264,7 +267,7 @@ def plot_confusion_matrix(
         rows = shown.sum(axis=1, keepdims=True)
         shown = np.divide(shown, rows, out=np.zeros_like(shown), where=rows > 0)
     size = max(3.5, 0.45 * k + 2.0)
-    fig = _new_figure((size + 0.8, size))
+    fig = new_figure((size + 0.8, size))
     ax = fig.add_subplot(1, 1, 1)
     im = ax.imshow(shown, cmap="Blues", vmin=0)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
@@ -337,7 +340,7 @@ def image_grid(
     def name(c: Any) -> str:
         return str(class_names[int(c)]) if class_names is not None else str(c)
 
-    fig = _new_figure((1.3 * cols, 1.45 * rows + (0.4 if title else 0)))
+    fig = new_figure((1.3 * cols, 1.45 * rows + (0.4 if title else 0)))
     axes = fig.subplots(rows, cols, squeeze=False)
     for i, ax in enumerate(axes.ravel()):  # one axes per shown image (<= max_images)
         ax.set_axis_off()
@@ -359,4 +362,62 @@ def image_grid(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def reconstruction_figure(
+    model: Any,
+    X: Any,
+    noise: str | None = "gaussian",
+    level: float = 0.3,
+    seed: int = 0,
+    path: str | os.PathLike | None = None,
+    title: str | None = None,
+) -> Any:
+    """A figure with one row of inputs, one of noisy inputs (when ``noise``) and one row of
+    reconstructions per model (``model`` may be ``{'plain AE': ae, 'denoising AE': dae}``).
+    Images are (N, C, H, W) with C = 1, (N, H, W), or flat squares.  Returns the Figure."""
+    from .nn.autoencoder import batched_outputs
+    from .nn.functional.dropout import corrupt
+    from .random import make_generator
+
+    X = np.asarray(getattr(X, "data", X), dtype=np.float32)
+    models = model if isinstance(model, dict) else {"reconstruction": model}
+    rows: list[tuple[str, np.ndarray]] = [("input", X)]
+    Xn = X
+    if noise is not None:
+        Xn = corrupt(X, noise, level, rng=make_generator(seed))
+        rows.append((f"{noise} {level:g}", Xn))
+    for name, m in models.items():
+        rows.append((name, batched_outputs(m, Xn, 256).reshape(X.shape)))
+
+    def image(a: np.ndarray) -> np.ndarray:
+        if a.ndim == 4 and a.shape[1] == 1:
+            return a[:, 0]
+        if a.ndim == 3:
+            return a
+        flat = a.reshape(len(a), -1)
+        s = math.isqrt(flat.shape[1])
+        if s * s != flat.shape[1]:
+            raise ShapeError(f"reconstruction_figure: cannot show samples of shape {X.shape[1:]} as images")
+        return flat.reshape(len(a), s, s)
+
+    unit = X.min() >= 0 and X.max() <= 1
+    n = len(X)
+    fig = new_figure((1.1 * n + 1.2, 1.2 * len(rows) + (0.4 if title else 0)))
+    axes = fig.subplots(len(rows), n, squeeze=False)
+    for r, (name, arr) in enumerate(rows):
+        imgs = image(arr)
+        for i in range(n):
+            ax = axes[r, i]
+            if unit:
+                ax.imshow(np.clip(imgs[i], 0, 1), cmap="gray", vmin=0, vmax=1)
+            else:
+                ax.imshow(imgs[i], cmap="gray")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_ylabel(name, fontsize=8)
+    if title:
+        fig.suptitle(title)
     return save_figure(fig, path)

@@ -9,7 +9,8 @@ import pytest
 import kisonet as kn
 from kisonet import nn
 from kisonet.errors import KisonetValueError, ShapeError
-from kisonet.nn.autoencoder import reconstruction_error, reconstruction_figure
+from kisonet.nn.autoencoder import reconstruction_error
+from kisonet.viz import reconstruction_figure
 
 
 def _train(model, X, epochs=15):

@@ -111,8 +111,8 @@ def test_first_layer_skips_input_gradient(layout, monkeypatch, rng):
 def test_col2im_is_the_adjoint_of_im2col(kernel, stride, pad, rng):
     # <im2col(x), c> == <x, col2im(c)> for all x, c: col2im is exactly the transpose.
     x = rng.standard_normal((2, 3, 8, 9))
-    xp = conv_mod._pad(x, pad)
-    out_hw = conv_mod._check_fits("t", x.shape, kernel, stride, pad)
+    xp = conv_mod.pad_array(x, pad)
+    out_hw = conv_mod.conv_output_size("t", x.shape, kernel, stride, pad)
     col = F.im2col(xp, kernel, stride, out_hw)
     c = rng.standard_normal(col.shape)
     back = F.col2im(c, xp.shape, kernel, stride, out_hw)

@@ -28,7 +28,7 @@ def _broadcast_error(name: str, a: np.ndarray, b: np.ndarray) -> ShapeError:
     return ShapeError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast")
 
 
-def _normalize_axis(name: str, axis: Any, ndim: int, dim: Any = None) -> tuple[int, ...] | None:
+def normalize_axis(name: str, axis: Any, ndim: int, dim: Any = None) -> tuple[int, ...] | None:
     """NumPy's ``axis`` (None, int or tuple; ``dim`` is PyTorch's alias) as a sorted tuple."""
     if dim is not None:
         if axis is not None:
@@ -793,7 +793,7 @@ def astype(x: Any, dtype: Any) -> Tensor:
 def sum(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None) -> Tensor:  # noqa: A001
     """Sum over ``axis`` (None: all, int or tuple; ``dim`` is an alias)."""
     x = _t(x)
-    return Sum.apply(x, axes=_normalize_axis("sum", axis, x.ndim, dim), keepdims=keepdims)
+    return Sum.apply(x, axes=normalize_axis("sum", axis, x.ndim, dim), keepdims=keepdims)
 
 
 def mean(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None) -> Tensor:
@@ -801,19 +801,19 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None) -
     x = _t(x)
     if x.dtype.kind != "f":  # NumPy would return float64 for integer data
         x = astype(x, _default_float())
-    return Mean.apply(x, axes=_normalize_axis("mean", axis, x.ndim, dim), keepdims=keepdims)
+    return Mean.apply(x, axes=normalize_axis("mean", axis, x.ndim, dim), keepdims=keepdims)
 
 
 def max(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None) -> Tensor:  # noqa: A001
     """Maximum over ``axis`` (the values; use ``argmax`` for positions)."""
     x = _t(x)
-    return MaxMin.apply(x, op="max", axes=_normalize_axis("max", axis, x.ndim, dim), keepdims=keepdims)
+    return MaxMin.apply(x, op="max", axes=normalize_axis("max", axis, x.ndim, dim), keepdims=keepdims)
 
 
 def min(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None) -> Tensor:  # noqa: A001
     """Minimum over ``axis``."""
     x = _t(x)
-    return MaxMin.apply(x, op="min", axes=_normalize_axis("min", axis, x.ndim, dim), keepdims=keepdims)
+    return MaxMin.apply(x, op="min", axes=normalize_axis("min", axis, x.ndim, dim), keepdims=keepdims)
 
 
 def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0, *, dim: Any = None) -> Tensor:
@@ -821,7 +821,7 @@ def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0, *, dim:
     x = _t(x)
     if x.dtype.kind != "f":
         x = astype(x, _default_float())
-    return Var.apply(x, axes=_normalize_axis("var", axis, x.ndim, dim), keepdims=keepdims, ddof=ddof)
+    return Var.apply(x, axes=normalize_axis("var", axis, x.ndim, dim), keepdims=keepdims, ddof=ddof)
 
 
 def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0, *, dim: Any = None) -> Tensor:

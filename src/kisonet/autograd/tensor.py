@@ -647,3 +647,20 @@ from . import function as _function  # noqa: E402
 _function._Tensor, _function._as_tensor = Tensor, as_tensor
 
 from . import ops as _ops  # noqa: E402  (ops import Tensor; methods look them up at call time)
+
+
+def float_input(x: Any, like: Tensor | None = None) -> Tensor:
+    """The input of a float layer as a floating tensor.
+
+    Integer or boolean data (uint8 pixels, an int64 array) is converted to the
+    dtype of ``like`` (the layer's weight), or the default float dtype: NumPy would
+    otherwise promote ``int @ float32`` to float64, or refuse an in-place
+    float update of an integer array.  Non-numeric data is refused by
+    :func:`kisonet.tensor` with a :class:`~kisonet.errors.KisonetTypeError`.
+    A float tensor is returned unchanged (no copy, its graph kept).
+    """
+    if not isinstance(x, Tensor):
+        x = as_tensor(x, like=(like,) if like is not None else ())
+    if x.dtype.kind in "iub":
+        x = x.astype(like.dtype if like is not None else backend.get_default_dtype())
+    return x

@@ -138,9 +138,10 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
 
     from .. import runs
     from ..errors import NumericalError
-    from ..nn.autoencoder import reconstruction_error, reconstruction_figure
+    from ..nn.autoencoder import reconstruction_error
     from ..serialization import save
     from ..train import LambdaCallback, Trainer
+    from ..viz import reconstruction_figure
 
     config, data, run_dir, _, kw = setup(config, "autoencoder")
     Xtr = data.train[0]

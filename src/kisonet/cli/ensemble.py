@@ -262,9 +262,9 @@ def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | N
 
 
 def _members_figure(members: list[float], ensemble: float, key: str, method: str) -> Any:
-    from ..viz import _new_figure
+    from ..viz import new_figure
 
-    fig = _new_figure((6, 3.2))
+    fig = new_figure((6, 3.2))
     ax = fig.subplots()
     xs = range(1, len(members) + 1)
     ax.bar(xs, members, color="tab:blue", alpha=0.7, label="member")

@@ -26,7 +26,7 @@ import numpy as np
 from ..autograd import Function, Tensor, no_grad
 from ..autograd.tensor import as_tensor
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError
-from ..nn.functional.loss import _log_softmax_rows
+from ..nn.functional.loss import log_softmax_rows
 from ..nn.module import Module
 
 __all__ = ["DistillationLoss", "Distiller", "distill", "distillation_loss"]
@@ -44,12 +44,12 @@ class DistillationLoss(Function):
     def forward(self, s, t):
         n = s.shape[0]
         T = s.dtype.type(self.T)
-        logq_T, q_T = _log_softmax_rows(s / T)
-        logp_T, p_T = _log_softmax_rows(t / T)
+        logq_T, q_T = log_softmax_rows(s / T)
+        logp_T, p_T = log_softmax_rows(t / T)
         kl = np.einsum("ij,ij->i", p_T, logp_T - logq_T)  # (N,)
         loss = (1 - self.alpha) * float(self.T) ** 2 * kl.sum(dtype=np.float64) / n
         if self.alpha > 0:
-            logq, q = _log_softmax_rows(s)
+            logq, q = log_softmax_rows(s)
             loss += self.alpha * -logq[np.arange(n), self.y].sum(dtype=np.float64) / n
         if self.requires_grad:
             self.q_T, self.p_T, self.logq_T, self.logp_T, self.kl = q_T, p_T, logq_T, logp_T, kl

@@ -41,7 +41,7 @@ import numpy as np
 from ..autograd import Function, Tensor, no_grad
 from ..errors import KisonetTypeError, KisonetValueError, unknown_name
 from ..nn.conv import Conv2d
-from ..nn.functional.conv import _check_fits, _pad, _padding4, conv2d, im2col
+from ..nn.functional.conv import conv2d, conv_output_size, im2col, pad_array, padding4
 from ..nn.functional.linear import linear
 from ..nn.linear import Linear
 from ..nn.module import Module
@@ -384,10 +384,10 @@ class QuantizedConv2d(_QuantizedBase):
             from ..errors import ShapeError
 
             raise ShapeError(f"{name} got input of shape {xa.shape}; expected (N, {self.in_channels}, H, W)")
-        pad = _padding4(name, self.padding, self.kernel_size, self.stride)
-        out_hw = _check_fits(name, xa.shape, self.kernel_size, self.stride, pad)
+        pad = padding4(name, self.padding, self.kernel_size, self.stride)
+        out_hw = conv_output_size(name, xa.shape, self.kernel_size, self.stride, pad)
         # centred codes: padding with 0 is padding with the real value 0
-        col = im2col(_pad(self._quantize_input(xa), pad), self.kernel_size, self.stride, out_hw)
+        col = im2col(pad_array(self._quantize_input(xa), pad), self.kernel_size, self.stride, out_hw)
         w2 = self._centred_weight().reshape(self.out_channels, -1)
         acc = _int_matmul(w2, col)  # (N, O, OH*OW)
         s = self._out_scale()

@@ -299,9 +299,9 @@ def plot_tradeoff(
 ) -> Any:
     """Accuracy against ``x`` (a row key such as ``bits``, ``sparsity`` or ``params``), one line per
     value of ``groups``; a dashed line marks the ``reference`` accuracy.  Returns the Figure."""
-    from ..viz import _new_figure, save_figure
+    from ..viz import new_figure, save_figure
 
-    fig = _new_figure((6.0, 4.0))
+    fig = new_figure((6.0, 4.0))
     ax = fig.add_subplot(1, 1, 1)
     keyed: dict[str, list[Mapping[str, Any]]] = {}
     for r in rows:

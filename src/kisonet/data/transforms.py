@@ -58,6 +58,9 @@ __all__ = [
 ]
 
 
+# The denoising corruption lives with the noise layers (nn sits below data); re-exported here.
+from ..nn.functional.dropout import corrupt  # noqa: E402
+
 # ----------------------------------------------------------------------------
 # validation helpers
 
@@ -961,42 +964,6 @@ class Normalize(Transform):
 
 # ----------------------------------------------------------------------------
 # denoising: corrupt the inputs, keep the clean targets
-
-CORRUPTIONS = ("gaussian", "masking", "salt_and_pepper")
-
-
-def corrupt(
-    x: np.ndarray,
-    kind: str = "gaussian",
-    level: float = 0.1,
-    rng: np.random.Generator | None = None,
-) -> np.ndarray:
-    """A corrupted copy of ``x`` for the denoising setting (Vincent et al. 2008).
-
-    'gaussian':        x~ = x + level * eps,  eps ~ N(0, 1)  (the noise layer's function);
-    'masking':         each value set to 0 with probability ``level``;
-    'salt_and_pepper': each value set to min(x) or max(x) (half each) with probability ``level``.
-
-    Train a denoising autoencoder on ``(corrupt(x), x)``: noisy input, clean target.
-    Any shape works; the dtype is kept.  ``rng`` defaults to kisonet's global generator.
-    """
-    if kind not in CORRUPTIONS:
-        raise unknown_name("corruption", str(kind), CORRUPTIONS)
-    x = np.asarray(x)
-    rng = kn_random.get_generator() if rng is None else rng
-    if kind == "gaussian":
-        from ..nn.functional.dropout import gaussian_noise_array
-
-        level = _check_positive("corrupt", "level", level, allow_zero=True)
-        return gaussian_noise_array(x, level, rng).astype(x.dtype, copy=False)
-    level = _check_prob("corrupt", "level", level)
-    hit = rng.random(x.shape, dtype=np.float32) < level
-    if kind == "masking":
-        return np.where(hit, x.dtype.type(0), x)
-    salt = rng.random(x.shape, dtype=np.float32) < 0.5
-    lo, hi = (x.min(), x.max()) if x.size else (0, 0)
-    return np.where(hit, np.where(salt, hi, lo), x).astype(x.dtype, copy=False)
-
 
 # ----------------------------------------------------------------------------
 # presets

@@ -27,9 +27,9 @@ import numpy as np
 from ..autograd import Tensor
 from ..autograd.function import Function
 from ..errors import KisonetValueError
-from ..nn.functional.normalization import _update_running
+from ..nn.functional.normalization import update_running_stats
 from ..nn.module import Module
-from ..nn.normalization import _BatchNorm
+from ..nn.normalization import BatchNormBase
 from .comm import require_mpi, wait, world
 
 __all__ = ["SyncBatchNorm", "convert_sync_batchnorm"]
@@ -90,7 +90,7 @@ class _SyncBatchNormFunction(Function):
         return gx, dgamma.astype(self.gamma.dtype), dbeta.astype(self.gamma.dtype)
 
 
-class SyncBatchNorm(_BatchNorm):
+class SyncBatchNorm(BatchNormBase):
     """Batch normalisation with statistics over the global batch of every rank in ``comm``.
 
     Same arguments and state dict as ``BatchNorm1d``/``BatchNorm2d`` (any (N, C, ...)
@@ -132,7 +132,7 @@ class SyncBatchNorm(_BatchNorm):
             raise KisonetValueError(f"SyncBatchNorm({self.num_features}): expected more than 1 value per channel")
         if self.track_running_stats:
             unbiased = stats["var"] * (M / (M - 1))
-            _update_running(
+            update_running_stats(
                 self.running_mean, self.running_var, stats["mean"], unbiased, self.momentum, self.num_batches_tracked
             )
         return out

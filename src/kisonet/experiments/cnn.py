@@ -69,7 +69,7 @@ def cnn(
     """
     from .. import nn
     from .. import random as kr
-    from ..models import SimpleCNN, _image_shape
+    from ..models import SimpleCNN, image_shape
     from ..optim import Adam
 
     ctx = start("cnn", quick, dataset, data_dir, out, seed, verbose=verbose)
@@ -100,7 +100,7 @@ def cnn(
     # the most active maps over the shown images are the informative ones
     order = np.argsort(-maps.mean(axis=(0, 2, 3)))[:n_maps]
 
-    c, h, w = _image_shape("cnn", data.input_shape)
+    c, h, w = image_shape("cnn", data.input_shape)
     _plot_filters(ctx, before, after)
     _plot_maps(ctx, X_show.reshape(len(picks), c, h, w), maps, order, data.y_test[picks], preds)
     _plot_curves(ctx, r["history"])

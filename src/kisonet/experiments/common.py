@@ -330,9 +330,9 @@ def start(
 
 def new_figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (4.6, 3.6), **kw: Any) -> tuple[Any, Any]:
     """A headless-safe Figure (``kisonet.viz``'s) with an ``nrows x ncols`` grid of axes (a 2-D array)."""
-    from ..viz import _new_figure
+    from ..viz import new_figure
 
-    fig = _new_figure((size[0] * ncols, size[1] * nrows))
+    fig = new_figure((size[0] * ncols, size[1] * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
     return fig, axes
 

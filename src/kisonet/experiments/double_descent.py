@@ -32,11 +32,11 @@ __all__ = ["double_descent", "random_features_fit"]
 
 def _pool(X: np.ndarray, shape: tuple[int, ...], factor: int) -> tuple[np.ndarray, tuple[int, ...]]:
     """Average-pool square images by ``factor`` (no-op when they do not divide)."""
-    from ..models import _image_shape
+    from ..models import image_shape
 
     if factor <= 1:
         return X, shape
-    c, h, w = _image_shape("double-descent", shape)
+    c, h, w = image_shape("double-descent", shape)
     if h % factor or w % factor or min(h, w) < 16:  # small images (8x8 digits) are kept as they are
         return X, shape
     Y = X.reshape(len(X), c, h // factor, factor, w // factor, factor).mean(axis=(3, 5))

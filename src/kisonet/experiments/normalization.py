@@ -63,12 +63,13 @@ def norm_cnn(input_shape: Sequence[int], n_classes: int, norm: str = "none", cha
     """conv3x3 -> [norm] -> ReLU -> pool2, twice, then affine; ``norm`` one of :data:`NORMS`."""
     from .. import nn
     from ..errors import unknown_name
-    from ..models import _image_shape, _Reshape
+    from ..models import image_shape
+    from ..nn import Reshape
 
     if norm not in NORMS:
         raise unknown_name("normalisation", norm, NORMS)
-    c, h, w = _image_shape("norm_cnn", input_shape)
-    layers: list[Any] = [_Reshape((c, h, w))]
+    c, h, w = image_shape("norm_cnn", input_shape)
+    layers: list[Any] = [Reshape((c, h, w))]
     cin = c
     for cout in channels:
         layers.append(nn.Conv2d(cin, cout, 3, padding=1, bias=norm == "none", init="he"))

@@ -247,9 +247,9 @@ def overfitting(
 
 
 def _plot(ctx: Any, runs: dict[str, Any], epochs: int, n_train: int) -> None:
-    from ..viz import _new_figure
+    from ..viz import new_figure
 
-    fig = _new_figure((16.0, 10.0))
+    fig = new_figure((16.0, 10.0))
     gs = fig.add_gridspec(3, 4, height_ratios=(1, 1, 1.1), hspace=0.55, wspace=0.25)
     for i, (label, r) in enumerate(runs.items()):
         ax = fig.add_subplot(gs[i // 4, i % 4])

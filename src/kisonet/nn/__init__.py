@@ -2,7 +2,7 @@
 
 from . import functional, init, utils
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
-from .activation import Flatten, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import Flatten, Identity, LeakyReLU, Reshape, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .dropout import DropConnect, Dropout, GaussianNoise
 from .linear import Linear
 from .loss import (

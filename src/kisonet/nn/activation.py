@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..autograd import Tensor
-from ..errors import KisonetValueError
+from ..errors import KisonetValueError, ShapeError
 from .functional import activation as A  # noqa: N812
 from .module import Module
 
-__all__ = ["Flatten", "Identity", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "Softmax", "Tanh"]
+__all__ = ["Flatten", "Identity", "LeakyReLU", "LogSoftmax", "ReLU", "Reshape", "Sigmoid", "Softmax", "Tanh"]
 
 
 class Sigmoid(Module):
@@ -113,3 +114,32 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Reshape(Module):
+    """Reshape each sample to ``shape``: (N, ...) -> (N, *shape), keeping the batch axis
+    (flat 8x8 digits -> (1, 8, 8) for a CNN; a decoder's flat output -> image shape).
+    A view: the gradient flows back reshaped to the input's shape."""
+
+    def __init__(self, shape: Sequence[int]) -> None:
+        super().__init__()
+        self.shape = tuple(int(s) for s in shape)
+
+    def forward(self, x: Any) -> Tensor:
+        x = A._tensor(x)
+        if tuple(x.shape[1:]) == self.shape:
+            return x
+        n = 1
+        for s in x.shape[1:]:
+            n *= s
+        want = 1
+        for s in self.shape:
+            want *= s
+        if n != want:
+            raise ShapeError(
+                f"Reshape{self.shape} got input of shape {tuple(x.shape)}: {n} values per sample, not {want}"
+            )
+        return x.reshape(x.shape[0], *self.shape)
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}"

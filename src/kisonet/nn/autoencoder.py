@@ -11,7 +11,7 @@ corrupted one, x~ ~ C(x~ | x):
     E = (1/N) sum_n ||g(f(x~_n)) - x_n||^2
 
 so it cannot learn the identity and must capture the structure of the data.  The
-corruption is :func:`kisonet.data.transforms.corrupt` ('gaussian': x + s eps;
+corruption is :func:`kisonet.nn.functional.dropout.corrupt` ('gaussian': x + s eps;
 'masking': each entry zeroed with probability p), applied inside ``forward`` in
 training mode only, so ``Trainer.fit((X, X))`` trains either kind and evaluation
 sees clean inputs.
@@ -20,7 +20,7 @@ sees clean inputs.
     kn.train.Trainer(ae, "mse", kn.optim.Adam(ae.parameters(), 1e-3)).fit((X, X), epochs=30)
     Z = ae.features(X)                     # (N, 16) codes: the encoder as a feature extractor
     clf = nn.Sequential(ae.encoder, nn.Linear(16, 10))    # fine-tune on labels
-    reconstruction_figure(ae, X[:10], noise="gaussian", level=0.3, path="recon.png")
+    kn.viz.reconstruction_figure(ae, X[:10], noise="gaussian", level=0.3, path="recon.png")
 
 ``tied=True`` (MLP) gives the decoder the transposed encoder weights, W_dec = W_enc^T
 (one Parameter used twice: its gradient is the sum of both uses).
@@ -29,7 +29,6 @@ sees clean inputs.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,9 +36,11 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad, transpose
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
+from ..random import make_generator
 from . import functional as F  # noqa: N812 - the PyTorch convention
-from .activation import Flatten, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from .activation import Flatten, Identity, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh
 from .conv import Conv2d, ConvTranspose2d
+from .functional.dropout import corrupt
 from .linear import Linear
 from .module import Module, Parameter, Sequential
 from .pooling import MaxPool2d
@@ -48,8 +49,8 @@ __all__ = [
     "Autoencoder",
     "DenoisingAutoencoder",
     "TiedLinear",
+    "batched_outputs",
     "reconstruction_error",
-    "reconstruction_figure",
 ]
 
 NOISES = ("gaussian", "masking", "salt_and_pepper")
@@ -61,20 +62,6 @@ def _act(name: str) -> Module:
     if key not in _ACTS:
         raise unknown_name("activation", name, _ACTS)
     return _ACTS[key]()
-
-
-class _Reshape(Module):
-    """(N, D) -> (N, *shape): puts the decoder's flat output back in the input's shape."""
-
-    def __init__(self, shape: Sequence[int]) -> None:
-        super().__init__()
-        self.shape = tuple(int(s) for s in shape)
-
-    def forward(self, x: Any) -> Tensor:
-        return x.reshape(x.shape[0], *self.shape)
-
-    def extra_repr(self) -> str:
-        return f"shape={self.shape}"
 
 
 class TiedLinear(Module):
@@ -129,11 +116,11 @@ class Autoencoder(Module):
 
     def features(self, X: Any, batch_size: int = 256) -> np.ndarray:
         """Codes of ``X`` as an array, batch by batch, in eval mode (the encoder as a feature extractor)."""
-        return _batched(self.encoder, X, batch_size)
+        return batched_outputs(self.encoder, X, batch_size)
 
     def reconstruct(self, X: Any, batch_size: int = 256) -> np.ndarray:
         """Reconstructions of ``X`` as an array, in eval mode (no corruption)."""
-        return _batched(self, X, batch_size)
+        return batched_outputs(self, X, batch_size)
 
     # --- ready-made architectures --------------------------------------------------------
     @classmethod
@@ -175,7 +162,7 @@ class Autoencoder(Module):
         for i in range(len(sizes) - 1, 0, -1):
             dec_layers.append(TiedLinear(linears[i - 1]) if tied else Linear(sizes[i], sizes[i - 1]))
             dec_layers.append(_act(output if i == 1 else activation))
-        dec_layers.append(_Reshape(shape))
+        dec_layers.append(Reshape(shape))
         return cls(Sequential(*enc_layers), Sequential(*dec_layers), **kwargs)
 
     @classmethod
@@ -208,7 +195,7 @@ class Autoencoder(Module):
             raise ShapeError(
                 f"{cls.__name__}.conv: {len(chans)} pooling stages need H and W divisible by {f}, got {h}x{w}"
             )
-        enc: list[Module] = [_Reshape(shape)]
+        enc: list[Module] = [Reshape(shape)]
         cin = c
         for k in chans:
             enc += [Conv2d(cin, k, 3, padding=1), _act(activation), MaxPool2d(2)]
@@ -217,7 +204,7 @@ class Autoencoder(Module):
         dec: list[Module] = []
         if code is not None:
             enc += [Flatten(), Linear(cin * hb * wb, int(code)), _act(activation)]
-            dec += [Linear(int(code), cin * hb * wb), _act(activation), _Reshape((cin, hb, wb))]
+            dec += [Linear(int(code), cin * hb * wb), _act(activation), Reshape((cin, hb, wb))]
         outs = [*reversed(chans[:-1]), c]
         for i, k in enumerate(outs):
             dec += [ConvTranspose2d(cin, k, 2, stride=2), _act(output if i == len(outs) - 1 else activation)]
@@ -253,7 +240,6 @@ class DenoisingAutoencoder(Autoencoder):
 
     def corrupt(self, x: Any) -> Tensor:
         """C(x): a corrupted copy (a constant: no gradient flows into the corruption)."""
-        from ..data.transforms import corrupt  # data sits above nn: import at call time
 
         data = x.data if isinstance(x, Tensor) else np.asarray(x)
         return Tensor._make(corrupt(data, self.noise, self.level), False, None)
@@ -270,7 +256,9 @@ class DenoisingAutoencoder(Autoencoder):
 # --------------------------------------------------------------------------------------
 
 
-def _batched(module: Module, X: Any, batch_size: int) -> np.ndarray:
+def batched_outputs(module: Module, X: Any, batch_size: int = 256) -> np.ndarray:
+    """``module(X)`` as one array, computed ``batch_size`` samples at a time in eval mode
+    without a graph (the module's train/eval mode is restored)."""
     X = np.asarray(getattr(X, "data", X))
     if X.dtype.kind == "f" and X.dtype != np.float32:
         X = X.astype(np.float32)
@@ -300,71 +288,10 @@ def reconstruction_error(
     """Mean squared reconstruction error (1/(N D)) sum ||model(x~) - x||^2 of the *clean* ``X``,
     where x~ is ``X`` corrupted by ``noise`` at ``level`` (None: x~ = x).  The corruption
     uses its own generator seeded by ``seed``, so two models are compared on the same noisy inputs."""
-    from ..data.transforms import corrupt
-    from ..random import make_generator
-
     X = np.asarray(getattr(X, "data", X), dtype=np.float32)
     Xn = X if noise is None else corrupt(X, noise, level, rng=make_generator(seed))
-    R = _batched(model, Xn, batch_size)
+    R = batched_outputs(model, Xn, batch_size)
     if R.size != X.size:
         raise ShapeError(f"reconstruction_error: the model returned shape {R.shape} for inputs of shape {X.shape}")
     d = R.reshape(X.shape) - X
     return float(np.mean(d * d, dtype=np.float64))
-
-
-def reconstruction_figure(
-    model: Module | dict[str, Module],
-    X: Any,
-    noise: str | None = "gaussian",
-    level: float = 0.3,
-    seed: int = 0,
-    path: str | os.PathLike | None = None,
-    title: str | None = None,
-) -> Any:
-    """A figure with one row of inputs, one of noisy inputs (when ``noise``) and one row of
-    reconstructions per model (``model`` may be ``{'plain AE': ae, 'denoising AE': dae}``).
-    Images are (N, C, H, W) with C = 1, (N, H, W), or flat squares.  Returns the Figure."""
-    from ..data.transforms import corrupt
-    from ..random import make_generator
-    from ..viz import _new_figure, save_figure
-
-    X = np.asarray(getattr(X, "data", X), dtype=np.float32)
-    models = model if isinstance(model, dict) else {"reconstruction": model}
-    rows: list[tuple[str, np.ndarray]] = [("input", X)]
-    Xn = X
-    if noise is not None:
-        Xn = corrupt(X, noise, level, rng=make_generator(seed))
-        rows.append((f"{noise} {level:g}", Xn))
-    for name, m in models.items():
-        rows.append((name, _batched(m, Xn, 256).reshape(X.shape)))
-
-    def image(a: np.ndarray) -> np.ndarray:
-        if a.ndim == 4 and a.shape[1] == 1:
-            return a[:, 0]
-        if a.ndim == 3:
-            return a
-        flat = a.reshape(len(a), -1)
-        s = math.isqrt(flat.shape[1])
-        if s * s != flat.shape[1]:
-            raise ShapeError(f"reconstruction_figure: cannot show samples of shape {X.shape[1:]} as images")
-        return flat.reshape(len(a), s, s)
-
-    unit = X.min() >= 0 and X.max() <= 1
-    n = len(X)
-    fig = _new_figure((1.1 * n + 1.2, 1.2 * len(rows) + (0.4 if title else 0)))
-    axes = fig.subplots(len(rows), n, squeeze=False)
-    for r, (name, arr) in enumerate(rows):
-        imgs = image(arr)
-        for i in range(n):
-            ax = axes[r, i]
-            if unit:
-                ax.imshow(np.clip(imgs[i], 0, 1), cmap="gray", vmin=0, vmax=1)
-            else:
-                ax.imshow(imgs[i], cmap="gray")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_ylabel(name, fontsize=8)
-    if title:
-        fig.suptitle(title)
-    return save_figure(fig, path)

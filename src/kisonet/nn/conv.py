@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
+from ..autograd.tensor import float_input
 from ..backend import get_default_dtype
 from ..errors import KisonetValueError
-from ..validation import float_input
 from .functional.conv import _pair, conv2d, conv_transpose2d
 from .init import init_layer_
 from .module import Module, Parameter

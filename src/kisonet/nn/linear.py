@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
+from ..autograd.tensor import float_input
 from ..backend import get_default_dtype
 from ..errors import KisonetValueError, ShapeError
-from ..validation import float_input
 from .functional.linear import Linear as _LinearFn
 from .init import init_layer_
 from .module import Module, Parameter

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
+from ..autograd.tensor import float_input
 from ..backend import get_default_dtype
 from ..errors import KisonetValueError, ShapeError
-from ..validation import float_input
 from .functional.normalization import batch_norm, group_norm, instance_norm, layer_norm
 from .module import Module, Parameter
 
@@ -42,7 +42,10 @@ def _positive(name: str, what: str, n: Any) -> int:
     return int(n)
 
 
-class _BatchNorm(Module):
+class BatchNormBase(Module):
+    """The shared base of BatchNorm1d/2d and InstanceNorm2d (and SyncBatchNorm): affine
+    parameters, running statistics, and the train/eval switch; subclasses set the axes."""
+
     _dims: tuple[int, ...] = ()
     _layout = ""
 
@@ -115,7 +118,7 @@ class _BatchNorm(Module):
         return s
 
 
-class BatchNorm1d(_BatchNorm):
+class BatchNorm1d(BatchNormBase):
     """Batch normalisation of (N, C) features or (N, C, L) sequences, per channel:
     ``y = gamma * (x - mu_B) / sqrt(var_B + eps) + beta`` with batch statistics while
     training and the running averages in eval mode.  Buffers ``running_mean``,
@@ -126,7 +129,7 @@ class BatchNorm1d(_BatchNorm):
     _layout = "(N, C) or (N, C, L)"
 
 
-class BatchNorm2d(_BatchNorm):
+class BatchNorm2d(BatchNormBase):
     """Batch normalisation of (N, C, H, W) images per channel (statistics over N, H, W);
     see :class:`BatchNorm1d`."""
 
@@ -164,7 +167,7 @@ class LayerNorm(Module):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
-class InstanceNorm2d(_BatchNorm):
+class InstanceNorm2d(BatchNormBase):
     """Standardise each (sample, channel) of (N, C, H, W) over H, W.  PyTorch's defaults:
     ``affine=False``, ``track_running_stats=False`` (then train and eval behave the same);
     with ``track_running_stats=True`` eval mode uses the running averages."""

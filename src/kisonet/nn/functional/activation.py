@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd import Function, Tensor
-from ...autograd.ops import _normalize_axis, relu, sigmoid, tanh
+from ...autograd.ops import normalize_axis, relu, sigmoid, tanh
 from ...autograd.tensor import as_tensor
 from ...errors import KisonetValueError
 
@@ -24,7 +24,7 @@ def _tensor(x: Any) -> Tensor:
 
 
 def _one_axis(name: str, x: Tensor, axis: Any, dim: Any) -> int:
-    axes = _normalize_axis(name, axis if dim is None else None, x.ndim, dim)
+    axes = normalize_axis(name, axis if dim is None else None, x.ndim, dim)
     if axes is None or len(axes) != 1:
         raise KisonetValueError(f"{name}: needs exactly one axis, got axis={axis!r}, dim={dim!r}")
     return axes[0]

@@ -75,7 +75,7 @@ def _pair(name: str, what: str, v: Any, minimum: int) -> tuple[int, int]:
     return t
 
 
-def _padding4(name: str, padding: Any, kernel: tuple[int, int], stride: tuple[int, int]) -> Pad4:
+def padding4(name: str, padding: Any, kernel: tuple[int, int], stride: tuple[int, int]) -> Pad4:
     """(top, bottom, left, right) from an int, a pair, or 'same' / 'valid'."""
     if isinstance(padding, str):
         if padding == "valid":
@@ -91,14 +91,11 @@ def _padding4(name: str, padding: Any, kernel: tuple[int, int], stride: tuple[in
     return (ph, ph, pw, pw)
 
 
-def conv_output_size(size: int, kernel: int, stride: int, pad_total: int) -> int:
-    """``(H + 2P - K) // S + 1``: how many windows of K pixels, S apart, fit in H + 2P."""
-    return (size + pad_total - kernel) // stride + 1
-
-
-def _check_fits(
+def conv_output_size(
     name: str, xshape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int], pad: Pad4
 ) -> tuple[int, int]:
+    """(H_out, W_out) = ((H + P_top + P_bottom - K) // S + 1, likewise for W): how many windows
+    of K pixels, S apart, fit in the padded image; a ShapeError naming ``name`` when none fits."""
     H, W = xshape[2], xshape[3]
     hp, wp = H + pad[0] + pad[1], W + pad[2] + pad[3]
     if hp < kernel[0] or wp < kernel[1]:
@@ -109,7 +106,7 @@ def _check_fits(
     return (hp - kernel[0]) // stride[0] + 1, (wp - kernel[1]) // stride[1] + 1
 
 
-def _pad(x: np.ndarray, pad: Pad4, value: float = 0.0) -> np.ndarray:
+def pad_array(x: np.ndarray, pad: Pad4, value: float = 0.0) -> np.ndarray:
     if not any(pad):
         return x
     N, C, H, W = x.shape
@@ -317,7 +314,7 @@ class Conv2dFunction(Function):
                 y += b.reshape(O, 1)
             y = np.ascontiguousarray(y.reshape(O, *self.out_hw, N).transpose(3, 0, 1, 2))
         else:
-            xp = _pad(x, self.pad)
+            xp = pad_array(x, self.pad)
             OH, OW = self.out_hw
             col6 = _workspace.take((N, C, kh, kw, OH, OW), xp.dtype)
             y = np.empty((N, O, OH * OW), dtype=np.result_type(w2, xp))
@@ -423,8 +420,8 @@ def conv2d(
     if x.ndim != 4 or x.shape[1] != C:
         raise ShapeError(f"{name} got input of shape {x.shape}; expected (N, {C}, H, W)")
     stride_ = _pair(name, "stride", stride, 1)
-    pad = _padding4(name, padding, (kh, kw), stride_)
-    out_hw = _check_fits(name, x.shape, (kh, kw), stride_, pad)
+    pad = padding4(name, padding, (kh, kw), stride_)
+    out_hw = conv_output_size(name, x.shape, (kh, kw), stride_, pad)
     args = (x, w) if bias is None else (x, w, _as_tensor(bias))
     if bias is not None and args[2].shape != (O,):
         raise ShapeError(f"{name}: bias must have shape ({O},), got {args[2].shape}")

@@ -6,16 +6,17 @@ All randomness comes from :func:`kisonet.random.get_generator`, so
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from ...autograd import Function, Tensor
 from ...autograd.tensor import as_tensor
-from ...errors import KisonetValueError
+from ...errors import KisonetValueError, unknown_name
 from ...random import get_generator
 
-__all__ = ["check_p", "dropout", "dropout_mask", "gaussian_noise", "gaussian_noise_array"]
+__all__ = ["CORRUPTIONS", "check_p", "corrupt", "dropout", "dropout_mask", "gaussian_noise", "gaussian_noise_array"]
 
 
 def check_p(name: str, p: float) -> float:
@@ -95,3 +96,40 @@ def gaussian_noise(x: Any, std: float, training: bool = True) -> Tensor:
     noise = get_generator().standard_normal(x.shape, dtype=dtype)
     noise *= dtype.type(std)
     return x + noise
+
+
+CORRUPTIONS = ("gaussian", "masking", "salt_and_pepper")
+
+
+def corrupt(
+    x: np.ndarray,
+    kind: str = "gaussian",
+    level: float = 0.1,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """A corrupted copy of ``x`` for the denoising setting (Vincent et al. 2008).
+
+    'gaussian':        x~ = x + level * eps,  eps ~ N(0, 1)  (the noise layer's function);
+    'masking':         each value set to 0 with probability ``level``;
+    'salt_and_pepper': each value set to min(x) or max(x) (half each) with probability ``level``.
+
+    Train a denoising autoencoder on ``(corrupt(x), x)``: noisy input, clean target.
+    Any shape works; the dtype is kept.  ``rng`` defaults to kisonet's global generator.
+    """
+    if kind not in CORRUPTIONS:
+        raise unknown_name("corruption", str(kind), CORRUPTIONS)
+    x = np.asarray(x)
+    rng = get_generator() if rng is None else rng
+    ok = isinstance(level, (int, float, np.floating, np.integer)) and not isinstance(level, bool)
+    if not ok or not math.isfinite(level) or level < 0 or (kind != "gaussian" and level > 1):
+        bound = "a finite number >= 0" if kind == "gaussian" else "a probability in [0, 1]"
+        raise KisonetValueError(f"corrupt: level must be {bound} for {kind!r}, got {level!r}")
+    if kind == "gaussian":
+        return gaussian_noise_array(x, float(level), rng).astype(x.dtype, copy=False)
+    level = float(level)
+    hit = rng.random(x.shape, dtype=np.float32) < level
+    if kind == "masking":
+        return np.where(hit, x.dtype.type(0), x)
+    salt = rng.random(x.shape, dtype=np.float32) < 0.5
+    lo, hi = (x.min(), x.max()) if x.size else (0, 0)
+    return np.where(hit, np.where(salt, hi, lo), x).astype(x.dtype, copy=False)

@@ -128,7 +128,7 @@ l1_loss = mae_loss
 # classification: fused softmax cross-entropy and NLL
 
 
-def _log_softmax_rows(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def log_softmax_rows(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(log p, p) for logits z (M, C), with the max shift so exp never overflows."""
     s = z - z.max(axis=1, keepdims=True)
     e = np.exp(s)
@@ -159,7 +159,7 @@ class CrossEntropy(Function):
     reduction: str
 
     def forward(self, z):
-        logp, p = _log_softmax_rows(z)
+        logp, p = log_softmax_rows(z)
         if self.Q is None:
             rows = np.arange(z.shape[0])
             per = logp[rows, self.idx]

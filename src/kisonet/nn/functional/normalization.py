@@ -219,7 +219,7 @@ def batch_norm(
         out = NormalizeFunction.apply(x, *params, axes=axes, eps=eps, view=None, pshape=pshape, stats=stats)
         if training and running_mean is not None and running_var is not None:
             unbiased = stats["var"].reshape(C) * (M / (M - 1))
-            _update_running(
+            update_running_stats(
                 running_mean, running_var, stats["mean"].reshape(C), unbiased, momentum, num_batches_tracked
             )
         return out
@@ -228,7 +228,9 @@ def batch_norm(
     return AffineEvalFunction.apply(x, *params, mean=mean, inv_std=inv_std, param_axes=axes)
 
 
-def _update_running(rm, rv, mean, unbiased_var, momentum, num_batches_tracked) -> None:
+def update_running_stats(rm, rv, mean, unbiased_var, momentum, num_batches_tracked) -> None:
+    """In place: running = (1 - m) running + m batch (PyTorch's EMA), or the cumulative
+    average 1/n when ``momentum`` is None; ``num_batches_tracked`` (a 0-d array) counts the update."""
     if num_batches_tracked is not None:
         num_batches_tracked += 1
     if momentum is None:
@@ -298,7 +300,7 @@ def instance_norm(
     out = NormalizeFunction.apply(x, *params, axes=axes, eps=eps, view=None, pshape=pshape, stats=stats)
     if running_mean is not None and running_var is not None:
         mean, var = stats["mean"], stats["var"]
-        _update_running(
+        update_running_stats(
             running_mean,
             running_var,
             mean.reshape(N, C).mean(0),

@@ -20,7 +20,7 @@ import numpy as np
 from ...autograd import Tensor
 from ...autograd.function import Function
 from ...errors import KisonetValueError, ShapeError, unknown_name
-from .conv import _as_tensor, _check_fits, _pad, _pair, _unpad
+from .conv import _as_tensor, _pair, _unpad, conv_output_size, pad_array
 
 
 def _window(xp: np.ndarray, p: int, q: int, stride: tuple[int, int], out_hw: tuple[int, int]) -> tuple:
@@ -47,7 +47,7 @@ class MaxPool2dFunction(Function):
     """
 
     def forward(self, x):
-        xp = _pad(x, self.pad, value=-np.inf)
+        xp = pad_array(x, self.pad, value=-np.inf)
         kh, kw = self.kernel
         y = xp[_window(xp, 0, 0, self.stride, self.out_hw)].copy()
         for p in range(kh):
@@ -102,7 +102,7 @@ class AvgPool2dFunction(Function):
     """
 
     def forward(self, x):
-        xp = _pad(x, self.pad)
+        xp = pad_array(x, self.pad)
         kh, kw = self.kernel
         y = xp[_window(xp, 0, 0, self.stride, self.out_hw)].copy()
         for p in range(kh):
@@ -139,7 +139,7 @@ def _pool_args(name: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any
             f"{name}: padding {(ph, pw)} must be at most half the kernel size {kernel} (as in PyTorch)"
         )
     pad = (ph, ph, pw, pw)
-    out_hw = _check_fits(name, x.shape, kernel, stride_, pad)
+    out_hw = conv_output_size(name, x.shape, kernel, stride_, pad)
     return dict(kernel=kernel, stride=stride_, pad=pad, out_hw=out_hw)
 
 
