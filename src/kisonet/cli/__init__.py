@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "ensemble": ".ensemble",
     "semi": ".semi",
     "autoencoder": ".autoencoder",
+    "notes": ".notes",
 }
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]

@@ -1,0 +1,95 @@
+"""``kisonet notes [TOPIC]``: the lecture notes' formulas, where they are in kisonet, shown live.
+
+Without a topic: every entry of the notes map by deck and section.  With a topic (an entry id,
+an English or Japanese name: ``adam``, ``過学習``, ``keio4.adam``): for each matching entry the
+formula as the deck prints it, kisonet's call, default and the option for the notes' form,
+where the code is, misprints, and a three-step demonstration computed now (kisonet next to the
+printed formula in plain NumPy).  An unknown topic is one line with the closest name, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .options import UsageError
+
+HELP = "the lecture notes' formulas mapped to kisonet: list the topics, or show one with a live demonstration"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "topic",
+        nargs="?",
+        metavar="TOPIC",
+        help="an entry id, or an English or Japanese name (adam, 過学習, dropout); omit to list them all",
+    )
+    parser.add_argument("--no-demo", action="store_true", help="do not run the three-step demonstration")
+
+
+def _list(m) -> None:
+    print(f"The lecture notes mapped to kisonet: {len(m)} entries.  `kisonet notes TOPIC` shows one.")
+    for key, sections in m.by_deck().items():
+        d = m.decks[key]
+        print()
+        print(f"{key}  {d.title_en}")
+        print(f"     {d.title_ja}  (seeds/{d.file})")
+        for section, entries in sections.items():
+            print(f"  {section}")
+            for e in entries:
+                names = ", ".join(t for t in e.topics[:3])
+                print(f"    {e.id:<34} {e.title_en} / {e.title_ja}" + (f"  [{names}]" if names else ""))
+
+
+def _show(m, e, demo: bool) -> None:
+    from ..notes.core import demonstrate, format_value
+
+    d = m.decks[e.deck]
+    print(f"{e.id}: {e.title_en} / {e.title_ja}  ({e.kind})")
+    print(f"  deck:      {e.deck} {d.title_en} (seeds/{d.file})")
+    print(f"  section:   {e.section}")
+    print(f"  printed:   {' '.join(e.latex.split())}")
+    print(f"  kisonet:   {' '.join(e.api.split())}")
+    if e.default:
+        print(f"  default:   {' '.join(e.default.split())}")
+    print(f"  notes' form: {' '.join(e.option.split()) if e.option else 'the default (nothing to set)'}")
+    print(f"  code:      {e.code}")
+    if e.shown_by:
+        print(f"  shown by:  {'; '.join(e.shown_by)}")
+    if e.also_in:
+        print(f"  also in:   {'; '.join(e.also_in)}")
+    if e.note:
+        print(f"  note:      {' '.join(e.note.split())}")
+    if e.misprint:
+        print(f"  MISPRINT:  {' '.join(e.misprint.split())}")
+    if not demo:
+        return
+    rows = demonstrate(e)
+    print(f"  demonstration: {e.demo}" if e.demo else "  demonstration:")
+    head = ["", "kisonet", "printed formula (NumPy)"]
+    table = [[r.label, format_value(r.kisonet), format_value(r.reference)] for r in rows]
+    if any(r.printed is not None for r in rows):
+        head.append("exactly as printed (misprint)")
+        for line, r in zip(table, rows, strict=True):
+            line.append(format_value(r.printed))
+    widths = [max(len(x) for x in col) for col in zip(head, *table, strict=True)]
+    for line in (head, *table):
+        print("    " + "  |  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip())
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import KisonetValueError
+    from ..notes import load_map
+
+    m = load_map()
+    if args.topic is None:
+        _list(m)
+        return 0
+    try:
+        entries = m.find(args.topic)
+    except KisonetValueError as e:
+        raise UsageError(str(e)) from None
+    for i, e in enumerate(entries):
+        if i:
+            print()
+        _show(m, e, not args.no_demo)
+    return 0
