@@ -63,3 +63,26 @@ def test_readme_cross_validation_block_runs(monkeypatch):
         exec(compile(small, "README.md", "exec"), {"__name__": "__readme__"})
     mean = float(out.getvalue().split()[0])
     assert 0.5 < mean <= 1.0
+
+
+def test_readme_vanishing_gradient_commands_show_the_first_layer_vanish(tmp_path, capsys):
+    """The README's deep sigmoid + Xavier command: layer 1's gradient is orders of magnitude below
+    the last layer's and the net stays at chance; ReLU + He at the same depth keeps them of one order."""
+    from kisonet.cli import main
+
+    block = _blocks("bash")[1]
+    cmds = [ln.split()[1:] for ln in block.splitlines() if ln.startswith("kisonet train") and "--grad-norms" in ln]
+    assert len(cmds) == 2 and "sigmoid" in cmds[0] and "relu" in cmds[1]
+    firsts = []
+    for i, args in enumerate(cmds):
+        out = tmp_path / str(i)
+        assert main([*args, "--epochs", "2", "--out", str(out), "--no-progress"]) == 0
+        printed = capsys.readouterr().out
+        ratio = float(re.search(r"first / last layer at step 1: (\S+)", printed).group(1))
+        header = (out / "history.csv").read_text().splitlines()[0].split(",")
+        assert [h for h in header if h.startswith("grad_norm_l")] == [f"grad_norm_l{k}" for k in range(1, 8)]
+        metrics = (out / "metrics.json").read_text()
+        firsts.append((ratio, float(re.search(r'"test_accuracy": ([0-9.]+)', metrics).group(1))))
+    (sig_ratio, sig_acc), (relu_ratio, relu_acc) = firsts
+    assert sig_ratio < 1e-3 and sig_acc < 0.2  # vanished: layer 1 barely moves, the net stays at chance
+    assert relu_ratio > 0.1 and relu_acc > 0.8

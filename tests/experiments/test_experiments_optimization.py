@@ -87,7 +87,7 @@ def test_cli_list_and_errors(capsys):
 
 
 def test_vanishing_gradient_sigmoid_small_normal_vs_relu_he(tmp_path):
-    res = kn.experiments.vanishing_gradient(quick=True, dataset="digits", out=tmp_path, epochs=2, verbose=False)
+    res = kn.experiments.vanishing_gradient(quick=True, dataset="digits", out=tmp_path, verbose=False)
     c = res["configs"]
     g_sig = c["sigmoid + N(0,0.01²)"]["grad_norm"]
     g_he = c["ReLU + He"]["grad_norm"]
@@ -100,8 +100,15 @@ def test_vanishing_gradient_sigmoid_small_normal_vs_relu_he(tmp_path):
     # sigmoid + tiny weights: every hidden unit near 0.5 (no spread); He keeps the activations' spread
     assert c["sigmoid + N(0,0.01²)"]["activation_std"][-1] < 0.02
     assert c["ReLU + He"]["activation_std"][-1] > 0.1
-    assert c["ReLU + He"]["final_train_accuracy"] > c["sigmoid + N(0,0.01²)"]["final_train_accuracy"] + 0.3
-    assert len(c["ReLU + He"]["history"]["test_accuracy"]) == 2
+    # the quick run ends in the full run's order: sigmoid + N(0,0.01²) near chance, ReLU + N(0,0.01²)
+    # late, sigmoid + Xavier and ReLU + He learning (full: 25.9% < 88.9% < 93.5% < 95.9%)
+    acc = [c[k]["final_test_accuracy"] for k in ("sigmoid + N(0,0.01²)", "ReLU + N(0,0.01²)", "sigmoid + Xavier",
+                                                 "ReLU + He")]  # fmt: skip
+    assert acc == sorted(acc), acc
+    assert acc[0] < 0.3 and acc[2] > 0.5 and acc[3] > 0.8, acc
+    assert len(c["ReLU + He"]["history"]["test_accuracy"]) == res["epochs"] == 8
+    summary = (res["out"] / "summary.md").read_text()
+    assert "## What it shows" in summary and "## Full run (reference numbers)" in summary and "93.5%" in summary
     data = _outputs_ok(res, ("grad_norms.png", "activations.png", "accuracy.png"))
     assert data["dataset"] == "digits" and data["quick"] is True
 

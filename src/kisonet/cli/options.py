@@ -325,6 +325,13 @@ TRAIN_OPTIONS: list[Option] = [
         "FRAC",
     ),
     Option("standardize", True, boolean, "standardise inputs with training-set statistics", switch=True),
+    Option(
+        "grad-norms",
+        False,
+        boolean,
+        "record each layer's gradient norm ||dE/dW_l|| (history.csv grad_norm_l1, ...) and print them",
+        switch=True,
+    ),
     Option("seed", 0, number(int, low=0), "random seed (same seed, same history)", "N"),
     # One BLAS thread by default: at mini-batch sizes the products are too small for a second
     # thread to pay, and idle BLAS threads spin (measured: 5x the CPU time on a 2-core box).

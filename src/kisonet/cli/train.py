@@ -286,6 +286,18 @@ def format_table(final: dict[str, float], seconds: float, metric: str) -> str:
     return "\n".join(lines)
 
 
+def format_grad_norms(log: Any, history: dict[str, list[float]]) -> str:
+    """``--grad-norms``: per layer, ||dE/dW_l|| at the first step and averaged over the last epoch."""
+    last = [_last(history, f"grad_norm_l{i + 1}") for i in range(len(log.names))]
+    lines = ["gradient norm ||dE/dW_l||  (layer 1 = next to the input)", "layer  at step 1   last epoch (mean)"]
+    for i, (first, end) in enumerate(zip(log.first_step or [], last, strict=False)):
+        lines.append(f"{i + 1:5d}  {first:9.2e}   {float('nan') if end is None else end:9.2e}")
+    if log.first_step and log.first_step[-1] > 0:
+        ratio = log.first_step[0] / log.first_step[-1]
+        lines.append(f"first / last layer at step 1: {ratio:.1e}")
+    return "\n".join(lines)
+
+
 def _last(history: dict[str, list[float]], key: str) -> float | None:
     vals = history.get(key)
     return float(vals[-1]) if vals else None
@@ -382,6 +394,12 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
     scheduler = make_scheduler(config, optimizer)
     regularizer = make_regularizer(config)
     callbacks = []
+    grad_norms = None
+    if config.get("grad-norms"):
+        from ..train import LayerGradNorms
+
+        grad_norms = LayerGradNorms()
+        callbacks.append(grad_norms)
     if config["early-stopping"]:
         callbacks.append(EarlyStopping(monitor="val_loss", patience=int(config["early-stopping"]), restore_best=True))
     classification = data.task == "classification"
@@ -493,5 +511,7 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
         print(f"kisonet train: warning: no curves.png ({e})", file=sys.stderr)
     ckpt_path.unlink(missing_ok=True)  # the run is complete: model.npz is its result
     echo(format_table(final, time.perf_counter() - t_start, metric))
+    if grad_norms is not None:
+        echo(format_grad_norms(grad_norms, history))
     echo(f"run folder: {run_dir}")
     return 0

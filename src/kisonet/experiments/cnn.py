@@ -21,10 +21,23 @@ from typing import Any
 
 import numpy as np
 
-from .common import new_figure, start, with_blas_threads
+from .common import Lesson, new_figure, start, with_blas_threads
 from .overfitting import fit
 
-__all__ = ["cnn", "mosaic"]
+__all__ = ["LESSON", "cnn", "mosaic"]
+
+LESSON = Lesson(
+    shows=(
+        "A single convolution layer of 30 5x5 filters, trained for a few epochs, classifies digits far above "
+        "chance (10%): the learned part of the filters W − W₀ is smooth stroke and edge detectors, and each "
+        "feature map lights up where its filter's pattern occurs in the image."
+    ),
+    reference=(
+        "`kisonet experiment cnn --data-dir ../shared/data/mnist` (SimpleCNN on 8,000 mnist-t10k images, "
+        "8 epochs of Adam lr 0.001, batch 100): train accuracy 99.99%, test accuracy 97.90%, relative filter "
+        "change ‖W−W₀‖/‖W₀‖ 0.26."
+    ),
+)
 
 
 def _feature_maps(model: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -56,8 +69,8 @@ def cnn(
     seed: int = 0,
     n_train: int | None = None,
     epochs: int | None = None,
-    lr: float = 1e-3,
-    batch_size: int = 100,
+    lr: float | None = None,
+    batch_size: int | None = None,
     n_images: int = 3,
     n_maps: int = 10,
     verbose: bool = True,
@@ -65,7 +78,8 @@ def cnn(
     """Run the experiment; returns the history, accuracies and the learned first-layer filters.
 
     Full: the whole training pool (8,000 images of ``mnist-t10k``), 8 epochs of Adam (lr 1e-3,
-    batch 100).  Quick: 500 / 300 images, 1 epoch.
+    batch 100).  Quick: 1,000 / 300 images, 3 epochs of Adam lr 0.003, batch 50 (60 steps: the
+    net is well above chance, as in the full run).
     """
     from .. import nn
     from .. import random as kr
@@ -73,8 +87,10 @@ def cnn(
     from ..optim import Adam
 
     ctx = start("cnn", quick, dataset, data_dir, out, seed, verbose=verbose)
-    epochs = int(epochs if epochs is not None else (1 if quick else 8))
-    data = ctx.load(n_train if n_train is not None else (500 if quick else None), 300 if quick else None)
+    epochs = int(epochs if epochs is not None else (3 if quick else 8))
+    lr = float(lr if lr is not None else (3e-3 if quick else 1e-3))
+    batch_size = int(batch_size if batch_size is not None else (50 if quick else 100))
+    data = ctx.load(n_train if n_train is not None else (1000 if quick else None), 300 if quick else None)
     kr.manual_seed(seed)
     model = SimpleCNN(data.input_shape, data.n_classes, init="he")
     conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
@@ -115,8 +131,8 @@ def cnn(
          "filters_after": after, "filter_change": change, "shown_images": picks,
          "shown_maps": order.tolist(), "shown_predictions": preds.tolist()},
         ("quantity", "value"), rows,
-        f"SimpleCNN on {len(data.y_train)} {ctx.data_choice.name} images, Adam lr {lr}, batch {batch_size}.",
-        "What a CNN learns: filters and feature maps",
+        f"SimpleCNN on {len(data.y_train)} {ctx.data_choice.name} images, Adam lr {lr:g}, batch {batch_size}.",
+        "What a CNN learns: filters and feature maps", lesson=LESSON,
     )  # fmt: skip
 
 

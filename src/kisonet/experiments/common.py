@@ -35,6 +35,7 @@ from ..io import atomic_write
 __all__ = [
     "Context",
     "DataChoice",
+    "Lesson",
     "Split",
     "choose_dataset",
     "default_out",
@@ -164,6 +165,20 @@ def _subsample(X: np.ndarray, y: np.ndarray, n: int | None, seed: int) -> tuple[
 # --- the experiment context -----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Lesson:
+    """What an experiment shows, and the headline numbers of its full run.
+
+    ``shows`` is the lesson in a few sentences (the same for the full and the ``--quick`` run: a
+    quick run is sized so that it shows the same thing, and a test asserts it).  ``reference`` is
+    the full run's command and headline numbers, as measured (its figures are in
+    ``docs/figures/experiments/<name>/``), so that a quick run's summary can be read against it.
+    """
+
+    shows: str
+    reference: str
+
+
 def default_out(name: str) -> Path:
     """``runs/experiments/<name>`` (relative to the working directory)."""
     return Path("runs") / "experiments" / name
@@ -240,8 +255,12 @@ class Context:
         notes: str = "",
         title: str | None = None,
         json_results: dict[str, Any] | None = None,
+        lesson: Lesson | None = None,
     ) -> dict[str, Any]:
         """Write ``results.json`` and ``summary.md``; return ``results`` with the run's metadata.
+
+        ``lesson`` adds the "What it shows" paragraph and the full run's reference numbers to
+        ``summary.md`` (and both texts to ``results.json``).
 
         ``json_results`` (default ``results``) is what goes into ``results.json``, for experiments
         that keep long arrays in a side file and a thinned copy in the JSON.
@@ -258,6 +277,9 @@ class Context:
             "command": command_line(self),
             "versions": {"python": platform.python_version(), "numpy": np.__version__},
         }
+        if lesson is not None:
+            meta["shows"] = lesson.shows
+            meta["full_run_reference"] = lesson.reference
         full = {**meta, **results}
         text = dumps({**meta, **(results if json_results is None else json_results)}) + "\n"
         with atomic_write(self.path(RESULTS), "w") as f:
@@ -270,6 +292,9 @@ class Context:
         lines += ["", markdown_table(summary_headers, summary_rows), ""]
         if notes:
             lines += [notes.strip(), ""]
+        if lesson is not None:
+            lines += ["## What it shows", "", lesson.shows.strip(), ""]
+            lines += ["## Full run (reference numbers)", "", lesson.reference.strip(), ""]
         lines += [f"![{f}]({f})" for f in self.figures]
         with atomic_write(self.path(SUMMARY), "w") as f:
             f.write("\n".join(lines).rstrip() + "\n")

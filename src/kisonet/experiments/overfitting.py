@@ -31,9 +31,26 @@ from typing import Any
 
 import numpy as np
 
-from .common import Split, start, with_blas_threads
+from .common import Lesson, Split, start, with_blas_threads
 
-__all__ = ["EvalEachEpoch", "accuracy", "cures", "fit", "overfitting"]
+__all__ = ["LESSON", "EvalEachEpoch", "accuracy", "cures", "fit", "overfitting"]
+
+LESSON = Lesson(
+    shows=(
+        "Without regularisation the big net memorises its few training images (100% training accuracy) while "
+        "the test accuracy stays far below: the generalisation gap. The penalties (L2, L1, elastic net, "
+        "dropout + L1) and input noise each narrow that gap, mostly by giving up training accuracy; with this "
+        "little data the test accuracy moves by a few points either way (input noise best in the full run). Early "
+        "stopping with a patience of a few epochs stops near the same point and changes little: a cure is "
+        "not a gift of information."
+    ),
+    reference=(
+        "`kisonet experiment overfitting --data-dir ../shared/data/mnist` (300 mnist-t10k images, 200 epochs "
+        "of SGD lr 0.01): gap / test accuracy — none 15.4 / 84.5%, L2 (λ=0.1) 8.8 / 82.5%, L1 (λ=0.01) "
+        "11.1 / 82.8%, elastic net 9.6 / 83.5%, dropout 0.15 14.9 / 80.8%, dropout + L1 7.3 / 74.1%, early "
+        "stopping 15.9 / 83.4%, input noise (σ=0.3) 13.6 / 85.7%."
+    ),
+)
 
 
 # --- helpers shared by the generalisation experiments -----------------------------------------
@@ -172,7 +189,8 @@ def overfitting(
     run: it is the reference).
 
     Full: 300 training images, 200 epochs, SGD lr 0.01.  Quick: 200 images, 50 epochs at lr
-    0.03 (on ``digits`` this takes seconds), test set capped at 1,000.
+    0.03, test set capped at 1,000; on the embedded ``digits`` (8x8 images, easier: 200 of them
+    barely over-fit) 100 images, 150 epochs at lr 0.05.
     """
     from .. import nn
     from .. import random as kr
@@ -181,10 +199,11 @@ def overfitting(
     from ..train import EarlyStopping
 
     ctx = start("overfitting", quick, dataset, data_dir, out, seed, verbose=verbose)
+    small = ctx.data_choice is not None and ctx.data_choice.name == "digits"
     if quick and n_train == 300:
-        n_train = 200
-    epochs = int(epochs if epochs is not None else (50 if quick else 200))
-    lr = float(lr if lr is not None else (0.03 if quick else 0.01))
+        n_train = 100 if small else 200
+    epochs = int(epochs if epochs is not None else ((150 if small else 50) if quick else 200))
+    lr = float(lr if lr is not None else ((0.05 if small else 0.03) if quick else 0.01))
     patience = int(patience if patience is not None else (10 if quick else 20))
     # 300 training + 300 validation images (the validation set is used by early stopping only)
     full = ctx.load(2 * n_train, 1000 if quick else None)
@@ -242,7 +261,7 @@ def overfitting(
         {"runs": runs, "n_train": n_train, "n_val": len(va), "epochs": epochs, "lr": lr,
          "all_finite": all(_finite([r["train_acc"], r["test_acc"]]) for r in runs.values())},
         ("set-up", "train acc", "test acc", "gap (points)", "test vs none", "epochs"),
-        rows, notes, "Over-fitting 300 images, and its cures",
+        rows, notes, f"Over-fitting {n_train} images, and its cures", lesson=LESSON,
     )  # fmt: skip
 
 

@@ -27,9 +27,25 @@ from typing import Any
 
 import numpy as np
 
-from .common import deep_mlp, new_figure, probe, start, train_classifier, with_blas_threads
+from .common import Lesson, deep_mlp, new_figure, probe, start, train_classifier, with_blas_threads
 
-__all__ = ["CONFIGS", "vanishing_gradient"]
+__all__ = ["CONFIGS", "LESSON", "vanishing_gradient"]
+
+LESSON = Lesson(
+    shows=(
+        "At initialisation the first layer of sigmoid + N(0,0.01²) gets a gradient about 10⁻⁸ of ReLU + He's: "
+        "the backward signal shrinks layer after layer, and the net stays near chance. Scaling the weights "
+        "to the layer's size (Xavier for sigmoid, He for ReLU) keeps the gradient's order of magnitude through "
+        "the depth, and both nets learn; ReLU + N(0,0.01²) has no saturation but tiny activations, and learns "
+        "later. Final accuracy order: sigmoid + N(0,0.01²) < ReLU + N(0,0.01²) < sigmoid + Xavier < ReLU + He."
+    ),
+    reference=(
+        "`kisonet experiment vanishing-gradient --data-dir ../shared/data/mnist` (8,000 mnist-t10k images, "
+        "10 epochs of Adam lr 0.001, batch 100): ‖∂E/∂W₁‖ at init 1.0e-08 (sigmoid + N(0,0.01²)) vs 0.87 "
+        "(ReLU + He), ratio 1.2e-08; test accuracy sigmoid + N(0,0.01²) 25.9%, ReLU + N(0,0.01²) 88.9%, "
+        "sigmoid + Xavier 93.5%, ReLU + He 95.9%."
+    ),
+)
 
 # label -> (activation, init)
 CONFIGS: dict[str, tuple[str, str]] = {
@@ -49,22 +65,26 @@ def vanishing_gradient(
     out: str | os.PathLike | None = None,
     seed: int = 0,
     epochs: int | None = None,
-    lr: float = 1e-3,
+    lr: float | None = None,
     depth: int = 5,
     width: int = 100,
+    batch_size: int | None = None,
     verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns per-config gradient norms, activation statistics and histories.
 
     Full: the whole training set, 10 epochs of Adam (lr 0.001, batch 100).  Quick: 1,000 / 500
-    samples, 3 epochs.
+    samples, 8 epochs of Adam lr 0.003, batch 20 (400 steps: enough for sigmoid + Xavier to leave
+    the loss plateau, as it does in the full run).
     """
     from .. import random as kr
     from ..optim import Adam
 
     ctx = start("vanishing-gradient", quick, dataset, data_dir, out, seed, verbose=verbose)
     data = ctx.load(*((1000, 500) if quick else (None, None)))
-    epochs = int(epochs if epochs is not None else (3 if quick else 10))
+    epochs = int(epochs if epochs is not None else (8 if quick else 10))
+    batch_size = int(batch_size if batch_size is not None else (20 if quick else 100))
+    lr = float(lr if lr is not None else (3e-3 if quick else 1e-3))
     probe_n = min(len(data.y_train), 500 if quick else 2000)
     Xp, yp = data.X_train[:probe_n], data.y_train[:probe_n]
 
@@ -85,7 +105,7 @@ def vanishing_gradient(
         )
         kr.manual_seed(seed)
         model = deep_mlp(data.n_features, data.n_classes, act, init, depth, width)
-        hist, failure = train_classifier(model, Adam(model.parameters(), lr=lr), data, epochs, 100, seed=seed)
+        hist, failure = train_classifier(model, Adam(model.parameters(), lr=lr), data, epochs, batch_size, seed=seed)
         configs[label] = {
             "activation": act,
             "init": init,
@@ -124,7 +144,7 @@ def vanishing_gradient(
     ]
     notes = (
         f"First-layer gradient norm, sigmoid + N(0,0.01²) / ReLU + He = {ratio:.1e} "
-        f"({np.log10(ratio):.1f} orders of magnitude). Adam lr {lr}, batch 100, {epochs} epochs."
+        f"({np.log10(ratio):.1f} orders of magnitude). Adam lr {lr:g}, batch {batch_size}, {epochs} epochs."
     )
     return ctx.finish(
         {
@@ -132,6 +152,7 @@ def vanishing_gradient(
             "first_layer_ratio_sigmoid_normal_vs_relu_he": ratio,
             "epochs": epochs,
             "lr": lr,
+            "batch_size": batch_size,
             "depth": depth,
             "width": width,
         },
@@ -146,6 +167,7 @@ def vanishing_gradient(
         rows,
         notes,
         "Vanishing gradients: activation x initialisation",
+        lesson=LESSON,
     )
 
 

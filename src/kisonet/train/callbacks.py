@@ -49,6 +49,7 @@ __all__ = [
     "LRSchedulerCallback",
     "TerminateOnNaN",
     "LambdaCallback",
+    "LayerGradNorms",
 ]
 
 HOOKS = (
@@ -395,6 +396,42 @@ class TerminateOnNaN(Callback):
         for k, v in logs.items():
             if isinstance(v, float) and not math.isfinite(v) and k != "epoch_seconds":
                 raise NumericalError(f"epoch {epoch + 1}: {k} is {v}; training stopped")
+
+
+class LayerGradNorms(Callback):
+    """Record ``||dE/dW_l||_F`` of every weight matrix / filter bank (layer 1 = next to the input).
+
+    After each backward pass the Frobenius norm of each weight's gradient is taken; the epoch's
+    mean goes into the epoch's logs (so into ``trainer.history`` and ``history.csv``) as
+    ``grad_norm_l1``, ``grad_norm_l2``, ...  ``first_step`` keeps the norms of the very first
+    step: at initialisation, where vanishing gradients show most plainly.  Biases and 1-D
+    parameters (batch-norm scales) are left out.
+    """
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.first_step: list[float] | None = None
+        self._sums: np.ndarray | None = None
+        self._steps = 0
+        self._logs: dict[str, Any] | None = None
+
+    def _weights(self, trainer: Trainer) -> list[Any]:
+        named = [(n, p) for n, p in trainer.model.named_parameters() if p.requires_grad and p.ndim >= 2]
+        self.names = [n for n, _ in named]
+        return [p for _, p in named]
+
+    def on_epoch_begin(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
+        self._logs, self._sums, self._steps = logs, None, 0
+
+    def on_backward_end(self, trainer: Trainer) -> None:
+        norms = np.array([0.0 if p.grad is None else float(np.linalg.norm(p.grad)) for p in self._weights(trainer)])
+        if self.first_step is None:
+            self.first_step = norms.tolist()
+        self._sums = norms if self._sums is None else self._sums + norms
+        self._steps += 1
+        if self._logs is not None:  # the epoch's logs are recorded after the epoch: keep the running mean there
+            for i, v in enumerate(self._sums / self._steps):
+                self._logs[f"grad_norm_l{i + 1}"] = float(v)
 
 
 _BAR_COLUMNS = 80  # the bar and its figures fit a default terminal (and a narrower one, cut)
