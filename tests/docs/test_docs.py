@@ -297,8 +297,9 @@ def test_the_checks_catch_what_they_should(tmp_path):
 
     assert _kisonet_argv("mpiexec -n 4 kisonet train --epochs 2") == ["train", "--epochs", "2"]
     assert _commands("kisonet train \\\n  --lr 0.1  # c\n# only a comment") == ["kisonet train  --lr 0.1  # c"]
+    assert build_parser().parse_known_args(["train", "--lrr", "0.1"])[1] == ["--lrr", "0.1"]
     with pytest.raises(UsageError):
-        build_parser().parse_known_args(["train", "--epochs", "two"])
+        build_parser().parse_known_args(["no-such-command"])
     page = tmp_path / "p.md"
     page.write_text("# A title\n\n[x](#a-title) [y](#nope) [z](missing.md)\n\n```\nkisonet\n```\n", encoding="utf-8")
     assert anchors(page) == {"a-title"} and links(page) == ["#a-title", "#nope", "missing.md"]
