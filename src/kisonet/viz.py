@@ -37,6 +37,7 @@ __all__ = [
     "new_figure",
     "reconstruction_figure",
     "save_figure",
+    "use_japanese_font",
 ]
 
 _SPLIT_STYLE = {"train": ("C0", "-"), "val": ("C1", "--"), "test": ("C2", ":")}
@@ -421,3 +422,64 @@ def reconstruction_figure(
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)
+
+
+# Japanese fonts tried after matplotlib-fontja's bundled IPAex Gothic, in order.
+_JAPANESE_FAMILIES = (
+    "IPAexGothic",
+    "Noto Sans CJK JP",
+    "Noto Sans JP",
+    "Source Han Sans JP",
+    "IPAGothic",
+    "TakaoGothic",
+    "Hiragino Sans",
+    "Yu Gothic",
+    "Meiryo",
+)
+
+
+def japanese_font_path() -> str | None:
+    """The file of a font that has Japanese glyphs: matplotlib-fontja's IPAex Gothic when that
+    package is installed (``pip install "kisonet[ja]"``), else an installed system font, else None."""
+    import importlib.util
+
+    from matplotlib import font_manager
+
+    spec = importlib.util.find_spec("matplotlib_fontja")
+    if spec is not None and spec.origin:
+        # the font file is read from the package folder: importing matplotlib_fontja would
+        # also overwrite the user's rcParams
+        bundled = os.path.join(os.path.dirname(spec.origin), "fonts", "ipaexg.ttf")
+        if os.path.exists(bundled):
+            return bundled
+    for family in _JAPANESE_FAMILIES:
+        try:
+            return font_manager.findfont(family, fallback_to_default=False)
+        except ValueError:
+            continue
+    return None
+
+
+def use_japanese_font() -> str:
+    """Let matplotlib draw Japanese titles, axis labels and legends; returns the font's name.
+
+    Latin letters, digits and the minus sign stay in matplotlib's default font (DejaVu Sans);
+    a character it lacks (kana, kanji) is taken from the Japanese font (matplotlib's per-glyph
+    fallback), so no glyph is missing and English figures look as before. Calling it again
+    changes nothing. Raises :class:`KisonetValueError` naming the package to install when no
+    Japanese font is found.
+    """
+    import matplotlib
+    from matplotlib import font_manager
+
+    path = japanese_font_path()
+    if path is None:
+        raise KisonetValueError(
+            "no Japanese font found for matplotlib; install one with "
+            '`pip install "kisonet[ja]"` (matplotlib-fontja: IPAex Gothic)'
+        )
+    font_manager.fontManager.addfont(path)
+    name = font_manager.FontProperties(fname=path).get_name()
+    families = [f for f in matplotlib.rcParams["font.family"] if f not in ("sans-serif", name)]
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", *[f for f in families if f != "DejaVu Sans"], name]
+    return name
