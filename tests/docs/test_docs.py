@@ -33,7 +33,7 @@ PAGES = sorted(
     [p for p in REPO.glob("README*.md")] + [p for p in (REPO / "docs").rglob("*.md") if "figures" not in p.parts],
     key=lambda p: str(p),
 )
-LANGUAGES = {"python", "bash", "text", "toml", "json", "csv", "console"}
+LANGUAGES = {"python", "bash", "text", "toml", "json", "csv", "console", "latex"}
 FENCE = re.compile(r"^(?P<indent> {0,3})```(?P<lang>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.S | re.M)
 REPLACE = re.compile(r"replace\s+([\"'])(.*?)\1\s+([\"'])(.*?)\3")
 DIRECTIVE = re.compile(r"<!--\s*docs-test:\s*(?P<what>.*?)\s*-->\s*$")
