@@ -111,3 +111,35 @@ def test_methods_equal_functions(rng):
         np.testing.assert_array_equal(getattr(kn, name)(x, *fargs).data, getattr(x, name)(*margs).data, err_msg=name)
     mask = y > 0
     np.testing.assert_array_equal(kn.where(mask, x, y).data, x.where(mask, y).data)
+
+
+def _loaded_after(code: str) -> set[str]:
+    import subprocess
+    import sys
+
+    probe = code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_import_kisonet_loads_only_the_engine():
+    # Start-up: the heavy parts load on first use (PEP 562), see docs/architecture.md.
+    loaded = _loaded_after("import kisonet")
+    heavy = {"matplotlib", "scipy", "sklearn", "mpi4py", "tqdm", "urllib.request", "kisonet.nn", "kisonet.data"}
+    heavy |= {"kisonet.train", "kisonet.viz", "kisonet.experiments", "kisonet.distributed", "kisonet.compress"}
+    assert not heavy & loaded, sorted(heavy & loaded)
+
+
+def test_kisonet_help_loads_no_plotting_or_datasets():
+    loaded = _loaded_after("from kisonet.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass")
+    heavy = {"matplotlib", "sklearn", "mpi4py", "kisonet.experiments", "kisonet.distributed"}
+    assert not heavy & loaded, sorted(heavy & loaded)
+
+
+def test_submodules_load_on_first_use():
+    import kisonet as kn
+
+    assert kn.viz.plot_history is not None and kn.nn.Linear is not None
+    assert "viz" in dir(kn)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        kn.nope  # noqa: B018

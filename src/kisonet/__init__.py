@@ -78,15 +78,56 @@ from .errors import (
 from .random import get_generator, get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from .threads import get_num_threads, set_num_threads
-from . import allocator
 
-allocator._apply_default()  # keep each step's freed memory for the next (see kisonet.allocator)
+# The rest of kisonet loads on first use (PEP 562): ``kn.nn``, ``kn.optim``, ``kn.data``,
+# ``kn.train``, ``kn.viz`` (matplotlib), ``kn.experiments``, ``kn.distributed`` (mpi4py), ...
+# so ``import kisonet`` costs little more than NumPy and changes nothing in the process
+# (the allocator setting is applied when an optimizer is built: see kisonet.allocator).
+_SUBMODULES = frozenset(
+    {
+        "allocator",
+        "autograd",
+        "backend",
+        "cli",
+        "compress",
+        "config",
+        "dashboard",
+        "data",
+        "distributed",
+        "ensemble",
+        "errors",
+        "experiments",
+        "io",
+        "models",
+        "nn",
+        "notes",
+        "optim",
+        "random",
+        "registry",
+        "regularizers",
+        "runner",
+        "runs",
+        "semi",
+        "serialization",
+        "threads",
+        "train",
+        "validation",
+        "viz",
+    }
+)
 
-# The sub-packages, in the order they build on each other (see docs/architecture.md);
-# mpi4py is imported only when kisonet.distributed is used.
-from . import nn
-from . import optim, regularizers
-from . import data
-from . import train, viz
-from . import models
-from . import experiments, ensemble, semi, compress, distributed
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        import importlib
+
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module 'kisonet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _SUBMODULES)

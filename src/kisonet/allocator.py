@@ -8,7 +8,8 @@ again, and the first write to each page is a page fault.  Measured on the LeNet+
 benchmark step (batch 128 of 3x32x32): ~7,200 page faults and ~15 ms of kernel time
 per step, a 79 ms step became 49 ms without them (1 thread); SimpleCNN 33 -> 19 ms.
 
-:func:`keep_freed_memory` (applied when kisonet is imported) raises two glibc limits
+:func:`keep_freed_memory` (applied by :func:`apply_default` when the first optimizer is built,
+so importing kisonet changes nothing) raises two glibc limits
 with ``mallopt``: requests up to ``mmap_threshold_mb`` come from the heap, and up to
 ``trim_threshold_mb`` of free memory stays mapped in the process instead of going
 back to the OS.  The resident size then stays at the peak of one step (it never grows
@@ -16,7 +17,7 @@ from step to step; benchmarks/bench_memory.py checks), which is what a caching
 allocator such as PyTorch's does for GPU memory.  Arrays larger than the mmap threshold
 (a dataset, the largest im2col buffers, which conv2d caches itself) are not affected.
 
-Opt out with the environment variable ``KISONET_MALLOC=default`` (read at import), or
+Opt out with the environment variable ``KISONET_MALLOC=default`` (read then), or
 call ``keep_freed_memory(trim_threshold_mb=0)`` to return free memory eagerly again.
 Only glibc (Linux) has these settings; elsewhere this does nothing.
 """
@@ -27,7 +28,7 @@ import ctypes
 import os
 import platform
 
-__all__ = ["keep_freed_memory", "settings"]
+__all__ = ["apply_default", "keep_freed_memory", "settings"]
 
 # glibc's <malloc.h>
 _M_TRIM_THRESHOLD = -1
@@ -76,6 +77,17 @@ def settings() -> dict[str, int]:
     return dict(_settings)
 
 
-def _apply_default() -> None:
+_applied = False
+
+
+def apply_default() -> None:
+    """Keep freed memory (the defaults of :func:`keep_freed_memory`) unless the environment
+    says ``KISONET_MALLOC=default``; once per process. Training calls it when an optimizer is
+    built (the start of every training loop), so a process that only imports kisonet, or only
+    runs inference, keeps glibc's defaults."""
+    global _applied
+    if _applied:
+        return
+    _applied = True
     if os.environ.get("KISONET_MALLOC", "").lower() != "default":
         keep_freed_memory()

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import allocator, backend
 from ..autograd import Tensor, enable_grad, no_grad
 from ..errors import KisonetTypeError, KisonetValueError, closest
 
@@ -102,6 +102,8 @@ class Optimizer:
         # The updates run through BLAS axpy: load it now, not inside the first step (where the
         # ~0.3 s import would land in step timings and in distributed ranks' wait bounds).
         backend.load_blas()
+        # Training starts here: from now on each step's freed memory is kept for the next.
+        allocator.apply_default()
         if isinstance(params, Tensor):
             raise KisonetTypeError(
                 f"{type(self).__name__}: params must be an iterable of tensors or dicts, got a single Tensor "
