@@ -189,7 +189,6 @@ def verify(path: str | os.PathLike, remote: RemoteFile) -> bool:
     return digest == remote.raw_sha256 or raw_sha256(path) == remote.raw_sha256
 
 
-
 _NETWORK_ERRORS = (
     ValueError,
     urllib.error.URLError,
