@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "semi": ".semi",
     "autoencoder": ".autoencoder",
     "notes": ".notes",
+    "dashboard": ".dashboard",
 }
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
