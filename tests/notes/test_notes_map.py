@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import kisonet.notes as notes
+from kisonet.cli import COMMANDS
 from kisonet.errors import KisonetValueError
 from kisonet.experiments import EXPERIMENTS
 from kisonet.notes.core import parse_map
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT.parent / "shared" / "seeds"
 MAP = notes.load_map()
 IDS = [e.id for e in MAP]
+CLI_SOURCE = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "src" / "kisonet" / "cli").glob("*.py"))
 
 
 @pytest.mark.parametrize("entry_id", IDS)
@@ -29,10 +31,10 @@ def test_call_equals_reference(entry_id):
 
 
 def test_whole_map_runs_fast():
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: the shared machine's load does not make it flaky
     for e in MAP:
         notes.run_entry(e)
-    assert time.perf_counter() - start < 20, "the whole map must check within the 30 s budget of CI"
+    assert time.process_time() - start < 10, "the whole map must check well within the 30 s budget of CI"
 
 
 @pytest.mark.parametrize("entry_id", IDS)
@@ -63,7 +65,10 @@ def test_pointers_are_real(entry_id):
         elif s.startswith("tests/"):
             assert (ROOT / s.split("::")[0]).is_file(), s
         else:
-            assert s.startswith("kisonet "), s
+            words = s.split()
+            assert words[0] == "kisonet" and words[1] in COMMANDS, s
+            for flag in re.findall(r"--[a-z][a-z0-9-]*", s):
+                assert flag in CLI_SOURCE, f"{e.id}: {s!r} names an unknown option {flag}"
     assert e.id.split(".")[0] == MAP.decks[e.deck].short
     for name, value in vars(e).items():  # a TOML basic string turns "\times" into a tab: use '...'
         assert not any(c in str(value) for c in "\t\b\f\r"), f"{e.id}.{name} has a control character"
