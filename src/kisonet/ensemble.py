@@ -49,19 +49,11 @@ VOTING = ("soft", "hard")
 
 
 def make_optimizer(spec: Any, params: Any, lr: float, weight_decay: float = 0.0) -> Any:
-    """``'adam' | 'sgd' | 'momentum' | ...`` (any :mod:`kisonet.optim` class, case-insensitive)
-    or a callable ``fn(params) -> optimizer``."""
-    from . import optim
+    """``'adam' | 'sgd' | 'momentum' | ...`` (a name of :data:`kisonet.optim.OPTIMIZERS`, any case)
+    or a callable ``fn(params) -> optimizer``.  ``weight_decay=0`` keeps the class's default."""
+    from .optim import make_optimizer as make
 
-    params = list(params)
-    if callable(spec) and not isinstance(spec, str):
-        return spec(params)
-    names = {n.lower(): n for n in optim.__all__ if n[0].isupper() and n not in ("Optimizer", "Newton")}
-    key = str(spec).lower()
-    if key not in names:
-        raise unknown_name("optimizer", spec, names)
-    cls = getattr(optim, names[key])
-    return cls(params, lr=lr, weight_decay=weight_decay) if weight_decay else cls(params, lr=lr)
+    return make(spec, params, lr, weight_decay=weight_decay or None)
 
 
 def _build(make_model: Callable[..., Any], index: int, seed: int, overrides: dict[str, Any] | None = None) -> Any:

@@ -29,12 +29,30 @@ from typing import Any
 
 from . import nn
 from .errors import KisonetTypeError, KisonetValueError, ShapeError, closest
+from .registry import Registry
 
-__all__ = ["LeNet", "MLP", "SimpleCNN", "build_model", "image_shape", "make_activation", "parse_spec"]
+__all__ = ["MODELS", "LeNet", "MLP", "SimpleCNN", "build_model", "image_shape", "make_activation", "parse_spec"]
 
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky-relu")
-BUILTIN_MODELS = ("mlp", "simple-cnn", "lenet")
-SPEC_FORMS = "mlp:H1,H2,..., simple-cnn, lenet, or module:function"
+
+def _no_args(name: str) -> Any:
+    def parse(tail: str | None, spec: str) -> str:
+        if tail is not None:
+            raise KisonetValueError(f"{name} takes no ':' arguments, got {spec!r}")
+        return name
+
+    return parse
+
+
+def _mlp_args(tail: str | None, spec: str) -> str:
+    if tail is None:
+        return "mlp"
+    try:
+        sizes = [int(t) for t in tail.split(",") if t.strip()]
+    except ValueError:
+        sizes = [0]
+    if any(h <= 0 for h in sizes):
+        raise KisonetValueError(f"mlp hidden sizes must be positive integers like mlp:256,128, got {spec!r}")
+    return "mlp:" + ",".join(map(str, sizes))
 
 
 def parse_spec(spec: Any) -> str:
@@ -42,42 +60,25 @@ def parse_spec(spec: Any) -> str:
     ``'simple-cnn'`` | ``'lenet'`` | ``'package.module:function'`` (imported only when built)."""
     s = str(spec).strip()
     if not s:
-        raise KisonetValueError(f"expected a model: {SPEC_FORMS}")
+        raise KisonetValueError(f"expected a model: {spec_forms()}")
     head, sep, tail = s.partition(":")
     key = head.lower().replace("_", "-")
-    if key == "mlp":
-        if not sep:
-            return "mlp"
-        try:
-            sizes = [int(t) for t in tail.split(",") if t.strip()]
-        except ValueError:
-            sizes = [0]
-        if any(h <= 0 for h in sizes):
-            raise KisonetValueError(f"mlp hidden sizes must be positive integers like mlp:256,128, got {s!r}")
-        return "mlp:" + ",".join(map(str, sizes))
-    if key in ("simple-cnn", "lenet"):
-        if sep:
-            raise KisonetValueError(f"{key} takes no ':' arguments, got {s!r}")
-        return key
+    if key in MODELS:
+        return MODELS.entry(key).meta["parse"](tail if sep else None, s)
     if sep and re.fullmatch(r"[A-Za-z_][\w.]*", head) and re.fullmatch(r"[A-Za-z_]\w*", tail):
         return s
-    raise KisonetValueError(f"unknown model {s!r}{closest(key, BUILTIN_MODELS)}; choose from: {SPEC_FORMS}")
+    raise KisonetValueError(f"unknown model {s!r}{closest(key, MODELS.names())}; choose from: {spec_forms()}")
+
+
+def spec_forms() -> str:
+    """The written forms of every registered model, and ``module:function``."""
+    return ", ".join(e.meta["form"] for e in MODELS.entries()) + ", or module:function"
 
 
 def make_activation(name: str) -> nn.Module:
-    """``'relu' | 'sigmoid' | 'tanh' | 'leaky-relu'`` -> a fresh activation module."""
-    key = str(name).lower().replace("_", "-")
-    if key == "relu":
-        return nn.ReLU()
-    if key == "sigmoid":
-        return nn.Sigmoid()
-    if key == "tanh":
-        return nn.Tanh()
-    if key == "leaky-relu":
-        return nn.LeakyReLU(0.01)
-    raise KisonetValueError(
-        f"unknown activation {name!r}{closest(key, ACTIVATIONS)}; choose from: {', '.join(ACTIVATIONS)}"
-    )
+    """``'relu' | 'sigmoid' | 'tanh' | 'leaky-relu'`` (any name of
+    :data:`kisonet.nn.activation.ACTIVATIONS`) -> a fresh activation module."""
+    return nn.activation.ACTIVATIONS.get(name)()
 
 
 def _check_common(owner: str, n_classes: int, dropout: float) -> None:
@@ -271,13 +272,8 @@ def build_model(
     input_shape = tuple(int(s) for s in input_shape)
     common = dict(activation=activation, init=init, dropout=dropout, batch_norm=batch_norm)
     head, sep, tail = spec.partition(":")
-    if head == "mlp":
-        hidden = tuple(int(t) for t in tail.split(",") if t) if sep else (256, 128)
-        return MLP(input_shape, hidden, n_classes, **common)
-    if head == "simple-cnn":
-        return SimpleCNN(input_shape, n_classes, **common)
-    if head == "lenet":
-        return LeNet(input_shape, n_classes, **common)
+    if head in MODELS:
+        return MODELS[head](input_shape, n_classes, tail if sep else None, **common)
     fn = _user_builder(spec)
     kwargs: dict[str, Any] = dict(input_shape=input_shape, n_classes=n_classes, **common)
     try:
@@ -292,3 +288,21 @@ def build_model(
             f"model {spec!r}: the builder returned {type(model).__name__}, expected a kisonet.nn.Module"
         )
     return model
+
+
+# The models by name (``--model``): name -> ``builder(input_shape, n_classes, args, **common)`` where
+# ``args`` is the text after ':' (None without one) and ``common`` the activation, init, dropout and
+# batch_norm options; ``parse`` checks and normalises a spec, ``form`` is how it is written.
+# Adding a model: its class above, then one ``MODELS.add`` line.
+# fmt: off
+MODELS = Registry("model")
+MODELS.add("mlp", lambda shape, n, args, **kw: MLP(
+    shape, tuple(int(t) for t in args.split(",") if t) if args is not None else (256, 128), n, **kw),
+    "multi-layer perceptron; hidden sizes after ':' (mlp: alone is softmax regression)",
+    form="mlp:H1,H2,...", parse=_mlp_args)
+MODELS.add("simple-cnn", lambda shape, n, args, **kw: SimpleCNN(shape, n, **kw),
+           "the notes' SimpleConvNet: conv 30x5x5 -> relu -> pool -> affine 100 -> affine",
+           form="simple-cnn", parse=_no_args("simple-cnn"))
+MODELS.add("lenet", lambda shape, n, args, **kw: LeNet(shape, n, **kw),
+           "LeNet-5: two conv+pool stages, affine 120 -> 84 -> n_classes", form="lenet", parse=_no_args("lenet"))
+# fmt: on

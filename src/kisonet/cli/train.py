@@ -113,23 +113,22 @@ def resume_run(args: argparse.Namespace) -> int:
 
 def finalize_config(config: dict[str, Any]) -> dict[str, Any]:
     """Fill the optimizer-dependent defaults (lr, momentum) and check option combinations."""
+    from ..errors import KisonetValueError
+    from ..optim.registry import check_momentum
+
     cfg = dict(config)
     opt = cfg["optimizer"]
     if cfg.get("lr") is None:
         cfg["lr"] = O.DEFAULT_LR[opt]
-    if cfg.get("momentum") is None:
-        cfg["momentum"] = O.DEFAULT_MOMENTUM.get(opt, 0.0)
-    elif opt not in ("sgd", "momentum", "nesterov", "rmsprop") and cfg["momentum"]:
-        raise UsageError(
-            f"--momentum: the {opt} optimizer has no momentum option; use it with sgd, momentum, nesterov or rmsprop"
-        )
+    try:
+        cfg["momentum"] = check_momentum(opt, cfg.get("momentum"))
+    except KisonetValueError as e:
+        raise UsageError(f"--momentum: {e}") from None
     placement = cfg.get("eps-placement", "outside")
     if placement != "outside" and opt not in O.EPS_OPTIMIZERS[placement]:
         raise UsageError(f"--eps-placement {placement}: applies to {', '.join(O.EPS_OPTIMIZERS[placement])}, not {opt}")
     if cfg.get("eps") is not None and opt not in ("adagrad", "rmsprop", "adadelta", "adam", "adamw", "adabelief"):
         raise UsageError(f"--eps: the {opt} optimizer has no eps; use it with an adaptive optimizer (adam, ...)")
-    if opt == "nesterov" and not cfg["momentum"] > 0:
-        raise UsageError("--momentum: nesterov needs a momentum > 0, got 0")
     if cfg.get("early-stopping", 0) and not cfg.get("val-split", 0) > 0:
         raise UsageError("--early-stopping: needs a validation set; set --val-split above 0 (e.g. 0.1)")
     return cfg
@@ -191,62 +190,35 @@ def prepare_data(config: dict[str, Any]) -> PreparedData:
 
 
 def make_optimizer(config: dict[str, Any], params: Any) -> Any:
-    """The ``--optimizer`` with ``--lr``, ``--momentum``, ``--weight-decay``, ``--eps`` and ``--eps-placement``."""
-    from .. import optim
+    """The ``--optimizer`` with ``--lr``, ``--momentum``, ``--weight-decay``, ``--eps`` and ``--eps-placement``
+    (:data:`kisonet.optim.OPTIMIZERS`)."""
+    from ..optim import make_optimizer as make
 
-    name, lr, m, wd = config["optimizer"], config["lr"], config["momentum"], config["weight-decay"]
-    params = list(params)
+    options: dict[str, Any] = {}
     # configs saved before --eps existed resolve to the optimizer's own defaults
-    eps = {} if config.get("eps") is None else {"eps": config["eps"]}
-    placed = {**eps, "eps_placement": config.get("eps-placement", "outside")}
-    if name == "sgd":
-        return optim.SGD(params, lr=lr, momentum=m, weight_decay=wd)
-    if name == "nesterov":
-        return optim.SGD(params, lr=lr, momentum=m, nesterov=True, weight_decay=wd)
-    if name == "momentum":
-        return optim.Momentum(params, lr=lr, rho=m, weight_decay=wd)
-    if name == "adagrad":
-        return optim.Adagrad(params, lr=lr, weight_decay=wd, **placed)
-    if name == "rmsprop":
-        return optim.RMSprop(params, lr=lr, momentum=m, weight_decay=wd, **placed)
-    if name == "adadelta":
-        return optim.Adadelta(params, lr=lr, weight_decay=wd, **eps)
-    if name == "adam":
-        return optim.Adam(params, lr=lr, weight_decay=wd, **placed)
-    if name == "adamw":
-        return optim.AdamW(params, lr=lr, weight_decay=wd, **placed)
-    if name == "adabelief":
-        return optim.AdaBelief(params, lr=lr, weight_decay=wd, **eps)
-    raise UsageError(f"--optimizer: unknown optimizer {name!r}")  # pragma: no cover - validated earlier
+    if config.get("eps") is not None:
+        options["eps"] = config["eps"]
+    if config.get("eps-placement", "outside") != "outside":
+        options["eps_placement"] = config["eps-placement"]
+    return make(
+        config["optimizer"],
+        params,
+        config["lr"],
+        momentum=config["momentum"],
+        weight_decay=config["weight-decay"],
+        **options,
+    )
 
 
 def make_scheduler(config: dict[str, Any], optimizer: Any) -> Any:
     """The ``--schedule``, stepped once per epoch (its numbers count epochs)."""
-    from ..optim import lr_scheduler as sched
+    from ..errors import KisonetValueError
+    from ..optim.lr_scheduler import from_spec
 
-    spec, epochs = config["schedule"], int(config["epochs"])
-    head, _, tail = spec.partition(":")
-    args = [t for t in tail.split(",") if t]
-    if head == "constant":
-        return None
-    if head == "step":
-        return sched.StepLR(optimizer, step_size=int(args[0]), gamma=float(args[1]) if len(args) > 1 else 0.1)
-    if head == "cosine":
-        return sched.CosineAnnealingLR(optimizer, T_max=epochs)
-    if head == "warmup-cosine":
-        warm = int(args[0]) if args else 1
-        if warm >= epochs:
-            raise UsageError(f"--schedule: warm-up of {warm} epochs must be shorter than --epochs {epochs}")
-        return sched.WarmupCosineLR(optimizer, warmup_iters=warm, total_iters=epochs)
-    if head == "restarts":
-        return sched.CosineAnnealingWarmRestarts(
-            optimizer, T_0=int(args[0]), T_mult=int(args[1]) if len(args) > 1 else 1
-        )
-    if head == "inverse":
-        return sched.InverseLR(optimizer)
-    if head == "inverse-sqrt":
-        return sched.InverseSqrtLR(optimizer)
-    raise UsageError(f"--schedule: unknown schedule {spec!r}")  # pragma: no cover - validated earlier
+    try:
+        return from_spec(config["schedule"], optimizer, int(config["epochs"]))
+    except KisonetValueError as e:
+        raise UsageError(f"--schedule: {e}") from None
 
 
 def _augmenter(config: dict[str, Any], std: Any) -> Callable | None:

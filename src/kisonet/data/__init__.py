@@ -11,6 +11,7 @@ from .cifar import parse_cifar_records, read_cifar_archive, read_cifar_bin, read
 from .dataset import ArrayDataset, Dataset, Subset, as_dataset
 from .datasets import (
     DATASET_NAMES,
+    DATASETS,
     DatasetBundle,
     DatasetInfo,
     datasets,
@@ -25,6 +26,7 @@ from .splits import KFold, Standardizer, StratifiedKFold, split_indices, split_t
 
 __all__ = [
     "DATASET_NAMES",
+    "DATASETS",
     "REMOTE_FILES",
     "ArrayDataset",
     "DataLoader",

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, KisonetValueError, unknown_name
+from ..errors import DataError, KisonetValueError
+from ..registry import Registry
 from . import cifar as _cifar
 from .download import REMOTE_FILES, RemoteFile, cache_dir, fetch, instructions, verify
 from .idx import load_idx_pair
@@ -430,6 +431,11 @@ _REGISTRY: dict[str, _Entry] = {
     "mnist-t10k": _Entry(_mnist_t10k, "download", "classification", 8000, 2000, (1, 28, 28), 10, "mnist-t10k"),
 }  # fmt: skip
 
+# The datasets by name (``--dataset``, ``load_dataset``): name -> :class:`_Entry` (loader, sizes,
+# task), with the short description of ``kisonet datasets``.  Adding a dataset: its loader above,
+# one ``_REGISTRY`` line and one ``_DESCRIPTIONS`` line.
+DATASETS: Registry[_Entry] = Registry("dataset")
+_ALIASES = {"fashion-mnist": ("fashion",), "cifar10": ("cifar-10",)}
 DATASET_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 
 
@@ -446,11 +452,8 @@ def load_dataset(
         download: fetch missing files (else raise :class:`DataError` saying what to fetch).
         **kwargs: options of synthetic datasets, e.g. ``n_samples``, ``noise``, ``n_classes`` (spirals).
     """
-    key = str(name).strip().lower().replace("_", "-")
-    key = {"fashion": "fashion-mnist", "cifar-10": "cifar10", "breast_cancer": "breast-cancer"}.get(key, key)
-    entry = _REGISTRY.get(key)
-    if entry is None:
-        raise unknown_name("dataset", name, _REGISTRY)
+    key = DATASETS.canonical(name)
+    entry = DATASETS[key]
     try:
         return entry.loader(int(seed), data_dir, download, **kwargs)
     except TypeError as e:
@@ -503,6 +506,8 @@ _DESCRIPTIONS = {
     "cifar10": "RGB objects 32x32 (binary version)",
     "mnist-t10k": "MNIST test files only: 8,000 / 2,000",
 }
+for _name, _entry in _REGISTRY.items():
+    DATASETS.add(_name, _entry, _DESCRIPTIONS.get(_name, ""), _ALIASES.get(_name, ()))
 
 
 def _human(nbytes: int) -> str:

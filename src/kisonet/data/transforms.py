@@ -31,7 +31,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import random as kn_random
-from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
+from ..errors import KisonetTypeError, KisonetValueError, ShapeError
+from ..registry import Registry
 from . import _warp
 
 __all__ = [
@@ -987,7 +988,10 @@ def _cifar(cutout: bool = False, cutout_size: int = 8) -> Compose:
     return Compose(transforms)
 
 
-PRESETS: dict[str, Callable[..., Compose]] = {"digits": _digits, "cifar": _cifar}
+# The augmentation presets by name (``--augment``, :func:`preset`): name -> factory of a Compose.
+PRESETS: Registry[Callable[..., Compose]] = Registry("augmentation preset")
+PRESETS.add("digits", _digits, "small affine moves + elastic distortion (no flips: 6 vs 9)")
+PRESETS.add("cifar", _cifar, "random crop (pad 4) + horizontal flip; cutout=True adds Cutout(8)")
 
 
 def preset(name: str, **options: Any) -> Compose:
@@ -998,10 +1002,9 @@ def preset(name: str, **options: Any) -> Compose:
     'cifar':  RandomCrop(32, padding=4) + RandomHorizontalFlip; ``cutout=True`` adds
               Cutout(8) (``cutout_size=`` to change it).
     """
-    if name not in PRESETS:
-        raise unknown_name("augmentation preset", name, PRESETS)
+    factory = PRESETS.get(name)
     try:
-        return PRESETS[name](**options)
+        return factory(**options)
     except TypeError as e:
         raise KisonetValueError(f"preset({name!r}): {e}") from None
 

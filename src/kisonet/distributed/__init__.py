@@ -31,6 +31,7 @@ from .comm import (
 )
 from .data_parallel import DataParallel
 from .flat import FlatBuffer
+from .modes import MODES
 from .pipeline import PipelineParallel, split_sequential
 from .sampler import DistributedLoader, DistributedSampler
 from .sync_batchnorm import SyncBatchNorm, convert_sync_batchnorm
@@ -43,6 +44,7 @@ __all__ = [
     "DistributedSampler",
     "DistributedTimeoutError",
     "FlatBuffer",
+    "MODES",
     "ParameterServer",
     "PipelineParallel",
     "SyncBatchNorm",

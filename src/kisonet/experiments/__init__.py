@@ -20,11 +20,11 @@ import importlib
 import os
 from typing import Any
 
-from ..errors import unknown_name
+from ..registry import Registry
 
 # CLI name -> (module in this package, one-line description). One line per experiment.
 # fmt: off
-EXPERIMENTS: dict[str, tuple[str, str]] = {
+_TABLE: dict[str, tuple[str, str]] = {
     # --- Experiments I: the optimisation lecture (issue 9) ---
     "vanishing-gradient": (".vanishing_gradient", "5-hidden-layer MLP: sigmoid/ReLU x N(0,0.01^2)/Xavier/He; per-layer gradient norms, activations, accuracy"),  # noqa: E501
     "weight-init": (".weight_init", "zeros (symmetry: hidden units stay identical), small normal, Xavier, He"),
@@ -43,6 +43,12 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
 }
 # fmt: on
 
+#: The experiments by name: name -> (module, description); read by the CLI, the docs and the dashboard.
+EXPERIMENTS: Registry[tuple[str, str]] = Registry("experiment")
+for _name, (_module, _desc) in _TABLE.items():
+    EXPERIMENTS.add(_name, (_module, _desc), _desc, module=_module)
+del _module, _desc
+
 __all__ = ["EXPERIMENTS", "list_experiments", "run_experiment"]
 
 
@@ -51,10 +57,7 @@ def _py_name(name: str) -> str:
 
 
 def _normalise(name: str) -> str:
-    key = str(name).strip().lower().replace("_", "-")
-    if key not in EXPERIMENTS:
-        raise unknown_name("experiment", name, EXPERIMENTS)
-    return key
+    return EXPERIMENTS.canonical(name)
 
 
 def list_experiments() -> list[tuple[str, str]]:

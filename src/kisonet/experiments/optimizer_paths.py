@@ -170,31 +170,10 @@ FUNCTIONS: dict[str, TestFunction] = {
 
 
 def _make(name: str, params: list[Any], lr: float) -> Any:
-    from .. import optim
+    """The optimizer titled ``name`` (``'AdaGrad'``, ``'Newton'``) with its registry defaults."""
+    from ..optim import make_optimizer
 
-    if name == "SGD":
-        return optim.SGD(params, lr=lr)
-    if name == "Momentum":
-        return optim.Momentum(params, lr=lr, rho=0.9)
-    if name == "Nesterov":
-        return optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)
-    if name == "AdaGrad":
-        return optim.Adagrad(params, lr=lr)
-    if name == "RMSprop":
-        return optim.RMSprop(params, lr=lr)
-    if name == "AdaDelta":
-        return optim.Adadelta(params, lr=lr)
-    if name == "Adam":
-        return optim.Adam(params, lr=lr)
-    if name == "AdamW":
-        return optim.AdamW(params, lr=lr, weight_decay=0.01)
-    if name == "AdaBelief":
-        return optim.AdaBelief(params, lr=lr)
-    if name == "Newton":
-        return optim.Newton(params, lr=lr)
-    from ..errors import unknown_name
-
-    raise unknown_name("optimizer", name, OPTIMIZERS)
+    return make_optimizer(name, params, lr)
 
 
 def run_path(

@@ -34,19 +34,14 @@ __all__ = ["OPTIMIZERS", "optimizers"]
 
 
 def _table() -> dict[str, tuple[float, Callable[[Any, float], Any]]]:
-    from .. import optim
+    """Title -> (the optimizer's default lr, a factory): every rule with its registry defaults."""
+    from ..optim import OPTIMIZERS as REG
+    from ..optim import make_optimizer
 
-    return {
-        "SGD": (0.1, lambda p, lr: optim.SGD(p, lr=lr)),
-        "Momentum": (0.01, lambda p, lr: optim.Momentum(p, lr=lr, rho=0.9)),
-        "Nesterov": (0.01, lambda p, lr: optim.SGD(p, lr=lr, momentum=0.9, nesterov=True)),
-        "AdaGrad": (0.01, lambda p, lr: optim.Adagrad(p, lr=lr)),
-        "RMSprop": (0.001, lambda p, lr: optim.RMSprop(p, lr=lr)),
-        "AdaDelta": (1.0, lambda p, lr: optim.Adadelta(p, lr=lr)),
-        "Adam": (0.001, lambda p, lr: optim.Adam(p, lr=lr)),
-        "AdamW": (0.001, lambda p, lr: optim.AdamW(p, lr=lr, weight_decay=0.01)),
-        "AdaBelief": (0.001, lambda p, lr: optim.AdaBelief(p, lr=lr)),
-    }
+    def factory(title: str) -> Callable[[Any, float], Any]:
+        return lambda p, lr: make_optimizer(title, p, lr)
+
+    return {title: (REG.entry(title).default_lr, factory(title)) for title in OPTIMIZERS}
 
 
 OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "AdaDelta", "Adam", "AdamW", "AdaBelief")

@@ -9,10 +9,22 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..errors import KisonetValueError, ShapeError
+from ..registry import Registry
 from .functional import activation as A  # noqa: N812
 from .module import Module
 
-__all__ = ["Flatten", "Identity", "LeakyReLU", "LogSoftmax", "ReLU", "Reshape", "Sigmoid", "Softmax", "Tanh"]
+__all__ = [
+    "ACTIVATIONS",
+    "Flatten",
+    "Identity",
+    "LeakyReLU",
+    "LogSoftmax",
+    "ReLU",
+    "Reshape",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+]
 
 
 class Sigmoid(Module):
@@ -143,3 +155,12 @@ class Reshape(Module):
 
     def extra_repr(self) -> str:
         return f"shape={self.shape}"
+
+
+# The hidden activations by name (``--activation``, ``build_model(activation=...)``): name -> a
+# factory of a fresh module.  Adding one: the module above, then one line here.
+ACTIVATIONS = Registry("activation")
+ACTIVATIONS.add("relu", ReLU, "max(0, x)")
+ACTIVATIONS.add("sigmoid", Sigmoid, "1 / (1 + exp(-x))")
+ACTIVATIONS.add("tanh", Tanh, "tanh(x)")
+ACTIVATIONS.add("leaky-relu", lambda: LeakyReLU(0.01), "max(0.01 x, x)")

@@ -7,6 +7,10 @@ for x, y in loader:
     loss_fn(model(x), y).backward()
     opt.step()
     sched.step()
+
+By name (the CLI, config files, experiments): ``kn.optim.make_optimizer("adam", params)``;
+:data:`OPTIMIZERS` lists them with their default learning rates, and
+:func:`kn.optim.lr_scheduler.from_spec` builds a schedule from ``"step:10,0.5"``.
 """
 
 from . import lr_scheduler
@@ -14,6 +18,7 @@ from .adam import AdaBelief, Adam, AdamW
 from .adaptive import Adadelta, Adagrad, RMSprop
 from .newton import Newton
 from .optimizer import Optimizer
+from .registry import OPTIMIZERS, make_optimizer
 from .sgd import GD, SGD, Momentum
 
 __all__ = [
@@ -29,4 +34,6 @@ __all__ = [
     "AdaBelief",
     "Newton",
     "lr_scheduler",
+    "OPTIMIZERS",
+    "make_optimizer",
 ]

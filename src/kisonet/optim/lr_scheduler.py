@@ -552,3 +552,117 @@ __all__ = [
     "InverseSqrtLR",
     "WarmupCosineLR",
 ]
+
+
+# ----------------------------------------------------------------------------------------------
+# Schedules by name: the grammar of ``--schedule`` / ``schedule = "..."`` (one parser, here).
+#
+# ``NAME`` or ``NAME:ARG,ARG``; the numbers count epochs (a run steps its schedule once per epoch).
+# Each entry: the builder ``(optimizer, args, epochs) -> scheduler | None``, the written ``form``,
+# ``parse`` (the ':' arguments as strings -> typed arguments, ValueError when they do not fit) and
+# ``hint`` (what the arguments must be).  Adding a schedule: one ``SCHEDULES.add`` line.
+
+
+def _no_args(args: list[str]) -> tuple:
+    if args:
+        raise TypeError  # "takes no ':' arguments"
+    return ()
+
+
+def _step_args(args: list[str]) -> tuple:
+    every = int(args[0]) if args else 0
+    gamma = float(args[1]) if len(args) > 1 else 0.1
+    if len(args) not in (1, 2) or every < 1 or not 0 < gamma <= 1:
+        raise ValueError
+    return (every, gamma)
+
+
+def _warmup_args(args: list[str]) -> tuple:
+    warm = int(args[0]) if args else 1
+    if len(args) > 1 or warm < 0:
+        raise ValueError
+    return (warm,)
+
+
+def _restart_args(args: list[str]) -> tuple:
+    t0 = int(args[0]) if args else 10
+    tmult = int(args[1]) if len(args) > 1 else 1
+    if len(args) > 2 or t0 < 1 or tmult < 1:
+        raise ValueError
+    return (t0, tmult)
+
+
+def _warmup_cosine(optimizer: Optimizer, args: tuple, epochs: int) -> LRScheduler:
+    if args[0] >= epochs:
+        raise KisonetValueError(f"warm-up of {args[0]} epochs must be shorter than --epochs {epochs}")
+    return WarmupCosineLR(optimizer, warmup_iters=args[0], total_iters=epochs)
+
+
+def _registry() -> Any:
+    from ..registry import Registry
+
+    reg = Registry("schedule")
+    # fmt: off
+    reg.add("constant", lambda o, a, n: None, "the learning rate stays", form="constant", parse=_no_args)
+    reg.add("step", lambda o, a, n: StepLR(o, step_size=a[0], gamma=a[1]),
+            "multiply by GAMMA every EVERY epochs (StepLR)", form="step:EVERY,GAMMA", parse=_step_args,
+            show="step:{0},{1:g}", hint="EVERY a positive integer (epochs), GAMMA in (0, 1]")
+    reg.add("cosine", lambda o, a, n: CosineAnnealingLR(o, T_max=n), "cosine decay to 0 over the run",
+            form="cosine", parse=_no_args)
+    reg.add("warmup-cosine", _warmup_cosine, "linear warm-up over WARMUP epochs, then cosine decay",
+            form="warmup-cosine:WARMUP", parse=_warmup_args, show="warmup-cosine:{0}",
+            hint="WARMUP a non-negative integer (epochs)")
+    reg.add("restarts", lambda o, a, n: CosineAnnealingWarmRestarts(o, T_0=a[0], T_mult=a[1]),
+            "cosine with warm restarts: first period T0 epochs, each next TMULT times longer",
+            form="restarts:T0,TMULT", parse=_restart_args, show="restarts:{0},{1}",
+            hint="T0 and TMULT positive integers")
+    reg.add("inverse", lambda o, a, n: InverseLR(o), "the notes' a / k", form="inverse", parse=_no_args)
+    reg.add("inverse-sqrt", lambda o, a, n: InverseSqrtLR(o), "the notes' a / sqrt(k)", form="inverse-sqrt",
+            parse=_no_args)
+    # fmt: on
+    return reg
+
+
+SCHEDULES = _registry()
+
+
+def schedule_forms() -> str:
+    """The written forms of every schedule, for help texts and messages."""
+    return ", ".join(e.meta["form"] for e in SCHEDULES.entries())
+
+
+def _split_spec(spec: Any) -> tuple[Any, tuple]:
+    s = str(spec).strip().lower().replace("_", "-")
+    head, sep, tail = s.partition(":")
+    if head not in SCHEDULES:
+        from ..errors import closest
+
+        raise KisonetValueError(
+            f"unknown schedule {str(spec)!r}{closest(head, SCHEDULES.names())}; choose from: {schedule_forms()}"
+        )
+    entry = SCHEDULES.entry(head)
+    try:
+        return entry, entry.meta["parse"]([t.strip() for t in tail.split(",")] if sep else [])
+    except TypeError:
+        raise KisonetValueError(f"schedule {head!r} takes no ':' arguments, got {str(spec)!r}") from None
+    except (ValueError, IndexError):
+        raise KisonetValueError(f"expected {entry.meta['form']} ({entry.meta['hint']}), got {str(spec)!r}") from None
+
+
+def parse_spec(spec: Any) -> str:
+    """Check a schedule spec (``'step:10,0.5'``, ``'cosine'``...) and return it normalised
+    (defaults written out: ``'step:10'`` -> ``'step:10,0.1'``)."""
+    entry, args = _split_spec(spec)
+    return entry.meta["show"].format(*args) if args else entry.name
+
+
+def from_spec(spec: Any, optimizer: Optimizer, epochs: int | None = None) -> LRScheduler | None:
+    """The schedule ``spec`` on ``optimizer``, to be stepped once per epoch of an ``epochs``-epoch run;
+    ``'constant'`` is None (no scheduler).  ``from_spec("step:10,0.5", opt)`` is ``StepLR(opt, 10, 0.5)``."""
+    entry, args = _split_spec(spec)
+    if epochs is None and entry.name in ("cosine", "warmup-cosine"):
+        raise KisonetValueError(f"schedule {entry.name!r} needs the number of epochs of the run")
+    return entry.value(optimizer, args, epochs)
+
+
+__all__ += ["SCHEDULES", "from_spec", "parse_spec", "schedule_forms"]
