@@ -38,6 +38,7 @@ __all__ = [
     "reconstruction_figure",
     "save_figure",
     "use_japanese_font",
+    "LivePlot",
 ]
 
 _SPLIT_STYLE = {"train": ("C0", "-"), "val": ("C1", "--"), "test": ("C2", ":")}
@@ -483,3 +484,144 @@ def use_japanese_font() -> str:
     families = [f for f in matplotlib.rcParams["font.family"] if f not in ("sans-serif", name)]
     matplotlib.rcParams["font.family"] = ["DejaVu Sans", *[f for f in families if f != "DejaVu Sans"], name]
     return name
+
+
+# --------------------------------------------------------------------------------------
+
+
+class LivePlot:
+    """A Trainer callback that redraws the learning curves as training goes (and the
+    decision boundary for 2-D data).
+
+        trainer = kn.train.Trainer(model, "cross_entropy", opt,
+                                   callbacks=[kn.viz.LivePlot(boundary=(X, y))])
+
+    In Jupyter the figures are shown once and updated in place every epoch; anywhere
+    else (a script, CI, headless Agg) they are only drawn, and written atomically to
+    ``path`` / ``boundary_path`` when given.  :attr:`figures` holds the last drawn ones.
+
+    Drawing a figure costs a tenth of a second or more, so by default it takes at most
+    ``max_overhead`` (10 %) of the training time: an epoch ends with a redraw when the time
+    since the last one is at least ten times what that one took (every epoch on real
+    data; every few epochs on a toy set whose epochs take milliseconds).
+    ``max_overhead=None`` redraws every epoch.  The last epoch is always drawn
+    (``final=False`` leaves that to the caller).  Drawing reads the model in eval mode and
+    draws no random numbers, so a run with a LivePlot is the run without it.
+
+    It lives in :mod:`kisonet.viz` (the reporting tier, above training) so that training
+    never imports matplotlib; it is a plain object with the hooks, so importing viz
+    does not import the Trainer either.
+
+    Args:
+        metrics: which curves (``'loss'``, ``'accuracy'``, ...: history keys without the
+            split); those never recorded are skipped.
+        boundary: ``(X, y)`` with 2-D inputs: also draw the decision regions.
+        path, boundary_path: files rewritten with each redraw (png, svg, ... by suffix).
+        display: show in the notebook (default: when running in a Jupyter kernel).
+        max_overhead: the share of training time drawing may take (None: every epoch).
+        final: draw the last epoch at the end of ``fit`` whatever the budget says.
+        title: the curves' title; ``resolution``: the boundary's grid size.
+    """
+
+    #: after the History callback (kisonet.train.AFTER_HISTORY): the epoch is in the history
+    order = 100
+    _FIRST_DRAW_SECONDS = 0.2  # the cost assumed before anything was drawn
+
+    def __init__(
+        self,
+        metrics: Sequence[str] = ("loss", "accuracy"),
+        boundary: tuple[Any, Any] | None = None,
+        path: str | os.PathLike | None = None,
+        boundary_path: str | os.PathLike | None = None,
+        display: bool | None = None,
+        max_overhead: float | None = 0.1,
+        final: bool = True,
+        title: str | None = None,
+        resolution: int = 100,
+    ) -> None:
+        self.metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+        if boundary is not None:
+            if not (isinstance(boundary, tuple) and len(boundary) == 2):
+                raise KisonetTypeError("LivePlot: boundary must be an (X, y) pair of 2-D inputs and labels")
+            X = np.asarray(getattr(boundary[0], "data", boundary[0]))
+            if X.ndim != 2 or X.shape[1] != 2:
+                raise ShapeError(f"LivePlot: boundary inputs must have shape (n, 2), got {X.shape}")
+        if max_overhead is not None and not (isinstance(max_overhead, (int, float)) and 0 < max_overhead <= 1):
+            raise KisonetValueError(f"LivePlot: max_overhead must be in (0, 1] or None, got {max_overhead!r}")
+        self.boundary = boundary
+        self.path = path
+        self.boundary_path = boundary_path
+        self.display = display
+        self.max_overhead = max_overhead
+        self.final = bool(final)
+        self.title = title
+        self.resolution = int(resolution)
+        self.figures: list[Any] = []
+        self.draws = 0
+        self._handles: dict[str, Any] = {}
+        self._reset()
+
+    def _reset(self) -> None:
+        import time
+
+        self._since = time.perf_counter()
+        self._cost = self._FIRST_DRAW_SECONDS
+        self._drawn_epoch = -1
+
+    def _showing(self) -> bool:
+        return ("ipykernel" in sys.modules) if self.display is None else bool(self.display)
+
+    def on_train_begin(self, trainer: Any) -> None:
+        self._reset()
+        self._handles = {}
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
+        import time
+
+        last = trainer.epoch >= trainer.max_epochs
+        budget = self.max_overhead is None or (time.perf_counter() - self._since) * self.max_overhead >= self._cost
+        if budget or (last and self.final):
+            self.draw(trainer)
+
+    def on_train_end(self, trainer: Any, logs: dict[str, Any]) -> None:
+        # stopped early (EarlyStopping, ^C): the last recorded epoch is still shown
+        if self.final and trainer.history and self._drawn_epoch != trainer.epoch:
+            self.draw(trainer)
+
+    def draw(self, trainer: Any) -> list[Any]:
+        """Redraw now (and write / show); returns the figures."""
+        import time
+
+        t0 = time.perf_counter()
+        history = trainer.history
+        present = [m for m in self.metrics if any(f"{s}_{m}" in history for s in ("train", "val", "test"))]
+        figs = [("curves", plot_history(history, metrics=present or ("loss",), title=self.title), self.path)]
+        if self.boundary is not None:
+            X, y = self.boundary
+            fig = decision_boundary(trainer, X, y, resolution=self.resolution, title=f"epoch {trainer.epoch}")
+            figs.append(("boundary", fig, self.boundary_path))
+        for key, fig, path in figs:
+            save_figure(fig, path)
+            if self._showing():
+                self._show(key, fig)
+        if "matplotlib.pyplot" in sys.modules:  # shown or saved: no second copy at the cell's end
+            import matplotlib.pyplot as plt
+
+            for _, fig, _ in figs:
+                plt.close(fig)
+        self.figures = [fig for _, fig, _ in figs]
+        self.draws += 1
+        self._drawn_epoch = trainer.epoch
+        now = time.perf_counter()
+        self._cost = now - t0
+        self._since = now
+        return self.figures
+
+    def _show(self, key: str, fig: Any) -> None:
+        from IPython.display import display
+
+        handle = self._handles.get(key)
+        if handle is None:
+            self._handles[key] = display(fig, display_id=True)
+        else:
+            handle.update(fig)

@@ -54,15 +54,15 @@ STEPS = 21
 
 CHILD = """
 import os, signal, sys
-from kisonet.train import trainer as T
+from kisonet.train.loop import TrainLoop
 at = int(os.environ["KN_SIGNAL_AT"])
-orig = T.Trainer._guard
+orig = TrainLoop.guard
 def guard(self, loss, epoch, step):
     out = orig(self, loss, epoch, step)
-    if self.global_step + 1 == at:  # during step `at`, before its update
+    if self.trainer.global_step + 1 == at:  # during step `at`, before its update
         os.kill(os.getpid(), signal.SIGINT)
     return out
-T.Trainer._guard = guard
+TrainLoop.guard = guard
 from kisonet.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -141,18 +141,18 @@ def test_sigint_in_subprocess_then_resume_equals_uninterrupted(reference: Path, 
 
 def test_sigint_on_the_last_step_of_an_epoch_then_resume(reference: Path, tmp_path: Path, monkeypatch):
     """In-process (the CLI's handler, a real signal): interrupted as an epoch ends."""
-    from kisonet.train.trainer import Trainer
+    from kisonet.train.loop import TrainLoop
 
     d, at = tmp_path / "run", 3 * STEPS
-    orig = Trainer._guard
+    orig = TrainLoop.guard
 
     def guard(self, loss, epoch, step):
         out = orig(self, loss, epoch, step)
-        if self.global_step + 1 == at:
+        if self.trainer.global_step + 1 == at:
             os.kill(os.getpid(), signal.SIGINT)
         return out
 
-    monkeypatch.setattr(Trainer, "_guard", guard)
+    monkeypatch.setattr(TrainLoop, "guard", guard)
     rc, _, err = run([*ARGS, "--out", str(d)])
     monkeypatch.undo()
     assert rc == 130, err
@@ -191,16 +191,16 @@ def test_sigterm_from_outside_then_resume_equals_uninterrupted(tmp_path: Path):
 
 def _poison_at(monkeypatch, at: int) -> None:
     """Make the first parameter's gradient NaN during global step ``at`` (a divergence)."""
-    from kisonet.train.trainer import Trainer
+    from kisonet.train.loop import TrainLoop
 
-    orig = Trainer._guard
+    orig = TrainLoop.guard
 
     def guard(self, loss, epoch, step):
-        if self.global_step + 1 == at:
-            self._named_params[0][1].grad[0, 0] = np.nan
+        if self.trainer.global_step + 1 == at:
+            self.named_params[0][1].grad[0, 0] = np.nan
         return orig(self, loss, epoch, step)
 
-    monkeypatch.setattr(Trainer, "_guard", guard)
+    monkeypatch.setattr(TrainLoop, "guard", guard)
 
 
 def test_nan_exits_1_naming_epoch_step_parameter_and_keeps_last_good_checkpoint(tmp_path: Path, monkeypatch):

@@ -10,7 +10,7 @@ import pytest
 
 import kisonet as kn
 from kisonet import nn
-from kisonet.train import Callback, CSVLogger, EarlyStopping, ModelCheckpoint, ProgressBar, Trainer
+from kisonet.train import AFTER_HISTORY, Callback, CSVLogger, EarlyStopping, ModelCheckpoint, ProgressBar, Trainer
 
 
 class Script(Callback):
@@ -148,6 +148,8 @@ def test_csv_logger_writes_every_epoch(rng, tmp_path):
     rows_seen = []
 
     class Peek(Callback):
+        order = AFTER_HISTORY + 1  # after the CSVLogger (AFTER_HISTORY) wrote the epoch
+
         def on_epoch_end(self, trainer, epoch, logs):
             rows_seen.append(len(path.read_text().splitlines()))
 

@@ -140,7 +140,7 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
     from ..errors import NumericalError
     from ..nn.autoencoder import reconstruction_error
     from ..serialization import save
-    from ..train import LambdaCallback, Trainer
+    from ..train import AFTER_HISTORY, LambdaCallback, Trainer
     from ..viz import reconstruction_figure
 
     config, data, run_dir, _, kw = setup(config, "autoencoder")
@@ -170,7 +170,7 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
         def write(t: Any, e: int, logs: Any, prefix: str = prefix) -> None:
             runs.write_history(run_dir, {**history, **{prefix + k: v for k, v in t.history.items()}})
 
-        cbs = [LambdaCallback(on_epoch_end=write)]
+        cbs = [LambdaCallback(order=AFTER_HISTORY, on_epoch_end=write)]
         trainer = Trainer(
             model, "mse", kw["optimizer"](model.parameters()), metrics=None, callbacks=cbs,
             progress=bool(config["progress"]), seed=int(config["seed"]),

@@ -359,7 +359,7 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
 
     from .. import runs
     from ..errors import KisonetError, NumericalError
-    from ..train import CHECKPOINT_KIND, EarlyStopping, GracefulInterrupt, LambdaCallback, Trainer
+    from ..train import AFTER_HISTORY, CHECKPOINT_KIND, EarlyStopping, GracefulInterrupt, LambdaCallback, Trainer
 
     data, model = prepare_data_and_model(config)
     optimizer = make_optimizer(config, model.parameters())
@@ -381,7 +381,15 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
     if resume is None:
         runs.write_config(run_dir, config)
     # history.csv is rewritten (atomically) after every epoch: a long run can be watched or killed
-    callbacks.append(LambdaCallback(on_epoch_end=lambda t, e, logs: runs.write_history(run_dir, t.history)))
+    callbacks.append(
+        LambdaCallback(order=AFTER_HISTORY, on_epoch_end=lambda t, e, logs: runs.write_history(run_dir, t.history))
+    )
+    # curves.png too, as often as drawing stays under 10% of the training time (the end of
+    # the run draws it once more below)
+    from ..viz import LivePlot
+
+    title = f"{config['model']} on {config['dataset']}"
+    callbacks.append(LivePlot(("loss", metric), path=run_dir / runs.CURVES, display=False, final=False, title=title))
     # The last good state, rewritten (atomically) after every epoch: --resume continues from it
     # after a kill, and the NaN guard leaves it untouched.
     ckpt_path = run_dir / CHECKPOINT
@@ -391,7 +399,7 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
         kn.save(t.state_dict(), ckpt_path, kind=CHECKPOINT_KIND)
         last_good["at"] = f"end of epoch {t.epoch}"
 
-    callbacks.append(LambdaCallback(on_epoch_end=save_checkpoint))
+    callbacks.append(LambdaCallback(order=AFTER_HISTORY, on_epoch_end=save_checkpoint))
     trainer = Trainer(
         model,
         "cross_entropy" if classification else "mse",
@@ -478,7 +486,7 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
         None if data.standardizer is None else data.standardizer.state_dict(),
     )
     try:
-        runs.save_curves(run_dir, history, ("loss", metric), title=f"{config['model']} on {config['dataset']}")
+        runs.save_curves(run_dir, history, ("loss", metric), title=title)
     except ImportError as e:  # matplotlib missing: the run itself is complete
         print(f"kisonet train: warning: no curves.png ({e})", file=sys.stderr)
     ckpt_path.unlink(missing_ok=True)  # the run is complete: model.npz is its result

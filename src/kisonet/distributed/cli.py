@@ -76,7 +76,7 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
         make_scheduler,
         prepare_data_and_model,
     )
-    from ..train import EarlyStopping, LambdaCallback, Trainer
+    from ..train import AFTER_HISTORY, EarlyStopping, LambdaCallback, Trainer
     from .async_ps import AsyncWorker, ParameterServer
     from .data_parallel import DataParallel
     from .pipeline import PipelineParallel
@@ -101,7 +101,9 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
     if config["early-stopping"]:
         callbacks.append(EarlyStopping(monitor="val_loss", patience=int(config["early-stopping"]), restore_best=True))
     if rank == 0:
-        callbacks.append(LambdaCallback(on_epoch_end=lambda t, e, logs: runs.write_history(run_dir, t.history)))
+        callbacks.append(
+            LambdaCallback(order=AFTER_HISTORY, on_epoch_end=lambda t, e, logs: runs.write_history(run_dir, t.history))
+        )
     progress = bool(config["progress"]) and rank == 0
     epochs, batch = int(config["epochs"]), int(config["batch-size"])
     transform = _augmenter(config, data.standardizer)

@@ -133,7 +133,7 @@ class DataParallel(Module):
 
     # --- Trainer callback hooks --------------------------------------------------------
     def on_train_begin(self, trainer: Any) -> None:
-        if self.broadcast and not getattr(trainer, "_resuming", False):
+        if self.broadcast and not trainer.resuming:
             self.broadcast_parameters()
 
     def on_backward_end(self, trainer: Any) -> None:
@@ -141,15 +141,13 @@ class DataParallel(Module):
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
         # Training figures are this rank's shard; replace them by the mean over the
-        # (equal-sized) shards so every rank records the global epoch figures.
+        # (equal-sized) shards so every rank records the global epoch figures.  This runs
+        # before the History callback (order 0 < HISTORY_ORDER), so the means are what is recorded.
         keys = sorted(k for k in logs if k.startswith("train_"))
         if not keys or self.world_size == 1:
             return
-        mean = self.allreduce_mean({k: float(logs[k]) for k in keys})
-        for k, v in mean.items():
+        for k, v in self.allreduce_mean({k: float(logs[k]) for k in keys}).items():
             logs[k] = v
-            if trainer.history.get(k):
-                trainer.history[k][-1] = v
 
     def extra_repr(self) -> str:
         return f"world_size={self.world_size}, rank={self.rank}, buckets={len(self._flat.buckets)}"

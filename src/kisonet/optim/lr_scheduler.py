@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import KisonetTypeError, KisonetValueError
+from ..errors import KisonetTypeError, KisonetValueError, unknown_name
 from .optimizer import Optimizer, check_number
 
 
@@ -34,7 +34,13 @@ class LRScheduler:
 
     Subclasses implement ``get_lr()`` (the recursive rule PyTorch uses, from the current group
     lrs) and, where a closed form exists, ``_get_closed_form_lr()`` (used by ``step(epoch)``).
+
+    ``needs_metric`` says how a training loop steps the schedule: False (here) ``step()``,
+    True ``step(metric)`` with a monitored figure (:class:`ReduceLROnPlateau`); see
+    :func:`step_scheduler`.
     """
+
+    needs_metric: bool = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -536,8 +542,109 @@ class WarmupCosineLR(LRScheduler):
     _get_closed_form_lr = get_lr
 
 
+class ReduceLROnPlateau(LRScheduler):
+    r"""Multiply the learning rate by ``factor`` when a monitored figure stops improving
+    (PyTorch's ``ReduceLROnPlateau``; ``needs_metric``: step it with ``step(val_loss)``).
+
+    .. code-block:: text
+
+        better(a)  = a < best (1 - threshold)      mode 'min', threshold_mode 'rel'
+                     a < best - threshold          'min', 'abs'   (and mirrored for 'max')
+        bad epochs += 1 unless better; after more than ``patience`` bad epochs:
+        lr <- max(lr * factor, min_lr)  (skipped when the change is below eps), then
+        ``cooldown`` epochs in which bad epochs are not counted
+    """
+
+    needs_metric = True
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | Sequence[float] = 0.0,
+        eps: float = 1e-8,
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise KisonetTypeError(f"ReduceLROnPlateau: {type(optimizer).__name__} is not an Optimizer")
+        if mode not in ("min", "max"):
+            raise unknown_name("ReduceLROnPlateau mode", mode, ("min", "max"))
+        if threshold_mode not in ("rel", "abs"):
+            raise unknown_name("ReduceLROnPlateau threshold_mode", threshold_mode, ("rel", "abs"))
+        if not 0.0 <= factor < 1.0:
+            raise KisonetValueError(f"ReduceLROnPlateau: factor must be in [0, 1), got {factor!r}")
+        for name, v in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise KisonetValueError(f"ReduceLROnPlateau: {name} must be an int >= 0, got {v!r}")
+        check_number("ReduceLROnPlateau", "threshold", threshold)
+        check_number("ReduceLROnPlateau", "eps", eps)
+        n = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != n:
+                raise KisonetValueError(f"ReduceLROnPlateau: expected {n} min_lr values, got {len(min_lr)}")
+            self.min_lrs = [float(v) for v in min_lr]
+        else:
+            self.min_lrs = [float(min_lr)] * n
+        self.optimizer = optimizer
+        self.mode, self.factor, self.patience = mode, float(factor), int(patience)
+        self.threshold, self.threshold_mode = float(threshold), threshold_mode
+        self.cooldown, self.eps = int(cooldown), float(eps)
+        self.last_epoch = 0
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self._last_lr = self._group_lrs()
+
+    def is_better(self, a: float, best: float) -> bool:
+        if self.mode == "min":
+            return a < best * (1.0 - self.threshold) if self.threshold_mode == "rel" else a < best - self.threshold
+        return a > best * (1.0 + self.threshold) if self.threshold_mode == "rel" else a > best + self.threshold
+
+    def step(self, metrics: float, epoch: int | None = None) -> None:  # type: ignore[override]
+        """One epoch's monitored figure (e.g. ``val_loss``)."""
+        current = float(metrics)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
+        if self.is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, lo in zip(self.optimizer.param_groups, self.min_lrs, strict=True):
+                old = float(group["lr"])
+                new = max(old * self.factor, lo)
+                if old - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = self._group_lrs()
+
+    def get_lr(self) -> list[float]:
+        return self._group_lrs()
+
+
+def step_scheduler(scheduler: Any, logs: dict[str, Any], monitor: str = "val_loss") -> None:
+    """Step an epoch schedule at the end of an epoch: ``scheduler.step(logs[monitor])`` when
+    it ``needs_metric`` (ReduceLROnPlateau), else ``scheduler.step()``."""
+    if getattr(scheduler, "needs_metric", False):
+        if monitor not in logs:
+            raise unknown_name("scheduler monitor", monitor, logs.keys())
+        scheduler.step(logs[monitor])
+    else:
+        scheduler.step()
+
+
 __all__ = [
     "LRScheduler",
+    "ReduceLROnPlateau",
+    "step_scheduler",
     "LambdaLR",
     "StepLR",
     "MultiStepLR",

@@ -3,13 +3,15 @@
 import kisonet as kn
 trainer = kn.train.Trainer(model, "cross_entropy", kn.optim.SGD(model.parameters(), lr=0.1),
                            metrics=("accuracy",), callbacks=[kn.train.EarlyStopping(patience=5)])
-history = trainer.fit((X_train, y_train), val=(X_val, y_val), epochs=50, batch_size=32)
+history = trainer.fit(X_train, y_train, val=(X_val, y_val), epochs=50, batch_size=32)
 trainer.evaluate((X_test, y_test))      # {'loss': ..., 'accuracy': ...}
 """
 
 from . import callbacks, metrics
 from .baselines import LinearRegression, polynomial_features, polynomial_fit, polynomial_predict
 from .callbacks import (
+    AFTER_HISTORY,
+    HISTORY_ORDER,
     Callback,
     CSVLogger,
     EarlyStopping,
@@ -35,12 +37,16 @@ from .metrics import (
     rmse,
     top_k_accuracy,
 )
+from .history import History
 from .interrupt import CHECKPOINT_KIND, GracefulInterrupt
 from .selection import cross_validate, select_model
 from .trainer import Trainer
 
 __all__ = [
+    "AFTER_HISTORY",
     "CHECKPOINT_KIND",
+    "HISTORY_ORDER",
+    "History",
     "CSVLogger",
     "Callback",
     "EarlyStopping",

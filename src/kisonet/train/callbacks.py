@@ -15,6 +15,18 @@ The hook points, in the order one epoch calls them::
       on_epoch_end(trainer, epoch, logs)            # logs: this epoch's {split}_{metric} values
     on_train_end(trainer, logs)
 
+At every hook the callbacks run by their ``order`` (lower first; equal orders keep the
+list order).  The history is recorded by a callback too, :class:`~kisonet.train.History`,
+at ``order = HISTORY_ORDER`` (50): a callback below it (the default, 0) may add figures to
+``logs`` at epoch end and they are recorded; a callback at ``AFTER_HISTORY`` (100) sees
+``trainer.history`` with the epoch in it (the progress bar, CSVLogger, ModelCheckpoint,
+TerminateOnNaN do).  See :mod:`kisonet.train.history`.
+
+What a callback may read of the trainer: ``model``, ``optimizer``, ``scheduler``,
+``history``, ``epoch`` (completed epochs), ``global_step``, ``max_epochs``,
+``num_train_batches``, ``resuming``, ``interrupted``, ``lr``, ``train_loader``,
+``live_metric()``, ``state_dict()``; and it may set ``stop_training`` / ``interrupt_training``.
+
 Setting ``trainer.stop_training = True`` in any hook ends training after the
 current epoch; ``trainer.interrupt_training = True`` (a ^C handler) ends it
 after the current step, and ``trainer.state_dict()`` then holds the partial
@@ -41,6 +53,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .trainer import Trainer
 
 __all__ = [
+    "AFTER_HISTORY",
+    "HISTORY_ORDER",
     "Callback",
     "EarlyStopping",
     "ModelCheckpoint",
@@ -64,8 +78,21 @@ HOOKS = (
 )
 
 
+#: ``Callback.order`` of the History recorder: callbacks below it may add to the epoch's logs.
+HISTORY_ORDER = 50
+#: ``Callback.order`` of callbacks that read the recorded history (reporting, checkpoints).
+AFTER_HISTORY = 100
+
+
 class Callback:
-    """Base class: override any of the hooks below (all do nothing by default)."""
+    """Base class: override any of the hooks below (all do nothing by default).
+
+    ``order`` places the callback among the others at every hook (lower first, ties in
+    list order): below ``HISTORY_ORDER`` (the default 0) what it adds to the epoch's logs is
+    recorded in the history; at ``AFTER_HISTORY`` it sees the history with the epoch in it.
+    """
+
+    order: int = 0
 
     def on_train_begin(self, trainer: Trainer) -> None:
         """Before the first epoch of :meth:`Trainer.fit`."""
@@ -98,9 +125,14 @@ def _overrides(cb: Any, hook: str) -> bool:
 
 
 class LambdaCallback(Callback):
-    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda t, e, logs: ...)``."""
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda t, e, logs: ...)``.
 
-    def __init__(self, **hooks: Any) -> None:
+    ``order=AFTER_HISTORY`` for a function that reads ``trainer.history`` at epoch end
+    (writes it to a file, say); the default 0 runs it before the history is recorded.
+    """
+
+    def __init__(self, order: int = 0, **hooks: Any) -> None:
+        self.order = int(order)
         for name, fn in hooks.items():
             if name not in HOOKS:
                 raise unknown_name("callback hook", name, HOOKS)
@@ -109,6 +141,11 @@ class LambdaCallback(Callback):
 
     def overrides(self, hook: str) -> bool:
         return hook in self._hooks
+
+
+def ordered(callbacks: Any) -> list[Any]:
+    """The callbacks in the order the Trainer calls them: by ``order``, ties in list order."""
+    return sorted(callbacks, key=lambda cb: getattr(cb, "order", 0))
 
 
 def callback_overrides(cb: Any, hook: str) -> bool:
@@ -266,7 +303,12 @@ class ModelCheckpoint(Callback):
             full :meth:`Trainer.state_dict` (optimizer, scheduler, RNG, loader,
             history) so a run can resume exactly.
         every: save every ``every`` epochs.
+
+    Runs after the history is recorded (``order = AFTER_HISTORY``), so a full checkpoint
+    holds the epoch's history row; weights with NaN/Inf are never saved.
     """
+
+    order = AFTER_HISTORY
 
     def __init__(
         self,
@@ -327,8 +369,10 @@ class CSVLogger(Callback):
 
     Columns: ``epoch`` (1-based) then the history keys.  The whole file is
     rewritten atomically each epoch (histories are small), so it is always
-    complete and readable even if training is killed.
+    complete and readable even if training is killed.  Runs after the history is recorded.
     """
+
+    order = AFTER_HISTORY
 
     def __init__(self, path: str | os.PathLike, separator: str = ",") -> None:
         self.path = os.fspath(path)
@@ -360,8 +404,8 @@ class LRSchedulerCallback(Callback):
     """Step a learning-rate scheduler per ``'step'`` or per ``'epoch'``.
 
     Equivalent to ``Trainer(scheduler=..., scheduler_interval=...)``; useful to
-    drive a second scheduler.  A scheduler whose ``step`` takes a metric
-    (``ReduceLROnPlateau``) is given ``logs[monitor]`` at the end of each epoch.
+    drive a second scheduler.  A scheduler that needs a metric (``needs_metric``, as
+    ``ReduceLROnPlateau``) is given ``logs[monitor]`` at the end of each epoch.
     """
 
     def __init__(self, scheduler: Any, interval: str = "epoch", monitor: str = "val_loss") -> None:
@@ -377,7 +421,7 @@ class LRSchedulerCallback(Callback):
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
         if self.interval == "epoch":
-            from .trainer import step_scheduler
+            from ..optim.lr_scheduler import step_scheduler
 
             step_scheduler(self.scheduler, logs, self.monitor)
 
@@ -390,7 +434,10 @@ class LRSchedulerCallback(Callback):
 
 class TerminateOnNaN(Callback):
     """Raise :class:`~kisonet.errors.NumericalError` when an epoch's logged value is NaN/Inf
-    (e.g. a validation loss); the step-level guard is built into the Trainer."""
+    (e.g. a validation loss); the step-level guard is built into the Trainer.  Runs after the
+    history is recorded, so the bad epoch is in it for diagnosis."""
+
+    order = AFTER_HISTORY
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
         for k, v in logs.items():
@@ -472,7 +519,7 @@ class ProgressBar(Callback):
     so it adds almost nothing to a training step.  ``force=True`` shows the bar anywhere.
     """
 
-    order = 100  # after History: the epoch's figures, callbacks' additions included, are final
+    order = AFTER_HISTORY  # the epoch's figures, callbacks' additions included, are final
 
     def __init__(
         self, refresh: float = 0.25, force: bool = False, leave: bool = True, lines: bool | None = None

@@ -21,7 +21,9 @@ import numpy as np
 
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
 from ..random import manual_seed
-from .trainer import DEFAULT_METRICS, Trainer, _as_array
+from .adapters import as_array
+from .objective import DEFAULT_METRICS
+from .trainer import Trainer
 
 __all__ = ["cross_validate", "select_model"]
 
@@ -29,7 +31,7 @@ __all__ = ["cross_validate", "select_model"]
 def _xy(data: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise KisonetTypeError(f"{who}: data must be an (X, y) pair of arrays, got {type(data).__name__}")
-    X, y = _as_array(data[0]), _as_array(data[1], target=True)
+    X, y = as_array(data[0]), as_array(data[1], target=True)
     if isinstance(X, dict) or isinstance(y, dict):
         raise KisonetTypeError(f"{who}: dict inputs/targets are not supported; give arrays")
     if X.shape[0] != y.shape[0]:

@@ -1,0 +1,139 @@
+"""kn.viz.LivePlot (issue 22, items 4-5): learning curves (and a 2-D decision boundary) redrawn as
+training goes, headless on Agg or updated in place in Jupyter; `kisonet train` off a terminal."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import kisonet as kn
+from kisonet import nn
+from kisonet.train import AFTER_HISTORY, Callback, LambdaCallback, Trainer
+from kisonet.viz import LivePlot
+
+
+def moons(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2)).astype(np.float32)
+    y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
+    return X, y
+
+
+def fit(callbacks, epochs=3, seed=0):
+    kn.manual_seed(seed)
+    X, y = moons()
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 2))
+    tr = Trainer(model, "cross_entropy", kn.optim.Adam(model.parameters(), lr=0.01), callbacks=callbacks, seed=seed)
+    tr.fit(X, y, val=(X[:16], y[:16]), epochs=epochs, batch_size=16)
+    return tr
+
+
+def test_headless_every_epoch_writes_curves_and_boundary(tmp_path, monkeypatch):
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    X, y = moons()
+    live = LivePlot(boundary=(X, y), path=tmp_path / "c.png", boundary_path=tmp_path / "b.svg", max_overhead=None)
+    sizes = []
+
+    class Peek(Callback):
+        order = AFTER_HISTORY + 1
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            sizes.append(((tmp_path / "c.png").stat().st_size, (tmp_path / "b.svg").stat().st_size, live.draws))
+
+    tr = fit([live, Peek()], epochs=3)
+    assert [d for _, _, d in sizes] == [1, 2, 3]  # drawn at every epoch end, before later callbacks
+    assert all(c > 0 and b > 0 for c, b, _ in sizes)
+    curves, boundary = live.figures
+    assert type(curves).__name__ == "Figure" and len(curves.axes) == 2  # loss and accuracy
+    assert boundary.axes[0].get_title() == "epoch 3"
+    assert tr.epoch == 3
+
+
+def test_a_live_plot_does_not_change_the_run(tmp_path):
+    a = fit([], epochs=3)
+    b = fit([LivePlot(boundary=moons(), max_overhead=None, display=False)], epochs=3)
+    a.history.pop("epoch_seconds")
+    b.history.pop("epoch_seconds")
+    assert a.history == b.history
+    for va, vb in zip(a.model.state_dict().values(), b.model.state_dict().values(), strict=True):
+        np.testing.assert_array_equal(va, vb)
+
+
+def test_drawing_is_held_to_a_share_of_training_time_and_the_last_epoch_is_drawn():
+    live = LivePlot(display=False)  # max_overhead 0.1: toy epochs of milliseconds
+    tr = fit([live], epochs=12)
+    assert 1 <= live.draws <= 3
+    assert live._drawn_epoch == tr.epoch == 12
+
+
+def test_early_stop_draws_the_last_recorded_epoch():
+    live = LivePlot(display=False)
+    stop = LambdaCallback(on_epoch_end=lambda t, e, logs: setattr(t, "stop_training", e == 1))
+    tr = fit([stop, live], epochs=10)
+    assert tr.epoch == 2 and live._drawn_epoch == 2
+
+
+def test_in_jupyter_the_figures_are_shown_once_then_updated(monkeypatch):
+    shown, updated = [], []
+
+    class Handle:
+        def __init__(self, fig):
+            self.fig = fig
+
+        def update(self, fig):
+            updated.append(fig)
+
+    def display(fig, display_id=False):
+        assert display_id is True
+        shown.append(fig)
+        return Handle(fig)
+
+    fake = types.ModuleType("IPython.display")
+    fake.display = display
+    monkeypatch.setitem(sys.modules, "IPython.display", fake)
+    import matplotlib.pyplot as plt
+
+    before = set(plt.get_fignums())
+    live = LivePlot(boundary=moons(), display=True, max_overhead=None)
+    fit([live], epochs=3)
+    assert len(shown) == 2 and len(updated) == 4  # curves and boundary: shown at epoch 1, updated at 2 and 3
+    assert set(plt.get_fignums()) == before  # no figure left for the notebook to show twice
+
+
+@pytest.mark.parametrize(
+    ("kw", "error", "match"),
+    [
+        ({"boundary": (np.zeros((4, 3)), np.zeros(4))}, kn.ShapeError, r"shape \(n, 2\)"),
+        ({"boundary": np.zeros((4, 2))}, kn.KisonetTypeError, r"\(X, y\) pair"),
+        ({"max_overhead": 0}, kn.KisonetValueError, "max_overhead"),
+    ],
+    ids=["3-D inputs", "no labels", "zero overhead"],
+)
+def test_bad_arguments(kw, error, match):
+    with pytest.raises(error, match=match):
+        LivePlot(**kw)
+
+
+def test_live_plot_runs_after_the_history():
+    assert LivePlot.order == AFTER_HISTORY
+
+
+def test_kisonet_train_off_a_terminal_prints_a_line_per_epoch_and_draws_curves_during_the_run(
+    tmp_path, capsys, monkeypatch
+):
+    from kisonet import runs
+    from kisonet.cli import main
+
+    monkeypatch.setattr(LivePlot, "_FIRST_DRAW_SECONDS", 0.0)  # draw at the first epoch end
+    monkeypatch.setattr(runs, "save_curves", lambda *a, **k: None)  # so the end of the run draws nothing
+    d = tmp_path / "run"
+    rc = main(["train", "--epochs", "2", "--threads", "1", "--out", str(d)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    lines = [ln for ln in out.splitlines() if ln.startswith("epoch ")]
+    assert [ln.split(":")[0] for ln in lines] == ["epoch 1/2", "epoch 2/2"]
+    assert "train_loss" in lines[0] and "val_accuracy" in lines[0]
+    assert (d / "curves.png").stat().st_size > 0  # written by the live plot while training
