@@ -3,8 +3,10 @@ training goes, headless on Agg or updated in place in Jupyter; `kisonet train` o
 
 from __future__ import annotations
 
+import os
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,13 +96,38 @@ def test_in_jupyter_the_figures_are_shown_once_then_updated(monkeypatch):
     fake = types.ModuleType("IPython.display")
     fake.display = display
     monkeypatch.setitem(sys.modules, "IPython.display", fake)
-    import matplotlib.pyplot as plt
-
-    before = set(plt.get_fignums())
     live = LivePlot(boundary=moons(), display=True, max_overhead=None)
     fit([live], epochs=3)
     assert len(shown) == 2 and len(updated) == 4  # curves and boundary: shown at epoch 1, updated at 2 and 3
-    assert set(plt.get_fignums()) == before  # no figure left for the notebook to show twice
+
+
+NOTEBOOK = """
+import sys, types
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # as in a notebook: figures go through pyplot
+import numpy as np, kisonet as kn
+shown = []
+fake = types.ModuleType("IPython.display")
+fake.display = lambda fig, display_id=False: shown.append(fig) or types.SimpleNamespace(update=shown.append)
+sys.modules["IPython.display"] = fake
+X = np.random.default_rng(0).normal(size=(32, 2)).astype(np.float32)
+y = (X[:, 0] > 0).astype(np.int64)
+model = kn.nn.Linear(2, 2)
+live = kn.viz.LivePlot(boundary=(X, y), display=True, max_overhead=None)
+kn.train.Trainer(model, "cross_entropy", kn.optim.SGD(model.parameters(), lr=0.1), callbacks=[live],
+                 progress=False).fit(X, y, epochs=2, batch_size=16)
+print(len(shown), plt.get_fignums())
+"""
+
+
+def test_with_pyplot_no_figure_is_left_for_the_notebook_to_show_twice():
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(Path(kn.__file__).resolve().parents[1])}
+    out = subprocess.run([sys.executable, "-c", NOTEBOOK], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["4", "[]"]
 
 
 @pytest.mark.parametrize(
