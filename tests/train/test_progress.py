@@ -89,3 +89,27 @@ def test_the_bar_fits_80_columns(monkeypatch, columns):
 def test_format_epoch_line():
     line = format_epoch_line(2, 10, {"train_loss": 0.5, "val_accuracy": 0.875, "lr": 0.001, "epoch_seconds": 1.25})
     assert line == "epoch 3/10: train_loss 0.5000, val_accuracy 0.8750, lr 0.001 (1.2 s)"
+
+
+def test_one_bar_shared_by_several_models_numbers_them(monkeypatch):
+    out = _Stream(False)
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", _Stream(False))
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    bar = ProgressBar(fit_label="member")
+    _fit([bar], epochs=2)
+    _fit([bar], epochs=1)
+    heads = [ln.split(": train_loss")[0] for ln in out.getvalue().splitlines()]
+    assert heads == ["member 1: epoch 1/2", "member 1: epoch 2/2", "member 2: epoch 1/1"]
+
+
+def test_kisonet_ensemble_off_a_terminal_prints_each_members_epochs(tmp_path, capsys):
+    from kisonet.cli import main
+
+    rc = main(["ensemble", "--n-models", "2", "--epochs", "1", "--threads", "1", "--out", str(tmp_path / "e")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert [ln.split(": train_loss")[0] for ln in out.splitlines() if ": epoch " in ln] == [
+        "member 1: epoch 1/1",
+        "member 2: epoch 1/1",
+    ]

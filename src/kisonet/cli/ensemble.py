@@ -122,6 +122,12 @@ def setup(
         from ..regularizers import L1
 
         train_kw["trainer_kwargs"] = {"regularizer": L1(config["l1"])}
+    if command in ("ensemble", "semi") and config.get("progress", True):
+        from ..train import ProgressBar
+
+        # one bar for every model trained: a line per epoch off a terminal, numbered by model
+        bar = ProgressBar(fit_label="member" if command == "ensemble" else "model")
+        train_kw.setdefault("trainer_kwargs", {})["callbacks"] = [bar]
     run_dir = runs.make_run_dir(config.get("out"))
     config = {**config, "out": str(run_dir)}
     runs.write_config(run_dir, config)

@@ -517,18 +517,34 @@ class ProgressBar(Callback):
     With stdout redirected and stderr on a terminal, both appear: the bar on the terminal,
     the lines in the file.  The bar's text is refreshed at most every ``refresh`` seconds,
     so it adds almost nothing to a training step.  ``force=True`` shows the bar anywhere.
+    One bar shared by the trainers of several models (an ensemble's members, self-training's
+    rounds) numbers them with ``fit_label``: ``member 2: epoch 3/10: ...``.
     """
 
     order = AFTER_HISTORY  # the epoch's figures, callbacks' additions included, are final
 
     def __init__(
-        self, refresh: float = 0.25, force: bool = False, leave: bool = True, lines: bool | None = None
+        self,
+        refresh: float = 0.25,
+        force: bool = False,
+        leave: bool = True,
+        lines: bool | None = None,
+        fit_label: str | None = None,
     ) -> None:
         self.refresh = float(refresh)
         self.force = bool(force)
         self.leave = bool(leave)
         self.lines = lines
+        self.fit_label = fit_label
+        self.fits = 0
         self._bar = None
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        if not trainer.resuming:
+            self.fits += 1
+
+    def _prefix(self) -> str:
+        return f"{self.fit_label} {self.fits}: " if self.fit_label else ""
 
     def _enabled(self) -> bool:
         if self.force or "ipykernel" in sys.modules:
@@ -556,7 +572,7 @@ class ProgressBar(Callback):
         width = len(str(trainer.max_epochs))
         self._bar = tqdm(
             total=trainer.num_train_batches,
-            desc=f"epoch {epoch + 1:>{width}}/{trainer.max_epochs}",
+            desc=f"{self._prefix()}epoch {epoch + 1:>{width}}/{trainer.max_epochs}",
             leave=self.leave,
             unit="batch",
             bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}",
@@ -584,7 +600,7 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
         if self._lines_enabled():
-            print(format_epoch_line(epoch, trainer.max_epochs, logs), file=sys.stdout, flush=True)
+            print(self._prefix() + format_epoch_line(epoch, trainer.max_epochs, logs), file=sys.stdout, flush=True)
         bar = self._bar
         if bar is None:
             return
