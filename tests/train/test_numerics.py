@@ -263,3 +263,12 @@ def test_cli_lr_1e38_exits_1_and_saves_no_model(tmp_path, capsys):
 
 class _Unused(Callback):
     pass
+
+
+def test_clip_grad_norm_of_huge_float32_gradients_keeps_them():
+    """kn.nn.utils.clip_grad_norm_ (the Python API): ||g|| = 2e25 squares to Inf in float32."""
+    w = kn.tensor(np.zeros(4, np.float32), requires_grad=True)
+    w.grad = np.full(4, 1e25, np.float32)
+    total = kn.nn.utils.clip_grad_norm_([w], max_norm=1.0)
+    assert float(total.data) == pytest.approx(2e25, rel=1e-6)
+    np.testing.assert_allclose(w.grad, np.full(4, 0.5, np.float32), rtol=1e-5)

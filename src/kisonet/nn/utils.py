@@ -22,6 +22,20 @@ def _params(parameters: Any) -> list[Tensor]:
     return list(parameters)
 
 
+def l2_norm(g: np.ndarray) -> float:
+    """``||g||_2`` without overflow or underflow: one BLAS dot when ``g.g`` is a normal number,
+    else scaled by ``m = max |g|`` before squaring, ``||g|| = m ||g / m||`` (a float32
+    gradient of norm 1e25 squares to Inf; one of 1e-30 squares to 0).  NaN/Inf entries give NaN/Inf."""
+    sq = float(np.vdot(g, g))
+    if math.isfinite(sq) and (sq > 0.0 or not g.any()):
+        return math.sqrt(sq)
+    m = float(np.max(np.abs(g))) if g.size else 0.0
+    if not math.isfinite(m) or m == 0.0:
+        return float("nan") if np.isnan(g).any() else m
+    s = g / np.asarray(m, dtype=g.dtype)
+    return m * math.sqrt(float(np.vdot(s, s)))
+
+
 def get_total_norm(grads: list[np.ndarray], norm_type: float = 2.0) -> float:
     """``||(g_1, ..., g_n)||_p`` over all gradients taken as one vector (``p = inf``: max |g|)."""
     if not grads:
@@ -29,8 +43,8 @@ def get_total_norm(grads: list[np.ndarray], norm_type: float = 2.0) -> float:
     if norm_type == math.inf:
         return float(max(np.max(np.abs(g)) if g.size else 0.0 for g in grads))
     if norm_type == 2:
-        # One BLAS dot per gradient, accumulated in float64 so many parameters do not lose digits.
-        return math.sqrt(sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in grads))
+        # One BLAS dot per gradient (scaled when it would overflow), combined by hypot in float64.
+        return math.hypot(*(l2_norm(g) for g in grads))
     total = sum(float(np.sum(np.abs(g, dtype=np.float64) ** norm_type)) for g in grads)
     return total ** (1.0 / norm_type)
 
@@ -101,4 +115,11 @@ def vector_to_parameters(vec: Any, parameters: Any) -> None:
         offset += p.size
 
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector", "vector_to_parameters"]
+__all__ = [
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "get_total_norm",
+    "l2_norm",
+    "parameters_to_vector",
+    "vector_to_parameters",
+]

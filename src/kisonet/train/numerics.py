@@ -14,22 +14,9 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..errors import KisonetValueError
+from ..nn.utils import l2_norm as grad_norm  # the overflow-safe ||g||_2 (scaled before squaring)
 
 __all__ = ["check_finite_inputs", "describe_nonfinite", "grad_norm", "nonfinite_parameters"]
-
-
-def grad_norm(g: np.ndarray) -> float:
-    """``||g||_2`` without overflow: one BLAS dot when ``g.g`` is finite, else scaled by
-    ``m = max |g|`` before squaring, ``||g|| = m ||g / m||`` (NaN/Inf entries give NaN/Inf).
-    The scaled form also serves squares that underflow to 0 (``|g| ~ 1e-30`` in float32)."""
-    sq = float(np.vdot(g, g))
-    if math.isfinite(sq) and (sq > 0.0 or not g.any()):
-        return math.sqrt(sq)
-    m = float(np.max(np.abs(g))) if g.size else 0.0
-    if not math.isfinite(m) or m == 0.0:
-        return float("nan") if np.isnan(g).any() else m
-    s = g / np.asarray(m, dtype=g.dtype)
-    return m * math.sqrt(float(np.vdot(s, s)))
 
 
 def nonfinite_parameters(params: Any) -> list[tuple[str, tuple[int, ...], int, int]]:
