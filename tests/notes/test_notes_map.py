@@ -84,8 +84,8 @@ def test_section_heading_is_printed_in_the_deck(entry_id):
 
 
 def _plain(text: str) -> str:
-    """The text without Markdown marks and line breaks (a heading may span two lines)."""
-    return " ".join(re.sub(r"[#*■]", " ", text).split())
+    """The text without Markdown marks, escapes and line breaks (a heading may span two lines)."""
+    return " ".join(re.sub(r"[#*■]", " ", text.replace("\\_", "_")).split())
 
 
 def test_every_deck_has_entries_and_ids_are_unique():
