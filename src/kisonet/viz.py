@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 
 from .errors import KisonetTypeError, KisonetValueError, ShapeError
+from .i18n import get_language
+from .i18n import gettext as _
 
 __all__ = [
     "plot_history",
@@ -53,7 +55,11 @@ def _headless() -> bool:
 
 
 def new_figure(figsize: tuple[float, float]):
-    """A Figure: through pyplot when the user has imported it, else a standalone Agg figure."""
+    """A Figure: through pyplot when the user has imported it, else a standalone Agg figure.
+    In Japanese (``--lang ja``, ``KISONET_LANG=ja``, a Japanese locale) the labels are drawn
+    with a Japanese font (:func:`use_japanese_font`)."""
+    if get_language() == "ja":
+        use_japanese_font()
     if "matplotlib.pyplot" in sys.modules or "ipykernel" in sys.modules:
         import matplotlib
 
@@ -131,9 +137,10 @@ def plot_history(
             v = np.asarray(values, dtype=np.float64)
             epochs = np.arange(1, len(v) + 1)
             color, style = _SPLIT_STYLE.get(split, ("C3", "-"))
-            ax.plot(epochs, v, style, color=color, label=split or m, marker="o" if len(v) <= 20 else None, ms=3)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(m)
+            label = _(split or m)
+            ax.plot(epochs, v, style, color=color, label=label, marker="o" if len(v) <= 20 else None, ms=3)
+        ax.set_xlabel(_("epoch"))
+        ax.set_ylabel(_(m))
         if logy:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
@@ -276,8 +283,8 @@ def plot_confusion_matrix(
     names = [str(c) for c in class_names] if class_names is not None else [str(i) for i in range(k)]
     ax.set_xticks(range(k), names, rotation=45 if max(len(n) for n in names) > 3 else 0)
     ax.set_yticks(range(k), names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set_xlabel(_("predicted"))
+    ax.set_ylabel(_("true"))
     if k <= 30:
         thresh = shown.max() / 2 if shown.size else 0
         for i in range(k):  # annotation text per cell (k <= 30), not a data loop
@@ -384,8 +391,8 @@ def reconstruction_figure(
     from .random import make_generator
 
     X = np.asarray(getattr(X, "data", X), dtype=np.float32)
-    models = model if isinstance(model, dict) else {"reconstruction": model}
-    rows: list[tuple[str, np.ndarray]] = [("input", X)]
+    models = model if isinstance(model, dict) else {_("reconstruction"): model}
+    rows: list[tuple[str, np.ndarray]] = [(_("input"), X)]
     Xn = X
     if noise is not None:
         Xn = corrupt(X, noise, level, rng=make_generator(seed))

@@ -1,0 +1,251 @@
+"""Messages in English or Japanese, through gettext catalogs shipped in the package.
+
+English is the default and the source language: a message is written in English in the code,
+wrapped in :func:`gettext` (imported as ``_``), and looked up in
+``kisonet/locale/<lang>/LC_MESSAGES/kisonet.mo``. A message with no translation stays English.
+
+The language is, in this order: :func:`set_language` (the CLI's ``--lang ja``), the environment
+variable ``KISONET_LANG``, then the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``ja_JP.UTF-8``
+gives Japanese). ``KISONET_LANG=en`` keeps English under a Japanese locale.
+
+The catalogs' sources are the ``.po`` files beside the ``.mo`` files; after editing one, run
+``python -m kisonet.i18n`` to compile it (a test checks that every ``.mo`` matches its ``.po``).
+"""
+
+from __future__ import annotations
+
+import ast
+import gettext as _gettext
+import os
+import re
+import struct
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import unknown_name
+
+__all__ = [
+    "LANGUAGES",
+    "chosen_language",
+    "compile_catalog",
+    "get_language",
+    "gettext",
+    "ljust",
+    "normalise_language",
+    "read_po",
+    "rjust",
+    "set_language",
+    "text_width",
+    "translate_help",
+    "translate_message",
+]
+
+#: The languages kisonet speaks: code -> name (as written in that language).
+LANGUAGES: dict[str, str] = {"en": "English", "ja": "日本語"}
+DOMAIN = "kisonet"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+_chosen: str | None = None
+
+
+def normalise_language(lang: str) -> str | None:
+    """'ja', 'ja_JP.UTF-8', 'JA-jp' -> 'ja'; None when no language of ours matches."""
+    code = str(lang).strip().lower().replace("-", "_").split(".")[0].split("@")[0].split("_")[0]
+    return code if code in LANGUAGES else None
+
+
+def set_language(lang: str | None) -> str:
+    """Use ``lang`` ('en', 'ja', or a locale name such as 'ja_JP.UTF-8') from now on;
+    None goes back to the environment's choice. Returns the language in force."""
+    global _chosen
+    if lang is None:
+        _chosen = None
+    else:
+        code = normalise_language(lang)
+        if code is None:
+            raise unknown_name("language", str(lang), LANGUAGES)
+        _chosen = code
+    return get_language()
+
+
+def chosen_language() -> str | None:
+    """The language set by :func:`set_language`, or None when the environment decides."""
+    return _chosen
+
+
+def get_language() -> str:
+    """The language in force: 'en' or 'ja' (see the module's docstring for the order)."""
+    if _chosen is not None:
+        return _chosen
+    env = os.environ.get("KISONET_LANG")
+    if env:
+        return normalise_language(env) or "en"
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:  # the first one set decides, as in POSIX
+            return normalise_language(value) or "en"
+    return "en"
+
+
+@lru_cache(maxsize=None)
+def _catalog(lang: str) -> _gettext.NullTranslations:
+    if lang == "en":
+        return _gettext.NullTranslations()
+    return _gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[lang], fallback=True)
+
+
+def gettext(message: str) -> str:
+    """``message`` in the language in force (itself when there is no translation)."""
+    return _catalog(get_language()).gettext(message)
+
+
+_ = gettext
+
+
+_HELP_TAIL = re.compile(r"^(.*?)((?:\s\([^()]*\))*)$", re.S)
+_DEFAULT = re.compile(r"^default(?::| (?=\S+$)) ?(.*)$", re.S)
+#: Phrases of kisonet's one-line errors that are translated inside a message (whole words only);
+#: each is a catalog entry. The values a message names (options, numbers, paths) stay as they are.
+MESSAGE_PHRASES = ("unknown command", "unknown option", "did you mean", "choose from", "interrupted")
+
+
+def translate_help(text: str) -> str:
+    """A help line ``phrase (choices) (default: X)`` in the language in force: the phrase and
+    the parenthesised notes from the catalog, choice lists and values as they are."""
+    if not text or get_language() == "en":
+        return text
+    whole = gettext(text)
+    if whole != text:
+        return whole
+    lead, tail = _HELP_TAIL.match(text).groups()  # type: ignore[union-attr]
+    out = gettext(lead)
+    for group in re.findall(r"\s\(([^()]*)\)", tail):
+        note = gettext(group)
+        m = _DEFAULT.match(group) if note == group else None
+        if m:
+            note = f"{gettext('default')}: {gettext(m.group(1))}"
+        out += f"（{note}）"
+    return out
+
+
+def translate_message(message: str) -> str:
+    """A one-line error in the language in force: the phrases of :data:`MESSAGE_PHRASES`
+    translated, everything the message names kept."""
+    if get_language() == "en":
+        return message
+    whole = gettext(message)
+    if whole != message:
+        return whole
+    for phrase in MESSAGE_PHRASES:
+        message = re.sub(rf"\b{re.escape(phrase)}\b", gettext(phrase), message)
+    return message
+
+
+# -- text that lines up in a terminal ------------------------------------------------------
+
+
+def text_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: kana and kanji (East Asian wide) count two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def ljust(text: str, width: int) -> str:
+    """``text`` padded on the right to ``width`` terminal columns."""
+    return text + " " * max(0, width - text_width(text))
+
+
+def rjust(text: str, width: int) -> str:
+    """``text`` padded on the left to ``width`` terminal columns."""
+    return " " * max(0, width - text_width(text)) + text
+
+
+# -- catalogs: .po (source) -> .mo (what gettext reads) -------------------------------------
+
+
+def read_po(path: str | os.PathLike) -> dict[str, str]:
+    """The translated entries of a .po file, {msgid: msgstr} (untranslated and fuzzy entries
+    left out, as msgfmt does). Handles the subset kisonet's catalogs use: msgctxt-free
+    entries, continued strings, comments."""
+    entries: dict[str, str] = {}
+    msgid: list[str] | None = None
+    msgstr: list[str] | None = None
+    current: list[str] | None = None
+    fuzzy = False
+
+    def flush() -> None:
+        nonlocal msgid, msgstr, fuzzy
+        if msgid is not None and msgstr is not None:
+            key, value = "".join(msgid), "".join(msgstr)
+            if value and not fuzzy:
+                entries[key] = value
+        msgid = msgstr = None
+        fuzzy = False
+
+    for n, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if line.startswith("#,") and "fuzzy" in line:
+            flush()
+            fuzzy = True
+        elif not line or line.startswith("#"):
+            continue
+        elif line.startswith("msgid "):
+            if msgstr is not None:
+                flush()
+            msgid, current = [_po_string(line[6:], path, n)], None
+            current = msgid
+        elif line.startswith("msgstr "):
+            msgstr = [_po_string(line[7:], path, n)]
+            current = msgstr
+        elif line.startswith('"') and current is not None:
+            current.append(_po_string(line, path, n))
+        else:
+            raise ValueError(f"{path}:{n}: cannot read {raw!r}")
+    flush()
+    return entries
+
+
+def _po_string(token: str, path: str | os.PathLike, line: int) -> str:
+    token = token.strip()
+    if not (token.startswith('"') and token.endswith('"')):
+        raise ValueError(f"{path}:{line}: expected a quoted string, got {token!r}")
+    return ast.literal_eval(token)
+
+
+def compile_catalog(po: str | os.PathLike, mo: str | os.PathLike | None = None) -> Path:
+    """Write the GNU .mo file of ``po`` (beside it by default) and return its path."""
+    po = Path(po)
+    mo = po.with_suffix(".mo") if mo is None else Path(mo)
+    entries = read_po(po)
+    entries.setdefault("", "Content-Type: text/plain; charset=UTF-8\n")
+    keys = sorted(entries)
+    ids = [k.encode("utf-8") for k in keys]
+    strs = [entries[k].encode("utf-8") for k in keys]
+    n = len(keys)
+    key_start = 7 * 4 + 16 * n
+    value_start = key_start + sum(len(b) + 1 for b in ids)
+    offsets: list[int] = []
+    pos = key_start
+    for b in ids:
+        offsets += [len(b), pos]
+        pos += len(b) + 1
+    pos = value_start
+    for b in strs:
+        offsets += [len(b), pos]
+        pos += len(b) + 1
+    header = struct.pack("<7I", 0x950412DE, 0, n, 7 * 4, 7 * 4 + 8 * n, 0, 0)
+    table = struct.pack(f"<{4 * n}I", *offsets)
+    body = b"".join(b + b"\0" for b in ids) + b"".join(b + b"\0" for b in strs)
+    mo.write_bytes(header + table + body)
+    _catalog.cache_clear()
+    return mo
+
+
+def catalogs() -> list[Path]:
+    """The .po sources of the shipped catalogs."""
+    return sorted(LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+
+
+if __name__ == "__main__":
+    for po in catalogs():
+        print(f"compiled {compile_catalog(po)} ({len(read_po(po))} messages)")
