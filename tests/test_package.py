@@ -132,7 +132,7 @@ def test_import_kisonet_loads_only_the_engine():
 
 def test_kisonet_help_loads_no_plotting_or_datasets():
     loaded = _loaded_after("from kisonet.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass")
-    heavy = {"matplotlib", "sklearn", "mpi4py", "kisonet.experiments", "kisonet.distributed"}
+    heavy = {"matplotlib", "sklearn", "scipy", "mpi4py", "urllib.request", "kisonet.experiments", "kisonet.train"}
     assert not heavy & loaded, sorted(heavy & loaded)
 
 

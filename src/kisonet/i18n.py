@@ -20,7 +20,7 @@ import os
 import re
 import struct
 import unicodedata
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from .errors import unknown_name
@@ -88,7 +88,7 @@ def get_language() -> str:
     return "en"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalog(lang: str) -> _gettext.NullTranslations:
     if lang == "en":
         return _gettext.NullTranslations()

@@ -19,12 +19,8 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import http.client
 import os
-import socket
 import tempfile
-import urllib.error
-import urllib.request
 import warnings
 import zlib
 from collections.abc import Sequence
@@ -189,18 +185,20 @@ def verify(path: str | os.PathLike, remote: RemoteFile) -> bool:
     return digest == remote.raw_sha256 or raw_sha256(path) == remote.raw_sha256
 
 
-_NETWORK_ERRORS = (
-    ValueError,
-    urllib.error.URLError,
-    socket.timeout,
-    TimeoutError,
-    ConnectionError,
-    http.client.HTTPException,
-)
+def _network_errors() -> tuple[type[BaseException], ...]:
+    # urllib/http.client load ~100 ms of modules (ssl, email, certifi): only when downloading.
+    import http.client
+    import socket
+    import urllib.error
+
+    return (ValueError, urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, http.client.HTTPException)
 
 
 def _stream(url: str, dest: Path, expected_size: int | None, progress: bool, timeout: float) -> Path:
     """Stream ``url`` into a temporary file beside ``dest``; return the temp path (caller renames)."""
+    import http.client
+    import urllib.request
+
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp_path = Path(tmp)
     try:
@@ -256,7 +254,7 @@ def download_file(
     for url in remote.urls:
         try:
             tmp = _stream(url, dest, remote.size, progress, timeout)
-        except _NETWORK_ERRORS as e:
+        except _network_errors() as e:
             errors.append(f"{url}: {_describe(e)}")
             continue
         except OSError as e:  # writing the temp file failed: no point trying other mirrors
@@ -282,6 +280,9 @@ def download_file(
 
 
 def _describe(e: BaseException) -> str:
+    import http.client
+    import urllib.error
+
     if isinstance(e, urllib.error.HTTPError):
         return f"HTTP {e.code} {e.reason}"
     if isinstance(e, urllib.error.URLError):
