@@ -165,3 +165,20 @@ def test_figures_speak_japanese(tmp_path):
     assert (tmp_path / "curves.png").stat().st_size > 0
     cm = kn.viz.plot_confusion_matrix(np.array([0, 1, 1]), np.array([0, 1, 0]))
     assert cm.axes[0].get_xlabel() == "予測"
+
+
+def test_a_training_run_in_japanese_prints_a_japanese_table_and_figure(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--lang", "ja", "--epochs", "1", "--out", str(out), "--no-progress"]) == 0
+    table = capsys.readouterr().out
+    assert "分割" in table and "正解率" in table and "テスト" in table
+    head, rule = table.splitlines()[1:3] if table.splitlines()[0].startswith("kisonet") else table.splitlines()[:2]
+    assert i18n.text_width(head) == i18n.text_width(rule), "columns line up with wide characters"
+    assert (out / "curves.png").stat().st_size > 0
+
+
+def test_progress_lines_speak_japanese():
+    from kisonet.train.callbacks import format_epoch_line
+
+    i18n.set_language("ja")
+    assert format_epoch_line(2, 10, {"train_loss": 0.5}).startswith("エポック 3/10: train_loss 0.5000")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import i18n
 from . import options as O  # noqa: N812
 from .options import UsageError
 
@@ -240,21 +241,25 @@ def _augmenter(config: dict[str, Any], std: Any) -> Callable | None:
 
 
 def format_table(final: dict[str, float], seconds: float, metric: str) -> str:
-    """The closing table: one row per split with loss and the main metric."""
-    rows = [("split", "loss", metric)]
+    """The closing table: one row per split with loss and the main metric (in the language
+    in force; columns line up in a terminal with wide characters too)."""
+    _ = i18n.gettext
+    rows = [(_("split"), _("loss"), _(metric))]
     for split in ("train", "val", "test"):
         if f"{split}_loss" in final:
             loss = final[f"{split}_loss"]
             val = final.get(f"{split}_{metric}")
             shown = "" if val is None else (f"{100 * val:.2f}%" if metric == "accuracy" else f"{val:.4f}")
-            rows.append((split, f"{loss:.4f}", shown))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+            rows.append((_(split), f"{loss:.4f}", shown))
+    widths = [max(i18n.text_width(r[i]) for r in rows) for i in range(3)]
     lines = [
-        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        "  ".join(
+            i18n.ljust(c, w) if i == 0 else i18n.rjust(c, w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
         for r in rows
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append(f"time {seconds:.1f} s")
+    lines.append(f"{_('time')} {seconds:.1f} s")
     return "\n".join(lines)
 
 
@@ -388,7 +393,7 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
     # the run draws it once more below)
     from ..viz import LivePlot
 
-    title = f"{config['model']} on {config['dataset']}"
+    title = i18n.gettext("{model} on {dataset}").format(model=config["model"], dataset=config["dataset"])
     callbacks.append(LivePlot(("loss", metric), path=run_dir / runs.CURVES, display=False, final=False, title=title))
     # The last good state, rewritten (atomically) after every epoch: --resume continues from it
     # after a kill, and the NaN guard leaves it untouched.

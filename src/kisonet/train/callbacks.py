@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import KisonetValueError, NumericalError, unknown_name
+from ..i18n import gettext
 
 if TYPE_CHECKING:  # pragma: no cover
     from .trainer import Trainer
@@ -501,7 +502,7 @@ def format_epoch_line(epoch: int, epochs: int, logs: dict[str, Any]) -> str:
         parts.append(f"{k} {v:.4g}" if k == "lr" else f"{k} {v:.4f}")
     secs = logs.get("epoch_seconds")
     tail = f" ({secs:.1f} s)" if isinstance(secs, (int, float)) else ""
-    return f"epoch {epoch + 1}/{epochs}: " + ", ".join(parts) + tail
+    return f"{gettext('epoch')} {epoch + 1}/{epochs}: " + ", ".join(parts) + tail
 
 
 class ProgressBar(Callback):
@@ -572,7 +573,7 @@ class ProgressBar(Callback):
         width = len(str(trainer.max_epochs))
         self._bar = tqdm(
             total=trainer.num_train_batches,
-            desc=f"{self._prefix()}epoch {epoch + 1:>{width}}/{trainer.max_epochs}",
+            desc=f"{self._prefix()}{gettext('epoch')} {epoch + 1:>{width}}/{trainer.max_epochs}",
             leave=self.leave,
             unit="batch",
             bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}",
@@ -592,7 +593,7 @@ class ProgressBar(Callback):
         now = time.perf_counter()
         if now - self._last >= self.refresh:
             self._last = now
-            post = f"loss {self._loss_sum / max(self._n, 1):.4f}"
+            post = f"{gettext('loss')} {self._loss_sum / max(self._n, 1):.4f}"
             live = trainer.live_metric()
             if live is not None:
                 post += f" {_short_key('train_' + live[0])} {live[1]:.4f}"
