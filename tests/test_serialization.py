@@ -200,6 +200,12 @@ def test_malformed_meta_is_a_checkpoint_error(tmp_path):
         w = z["w"]
     meta["structure"]["items"][0][1]["k"] = "gone"
     np.savez(path, __meta__=np.array(json.dumps(meta)), w=w)
+    # the checksum covers the metadata: an edited structure is caught first
+    with pytest.raises(kn.CheckpointError, match="checksum mismatch.*metadata"):
+        kn.load(path)
+    # a structure that passes its checksum but is inconsistent is still named (checksum recomputed)
+    meta["checksum"] = "sha256:" + kn.serialization._checksum({"w": w}, meta)
+    np.savez(path, __meta__=np.array(json.dumps(meta)), w=w)
     with pytest.raises(kn.CheckpointError, match="'gone'.*missing"):
         kn.load(path)
     meta["format_version"] = 99

@@ -73,6 +73,7 @@ from .errors import (
     KisonetTypeError,
     KisonetValueError,
     NumericalError,
+    RunFolderError,
     ShapeError,
 )
 from .random import get_generator, get_rng_state, manual_seed, set_rng_state

@@ -53,6 +53,11 @@ class DataError(KisonetIOError):
     """A dataset file is missing, corrupted or cannot be downloaded."""
 
 
+class RunFolderError(KisonetIOError):
+    """A run folder that cannot be used as asked: it holds another run, another process is
+    writing it, or its files contradict each other (e.g. config.json edited before ``--resume``)."""
+
+
 def closest(name: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest valid name, or ``""``."""
     match = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.5)

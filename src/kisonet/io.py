@@ -12,7 +12,9 @@ an interrupted checkpoint never leaves a truncated file behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import IO, Any
 
 from .errors import KisonetIOError, KisonetValueError
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "check_regular_file", "describe_os_error"]
 
 
 @contextlib.contextmanager
@@ -63,3 +65,52 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str |
                 os.fsync(dfd)
             finally:
                 os.close(dfd)
+
+
+def check_regular_file(path: str | os.PathLike[str], what: str = "file") -> Path:
+    """``path`` if it names a regular file; otherwise a :class:`KisonetIOError` saying what it is.
+
+    Called before any ``open``: opening a FIFO blocks until a writer appears, and a
+    device or socket is never the array file the caller means.  ``stat`` itself never blocks.
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise KisonetIOError(f"{what} {str(path)!r} not found") from None
+    except OSError as e:
+        raise KisonetIOError(f"{what} {str(path)!r}: {e.strerror or e}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise KisonetIOError(f"{what} {str(path)!r} is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        kind = (
+            "a FIFO (named pipe)"
+            if stat.S_ISFIFO(st.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(st.st_mode)
+            else "a device"
+            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+            else "a special file"
+        )
+        raise KisonetIOError(f"{what} {str(path)!r} is {kind}, not a regular file; kisonet reads only regular files")
+    return path
+
+
+def describe_os_error(e: OSError) -> str:
+    """One line for an OSError from the file system, with the file and what to do."""
+    where = f" {e.filename!r}" if getattr(e, "filename", None) else ""
+    hints = {
+        errno.ENOSPC: "the disk is full; free space and try again",
+        errno.EDQUOT: "the disk quota is exceeded; free space and try again",
+        errno.EROFS: "the file system is read-only; choose another folder",
+        errno.EACCES: "permission denied; choose a folder you can write to",
+        errno.EPERM: "operation not permitted",
+        errno.ENAMETOOLONG: "the name is too long for the file system; choose a shorter one",
+        errno.EISDIR: "it is a folder, not a file",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.ENOENT: "no such file or folder",
+        errno.EEXIST: "it already exists",
+        errno.ELOOP: "too many symbolic links",
+    }
+    hint = hints.get(e.errno) or (e.strerror or str(e))
+    return f"{hint}{' (' + where.strip() + ')' if where else ''}"

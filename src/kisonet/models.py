@@ -31,7 +31,17 @@ from . import nn
 from .errors import KisonetTypeError, KisonetValueError, ShapeError, closest
 from .registry import Registry
 
-__all__ = ["MODELS", "LeNet", "MLP", "SimpleCNN", "build_model", "image_shape", "make_activation", "parse_spec"]
+__all__ = [
+    "MODELS",
+    "LeNet",
+    "MLP",
+    "SimpleCNN",
+    "build_model",
+    "is_custom_spec",
+    "image_shape",
+    "make_activation",
+    "parse_spec",
+]
 
 
 def _no_args(name: str) -> Any:
@@ -53,6 +63,12 @@ def _mlp_args(tail: str | None, spec: str) -> str:
     if any(h <= 0 for h in sizes):
         raise KisonetValueError(f"mlp hidden sizes must be positive integers like mlp:256,128, got {spec!r}")
     return "mlp:" + ",".join(map(str, sizes))
+
+
+def is_custom_spec(spec: str) -> bool:
+    """Whether ``spec`` names a user's ``module:function`` builder (code kisonet would import)."""
+    head = str(spec).strip().partition(":")[0].lower().replace("_", "-")
+    return head not in MODELS
 
 
 def parse_spec(spec: Any) -> str:

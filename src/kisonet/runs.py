@@ -8,6 +8,16 @@ A run folder (``kisonet train --out DIR``, default ``runs/<timestamp>``) holds::
     model.npz      kn.save file: the model's state dict, the arguments that rebuild the model,
                    and the input standardisation, so ``evaluate``/``predict`` need only the folder
     curves.png     learning curves (loss and accuracy per epoch, train vs val vs test)
+    status.json    running | interrupted | failed | finished, the command, a message, pid, host, time
+    checkpoint.npz the last good state while the run is unfinished (``--resume`` continues from it)
+
+A command that writes a folder opens it with :meth:`RunFolder.open`: a folder that
+already holds a run is refused unless the user asked to overwrite or resume it,
+``.kisonet.lock`` keeps a second writer out (a lock whose process is gone is taken
+over), and ``status.json`` says how the run ended; a failed run never looks
+finished.  :func:`load` gives a folder's model back, whatever command wrote it, and
+never imports code named by a file: a ``module:function`` model is built only when
+the caller names it.
 
 Every file goes through :func:`kisonet.io.atomic_write`: a crash mid-write leaves
 the previous file (or none), never half a file.  Floats are written with
@@ -16,23 +26,50 @@ the previous file (or none), never half a file.  Floats are written with
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
 import json
 import math
 import os
+import signal
+import socket
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import CheckpointError, KisonetIOError
-from .io import atomic_write
+from .errors import CheckpointError, KisonetIOError, KisonetValueError, RunFolderError
+from .io import atomic_write, check_regular_file
 
 __all__ = [
+    "CHECKPOINT",
     "CONFIG",
+    "LOCK",
+    "RUN_FILES",
+    "STATUS",
+    "LoadedRun",
+    "RunFolder",
+    "Terminated",
+    "changed_options",
+    "check_inputs",
+    "check_resume",
+    "describe_status",
+    "holds_run",
+    "input_range",
+    "load",
+    "lock_holder",
+    "options_digest",
+    "range_warning",
+    "read_status",
+    "rebuild_ensemble",
+    "run_options",
+    "settle_open_folders",
     "CURVES",
     "HISTORY",
     "METRICS",
@@ -103,14 +140,23 @@ def _write_json(path: Path, obj: Any) -> None:
         f.write(text)
 
 
+def _regular(path: Path) -> None:
+    """A special file (a FIFO would block ``open`` for ever) planted as a run file is refused."""
+    if path.exists() and not path.is_file():
+        check_regular_file(path, "run file")
+
+
 def _read_json(path: Path) -> dict[str, Any]:
+    _regular(path)
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except FileNotFoundError:
         raise KisonetIOError(f"{str(path)!r} not found (is {str(path.parent)!r} a kisonet run folder?)") from None
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise KisonetIOError(f"{str(path)!r} is not valid JSON: {e}") from None
+    except OSError as e:
+        raise KisonetIOError(f"{str(path)!r} is unreadable: {e.strerror or e}") from None
 
 
 def write_config(run_dir: str | os.PathLike, config: Mapping[str, Any]) -> Path:
@@ -173,6 +219,7 @@ def write_history(run_dir: str | os.PathLike, history: Mapping[str, Sequence[Any
 def read_history(run_dir: str | os.PathLike) -> dict[str, list[float]]:
     """The history written by :func:`write_history`, as ``{key: [float per epoch]}`` (with ``epoch``)."""
     path = Path(run_dir) / HISTORY
+    _regular(path)
     try:
         with open(path, encoding="utf-8", newline="") as f:
             rows = list(csv.reader(f))
@@ -194,8 +241,12 @@ def save_run_model(
     model_config: Mapping[str, Any],
     standardizer: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
+    data_range: Mapping[str, float] | None = None,
 ) -> Path:
     """Write ``model.npz``: the state dict plus what rebuilds the model.
+
+    ``data_range``: :func:`input_range` of the raw training inputs, so ``predict`` can
+    warn about inputs scaled differently.
 
     ``model_config`` holds :func:`kisonet.models.build_model`'s arguments (spec,
     input_shape, n_classes, activation, init, dropout, batch_norm);
@@ -208,6 +259,8 @@ def save_run_model(
         "model_config": jsonable(dict(model_config)),
         "standardizer": None if standardizer is None else dict(standardizer),
     }
+    if data_range is not None:
+        obj["input_range"] = {"min": float(data_range["min"]), "max": float(data_range["max"])}
     if extra:
         obj["extra"] = dict(extra)
     path = Path(run_dir) / MODEL
@@ -215,21 +268,49 @@ def save_run_model(
     return path
 
 
-def model_from_config(cfg: Mapping[str, Any]) -> Any:
+def model_from_config(cfg: Mapping[str, Any], model: str | None = None) -> Any:
     """A fresh (untrained) model from a saved ``model_config``: :func:`kisonet.models.build_model`
     with its arguments (``spec``, ``input_shape``, ``n_classes``, optional ``activation``,
-    ``init``, ``dropout``, ``batch_norm``)."""
-    from .models import build_model
+    ``init``, ``dropout``, ``batch_norm``).
 
-    return build_model(
-        cfg["spec"],
-        tuple(cfg["input_shape"]),
-        int(cfg["n_classes"]),
-        activation=cfg.get("activation", "relu"),
-        init=cfg.get("init"),
-        dropout=float(cfg.get("dropout", 0.0)),
-        batch_norm=bool(cfg.get("batch_norm", False)),
-    )
+    A file never makes kisonet import code: when the saved spec is a user's
+    ``module:function`` builder, the caller must name it (``model``, e.g. from the
+    command line's ``--model``); otherwise a :class:`CheckpointError` says so.
+    """
+    from .errors import KisonetError
+    from .models import build_model, is_custom_spec
+
+    try:
+        spec = cfg["spec"]
+        if not isinstance(spec, str):
+            raise KisonetValueError(f"spec must be a string, got {spec!r}")
+        if is_custom_spec(spec):
+            if model is None:
+                raise CheckpointError(
+                    f"the model is built by your own code ({spec!r}); kisonet never imports code named by a file: "
+                    f"name it yourself (--model {spec} on the command line, model={spec!r} in Python)"
+                )
+            spec = model
+        elif model is not None and model != spec:
+            from .models import parse_spec
+
+            if parse_spec(model) != spec:
+                raise KisonetValueError(f"model {model!r} given, but the saved model is {spec!r}")
+        shape = tuple(int(d) for d in cfg["input_shape"])
+        return build_model(
+            spec,
+            shape,
+            int(cfg["n_classes"]),
+            activation=str(cfg.get("activation", "relu")),
+            init=cfg.get("init"),
+            dropout=float(cfg.get("dropout", 0.0)),
+            batch_norm=bool(cfg.get("batch_norm", False)),
+        )
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, KisonetError) as e:
+        what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
+        raise CheckpointError(f"the saved model_config cannot rebuild a model: {what}") from None
 
 
 def load_model_file(run_dir: str | os.PathLike, kind: str = MODEL_KIND, what: str = "kisonet run folder") -> Any:
@@ -259,15 +340,31 @@ def standardizer_from_state(state: Mapping[str, Any] | None) -> Any:
     return std
 
 
-def load_run_model(run_dir: str | os.PathLike) -> tuple[Any, dict[str, Any], Any]:
-    """Rebuild the model of a run folder: returns ``(model, model_config, standardizer or None)``,
-    the model in eval mode with the trained weights."""
+def load_run_model(run_dir: str | os.PathLike, model: str | None = None) -> tuple[Any, dict[str, Any], Any]:
+    """Rebuild the model of a ``kisonet train`` run folder: returns ``(model, model_config,
+    standardizer or None)``, the model in eval mode with the trained weights.  ``model``:
+    the ``module:function`` spec when the run used the caller's own builder."""
     obj = load_model_file(run_dir)
-    cfg = dict(obj["model_config"])
-    model = model_from_config(cfg)
-    model.load_state_dict(obj["model"])
-    model.eval()
-    return model, cfg, standardizer_from_state(obj.get("standardizer"))
+    return _rebuild_single(obj, Path(run_dir) / MODEL, model)
+
+
+def _rebuild_single(obj: Any, path: Path, model: str | None) -> tuple[Any, dict[str, Any], Any]:
+    from .errors import KisonetError
+
+    try:
+        cfg = dict(obj["model_config"])
+        net = model_from_config(cfg, model)
+        net.load_state_dict(obj["model"])
+        std = standardizer_from_state(obj.get("standardizer"))
+    except CheckpointError as e:
+        raise CheckpointError(f"cannot load {str(path)!r}: {e}") from None
+    except (KeyError, TypeError, ValueError, KisonetError) as e:
+        what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
+        raise CheckpointError(f"cannot load {str(path)!r}: {what}") from None
+    net.eval()
+    if isinstance(obj.get("input_range"), dict):
+        cfg["input_range"] = obj["input_range"]
+    return net, cfg, std
 
 
 def save_curves(
@@ -284,3 +381,580 @@ def save_curves(
     present = [m for m in metrics if any(f"{s}_{m}" in hist for s in ("train", "val", "test"))]
     plot_history(hist, metrics=present or ("loss",), title=title, path=path)
     return path
+
+
+# --- the life of a run folder: refuse to clobber, lock, status ----------------------------
+
+STATUS, LOCK, CHECKPOINT = "status.json", ".kisonet.lock", "checkpoint.npz"
+#: The files whose presence means "this folder holds a run" (what --out must not clobber).
+RUN_FILES = (CONFIG, HISTORY, METRICS, MODEL, CURVES, CHECKPOINT, STATUS)
+STATUSES = ("running", "interrupted", "failed", "finished")
+
+
+def _host() -> str:
+    return socket.gethostname()
+
+
+def _proc_start(pid: int) -> str | None:
+    """The process's start time (Linux /proc), so a reused pid is not taken for the writer."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OSError, OverflowError, ValueError):
+        return False
+    now = _proc_start(pid)
+    return start is None or now is None or now == start
+
+
+def holds_run(path: str | os.PathLike) -> bool:
+    """Whether the folder ``path`` holds (part of) a run: any of :data:`RUN_FILES`."""
+    p = Path(path)
+    return p.is_dir() and any((p / name).exists() for name in RUN_FILES)
+
+
+def read_status(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """The folder's ``status.json`` (``status``, ``command``, ``message``, ``updated`` ...).
+
+    A folder written before kisonet recorded statuses gets one inferred from its files
+    (``finished`` with a model.npz, ``interrupted`` with only a checkpoint) and
+    ``"recorded": False``.  A status that says ``running`` while no live process holds
+    the folder's lock is reported as ``failed`` (the writer died without a word).
+    """
+    p = Path(run_dir)
+    path = p / STATUS
+    if path.is_file():
+        try:
+            st = _read_json(path)
+        except KisonetIOError:
+            st = {"status": "unknown", "message": f"{STATUS} is unreadable"}
+        if not isinstance(st, dict) or st.get("status") not in STATUSES:
+            return {"status": "unknown", "message": f"{STATUS} is not kisonet's", "recorded": True}
+        st["recorded"] = True
+        if st["status"] == "running" and lock_holder(p) is None:
+            st = {**st, "status": "failed", "message": "the process writing it died (no live lock holder)"}
+        return st
+    if (p / MODEL).is_file():
+        return {"status": "finished", "recorded": False}
+    if (p / CHECKPOINT).is_file():
+        return {"status": "interrupted", "recorded": False}
+    if (p / CONFIG).is_file() or (p / HISTORY).is_file():
+        return {"status": "failed", "recorded": False, "message": "no model.npz and no checkpoint"}
+    return {"status": "unknown", "recorded": False}
+
+
+def describe_status(run_dir: str | os.PathLike, st: Mapping[str, Any] | None = None) -> str:
+    """One phrase for messages: ``finished``, ``interrupted at epoch 3 (kisonet train)``, ..."""
+    st = read_status(run_dir) if st is None else st
+    words = str(st.get("status"))
+    if st.get("command"):
+        words += f" ({st['command']})"
+    if st.get("message"):
+        words += f": {st['message']}"
+    return words
+
+
+def lock_holder(run_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """The live process holding the folder's lock (``pid``, ``host``, ``command``), or None
+    when the folder is free or its lock is stale (its process is gone)."""
+    path = Path(run_dir) / LOCK
+    try:
+        with open(path, encoding="utf-8") as f:
+            info = json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {"pid": None, "host": None, "command": "unknown (unreadable lock)"}
+    if not isinstance(info, dict):
+        return {"pid": None, "host": None, "command": "unknown (unreadable lock)"}
+    if info.get("host") == _host() and isinstance(info.get("pid"), int) and not _alive(info["pid"], info.get("start")):
+        return None
+    return info
+
+
+def _acquire_lock(run_dir: Path, command: str) -> Path:
+    """Create ``run_dir/.kisonet.lock`` atomically (write a temporary file, hard-link it: the
+    link fails if the lock exists), taking over a stale lock of a dead process."""
+    path = run_dir / LOCK
+    info = {"pid": os.getpid(), "host": _host(), "start": _proc_start(os.getpid()), "command": command,
+            "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
+    tmp = run_dir / f".kisonet.lock.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(info, f)
+    try:
+        for _ in range(3):
+            try:
+                os.link(tmp, path)
+                return path
+            except FileExistsError:
+                holder = lock_holder(run_dir)
+                if holder is not None:
+                    who = f"pid {holder.get('pid')} on {holder.get('host')}" if holder.get("pid") else "another process"
+                    raise RunFolderError(
+                        f"run folder {str(run_dir)!r} is being written by {who} ({holder.get('command')}, since "
+                        f"{holder.get('since', '?')}); wait for it to end, or choose another folder "
+                        f"(if no run is writing it, delete {str(path)!r})"
+                    ) from None
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()  # stale: its process is gone
+        raise RunFolderError(f"run folder {str(run_dir)!r}: could not take its lock (another writer keeps racing)")
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM turned into an exception, so the folder is marked interrupted on the way out."""
+
+    def __init__(self, signame: str = "SIGTERM") -> None:
+        super().__init__(signame)
+        self.signame = signame
+
+
+class RunFolder:
+    """A run folder opened for writing: locked, with its ``status.json`` kept true.
+
+    Use :meth:`open` (it refuses a folder that holds a run unless ``overwrite`` or
+    ``resume``), then as a context manager: leaving the block normally marks the run
+    ``finished`` unless :meth:`fail` or :meth:`interrupt` said otherwise; an exception
+    marks it ``failed`` (``interrupted`` for ^C or SIGTERM) and the lock is released.
+    """
+
+    def __init__(self, path: Path, command: str, lock: Path | None) -> None:
+        self.path = path
+        self.command = command
+        self._lock = lock
+        self._status: dict[str, Any] = {}
+        self._old_term: Any = None
+
+    @classmethod
+    def open(
+        cls,
+        out: str | os.PathLike | None,
+        command: str,
+        *,
+        overwrite: bool = False,
+        resume: bool = False,
+        root: str | os.PathLike = "runs",
+        flag: str = "--out",
+    ) -> RunFolder:
+        """Create or take ``out`` (default ``root/<timestamp>``) for ``command``.
+
+        Refuses, touching nothing: ``out`` is a file; it holds a run and neither
+        ``overwrite`` nor ``resume`` is set; another live process is writing it.  With
+        ``overwrite`` the old run's files are removed once the folder is locked.
+        """
+        if out is not None:
+            path = Path(out)
+            if path.exists() and not path.is_dir():
+                raise RunFolderError(f"{flag}: {str(path)!r} is a file, not a folder; choose a folder name")
+            if holds_run(path) and not (overwrite or resume):
+                holder = lock_holder(path)
+                busy = "" if holder is None else f", being written by pid {holder.get('pid')}"
+                raise RunFolderError(
+                    f"{flag}: {str(path)!r} already holds a run ({describe_status(path)}{busy}); "
+                    f"pass --overwrite to replace it, continue it with --resume, or choose another {flag}"
+                )
+        path = make_run_dir(out, root)
+        lock = _acquire_lock(path, command)
+        rf = cls(path, command, lock)
+        if overwrite and not resume:
+            for name in RUN_FILES:
+                if name != STATUS:
+                    with contextlib.suppress(FileNotFoundError):
+                        (path / name).unlink()
+        rf.set_status("running")
+        rf._catch_sigterm()
+        _OPEN.append(rf)
+        return rf
+
+    def _catch_sigterm(self) -> None:
+        # SIGTERM's default ends the process without a word; here it unwinds like ^C, so the
+        # folder is marked interrupted.  (kisonet train installs its own graceful handler inside.)
+        if threading.current_thread() is threading.main_thread():
+            with contextlib.suppress(ValueError, OSError):
+                if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+                    self._old_term = signal.signal(signal.SIGTERM, _raise_terminated)
+
+    def set_status(self, status: str, message: str | None = None, **extra: Any) -> None:
+        """Write ``status.json`` (atomically): the status, the command, pid, host and time."""
+        if status not in STATUSES:
+            raise KisonetValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        self._status = {
+            "status": status,
+            "command": self.command,
+            "message": message,
+            "pid": os.getpid(),
+            "host": _host(),
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **extra,
+        }
+        _write_json(self.path / STATUS, self._status)
+
+    @property
+    def status(self) -> str:
+        return str(self._status.get("status"))
+
+    def finish(self, message: str | None = None) -> None:
+        self.set_status("finished", message)
+
+    def fail(self, message: str) -> None:
+        self.set_status("failed", message)
+
+    def interrupt(self, message: str) -> None:
+        self.set_status("interrupted", message)
+
+    def close(self) -> None:
+        """Release the lock and the SIGTERM handler (the status stays as last set)."""
+        if self._old_term is not None:
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signal.SIGTERM, self._old_term)
+            self._old_term = None
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                self._lock.unlink()
+            self._lock = None
+        if self in _OPEN:
+            _OPEN.remove(self)
+
+    @property
+    def closed(self) -> bool:
+        return self._lock is None
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def settle(self, exc: BaseException | None = None, code: int = 0) -> None:
+        """Record how the command ended (an exception, or its exit code) and close the folder."""
+        if self.closed:
+            return
+        self.__exit__(type(exc) if exc is not None else None, exc, None, code)
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any, code: int = 0) -> None:
+        try:
+            with contextlib.suppress(OSError):  # a full disk must not hide the original error
+                if exc is None:
+                    if self.status == "running":
+                        self.finish() if code == 0 else self.fail(f"the command ended with exit code {code}")
+                elif isinstance(exc, KeyboardInterrupt):
+                    if self.status == "running":
+                        sig = getattr(exc, "signame", "^C")
+                        self.interrupt(f"stopped by {sig}")
+                elif self.status in ("running", "finished"):
+                    self.fail(f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
+        finally:
+            self.close()
+
+
+_OPEN: list[RunFolder] = []
+
+
+def settle_open_folders(exc: BaseException | None = None, code: int = 0) -> None:
+    """Close every folder a command opened and left open, recording how the command ended
+    (the command line calls this once a command returns or raises)."""
+    for rf in list(_OPEN):
+        rf.settle(exc, code)
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated(signal.Signals(signum).name)
+
+
+# --- what a run's numbers depend on --------------------------------------------------------
+
+#: Options that change no number of a run (where it is written, how it is shown, threads).
+RESULT_NEUTRAL = ("out", "progress", "threads", "detect-anomaly", "resume", "config", "overwrite", "strict")
+
+
+def run_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The options a run's result depends on: ``config`` without :data:`RESULT_NEUTRAL`, JSON-ready."""
+    return {str(k): jsonable(v) for k, v in sorted(config.items()) if k not in RESULT_NEUTRAL}
+
+
+def options_digest(config: Mapping[str, Any]) -> str:
+    """SHA-256 of :func:`run_options` (canonical JSON): equal digests, equal options."""
+    text = json.dumps(run_options(config), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def changed_options(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """The keys whose values differ between two option sets (both through :func:`run_options`)."""
+    a, b = run_options(saved), run_options(now)
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+
+
+# --- inputs: finite, non-empty, and in the range the model was trained on ------------------
+
+
+def input_range(X: Any) -> dict[str, float]:
+    """``{'min', 'max'}`` of the finite values of the training inputs, recorded in model.npz."""
+    a = np.asarray(X)
+    if a.size == 0:
+        return {"min": 0.0, "max": 0.0}
+    finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+    if finite.size == 0:
+        return {"min": 0.0, "max": 0.0}
+    return {"min": float(finite.min()), "max": float(finite.max())}
+
+
+def check_inputs(X: Any, what: str = "inputs") -> None:
+    """Refuse an empty array or one holding NaN or Inf (a model would answer class 0 for them)."""
+    a = np.asarray(X)
+    if a.size == 0 or (a.ndim >= 1 and len(a) == 0):
+        raise KisonetValueError(f"{what}: no samples (shape {a.shape})")
+    if a.dtype.kind in "fc":
+        bad = ~np.isfinite(a)
+        if bad.any():
+            n = int(np.count_nonzero(bad.reshape(len(a), -1).any(axis=1)) if a.ndim else 1)
+            first = int(np.argmax(bad.reshape(len(a), -1).any(axis=1))) if a.ndim else 0
+            kinds = " and ".join(k for k, m in (("NaN", np.isnan(a)), ("Inf", np.isinf(a))) if m.any())
+            raise KisonetValueError(
+                f"{what}: {n} of {len(a) if a.ndim else 1} samples hold {kinds} (first: sample {first})"
+            )
+
+
+#: How far outside the training range (in multiples of that range's width) inputs may lie.
+RANGE_SLACK = 0.5
+
+
+def range_warning(X: Any, rng: Mapping[str, float] | None, what: str = "inputs") -> str | None:
+    """A message when ``X`` lies far outside ``rng`` (the training data's ``{'min', 'max'}``),
+    e.g. 0-255 pixels given to a model trained on [0, 1]; None when it fits or no range is known."""
+    if not rng:
+        return None
+    lo, hi = float(rng["min"]), float(rng["max"])
+    a = np.asarray(X)
+    if a.size == 0:
+        return None
+    xlo, xhi = float(a.min()), float(a.max())
+    slack = RANGE_SLACK * max(hi - lo, abs(hi), abs(lo), 1e-12)
+    if xlo < lo - slack or xhi > hi + slack:
+        return (
+            f"{what} lie in [{xlo:g}, {xhi:g}], far outside the training data's range [{lo:g}, {hi:g}]; "
+            "the predictions are unreliable (scaled differently? e.g. 0-255 pixels for a model trained on [0, 1])"
+        )
+    return None
+
+
+# --- every kind of run folder, back in Python ------------------------------------------------
+
+ENSEMBLE_KIND, AUTOENCODER_KIND, COMPRESSED_KIND = "kisonet-ensemble", "kisonet-autoencoder", "kisonet-compressed-model"
+#: The kind of a model.npz -> the kind of run folder, as messages say it.
+FOLDER_KINDS = {
+    MODEL_KIND: "single model (kisonet train / semi)",
+    ENSEMBLE_KIND: "ensemble (kisonet ensemble)",
+    AUTOENCODER_KIND: "autoencoder (kisonet autoencoder)",
+    COMPRESSED_KIND: "compressed model (kisonet compress)",
+}
+
+
+@dataclass
+class LoadedRun:
+    """A run folder's model, ready to predict: ``model`` (eval mode; an ensemble object for
+    ensemble folders), ``standardizer`` (apply it to raw inputs first; None when the run did
+    not standardise), ``kind`` (the model.npz kind), ``task`` (classification, regression
+    or reconstruction), ``model_config``, ``input_shape``, ``input_range`` (raw training
+    inputs' ``{'min', 'max'}``, None for folders written before kisonet recorded it),
+    ``config`` (config.json, {} when absent) and ``status`` (:func:`read_status`).
+
+    Unpacks as ``model, standardizer = kn.runs.load(run_dir)``.
+    """
+
+    model: Any
+    standardizer: Any
+    kind: str
+    task: str
+    model_config: dict[str, Any]
+    input_shape: tuple[int, ...]
+    input_range: dict[str, float] | None
+    config: dict[str, Any]
+    status: dict[str, Any]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.model, self.standardizer))
+
+    def predict(self, X: Any, batch_size: int = 256, proba: bool = False) -> np.ndarray:
+        """Outputs for raw inputs ``X`` (standardised here): classes (or probabilities with
+        ``proba``) for classifiers, values for regression, reconstructions for autoencoders."""
+        from .autograd import no_grad
+
+        X = np.asarray(X, dtype=np.float32)
+        check_inputs(X)
+        if self.standardizer is not None:
+            X = self.standardizer.transform(X)
+        if self.kind == ENSEMBLE_KIND:
+            return np.asarray(self.model.predict_proba(X) if proba else self.model.predict(X))
+        outs = []
+        with no_grad():
+            for i in range(0, len(X), batch_size):
+                outs.append(np.asarray(self.model(X[i : i + batch_size]).data))
+        out = np.concatenate(outs)
+        if self.task != "classification":
+            return out.reshape(len(out)) if out.ndim == 2 and out.shape[1] == 1 else out
+        if proba:
+            z = out - out.max(axis=1, keepdims=True)
+            e = np.exp(z)
+            return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+        return out.argmax(axis=1)
+
+
+def load(run_dir: str | os.PathLike, model: str | None = None) -> LoadedRun:
+    """The model of any run folder (``kisonet train``, ``semi``, ``ensemble``, ``autoencoder``,
+    ``compress``), rebuilt with its trained weights: a :class:`LoadedRun`.
+
+    Reading the folder never imports code: a run whose model came from a user's
+    ``module:function`` builder needs ``model='module:function'`` from the caller.
+    Raises :class:`CheckpointError` for a folder without a readable model.npz.
+    """
+    from .serialization import load as load_file
+    from .serialization import read_meta
+
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise CheckpointError(f"{str(path)!r} is not a folder (expected a kisonet run folder)")
+    status = read_status(path)
+    file = path / MODEL
+    if not file.exists():
+        st = status.get("status")
+        if st == "interrupted" and (path / CHECKPOINT).is_file():
+            raise CheckpointError(
+                f"{str(file)!r} not found: the run in {str(path)!r} was interrupted; "
+                f"finish it with `kisonet train --resume {path}`"
+            )
+        if st in ("running", "failed", "interrupted"):
+            raise CheckpointError(f"{str(path)!r} has no model: the run is {describe_status(path, status)}")
+        raise CheckpointError(f"{str(file)!r} not found (is {str(path)!r} a kisonet run folder?)")
+    kind = str(read_meta(file).get("kind"))
+    if kind not in FOLDER_KINDS:
+        raise CheckpointError(
+            f"cannot load {str(file)!r}: it holds {kind!r}, not a model of a run folder "
+            f"(expected one of {', '.join(FOLDER_KINDS)})"
+        )
+    obj = load_file(file, kind=kind)
+    try:
+        config = read_config(path) if (path / CONFIG).is_file() else {}
+    except KisonetIOError:
+        config = {}
+    if not isinstance(config, dict):
+        config = {}
+    if not config and kind == COMPRESSED_KIND:
+        config = _source_config(path)
+    if kind == MODEL_KIND:
+        net, cfg, std = _rebuild_single(obj, file, model)
+        task = str(cfg.get("task", "classification"))
+    elif kind == COMPRESSED_KIND:
+        from .compress.report import rebuild_model
+
+        net, info = rebuild_model(obj, file, model)
+        cfg, std = dict(info["model_config"]), standardizer_from_state(info.get("standardizer"))
+        task = str(cfg.get("task", "classification"))
+    elif kind == ENSEMBLE_KIND:
+        net, cfg, std = rebuild_ensemble(obj, file, model)
+        task = str(cfg.get("task", "classification"))
+    else:
+        net, cfg, std = _rebuild_autoencoder(obj, file)
+        task = "reconstruction"
+    rng = obj.get("input_range") if isinstance(obj, dict) else None
+    try:
+        shape = tuple(int(d) for d in cfg["input_shape"])
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"cannot load {str(file)!r}: no valid input_shape") from None
+    return LoadedRun(net, std, kind, task, cfg, shape, rng if isinstance(rng, dict) else None, config, status)
+
+
+def _source_config(path: Path) -> dict[str, Any]:
+    """A ``kisonet compress`` folder's data options: the config.json of the run it compressed
+    (named in its report.json, or the parent folder, where compress writes by default)."""
+    candidates = []
+    with contextlib.suppress(KisonetIOError, AttributeError, TypeError):
+        candidates.append(Path(str(_read_json(path / "report.json")["run_dir"])))
+    candidates.append(path.parent)
+    for c in candidates:
+        with contextlib.suppress(KisonetIOError, OSError, TypeError):
+            cfg = read_config(c)
+            if isinstance(cfg, dict):
+                return cfg
+    return {}
+
+
+def rebuild_ensemble(obj: Any, file: Path, model: str | None) -> tuple[Any, dict[str, Any], Any]:
+    from . import ensemble as E  # noqa: N812
+    from .errors import KisonetError
+
+    try:
+        cfg, state = dict(obj["model_config"]), obj["ensemble"]
+        classes = {"Bagging": E.Bagging, "AdaBoost": E.AdaBoost, "ModelAveraging": E.ModelAveraging}
+        if state.get("kind") not in classes:
+            raise KisonetValueError(f"unknown ensemble kind {state.get('kind')!r}")
+        cls = classes[state["kind"]]
+        kwargs: dict[str, Any] = {"task": state["task"]}
+        if cls is not E.AdaBoost:
+            kwargs["voting"] = state["voting"]
+        model_from_config(cfg, model)  # refuses a custom builder the caller did not name
+        ens = cls(lambda: model_from_config(cfg, model), len(state["members"]), **kwargs).load_state_dict(state)
+        std = standardizer_from_state(obj.get("standardizer"))
+    except CheckpointError as e:
+        raise CheckpointError(f"cannot load {str(file)!r}: {e}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, KisonetError) as e:
+        what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
+        raise CheckpointError(f"cannot load {str(file)!r}: {what}") from None
+    return ens, cfg, std
+
+
+def _rebuild_autoencoder(obj: Any, file: Path) -> tuple[Any, dict[str, Any], Any]:
+    from .errors import KisonetError
+    from .nn import Autoencoder
+
+    try:
+        c = dict(obj["config"])
+        shape = tuple(int(d) for d in obj["input_shape"])
+        head, _, tail = str(c["encoder"]).partition(":")
+        sizes = [int(t) for t in tail.split(",") if t]
+        act, output = str(c.get("activation", "relu")), str(obj.get("output", "sigmoid"))
+        if head == "mlp":
+            net = Autoencoder.mlp(shape, sizes, int(c["code"]), act, output, tied=bool(c.get("tied", False)))
+        elif head == "conv":
+            net = Autoencoder.conv(shape, sizes, int(c["code"]) or None, act, output)
+        else:
+            raise KisonetValueError(f"unknown encoder {c['encoder']!r}")
+        net.load_state_dict(obj["model"])
+        std = standardizer_from_state(obj.get("standardizer"))
+    except (KeyError, TypeError, ValueError, AttributeError, KisonetError) as e:
+        what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
+        raise CheckpointError(f"cannot load {str(file)!r}: {what}") from None
+    cfg = {**c, "input_shape": list(shape), "task": "reconstruction"}
+    return net.eval(), cfg, std
+
+
+def check_resume(run_dir: str | os.PathLike, saved: Mapping[str, Any] | None, config: Mapping[str, Any]) -> None:
+    """Refuse to resume when the folder's options (``config``, from config.json) differ from
+    those the checkpoint was written with (``saved``: the checkpoint's ``run`` entry),
+    naming the keys.  A checkpoint written before kisonet recorded its options passes."""
+    if not saved:
+        return
+    options = saved.get("options") if isinstance(saved, Mapping) else None
+    if not isinstance(options, Mapping):
+        raise RunFolderError(f"--resume: the checkpoint in {str(run_dir)!r} has a malformed options record")
+    if saved.get("options_digest") != options_digest(options):
+        raise RunFolderError(
+            f"--resume: the checkpoint in {str(run_dir)!r} has an options record that fails its digest"
+        )
+    keys = changed_options(options, config)
+    if keys:
+        now = run_options(config)
+        shown = ", ".join(f"{k}: {options.get(k)!r} -> {now.get(k)!r}" for k in keys[:6])
+        more = f" (and {len(keys) - 6} more)" if len(keys) > 6 else ""
+        raise RunFolderError(
+            f"--resume: {CONFIG} in {str(run_dir)!r} changed since its checkpoint was written ({shown}{more}); "
+            f"restore those values to resume, or start a new run with another --out"
+        )

@@ -7,10 +7,17 @@ The file is an ordinary NumPy ``.npz`` (a zip of ``.npy`` arrays), read with
   (``model.fc1.weight``, ``optimizer.state.0.exp_avg``), and
 * ``__meta__``: a JSON string with the format version, the kisonet version,
   the ``kind`` of content (given by the caller: ``'state'``, ``'checkpoint'``,
-  ...), a SHA-256 checksum of the arrays (names, dtypes, shapes and bytes) and
-  the structure that rebuilds the object exactly: the nesting of dicts
-  (string or int keys), lists and tuples, and the non-array leaves (int,
-  float, str, bool, None) stored inline.
+  ...), a SHA-256 checksum and the structure that rebuilds the object exactly:
+  the nesting of dicts (string or int keys), lists and tuples, and the
+  non-array leaves (int, float, str, bool, None) stored inline.
+
+The checksum (format version 2) covers the arrays (names, dtypes, shapes and
+bytes) *and* the rest of ``__meta__`` (kind, structure and inline values such as a
+model's activation), so editing either is detected.  Files of format version 1
+(kisonet before the checksum covered the metadata) still load; their checksum
+covers the arrays only.  Only stored or deflated zip entries are read, and no
+entry may inflate beyond its declared size: a file of a few kilobytes never
+allocates gigabytes.
 
 Saving goes through :func:`kisonet.io.atomic_write`, so an interrupted save
 leaves the previous file intact.  A missing, truncated, corrupted or foreign
@@ -23,6 +30,8 @@ import hashlib
 import json
 import math
 import os
+import re
+import stat
 import zipfile
 from collections.abc import Mapping
 from typing import Any
@@ -36,17 +45,40 @@ from .io import atomic_write
 __all__ = ["FORMAT", "FORMAT_VERSION", "load", "read_meta", "save"]
 
 FORMAT = "kisonet"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _META = "__meta__"
 
 
-def _checksum(arrays: Mapping[str, np.ndarray]) -> str:
+def _checksum(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any] | None = None) -> str:
+    """SHA-256 of the arrays and (format version 2 on) of the metadata other than the checksum."""
     h = hashlib.sha256()
     for key in sorted(arrays):
         a = np.ascontiguousarray(arrays[key])
         h.update(key.encode("utf-8") + b"\0" + a.dtype.str.encode() + b"\0" + repr(a.shape).encode() + b"\0")
         h.update(a.tobytes())
+    if meta is not None:
+        rest = {k: v for k, v in meta.items() if k != "checksum"}
+        h.update(b"\0meta\0" + json.dumps(rest, sort_keys=True, separators=(",", ":")).encode("utf-8"))
     return h.hexdigest()
+
+
+# Array entries are named by their dotted path when that is a plain name; anything else
+# (slashes, spaces, non-ASCII, a name too long for a zip entry) gets a generated name, so
+# every key the structure can hold round-trips through the zip file.
+_SAFE_KEY = re.compile(r"[A-Za-z0-9_.#+-]{1,200}")
+
+
+def _text(s: str, path: str) -> str:
+    """``s`` if it survives the UTF-8 JSON round trip; lone surrogates (from bytes decoded with
+    ``surrogateescape``) do not, so they are refused here rather than at load."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise KisonetTypeError(
+            f"save: the string {s[:40]!r} at {path or 'top level'} is not valid Unicode (a lone surrogate); "
+            "it would not load back"
+        ) from None
+    return s
 
 
 class _Flattener:
@@ -55,6 +87,8 @@ class _Flattener:
 
     def _key(self, path: str) -> str:
         key = path or "_"
+        if not _SAFE_KEY.fullmatch(key) or key.startswith("."):
+            key = f"_{len(self.arrays)}"
         # Different paths may flatten to the same dotted name ({"a.b": x} vs {"a": {"b": y}}).
         n, base = 1, key
         while key in self.arrays or key == _META:
@@ -69,7 +103,7 @@ class _Flattener:
             obj = np.asarray(obj)
         if isinstance(obj, (np.ndarray, np.generic)):
             arr = np.asarray(obj)
-            if arr.dtype.hasobject:
+            if arr.dtype.kind == "V" or arr.dtype.hasobject or arr.dtype.names is not None:
                 raise KisonetTypeError(
                     f"save: {path or 'the object'} is an array of Python objects; only numeric/string arrays are saved"
                 )
@@ -86,12 +120,17 @@ class _Flattener:
             # JSON has no NaN/Inf; store those as their names
             return {"t": "float", "v": obj if math.isfinite(obj) else repr(obj)}
         if isinstance(obj, str):
-            return {"t": "str", "v": obj}
+            return {"t": "str", "v": _text(obj, path)}
         if isinstance(obj, Mapping):
             items = []
             for k, v in obj.items():
                 if isinstance(k, bool) or not isinstance(k, (str, int)):
-                    raise KisonetTypeError(f"save: dict keys must be str or int, got {k!r} at {path or 'top level'}")
+                    raise KisonetTypeError(
+                        f"save: dict keys must be str or int, got {type(k).__name__} {k!r} at {path or 'top level'} "
+                        "(it would not load back as the same key)"
+                    )
+                if isinstance(k, str):
+                    _text(k, path)
                 sub = f"{path}.{k}" if path else str(k)
                 items.append([k, self.node(v, sub)])
             return {"t": "dict", "items": items}
@@ -120,9 +159,9 @@ def save(obj: Any, path: str | os.PathLike[str], kind: str = "state") -> None:
         "format_version": FORMAT_VERSION,
         "kisonet_version": __version__,
         "kind": kind,
-        "checksum": "sha256:" + _checksum(flat.arrays),
         "structure": structure,
     }
+    meta["checksum"] = "sha256:" + _checksum(flat.arrays, meta)
     meta_arr = np.array(json.dumps(meta, separators=(",", ":")))
     with atomic_write(path, "wb") as f:
         np.savez(f, **{_META: meta_arr}, **flat.arrays)
@@ -145,9 +184,17 @@ def _check_entries(path: Any) -> None:
 
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
+            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise _fail(
+                    path,
+                    f"entry {name!r} uses zip compression method {info.compress_type}; kisonet reads only "
+                    "stored or deflated entries (what NumPy writes)",
+                )
+            if info.flag_bits & 0x1:
+                raise _fail(path, f"entry {name!r} is encrypted")
             if not info.filename.endswith(".npy"):
                 continue
-            name = info.filename[:-4]
             if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
                 raise _fail(path, f"entry {name!r} is corrupted (stored size {info.compress_size} != {info.file_size})")
             if info.file_size > _MAX_INFLATE * info.compress_size + 4096:
@@ -173,10 +220,16 @@ def _check_entries(path: Any) -> None:
 
 
 def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    if not os.path.exists(path):
-        raise _fail(path, "no such file")
-    if os.path.isdir(path):
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise _fail(path, "no such file") from None
+    except (OSError, ValueError) as e:
+        raise _fail(path, f"unreadable ({getattr(e, 'strerror', None) or e})") from None
+    if stat.S_ISDIR(st.st_mode):
         raise _fail(path, "it is a directory")
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block open() for ever
+        raise _fail(path, "it is not a regular file (a FIFO, socket or device); kisonet reads only regular files")
     try:
         with open(path, "rb") as f:
             magic = f.read(6)
@@ -213,6 +266,8 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.nd
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise _fail(path, "the __meta__ entry is not kisonet's")
     version = meta.get("format_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version < 1:
+        raise _fail(path, f"format version {version!r} is not one kisonet ever wrote")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise _fail(
             path,
@@ -265,8 +320,11 @@ def load(path: str | os.PathLike[str], kind: str | None = None) -> Any:
     if kind is not None and meta.get("kind") != kind:
         raise _fail(path, f"it holds {meta.get('kind')!r}, expected {kind!r}")
     expected = str(meta.get("checksum", ""))
-    if expected != "sha256:" + _checksum(arrays):
-        raise _fail(path, "checksum mismatch: the arrays were altered or corrupted after saving")
+    if meta.get("format_version") == 1:  # written before the checksum covered the metadata
+        if expected != "sha256:" + _checksum(arrays):
+            raise _fail(path, "checksum mismatch: the arrays were altered or corrupted after saving")
+    elif expected != "sha256:" + _checksum(arrays, meta):
+        raise _fail(path, "checksum mismatch: the arrays or the metadata were altered or corrupted after saving")
     try:
         return _rebuild(meta.get("structure"), arrays, path)
     except CheckpointError:

@@ -154,7 +154,10 @@ def test_user_model_builder(tmp_path, cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, _, err = cli("train", "--model", "mymodels:tiny", "--epochs", "1", "--out", "r", "--no-progress")
     assert code == 0, err
-    model, _, _ = runs.load_run_model(tmp_path / "r")
+    # reading the folder never imports code: the caller names the builder
+    with pytest.raises(kn.CheckpointError, match="never imports code"):
+        runs.load_run_model(tmp_path / "r")
+    model, _, _ = runs.load_run_model(tmp_path / "r", model="mymodels:tiny")
     assert sum(p.data.size for p in model.parameters()) == 64 * 10 + 10
 
 

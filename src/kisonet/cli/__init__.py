@@ -7,16 +7,27 @@ in :data:`COMMANDS`.  Command modules import the heavy parts of kisonet
 (layers, data, matplotlib) inside ``run`` so that ``kisonet --help`` and argument
 errors stay instant.
 
-Exit codes: 0 success; 1 the run failed (e.g. the NaN/Inf guard stopped
-training); 2 a bad argument or value (one line on stderr, never a traceback);
-130 interrupted.
+Every error ends as one line on stderr (``kisonet <command>: error: ...``), never a
+traceback, with one of these exit codes (:data:`EXIT_CODES`, listed in the README):
+
+    0    success
+    1    the run failed (the NaN/Inf guard stopped training, a distributed worker or rank failed)
+    2    a bad argument, option value, input file or run folder (one that holds another run,
+         is being written by another process, or whose config.json changed before --resume)
+    3    the file system refused: disk full, read-only, permission denied, name too long, ...
+    4    out of memory
+    70   an internal error (a bug in kisonet: please report it; KISONET_TRACEBACK=1 shows it)
+    130  interrupted by ^C (SIGINT); 143 by SIGTERM
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from .. import i18n
@@ -39,7 +50,53 @@ COMMANDS: dict[str, str] = {
     "dashboard": ".dashboard",
 }
 
-__all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
+__all__ = ["COMMANDS", "EXIT_CODES", "UsageError", "build_parser", "exit_code", "main"]
+
+EXIT_CODES = {
+    0: "success",
+    1: "the run failed (NaN/Inf guard, a failed worker or rank)",
+    2: "bad argument, option value, input file or run folder",
+    3: "file system error (disk full, read-only, permission, name too long)",
+    4: "out of memory",
+    70: "internal error (a bug; KISONET_TRACEBACK=1 shows the traceback)",
+    130: "interrupted by ^C",
+    143: "terminated by SIGTERM",
+}
+
+
+def exit_code(exc: BaseException) -> int:
+    """The documented exit code of an exception reaching the command line."""
+    from ..errors import CheckpointError, DataError, KisonetError, NumericalError, RunFolderError
+
+    if isinstance(exc, NumericalError):
+        return 1
+    if isinstance(exc, (UsageError, RunFolderError, CheckpointError, DataError)):
+        return 2
+    if isinstance(exc, OSError):
+        return 3
+    if isinstance(exc, KisonetError):
+        return 2
+    if isinstance(exc, MemoryError):
+        return 4
+    return 70
+
+
+def _one_line(exc: BaseException) -> str:
+    from ..errors import KisonetError
+    from ..io import describe_os_error
+
+    if isinstance(exc, OSError) and not isinstance(exc, KisonetError):
+        text = describe_os_error(exc)
+    elif isinstance(exc, MemoryError):
+        text = f"out of memory{': ' + str(exc) if str(exc) else ''}; try a smaller --batch-size or a smaller model"
+    elif isinstance(exc, KisonetError):
+        text = str(exc)
+    else:
+        text = (
+            f"internal error {type(exc).__name__}: {exc} (a bug in kisonet; please report it with the command; "
+            "KISONET_TRACEBACK=1 shows the traceback)"
+        )
+    return " ".join(text.split()) or type(exc).__name__
 
 
 class _Parser(argparse.ArgumentParser):
@@ -180,10 +237,26 @@ def _main(argv: list[str], prog: str) -> int:
         if getattr(args, "command", None) is None:
             parser.print_help()
             return 0
-        return int(args._run(args) or 0)
-    except UsageError as e:
-        print(f"{prog}: {i18n.gettext('error')}: {i18n.translate_message(str(e))}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: {i18n.gettext('interrupted')}", file=sys.stderr)
-        return 130
+        code = int(args._run(args) or 0)
+        _settle(None, code)
+        return code
+    except KeyboardInterrupt as e:
+        sig = getattr(e, "signame", None)
+        _settle(e, 130)
+        print(f"{prog}: {i18n.gettext('interrupted')}{' by ' + sig if sig else ''}", file=sys.stderr)
+        return 143 if sig == "SIGTERM" else 130
+    except SystemExit:
+        raise
+    except BaseException as e:  # noqa: BLE001 - the one boundary: every error becomes one line
+        if os.environ.get("KISONET_TRACEBACK"):
+            traceback.print_exc()
+        _settle(e, exit_code(e))
+        print(f"{prog}: {i18n.gettext('error')}: {i18n.translate_message(_one_line(e))}", file=sys.stderr)
+        return exit_code(e)
+
+
+def _settle(exc: BaseException | None, code: int) -> None:
+    """Run folders a command left open get the status of how it ended (finished, failed, interrupted)."""
+    if "kisonet.runs" in sys.modules:
+        with contextlib.suppress(Exception):
+            sys.modules["kisonet.runs"].settle_open_folders(exc, code)

@@ -60,6 +60,7 @@ def _student(value: Any, where: str) -> str:
 
 COMMON = [
     O.Option("out", None, O.text(), "output folder (default RUN_DIR/compress-METHOD)", "DIR"),
+    O.OVERWRITE,
     O.Option("batch-size", 256, O.number(int, low=1), "batch size for the inference timing", "N"),
     O.Option("lr", 1e-3, O.number(float, low=0, low_open=True), "Adam learning rate for fine-tuning / training", "LR"),
     O.Option("train-batch-size", 64, O.number(int, low=1), "mini-batch size for fine-tuning / training", "N"),
@@ -373,7 +374,11 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
         raise UsageError(f"RUN_DIR: {args.run_dir!r} has no config.json (needed to load the run's data)")
     if mcfg.get("task", "classification") != "classification":
         raise UsageError("RUN_DIR: compression reports need a classification run")
-    out = runs.make_run_dir(cfg["out"] or Path(args.run_dir) / f"compress-{method}")
+    out = runs.RunFolder.open(
+        cfg["out"] or Path(args.run_dir) / f"compress-{method}",
+        f"kisonet compress {method}",
+        overwrite=cfg["overwrite"],
+    ).path
     echo = lambda m: print(m, flush=True)  # noqa: E731
     data = prepare_data(run_cfg)
     echo(f"kisonet compress {method}: {mcfg['spec']} from {args.run_dir} ({len(data.test[0])} test samples) -> {out}")

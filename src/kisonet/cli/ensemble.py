@@ -21,6 +21,7 @@ import csv
 import io
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from . import options as O  # noqa: N812
@@ -128,7 +129,9 @@ def setup(
         # one bar for every model trained: a line per epoch off a terminal, numbered by model
         bar = ProgressBar(fit_label="member" if command == "ensemble" else "model")
         train_kw.setdefault("trainer_kwargs", {})["callbacks"] = [bar]
-    run_dir = runs.make_run_dir(config.get("out"))
+    run_dir = runs.RunFolder.open(
+        config.get("out"), f"kisonet {command}", overwrite=config.get("overwrite", False)
+    ).path
     config = {**config, "out": str(run_dir)}
     runs.write_config(run_dir, config)
     return config, data, run_dir, make_model, train_kw
@@ -150,23 +153,17 @@ def write_csv(path: Any, rows: list[dict[str, Any]]) -> None:
         f.write(buf.getvalue())
 
 
-def load_run_ensemble(run_dir: Any) -> tuple[Any, Any]:
+def load_run_ensemble(run_dir: Any, model: str | None = None) -> tuple[Any, Any]:
     """Rebuild the ensemble of a ``kisonet ensemble`` run folder: ``(ensemble, standardizer or None)``.
 
     The members are rebuilt from the saved model arguments and get their trained weights;
     apply the standardizer to new inputs before ``ensemble.predict``.
     """
-    from .. import ensemble as E  # noqa: N812
     from .. import runs
 
-    obj = runs.load_model_file(run_dir, "kisonet-ensemble", "kisonet ensemble run folder")
-    cfg, state = obj["model_config"], obj["ensemble"]
-    cls = {"Bagging": E.Bagging, "AdaBoost": E.AdaBoost, "ModelAveraging": E.ModelAveraging}[state["kind"]]
-    kwargs: dict[str, Any] = {"task": state["task"]}
-    if cls is not E.AdaBoost:
-        kwargs["voting"] = state["voting"]
-    ens = cls(lambda: runs.model_from_config(cfg), len(state["members"]), **kwargs).load_state_dict(state)
-    return ens, runs.standardizer_from_state(obj.get("standardizer"))
+    obj = runs.load_model_file(run_dir, runs.ENSEMBLE_KIND, "kisonet ensemble run folder")
+    ens, _, std = runs.rebuild_ensemble(obj, Path(run_dir) / runs.MODEL, model)
+    return ens, std
 
 
 # --- the command -------------------------------------------------------------------------

@@ -1,20 +1,47 @@
 """``kisonet evaluate RUN_DIR [--dataset NAME] [--data-dir DIR]``: score a saved run.
 
-Rebuilds the model from ``RUN_DIR/model.npz`` alone and reports loss and
-accuracy on the test split of the run's dataset (or of ``--dataset``, which
-must have the same input shape and number of classes).
+Rebuilds the model from ``RUN_DIR/model.npz`` alone (any kind of run folder: ``train``,
+``semi``, ``ensemble``, ``autoencoder``, ``compress``) and reports loss and accuracy
+(RMSE for regression, reconstruction MSE for an autoencoder) on the test split of
+the run's dataset (or of ``--dataset``, which must have the same input shape and
+number of classes).  The folder's status is shown when the run did not finish, and a
+failed or still-running run is refused.  Inputs holding NaN or Inf are refused;
+inputs far outside the training data's range are reported (refused with ``--strict``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from . import options as O  # noqa: N812
 from .options import UsageError
 
 HELP = "evaluate a saved run's model on a dataset's test split"
+
+#: Options of the commands that read a run folder's model (evaluate, predict).
+READ_OPTIONS = [
+    O.Option(
+        "model",
+        None,
+        O.text(),
+        "the module:function builder, when the run's model came from your own code (a run folder "
+        "never makes kisonet import code by itself)",
+        "SPEC",
+    ),
+    O.Option(
+        "strict",
+        False,
+        O.boolean,
+        "refuse inputs far outside the training data's range (default: a warning)",
+        switch=True,
+    ),
+]
 
 EVALUATE_OPTIONS = [
     O.Option("dataset", None, O.text(), "dataset (default: the run's)", "NAME"),
@@ -29,40 +56,72 @@ EVALUATE_OPTIONS = [
     ),
     O.Option("batch-size", 256, O.number(int, low=1), "evaluation batch size", "N"),
     O.Option("json", False, O.boolean, "print the figures as JSON", switch=True),
+    *READ_OPTIONS,
 ]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `kisonet train`")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by kisonet")
     O.add_options(parser, EVALUATE_OPTIONS)
 
 
-def load_run(run_dir: str):
-    """``(model, model_config, standardizer, run_config)`` of a run folder, or a UsageError."""
+def open_run(run_dir: str, command: str, model: str | None = None) -> Any:
+    """:func:`kisonet.runs.load` for a command: a UsageError for a folder without a usable
+    model, a refusal for a failed or running run, a note on stderr for any other
+    unfinished status."""
     from .. import runs
     from ..errors import KisonetIOError
 
     path = Path(run_dir)
     if not path.is_dir():
         raise UsageError(f"RUN_DIR: {run_dir!r} is not a folder")
+    status = runs.read_status(path)
+    if status.get("status") in ("failed", "running"):
+        raise UsageError(f"RUN_DIR: the run in {run_dir!r} is {runs.describe_status(path, status)}; it has no result")
     try:
-        model, mcfg, std = runs.load_run_model(path)
+        loaded = runs.load(path, model=model)
     except KisonetIOError as e:
         raise UsageError(f"RUN_DIR: {e}") from None
-    try:
-        config = runs.read_config(path)
-    except KisonetIOError:
-        config = {}
-    return model, mcfg, std, config
+    if status.get("status") not in ("finished", "unknown"):
+        print(f"{command}: note: the run in {run_dir} is {runs.describe_status(path, status)}", file=sys.stderr)
+    return loaded
+
+
+def load_run(run_dir: str, model: str | None = None):
+    """``(model, model_config, standardizer, run_config)`` of a single-model run folder, or a
+    UsageError (naming what the folder holds otherwise)."""
+    from .. import runs
+
+    loaded = open_run(run_dir, "kisonet", model)
+    if loaded.kind not in (runs.MODEL_KIND, runs.COMPRESSED_KIND):
+        raise UsageError(
+            f"RUN_DIR: {run_dir!r} holds an {runs.FOLDER_KINDS[loaded.kind]} run; this needs a single-model run "
+            "folder (kisonet train); evaluate and predict read every kind"
+        )
+    return loaded.model, loaded.model_config, loaded.standardizer, loaded.config
+
+
+def check_range(X: np.ndarray, loaded: Any, strict: bool, command: str, what: str) -> None:
+    """Warn (refuse with --strict) when raw inputs lie far outside the training data's range."""
+    from .. import runs
+
+    msg = runs.range_warning(X, loaded.input_range, what)
+    if msg is None:
+        return
+    if strict:
+        raise UsageError(f"--strict: {msg}")
+    print(f"{command}: warning: {msg} (--strict refuses such inputs)", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import data as kd
+    from .. import runs
     from ..errors import DataError, KisonetValueError
     from ..train import Trainer
 
     cfg, _ = O.resolve(args, EVALUATE_OPTIONS)
-    model, mcfg, std, run_cfg = load_run(args.run_dir)
+    loaded = open_run(args.run_dir, "kisonet evaluate", cfg["model"])
+    mcfg, std, run_cfg = loaded.model_config, loaded.standardizer, loaded.config
     name = cfg["dataset"] or run_cfg.get("dataset")
     if name is None:
         raise UsageError("--dataset: the run folder has no config.json; name the dataset")
@@ -75,12 +134,13 @@ def run(args: argparse.Namespace) -> int:
         bundle = kd.load_dataset(key, data_dir=data_dir, seed=int(run_cfg.get("seed", 0)))
     except (DataError, KisonetValueError) as e:
         raise UsageError(f"--dataset {key}: {e}".replace("\n", " ")) from None
-    if tuple(bundle.input_shape) != tuple(mcfg["input_shape"]):
+    if tuple(bundle.input_shape) != loaded.input_shape:
         raise UsageError(
             f"--dataset {key}: samples of shape {tuple(bundle.input_shape)}, but the model was trained on "
-            f"{tuple(mcfg['input_shape'])}"
+            f"{loaded.input_shape}"
         )
-    if bundle.task == "classification" and bundle.n_classes != mcfg["n_classes"]:
+    task = loaded.task
+    if task == "classification" and bundle.task == "classification" and bundle.n_classes != mcfg.get("n_classes"):
         raise UsageError(f"--dataset {key}: {bundle.n_classes} classes, but the model predicts {mcfg['n_classes']}")
     split = cfg["split"]
     if split == "test":
@@ -96,16 +156,37 @@ def run(args: argparse.Namespace) -> int:
             _, (X, y) = kd.split_train_val(*bundle.train, frac, seed=int(run_cfg.get("seed", 0)))
     else:  # the whole training part (training and validation samples)
         X, y = bundle.train
+    try:
+        runs.check_inputs(X, f"--dataset {key} ({split} split)")
+    except KisonetValueError as e:
+        raise UsageError(str(e)) from None
+    check_range(X, loaded, cfg["strict"], "kisonet evaluate", f"--dataset {key} ({split} split)")
     if std is not None:
         X = std.transform(X)
-    classification = mcfg.get("task", "classification") == "classification"
-    metric = "accuracy" if classification else "rmse"
-    trainer = Trainer(model, "cross_entropy" if classification else "mse", None, metrics=(metric,), progress=False)
-    res = {f"{split}_{k}": float(v) for k, v in trainer.evaluate((X, y), batch_size=cfg["batch-size"]).items()}
+    res: dict[str, Any]
+    if task == "reconstruction":
+        recon = loaded.model.reconstruct(X, batch_size=cfg["batch-size"])
+        res = {f"{split}_mse": float(np.mean((recon - X) ** 2))}
+        metric, shown = "mse", f"{res[f'{split}_mse']:.5f}"
+    elif loaded.kind == runs.ENSEMBLE_KIND:
+        metric = "accuracy" if task == "classification" else "rmse"
+        res = {f"{split}_{metric}": float(loaded.model.score(X, y))}
+        v = res[f"{split}_{metric}"]
+        shown = f"{100 * v:.2f}%" if metric == "accuracy" else f"{v:.4f}"
+    else:
+        classification = task == "classification"
+        metric = "accuracy" if classification else "rmse"
+        trainer = Trainer(
+            loaded.model, "cross_entropy" if classification else "mse", None, metrics=(metric,), progress=False
+        )
+        res = {f"{split}_{k}": float(v) for k, v in trainer.evaluate((X, y), batch_size=cfg["batch-size"]).items()}
+        v = res[f"{split}_{metric}"]
+        shown = f"{100 * v:.2f}%" if classification else f"{v:.4f}"
     res["n_samples"] = len(X)
+    res["status"] = loaded.status.get("status")
     if cfg["json"]:
         print(json.dumps(res))
     else:
-        shown = f"{100 * res[f'{split}_accuracy']:.2f}%" if classification else f"{res[f'{split}_rmse']:.4f}"
-        print(f"{key} {split} ({len(X)} samples): loss {res[f'{split}_loss']:.4f}, {metric} {shown}")
+        loss = f"loss {res[f'{split}_loss']:.4f}, " if f"{split}_loss" in res else ""
+        print(f"{key} {split} ({len(X)} samples): {loss}{metric} {shown}")
     return 0

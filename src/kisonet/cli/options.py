@@ -202,6 +202,17 @@ def parse_threads(value: Any, where: str) -> int | None:
     return number(int, low=1, allow_none=True)(value, where)
 
 
+#: ``--overwrite``: every command that writes a run folder takes it (refused otherwise when
+#: ``--out`` already holds a run).  Not a number of the run (kisonet.runs.RESULT_NEUTRAL).
+OVERWRITE = Option(
+    "overwrite",
+    False,
+    boolean,
+    "let --out replace a folder that already holds a run (its run files are removed first)",
+    switch=True,
+)
+
+
 # --- the train option set -----------------------------------------------------------
 
 TRAIN_OPTIONS: list[Option] = [
@@ -301,6 +312,7 @@ TRAIN_OPTIONS: list[Option] = [
     # thread to pay, and idle BLAS threads spin (measured: 5x the CPU time on a 2-core box).
     Option("threads", 1, parse_threads, "BLAS threads", "N"),
     Option("out", None, text(), "run folder (default runs/<timestamp>)", "DIR"),
+    OVERWRITE,
     # Distributed training (kisonet.distributed; run under mpiexec -n N, see docs/distributed.md).
     Option(
         "distributed",
@@ -356,6 +368,13 @@ def load_toml(path: str) -> dict[str, Any]:
     import json
     import tomllib
 
+    from ..errors import KisonetIOError
+    from ..io import check_regular_file
+
+    try:
+        check_regular_file(path, "--config:")
+    except KisonetIOError as e:
+        raise UsageError(str(e)) from None
     try:
         if str(path).lower().endswith(".json"):
             with open(path, encoding="utf-8") as f:
@@ -363,6 +382,7 @@ def load_toml(path: str) -> dict[str, Any]:
             if not isinstance(data, dict):
                 raise UsageError(f"--config: {path} must hold a JSON object of options")
             data.pop("out", None)
+            data.pop("overwrite", None)  # repeating a run never clobbers a folder by itself
             return data
         with open(path, "rb") as f:
             data = tomllib.load(f)

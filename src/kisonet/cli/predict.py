@@ -1,101 +1,126 @@
-"""``kisonet predict RUN_DIR input.npy [--out preds.npy] [--proba]``.
+"""``kisonet predict RUN_DIR input.npy [--out preds.npy|.csv|.json] [--proba]``.
 
-Loads ``input.npy`` (allow_pickle=False): a batch shaped like the training
-samples, ``(N, *input_shape)``; a single sample ``input_shape`` or flat
+Loads ``input.npy`` (allow_pickle=False, a regular file only): a batch shaped like
+the training samples, ``(N, *input_shape)``; a single sample ``input_shape`` or flat
 ``(N, prod(input_shape))`` rows work too.  Applies the run's standardisation and
-model; prints one predicted class per line, or writes them to ``--out`` (.npy,
-or .csv/.txt for text).  ``--proba`` gives class probabilities instead.
+model (any kind of run folder: a single model, an ensemble, a compressed model, an
+autoencoder, whose "prediction" is the reconstruction); prints one predicted class
+per line, or writes them to ``--out`` by its extension: ``.npy``, ``.csv`` (or
+``.txt``) or ``.json``.  ``--proba`` gives class probabilities instead.  Empty
+inputs and inputs holding NaN or Inf are refused; inputs far outside the training
+data's range are reported (refused with ``--strict``).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 
 from . import options as O  # noqa: N812
+from .evaluate import READ_OPTIONS
 from .options import UsageError
 
 HELP = "predict classes (or probabilities) for the samples in an .npy file with a saved run's model"
 
+OUT_FORMATS = (".npy", ".csv", ".txt", ".json")
+
 PREDICT_OPTIONS = [
-    O.Option("out", None, O.text(), "write predictions here (.npy, .csv or .txt) instead of printing", "FILE"),
+    O.Option("out", None, O.text(), "write predictions here (.npy, .csv, .txt or .json) instead of printing", "FILE"),
     O.Option("proba", False, O.boolean, "output class probabilities instead of classes", switch=True),
     O.Option("batch-size", 256, O.number(int, low=1), "prediction batch size", "N"),
+    *READ_OPTIONS,
 ]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `kisonet train`")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by kisonet")
     parser.add_argument("input", metavar="INPUT.npy", help="samples to predict, an .npy array")
     O.add_options(parser, PREDICT_OPTIONS)
 
 
 def _load_input(path: str, input_shape: tuple[int, ...]) -> np.ndarray:
+    from ..errors import KisonetIOError, KisonetValueError
+    from ..io import check_regular_file
+    from ..runs import check_inputs
+
+    if not Path(path).exists():
+        raise UsageError(f"INPUT: file not found: {path}")
+    try:
+        check_regular_file(path, "INPUT: file")
+    except KisonetIOError as e:
+        raise UsageError(str(e)) from None
     try:
         X = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise UsageError(f"INPUT: file not found: {path}") from None
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, EOFError) as e:
         raise UsageError(f"INPUT: {path} is not a readable .npy array ({e})") from None
-    if not isinstance(X, np.ndarray) or X.dtype.kind not in "fiub":
-        raise UsageError(f"INPUT: {path} must hold a numeric array, got dtype {getattr(X, 'dtype', type(X))}")
-    X = X.astype(np.float32, copy=False)
+    if not isinstance(X, np.ndarray):
+        if hasattr(X, "close"):
+            X.close()
+        raise UsageError(f"INPUT: {path} must hold one .npy array (an .npz archive holds several)")
+    if X.dtype.kind not in "fiub":
+        raise UsageError(f"INPUT: {path} must hold a numeric array, got dtype {X.dtype}")
+    with np.errstate(over="ignore"):
+        X = X.astype(np.float32, copy=False)
     if X.shape == input_shape:
         X = X[None]
     elif X.ndim == 2 and X.shape[1] == math.prod(input_shape) and X.shape[1:] != input_shape:
         X = X.reshape(len(X), *input_shape)
-    if X.shape[1:] != input_shape:
+    if X.ndim == 0 or X.shape[1:] != input_shape:
         raise UsageError(
             f"INPUT: {path} has shape {X.shape}; expected (N, {', '.join(map(str, input_shape))}) "
             f"like the run's training samples"
         )
+    try:
+        check_inputs(X, f"INPUT: {path}")
+    except KisonetValueError as e:
+        raise UsageError(str(e)) from None
     return X
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train import Trainer
-    from .evaluate import load_run
+    from .evaluate import check_range, open_run
 
     cfg, _ = O.resolve(args, PREDICT_OPTIONS)
-    model, mcfg, std, _ = load_run(args.run_dir)
-    X = _load_input(args.input, tuple(mcfg["input_shape"]))
-    if std is not None:
-        X = std.transform(X)
-    classification = mcfg.get("task", "classification") == "classification"
-    if cfg["proba"] and not classification:
-        raise UsageError("--proba: the run's model is a regression model (no class probabilities)")
-    trainer = Trainer(
-        model,
-        "cross_entropy" if classification else "mse",
-        None,
-        metrics=(),
-        progress=False,
-        task=mcfg.get("task", "classification"),
-    )
-    if cfg["proba"]:
-        preds = np.asarray(trainer.predict_proba(X, batch_size=cfg["batch-size"]), dtype=np.float32)
-    else:
-        preds = np.asarray(trainer.predict(X, batch_size=cfg["batch-size"]))
     out = cfg["out"]
+    if out is not None:
+        path = Path(out)
+        if path.suffix.lower() not in OUT_FORMATS:
+            raise UsageError(f"--out: {out!r} must end in one of {', '.join(OUT_FORMATS)} (the format is chosen by it)")
+        if not path.parent.is_dir():
+            raise UsageError(f"--out: folder {str(path.parent)!r} does not exist")
+        if path.is_dir():
+            raise UsageError(f"--out: {out!r} is a folder; name a file")
+    loaded = open_run(args.run_dir, "kisonet predict", cfg["model"])
+    X = _load_input(args.input, loaded.input_shape)
+    check_range(X, loaded, cfg["strict"], "kisonet predict", f"INPUT {args.input}")
+    if cfg["proba"] and loaded.task != "classification":
+        raise UsageError(f"--proba: the run's model is a {loaded.task} model (no class probabilities)")
+    preds = loaded.predict(X, batch_size=cfg["batch-size"], proba=cfg["proba"])
+    if cfg["proba"]:
+        preds = preds.astype(np.float32)
     if out is None:
         _print(preds)
         return 0
     from ..io import atomic_write
 
     path = Path(out)
-    if not path.parent.is_dir():
-        raise UsageError(f"--out: folder {str(path.parent)!r} does not exist")
+    suffix = path.suffix.lower()
     with atomic_write(path, "wb") as f:
-        if path.suffix.lower() in (".csv", ".txt"):
+        if suffix in (".csv", ".txt"):
             buf = io.StringIO()
             np.savetxt(
                 buf, preds.reshape(len(preds), -1), delimiter=",", fmt="%d" if preds.dtype.kind in "iu" else "%.6g"
             )
             f.write(buf.getvalue().encode())
+        elif suffix == ".json":
+            f.write((json.dumps(preds.tolist()) + "\n").encode())
         else:
             np.save(f, preds, allow_pickle=False)
     print(f"wrote {len(preds)} predictions to {path}")

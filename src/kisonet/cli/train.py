@@ -77,7 +77,7 @@ def resume_run(args: argparse.Namespace) -> int:
     changed = [
         o.flag
         for o in O.TRAIN_OPTIONS + RUN_CONTROL_OPTIONS
-        if o.dest in given and o.name not in ("resume", *RESUME_COMPATIBLE)
+        if o.dest in given and o.name not in ("resume", "overwrite", *RESUME_COMPATIBLE)
     ]
     if changed:
         raise UsageError(
@@ -93,16 +93,18 @@ def resume_run(args: argparse.Namespace) -> int:
             f"--resume: {str(run_dir)!r} has no {CHECKPOINT} (the run stopped before its first epoch ended, "
             "or it is not a `kisonet train` run folder); start the run again"
         )
+    # config.json is validated like a --config file: unknown keys and bad values are named
+    if not (run_dir / runs.CONFIG).is_file():
+        raise UsageError(f"--resume: {str(run_dir / runs.CONFIG)!r} not found (is {str(run_dir)!r} a run folder?)")
     try:
-        config = dict(runs.read_config(run_dir))
+        config, _ = O.resolve(argparse.Namespace(), O.TRAIN_OPTIONS + RUN_CONTROL_OPTIONS, str(run_dir / runs.CONFIG))
+    except UsageError as e:
+        raise UsageError(f"--resume: {e}") from None
     except KisonetIOError as e:
         raise UsageError(f"--resume: {e}") from None
     for opt in O.TRAIN_OPTIONS + RUN_CONTROL_OPTIONS:
-        if not opt.config_key:
-            continue
-        if opt.name in RESUME_COMPATIBLE and opt.dest in given:
+        if opt.config_key and opt.name in RESUME_COMPATIBLE and opt.dest in given:
             config[opt.name] = opt.parse(given[opt.dest], opt.flag)
-        config.setdefault(opt.name, opt.default)
     if config.get("distributed", "none") != "none":
         raise UsageError(f"--resume: {str(run_dir)!r} is a --distributed run; those cannot be resumed yet")
     config["out"] = str(run_dir)
@@ -148,6 +150,7 @@ class PreparedData:
     task: str
     standardizer: Any
     description: str
+    input_range: dict[str, float] | None = None  # raw training inputs' min and max, recorded in model.npz
 
 
 def prepare_data(config: dict[str, Any]) -> PreparedData:
@@ -174,6 +177,9 @@ def prepare_data(config: dict[str, Any]) -> PreparedData:
         (Xtr, ytr), val = kd.split_train_val(Xtr, ytr, frac, seed=config["seed"])
     elif frac == 0:
         val = None
+    from ..runs import input_range
+
+    raw_range = input_range(Xtr)
     std = None
     if config.get("standardize", True):
         std = kd.Standardizer(axis=0, eps=STANDARDIZE_EPS).fit(Xtr)
@@ -184,7 +190,9 @@ def prepare_data(config: dict[str, Any]) -> PreparedData:
         n_out = int(bundle.n_classes)
     else:
         n_out = 1 if ytr.ndim == 1 else int(ytr.shape[1])
-    return PreparedData((Xtr, ytr), val, test, n_out, tuple(bundle.input_shape), bundle.task, std, bundle.description)
+    return PreparedData(
+        (Xtr, ytr), val, test, n_out, tuple(bundle.input_shape), bundle.task, std, bundle.description, raw_range
+    )
 
 
 # --- optimisation -----------------------------------------------------------------------
@@ -358,6 +366,28 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
         return train_distributed(config, echo)
     t_start = time.perf_counter()
 
+    from .. import runs
+
+    overwrite = bool(config.get("overwrite")) and resume is None
+    # refuse a folder holding another run before loading any data (nothing is touched)
+    if config.get("out") is not None and resume is None and not overwrite and runs.holds_run(config["out"]):
+        runs.RunFolder.open(config["out"], "kisonet train")  # raises, naming the folder's status
+    data, model = prepare_data_and_model(config)
+    folder = runs.RunFolder.open(config.get("out"), "kisonet train", overwrite=overwrite, resume=resume is not None)
+    with folder:
+        return _train_in(folder, config, echo, resume, data, model, t_start)
+
+
+def _train_in(
+    folder: Any,
+    config: dict[str, Any],
+    echo: Callable[[str], None],
+    resume: str | Path | None,
+    data: PreparedData,
+    model: Any,
+    t_start: float,
+) -> int:
+    """The run itself, in the locked run folder ``folder`` (whose status it keeps)."""
     import numpy as np
 
     import kisonet as kn
@@ -366,7 +396,6 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
     from ..errors import KisonetError, NumericalError
     from ..train import AFTER_HISTORY, CHECKPOINT_KIND, EarlyStopping, GracefulInterrupt, LambdaCallback, Trainer
 
-    data, model = prepare_data_and_model(config)
     optimizer = make_optimizer(config, model.parameters())
     scheduler = make_scheduler(config, optimizer)
     regularizer = make_regularizer(config)
@@ -381,10 +410,12 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
         callbacks.append(EarlyStopping(monitor="val_loss", patience=int(config["early-stopping"]), restore_best=True))
     classification = data.task == "classification"
     metric = "accuracy" if classification else "rmse"
-    run_dir = runs.make_run_dir(config.get("out"))
+    run_dir = folder.path
     config = {**config, "out": str(run_dir)}
     if resume is None:
         runs.write_config(run_dir, config)
+    # the checkpoint records the options it belongs to: --resume refuses an edited config.json
+    run_record = {"options_digest": runs.options_digest(config), "options": runs.run_options(config)}
     # history.csv is rewritten (atomically) after every epoch: a long run can be watched or killed
     callbacks.append(
         LambdaCallback(order=AFTER_HISTORY, on_epoch_end=lambda t, e, logs: runs.write_history(run_dir, t.history))
@@ -401,7 +432,7 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
     last_good = {"at": None}
 
     def save_checkpoint(t: Any, epoch: int, logs: Any) -> None:
-        kn.save(t.state_dict(), ckpt_path, kind=CHECKPOINT_KIND)
+        kn.save({**t.state_dict(), "run": run_record}, ckpt_path, kind=CHECKPOINT_KIND)
         last_good["at"] = f"end of epoch {t.epoch}"
 
     callbacks.append(LambdaCallback(order=AFTER_HISTORY, on_epoch_end=save_checkpoint))
@@ -419,9 +450,11 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
     if resume is not None:
         try:
             state = kn.load(resume, kind=CHECKPOINT_KIND)
+            runs.check_resume(run_dir, state.get("run"), config)
             trainer.load_state_dict(state)
         except KisonetError as e:
-            raise UsageError(f"--resume: {e}") from None
+            msg = str(e)
+            raise UsageError(msg if msg.startswith("--resume") else f"--resume: {msg}") from None
         inner = state.get("in_epoch")
         last_good["at"] = f"end of epoch {trainer.epoch}" if inner is None else "saved when the run was interrupted"
         where = f"epoch {trainer.epoch + 1}" + ("" if inner is None else f", step {int(inner['step']) + 1}")
@@ -451,6 +484,22 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
             )
     except NumericalError as e:
         failure = e
+    except OSError as e:  # disk full, folder made read-only, ...: the last checkpoint is intact
+        from ..io import describe_os_error
+
+        where = f" (end of epoch {trainer.epoch})" if ckpt_path.is_file() else ""
+        keep = f"the last checkpoint{where} is kept; " if ckpt_path.is_file() else ""
+        msg = f"writing the run folder failed: {describe_os_error(e)}"
+        with contextlib.suppress(OSError):
+            folder.interrupt(msg) if ckpt_path.is_file() else folder.fail(msg)
+        print(f"kisonet train: error: {msg}", file=sys.stderr)
+        print(
+            f"kisonet train: {keep}fix it, then continue with: kisonet train --resume {run_dir}"
+            if keep
+            else "kisonet train: no checkpoint was written yet; fix it, then start the run again",
+            file=sys.stderr,
+        )
+        return 3
     train_seconds = time.perf_counter() - t_fit
     history = trainer.history
     runs.write_history(run_dir, history)
@@ -461,10 +510,11 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
         print(
             f"kisonet train: try a smaller --lr (now {config['lr']:g}); partial history in {run_dir}", file=sys.stderr
         )
+        folder.fail(f"stopped by the NaN/Inf guard: {failure}".splitlines()[0][:500])
         return 1
     if interrupt.signal is not None and trainer.epoch < int(config["epochs"]) and not trainer.stop_training:
         state = trainer.state_dict()
-        kn.save(state, ckpt_path, kind=CHECKPOINT_KIND)
+        kn.save({**state, "run": run_record}, ckpt_path, kind=CHECKPOINT_KIND)
         inner = state.get("in_epoch")
         where = f"end of epoch {trainer.epoch}" if inner is None else f"epoch {trainer.epoch + 1}, step {inner['step']}"
         print(
@@ -473,6 +523,7 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
             file=sys.stderr,
         )
         print(f"kisonet train: continue with: kisonet train --resume {run_dir}", file=sys.stderr)
+        folder.interrupt(f"by {interrupt.signal} at {where}; continue with: kisonet train --resume {run_dir}")
         return 128 + int(getattr(signal, interrupt.signal))
 
     # Final figures: the model as it ends (best weights when early stopping restored them).
@@ -489,6 +540,7 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
         model,
         _model_config(config, data),
         None if data.standardizer is None else data.standardizer.state_dict(),
+        data_range=data.input_range,
     )
     try:
         runs.save_curves(run_dir, history, ("loss", metric), title=title)

@@ -158,36 +158,45 @@ def save_model(
     return path
 
 
-def load_model(path: str | os.PathLike) -> tuple[Module, dict[str, Any]]:
+def load_model(path: str | os.PathLike, model: str | None = None) -> tuple[Module, dict[str, Any]]:
     """Rebuild a model written by :func:`save_model`: ``(model in eval mode, the file's dict
-    without the weights: model_config, compression, standardizer, extra)``."""
-    from ..models import build_model
+    without the weights: model_config, compression, standardizer, extra)``.  ``model``: the
+    ``module:function`` spec when the model came from your own builder (a file never makes
+    kisonet import code)."""
     from ..serialization import load
 
-    obj = load(path, kind=COMPRESSED_KIND)
-    cfg = dict(obj["model_config"])
-    model = build_model(
-        cfg["spec"],
-        tuple(cfg["input_shape"]),
-        int(cfg["n_classes"]),
-        activation=cfg.get("activation", "relu"),
-        init=cfg.get("init"),
-        dropout=float(cfg.get("dropout", 0.0)),
-        batch_norm=bool(cfg.get("batch_norm", False)),
-    )
-    info = dict(obj["compression"])
-    if info["dtype"] in ("int8", "float16"):
-        model = quantize_model(
-            model, info["dtype"], info.get("scheme", "symmetric"), info.get("per_channel", True), info.get("bits", 8)
-        )
-        for name, m in quantized_layers(model):
-            if name in set(info.get("activations", ())):
-                m.set_input_qparams(0.0, 1.0, info.get("activation_scheme", "affine"))  # placeholders, loaded next
-    elif info["dtype"] != "float32":
-        raise CheckpointError(f"cannot load {os.fspath(path)!r}: unknown compression {info['dtype']!r}")
-    model.load_state_dict(_decode_state(obj["model"]))
+    return rebuild_model(load(path, kind=COMPRESSED_KIND), path, model)
+
+
+def rebuild_model(obj: Any, path: str | os.PathLike, model: str | None = None) -> tuple[Module, dict[str, Any]]:
+    """:func:`load_model` for the already-loaded content ``obj`` of the file ``path``."""
+    from ..errors import KisonetError
+    from ..runs import model_from_config
+
+    try:
+        obj = dict(obj)
+        net = model_from_config(dict(obj["model_config"]), model)
+        info = dict(obj["compression"])
+        if info["dtype"] in ("int8", "float16"):
+            net = quantize_model(
+                net, info["dtype"], info.get("scheme", "symmetric"), info.get("per_channel", True), info.get("bits", 8)
+            )
+            for name, m in quantized_layers(net):
+                if name in set(info.get("activations", ())):
+                    m.set_input_qparams(0.0, 1.0, info.get("activation_scheme", "affine"))  # placeholders, loaded next
+        elif info["dtype"] != "float32":
+            raise CheckpointError(f"cannot load {os.fspath(path)!r}: unknown compression {info['dtype']!r}")
+        net.load_state_dict(_decode_state(obj["model"]))
+    except CheckpointError as e:
+        msg = str(e)
+        raise CheckpointError(
+            msg if msg.startswith("cannot load") else f"cannot load {os.fspath(path)!r}: {msg}"
+        ) from None
+    except (KeyError, TypeError, ValueError, AttributeError, KisonetError) as e:
+        what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
+        raise CheckpointError(f"cannot load {os.fspath(path)!r}: {what}") from None
     obj.pop("model")
-    return model.eval(), obj
+    return net.eval(), obj
 
 
 # ----------------------------------------------------------------------------

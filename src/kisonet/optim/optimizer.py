@@ -262,7 +262,7 @@ class Optimizer:
                     state[index[id(p)]] = {
                         k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.state[p].items()
                     }
-        return {"state": state, "param_groups": groups}
+        return {"state": state, "param_groups": groups, "optimizer": type(self).__name__}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore hyper-parameters and state saved by :meth:`state_dict` (arrays are copied and
@@ -273,6 +273,26 @@ class Optimizer:
             saved_state = state_dict["state"]
         except (KeyError, TypeError) as e:
             raise KisonetValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'") from e
+        saved_class = state_dict.get("optimizer") if isinstance(state_dict, dict) else None
+        if saved_class is not None and saved_class != name:
+            raise KisonetValueError(
+                f"{name}.load_state_dict: the state belongs to the {saved_class} optimizer, not {name}; "
+                f"its statistics mean something else (build {saved_class} to resume it)"
+            )
+        if not isinstance(saved_groups, list) or not isinstance(saved_state, dict):
+            raise KisonetValueError(f"{name}.load_state_dict: 'param_groups' must be a list and 'state' a dict")
+        if saved_class is None:  # a state saved before the class was recorded: compare the hyper-parameters
+            for saved in saved_groups:
+                if not isinstance(saved, dict):
+                    raise KisonetValueError(f"{name}.load_state_dict: each parameter group must be a dict")
+                skip = {"params", "param_names", "initial_lr"}  # initial_lr: added by a scheduler
+                ours = set(self.param_groups[0]) - skip if self.param_groups else set()
+                theirs = set(saved) - skip
+                if theirs - ours and ours - theirs:
+                    raise KisonetValueError(
+                        f"{name}.load_state_dict: the state's hyper-parameters ({', '.join(sorted(theirs - ours))}) "
+                        f"are not {name}'s: it belongs to another optimizer"
+                    )
         if len(saved_groups) != len(self.param_groups):
             raise KisonetValueError(
                 f"{name}.load_state_dict: the state has {len(saved_groups)} parameter groups, "
