@@ -98,7 +98,9 @@ def check_regular_file(path: str | os.PathLike[str], what: str = "file") -> Path
 
 def describe_os_error(e: OSError) -> str:
     """One line for an OSError from the file system, with the file and what to do."""
-    where = f" {e.filename!r}" if getattr(e, "filename", None) else ""
+    name = os.fsdecode(e.filename) if isinstance(getattr(e, "filename", None), (str, bytes)) else ""
+    name = name if len(name) <= 100 else f"{name[:48]}...{name[-48:]}"
+    where = f" {name!r}" if name else ""
     hints = {
         errno.ENOSPC: "the disk is full; free space and try again",
         errno.EDQUOT: "the disk quota is exceeded; free space and try again",

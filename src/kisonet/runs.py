@@ -740,7 +740,7 @@ def range_warning(X: Any, rng: Mapping[str, float] | None, what: str = "inputs")
     slack = RANGE_SLACK * max(hi - lo, abs(hi), abs(lo), 1e-12)
     if xlo < lo - slack or xhi > hi + slack:
         return (
-            f"{what} lie in [{xlo:g}, {xhi:g}], far outside the training data's range [{lo:g}, {hi:g}]; "
+            f"{what}: values lie in [{xlo:g}, {xhi:g}], far outside the training data's range [{lo:g}, {hi:g}]; "
             "the predictions are unreliable (scaled differently? e.g. 0-255 pixels for a model trained on [0, 1])"
         )
     return None

@@ -108,6 +108,18 @@ def resume_run(args: argparse.Namespace) -> int:
     if config.get("distributed", "none") != "none":
         raise UsageError(f"--resume: {str(run_dir)!r} is a --distributed run; those cannot be resumed yet")
     config["out"] = str(run_dir)
+    # before the folder is touched: the checkpoint must load and belong to these options
+    import kisonet as kn
+
+    from ..errors import KisonetError
+    from ..train import CHECKPOINT_KIND
+
+    try:
+        state = kn.load(run_dir / CHECKPOINT, kind=CHECKPOINT_KIND)
+        runs.check_resume(run_dir, state.get("run") if isinstance(state, dict) else None, finalize_config(config))
+    except KisonetError as e:
+        msg = str(e)
+        raise UsageError(msg if msg.startswith("--resume") else f"--resume: {msg}") from None
     return train_from_config(config, resume=run_dir / CHECKPOINT)
 
 
@@ -180,6 +192,7 @@ def prepare_data(config: dict[str, Any]) -> PreparedData:
     from ..runs import input_range
 
     raw_range = input_range(Xtr)
+    _check_augment(config, Xtr)
     std = None
     if config.get("standardize", True):
         std = kd.Standardizer(axis=0, eps=STANDARDIZE_EPS).fit(Xtr)
@@ -193,6 +206,30 @@ def prepare_data(config: dict[str, Any]) -> PreparedData:
     return PreparedData(
         (Xtr, ytr), val, test, n_out, tuple(bundle.input_shape), bundle.task, std, bundle.description, raw_range
     )
+
+
+def _check_augment(config: dict[str, Any], X: Any) -> None:
+    """Refuse an ``--augment`` preset that does not fit the dataset's samples now, with the
+    options, rather than at the first training batch."""
+    name = config.get("augment", "none")
+    if name in (None, "none") or len(X) == 0:
+        return
+    import numpy as np
+
+    from ..data import transforms
+    from ..errors import KisonetError
+    from ..random import get_rng_state, set_rng_state
+
+    state = get_rng_state()  # the trial draws random numbers; the run's stream must not shift
+    try:
+        with np.errstate(all="ignore"):
+            transforms.preset(name)(np.asarray(X[:2], dtype=np.float32))
+    except (KisonetError, ValueError, IndexError, TypeError) as e:
+        raise UsageError(
+            f"--augment {name}: does not fit {config['dataset']}'s samples of shape {tuple(X.shape[1:])} ({e})"
+        ) from None
+    finally:
+        set_rng_state(state)
 
 
 # --- optimisation -----------------------------------------------------------------------
@@ -450,7 +487,6 @@ def _train_in(
     if resume is not None:
         try:
             state = kn.load(resume, kind=CHECKPOINT_KIND)
-            runs.check_resume(run_dir, state.get("run"), config)
             trainer.load_state_dict(state)
         except KisonetError as e:
             msg = str(e)

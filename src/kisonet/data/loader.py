@@ -8,6 +8,7 @@ every epoch.  Each sample appears exactly once per epoch.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -32,6 +33,10 @@ class DataLoader:
         batch_size: samples per batch (the last batch is smaller unless ``drop_last``).
         shuffle: draw a new random permutation each epoch (else keep the dataset order).
         drop_last: drop the final incomplete batch.
+        merge_last: when the final batch would hold a single sample, merge it into the
+            batch before (one batch of ``batch_size + 1``), with one warning: batch
+            normalisation cannot normalise one sample.  The Trainer sets it for models
+            with batch-norm layers.
         transform: called as ``transform(xb)`` on every batch (e.g. augmentation on NCHW images).
         seed: seed of the loader's own generator; None draws one from
             ``kisonet.random.get_generator()`` so ``kn.manual_seed`` controls it.
@@ -52,6 +57,7 @@ class DataLoader:
         drop_last: bool = False,
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
         seed: int | None = None,
+        merge_last: bool = False,
     ) -> None:
         self.dataset = as_dataset(dataset)
         n = len(self.dataset)
@@ -75,6 +81,15 @@ class DataLoader:
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        # merge only when there is a batch before the lone sample to merge it into
+        self.merge_last = bool(merge_last) and not self.drop_last and n > batch_size and n % batch_size == 1
+        if self.merge_last:
+            warnings.warn(
+                f"DataLoader: {n} samples in batches of {batch_size} leave a last batch of one sample, which batch "
+                f"normalisation cannot normalise; it is merged into the batch before ({batch_size + 1} samples)",
+                UserWarning,
+                stacklevel=2,
+            )
         self.transform = transform
         self.seed = seed
         self._rng = np.random.Generator(np.random.PCG64(seed))
@@ -87,7 +102,7 @@ class DataLoader:
         self._resume = False
 
     def __len__(self) -> int:
-        if self.drop_last:
+        if self.drop_last or self.merge_last:
             return self._n // self.batch_size
         return math.ceil(self._n / self.batch_size)
 
@@ -128,7 +143,8 @@ class DataLoader:
         bs = self.batch_size
         while self._position < nb:
             k = self._position
-            idx = self._order[k * bs : (k + 1) * bs]
+            end = self._n if self.merge_last and k == nb - 1 else (k + 1) * bs
+            idx = self._order[k * bs : end]
             self._position = k + 1
             if self._position == nb:
                 self.epoch += 1
@@ -151,6 +167,7 @@ class DataLoader:
             "batch_size": int(self.batch_size),
             "shuffle": self.shuffle,
             "drop_last": self.drop_last,
+            "merge_last": self.merge_last,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

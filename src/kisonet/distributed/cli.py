@@ -40,8 +40,28 @@ def train_distributed(config: dict[str, Any], echo: Callable[[str], None] | None
     rank = comm.Get_rank()
     say = (echo or (lambda s: print(s, flush=True))) if rank == 0 else (lambda s: None)
     _check(config, comm.Get_size())
+    _same_options(config, comm)
     with guard(comm):
         return _run(config, comm, say)
+
+
+def _same_options(config: dict[str, Any], comm: Any) -> None:
+    """Every rank must run the same options: compare their digests, and name the options
+    that differ (every rank raises the same UsageError, so none is left waiting)."""
+    from .. import runs
+    from ..cli.options import UsageError
+
+    digests = comm.allgather(runs.options_digest(config))
+    if len(set(digests)) == 1:
+        return
+    options = comm.allgather(runs.run_options(config))
+    keys = sorted({k for o in options for k in runs.changed_options(options[0], o)})
+    ranks = [r for r, d in enumerate(digests) if d != digests[0]]
+    raise UsageError(
+        f"--distributed: the ranks were started with different options ({', '.join(keys)} differ between rank 0 "
+        f"and rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}); launch every rank with the same "
+        "command line"
+    )
 
 
 def _check(config: dict[str, Any], size: int) -> None:
@@ -94,7 +114,10 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
 
     run_dir = None
     if rank == 0:
-        run_dir = runs.make_run_dir(config.get("out"))
+        # locked, with status.json: a rank that dies (the others abort) leaves it marked failed
+        run_dir = runs.RunFolder.open(
+            config.get("out"), f"kisonet train --distributed {mode}", overwrite=bool(config.get("overwrite"))
+        ).path
         config = {**config, "out": str(run_dir), "world_size": size}
         runs.write_config(run_dir, config)
     callbacks: list[Any] = []

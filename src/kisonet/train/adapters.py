@@ -253,8 +253,10 @@ def make_batches(
     sample_weight: Any = None,
     seed: int | None = None,
     what: str = "train",
+    merge_last: bool = False,
 ) -> Batches:
-    """The :class:`Batches` of ``data`` (``Batches(None, False)`` for None)."""
+    """The :class:`Batches` of ``data`` (``Batches(None, False)`` for None).  ``merge_last``:
+    a lone last sample joins the batch before (batch norm cannot normalise one sample)."""
     from ..data import DataLoader
 
     if data is None:
@@ -284,4 +286,7 @@ def make_batches(
         raise KisonetTypeError(
             f"Trainer: {what} data must be (X, y), a dataset or a DataLoader, got {type(data).__name__}"
         )
-    return Batches(DataLoader(ds, batch_size=batch_size, shuffle=shuffle, transform=transform, seed=seed), True)
+    loader = DataLoader(
+        ds, batch_size=batch_size, shuffle=shuffle, transform=transform, seed=seed, merge_last=merge_last
+    )
+    return Batches(loader, True)

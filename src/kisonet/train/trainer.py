@@ -273,7 +273,9 @@ class Trainer:
         # Weights are normalised into the loader's dataset: rebuild it each call, since
         # a caller such as AdaBoost may update the same weight array in place.
         if run.batches is None or run.key != key or (sample_weight is not None and loop.progress is None):
-            run.batches = make_batches(train, batch_size, shuffle, transform, sample_weight, self.seed)
+            # batch norm cannot normalise a lone last sample: the loader merges it (and says so once)
+            bn = any("BatchNorm" in type(m).__name__ for m in self.model.modules())
+            run.batches = make_batches(train, batch_size, shuffle, transform, sample_weight, self.seed, merge_last=bn)
             run.key = key
         loader, packed = run.batches
         eval_bs = max(batch_size, 256)
