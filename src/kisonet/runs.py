@@ -111,7 +111,9 @@ def make_run_dir(out: str | os.PathLike | None = None, root: str | os.PathLike =
     except FileExistsError:
         raise KisonetIOError(f"run folder {str(path)!r} exists and is not a folder") from None
     except OSError as e:
-        raise KisonetIOError(f"cannot create run folder {str(path)!r}: {e.strerror}") from None
+        from .io import describe_os_error
+
+        raise KisonetIOError(f"cannot create run folder {str(path)!r}: {describe_os_error(e)}") from None
     return path
 
 

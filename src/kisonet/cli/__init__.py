@@ -28,6 +28,7 @@ import importlib
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 
 from .. import i18n
@@ -237,7 +238,10 @@ def _main(argv: list[str], prog: str) -> int:
         if getattr(args, "command", None) is None:
             parser.print_help()
             return 0
-        code = int(args._run(args) or 0)
+        with warnings.catch_warnings():
+            # a warning is one line too: `kisonet train: warning: ...`, not Python's file:line form
+            warnings.showwarning = lambda message, *a, **k: print(f"{prog}: warning: {message}", file=sys.stderr)
+            code = int(args._run(args) or 0)
         _settle(None, code)
         return code
     except KeyboardInterrupt as e:
