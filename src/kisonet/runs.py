@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import importlib
 import io
 import json
 import math
@@ -760,6 +761,10 @@ FOLDER_KINDS = {
 }
 
 
+#: Kinds whose rebuilding lives in a part above this module: kind -> (module, function).
+REBUILDERS = {COMPRESSED_KIND: ("kisonet.compress.report", "rebuild_model")}
+
+
 @dataclass
 class LoadedRun:
     """A run folder's model, ready to predict: ``model`` (eval mode; an ensemble object for
@@ -855,8 +860,8 @@ def load(run_dir: str | os.PathLike, model: str | None = None) -> LoadedRun:
         net, cfg, std = _rebuild_single(obj, file, model)
         task = str(cfg.get("task", "classification"))
     elif kind == COMPRESSED_KIND:
-        from .compress.report import rebuild_model
-
+        # kisonet.compress sits above this module (it saves through it): look its loader up by name
+        rebuild_model = getattr(importlib.import_module(REBUILDERS[kind][0]), REBUILDERS[kind][1])
         net, info = rebuild_model(obj, file, model)
         cfg, std = dict(info["model_config"]), standardizer_from_state(info.get("standardizer"))
         task = str(cfg.get("task", "classification"))

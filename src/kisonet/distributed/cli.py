@@ -49,7 +49,7 @@ def _same_options(config: dict[str, Any], comm: Any) -> None:
     """Every rank must run the same options: compare their digests, and name the options
     that differ (every rank raises the same UsageError, so none is left waiting)."""
     from .. import runs
-    from ..cli.options import UsageError
+    from ..errors import KisonetValueError
 
     digests = comm.allgather(runs.options_digest(config))
     if len(set(digests)) == 1:
@@ -57,7 +57,7 @@ def _same_options(config: dict[str, Any], comm: Any) -> None:
     options = comm.allgather(runs.run_options(config))
     keys = sorted({k for o in options for k in runs.changed_options(options[0], o)})
     ranks = [r for r, d in enumerate(digests) if d != digests[0]]
-    raise UsageError(
+    raise KisonetValueError(
         f"--distributed: the ranks were started with different options ({', '.join(keys)} differ between rank 0 "
         f"and rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}); launch every rank with the same "
         "command line"
