@@ -262,3 +262,24 @@ def test_trainer_steps_a_plateau_schedule_with_val_loss_and_resumes_it_exactly()
     again.fit(X, y, val=(X[:32], y[:32]), epochs=4, batch_size=16)
     assert again.history["lr"] == full.history["lr"]
     assert again.history["val_loss"] == full.history["val_loss"]
+
+
+def test_cli_schedule_plateau_reduces_the_lr_on_a_stalled_val_loss(tmp_path, capsys):
+    import csv
+
+    from kisonet.cli import main
+
+    d = tmp_path / "run"
+    argv = ["train", "--schedule", "plateau:0,0.5", "--epochs", "6", "--lr", "0.05", "--no-progress"]
+    rc = main([*argv, "--threads", "1", "--out", str(d)])
+    assert rc == 0, capsys.readouterr().err
+    with open(d / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    lrs, val = [float(r["lr"]) for r in rows], [float(r["val_loss"]) for r in rows]
+    # patience 0: every epoch whose val_loss is not a new best halves the next epoch's lr
+    expected, best = [0.05], float("inf")
+    for v in val[:-1]:
+        expected.append(expected[-1] if v < best * (1 - 1e-4) else expected[-1] * 0.5)
+        best = min(best, v)
+    assert lrs == pytest.approx(expected)
+    assert min(lrs) < 0.05  # it did reduce

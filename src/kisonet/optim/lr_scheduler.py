@@ -699,6 +699,14 @@ def _restart_args(args: list[str]) -> tuple:
     return (t0, tmult)
 
 
+def _plateau_args(args: list[str]) -> tuple:
+    patience = int(args[0]) if args else 10
+    factor = float(args[1]) if len(args) > 1 else 0.1
+    if len(args) > 2 or patience < 0 or not 0 < factor < 1:
+        raise ValueError
+    return (patience, factor)
+
+
 def _warmup_cosine(optimizer: Optimizer, args: tuple, epochs: int) -> LRScheduler:
     if args[0] >= epochs:
         raise KisonetValueError(f"warm-up of {args[0]} epochs must be shorter than --epochs {epochs}")
@@ -726,6 +734,10 @@ def _registry() -> Any:
     reg.add("inverse", lambda o, a, n: InverseLR(o), "the notes' a / k", form="inverse", parse=_no_args)
     reg.add("inverse-sqrt", lambda o, a, n: InverseSqrtLR(o), "the notes' a / sqrt(k)", form="inverse-sqrt",
             parse=_no_args)
+    reg.add("plateau", lambda o, a, n: ReduceLROnPlateau(o, patience=a[0], factor=a[1]),
+            "multiply by FACTOR after PATIENCE epochs without a better val_loss (ReduceLROnPlateau; "
+            "train_loss without a validation split)", form="plateau:PATIENCE,FACTOR", parse=_plateau_args,
+            show="plateau:{0},{1:g}", hint="PATIENCE an integer >= 0 (epochs), FACTOR in (0, 1)")
     # fmt: on
     return reg
 
