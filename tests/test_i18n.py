@@ -79,6 +79,7 @@ def test_text_width_counts_wide_characters_twice():
 
 
 def _help_lines(parser: argparse.ArgumentParser) -> list[str]:
+    parser.format_help()  # translates the parser it shows
     lines = [parser.description or ""]
     for action in parser._actions:
         if action.help and action.help != argparse.SUPPRESS:

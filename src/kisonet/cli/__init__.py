@@ -107,6 +107,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
     def format_help(self) -> str:
+        if i18n.get_language() != "en":
+            _translate_parser(self)  # only the parser being shown: no cost for a run
         return _translate_headings(super().format_help())
 
     def format_usage(self) -> str:
@@ -125,7 +127,10 @@ def _translate_headings(text: str) -> str:
 
 
 def _translate_parser(parser: argparse.ArgumentParser) -> None:
-    """Every help line and description of ``parser`` and its sub-commands, translated."""
+    """The help lines and description of ``parser`` (and its sub-commands' one-liners), translated once."""
+    if getattr(parser, "_kisonet_language", "en") == i18n.get_language():
+        return
+    parser._kisonet_language = i18n.get_language()  # type: ignore[attr-defined]
     parser.description = i18n.translate_help(parser.description or "") or None
     for action in parser._actions:
         if action.help and action.help != argparse.SUPPRESS:
@@ -133,8 +138,6 @@ def _translate_parser(parser: argparse.ArgumentParser) -> None:
         if isinstance(action, argparse._SubParsersAction):
             for choice in action._choices_actions:
                 choice.help = i18n.translate_help(choice.help or "")
-            for sub in action.choices.values():
-                _translate_parser(sub)
 
 
 def _take_lang(argv: list[str]) -> list[str]:
@@ -180,8 +183,6 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP, allow_abbrev=False)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
-    if i18n.get_language() != "en":
-        _translate_parser(parser)
     return parser
 
 
