@@ -123,9 +123,16 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
     callbacks: list[Any] = []
     if config["early-stopping"]:
         callbacks.append(EarlyStopping(monitor="val_loss", patience=int(config["early-stopping"]), restore_best=True))
+    title = f"{config['model']} on {config['dataset']} ({mode})"
     if rank == 0:
+        from ..viz import LivePlot
+
         callbacks.append(
             LambdaCallback(order=AFTER_HISTORY, on_epoch_end=lambda t, e, logs: runs.write_history(run_dir, t.history))
+        )
+        # curves.png as the run goes (drawing held under 10% of the training time; the end draws it again)
+        callbacks.append(
+            LivePlot(("loss", metric), path=run_dir / runs.CURVES, display=False, final=False, title=title)
         )
     progress = bool(config["progress"]) and rank == 0
     epochs, batch = int(config["epochs"]), int(config["batch-size"])
@@ -251,7 +258,7 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
         None if data.standardizer is None else data.standardizer.state_dict(),
     )
     try:
-        runs.save_curves(run_dir, history, ("loss", metric), title=f"{config['model']} on {config['dataset']} ({mode})")
+        runs.save_curves(run_dir, history, ("loss", metric), title=title)
     except ImportError as e:
         print(f"kisonet train: warning: no curves.png ({e})", file=sys.stderr)
     say(format_table(final, time.perf_counter() - t_start, metric))
