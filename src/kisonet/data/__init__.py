@@ -24,6 +24,8 @@ from .idx import load_idx_pair, parse_idx, read_idx, write_idx
 from .loader import DataLoader
 from .splits import KFold, Standardizer, StratifiedKFold, split_indices, split_train_val, train_val_test_split
 
+from .embedding import pca, tsne
+
 __all__ = [
     "DATASET_NAMES",
     "DATASETS",
@@ -49,6 +51,7 @@ __all__ = [
     "make_spirals",
     "parse_cifar_records",
     "parse_idx",
+    "pca",
     "read_cifar_archive",
     "read_cifar_bin",
     "read_cifar_dir",
@@ -58,5 +61,6 @@ __all__ = [
     "split_train_val",
     "train_val_test_split",
     "transforms",
+    "tsne",
     "write_idx",
 ]

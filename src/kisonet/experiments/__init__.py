@@ -40,6 +40,12 @@ _TABLE: dict[str, tuple[str, str]] = {
     "decision-boundary": (".decision_boundary", "moons and spirals, hidden 2/4/16/64, with and without L2: decision surfaces"),  # noqa: E501
     "double-descent": (".double_descent", "test error against width on a small noisy set: random features and trained nets"),  # noqa: E501
     "grokking": (".grokking", "modular addition with weight decay: test accuracy jumps long after training accuracy"),
+    # --- the notes' claims, demonstrated (issue 21) ---
+    "representations": (".representations", "a hidden layer's activations by PCA (kisonet's SVD) and t-SNE before, during and after training, by class"),  # noqa: E501
+    "bias-variance": (".bias_variance", "bias², variance and noise over 1000 resampled training sets, polynomial degree 0-12 and L2: the U-shaped total"),  # noqa: E501
+    "early-stopping-vs-l2": (".early_stopping_vs_l2", "gradient descent stopped after τ steps vs the L2 minimum at α = 1/(ετ): paths, test error, weight norm, filters"),  # noqa: E501
+    "plateaus": (".plateaus", "a saddle point: full-batch gradient descent stops on it, mini-batch SGD's noise escapes; loss and gradient norm over time"),  # noqa: E501
+    "backprop-cost": (".backprop_cost", "the Jacobian by reverse mode (backprop) vs forward mode (dual numbers): time and op counts vs inputs/outputs"),  # noqa: E501
 }
 # fmt: on
 

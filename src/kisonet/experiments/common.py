@@ -259,8 +259,8 @@ class Context:
     ) -> dict[str, Any]:
         """Write ``results.json`` and ``summary.md``; return ``results`` with the run's metadata.
 
-        ``lesson`` adds the "What it shows" paragraph and the full run's reference numbers to
-        ``summary.md`` (and both texts to ``results.json``).
+        ``lesson`` adds the "What it shows" paragraph and, to a quick run's, the full run's
+        reference numbers to ``summary.md`` (and both texts to ``results.json``).
 
         ``json_results`` (default ``results``) is what goes into ``results.json``, for experiments
         that keep long arrays in a side file and a thinned copy in the JSON.
@@ -294,7 +294,8 @@ class Context:
             lines += [notes.strip(), ""]
         if lesson is not None:
             lines += ["## What it shows", "", lesson.shows.strip(), ""]
-            lines += ["## Full run (reference numbers)", "", lesson.reference.strip(), ""]
+            if self.quick:  # a full run's own table is the reference
+                lines += ["## Full run (reference numbers)", "", lesson.reference.strip(), ""]
         lines += [f"![{f}]({f})" for f in self.figures]
         with atomic_write(self.path(SUMMARY), "w") as f:
             f.write("\n".join(lines).rstrip() + "\n")
