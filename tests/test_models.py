@@ -124,3 +124,38 @@ def test_errors_name_the_problem():
         build_model("lenet", (10,), 2)
     with pytest.raises(KisonetValueError, match="dropout"):
         MLP(4, (8,), 2, dropout=1.0)
+
+
+def test_alexnet_layers_width_and_shapes():
+    from kisonet import nn
+    from kisonet.models import AlexNet, build_model, parse_spec
+
+    full = AlexNet((3, 32, 32), 10)
+    convs = [m for m in full.modules() if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [64, 192, 384, 256, 256]
+    assert sum(isinstance(m, nn.MaxPool2d) for m in full.modules()) == 3
+    linears = [m for m in full.modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(256 * 4 * 4, 4096), (4096, 4096), (4096, 10)]
+    assert sum(isinstance(m, nn.Dropout) for m in full.modules()) == 2  # the paper's dropout 0.5 before each hidden
+    small = build_model("alexnet:0.125", (1, 28, 28), 10, dropout=0.5)
+    assert [c.out_channels for c in small.modules() if isinstance(c, nn.Conv2d)] == [8, 24, 48, 32, 32]
+    assert small(kn.tensor(np.zeros((2, 784), dtype=np.float32))).shape == (2, 10)
+    assert build_model("alexnet:0.0625", (1, 8, 8), 10)(kn.tensor(np.zeros((3, 64), dtype=np.float32))).shape == (3, 10)
+    assert parse_spec("AlexNet:0.25") == "alexnet:0.25" and parse_spec("alexnet") == "alexnet"
+    for bad in ("alexnet:0", "alexnet:wide", "alexnet:-1"):
+        with pytest.raises(kn.errors.KisonetValueError, match="alexnet:0.25"):
+            parse_spec(bad)
+    with pytest.raises(kn.errors.ShapeError, match="8x8"):
+        AlexNet((1, 4, 4), 10)
+
+
+def test_kisonet_train_model_alexnet(tmp_path, capsys):
+    from kisonet.cli import main
+
+    out = tmp_path / "run"
+    args = ["train", "--model", "alexnet:0.0625", "--epochs", "1", "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    assert "alexnet:0.0625 on digits" in capsys.readouterr().out
+    assert (out / "model.npz").exists()
+    assert main(["train", "--model", "alexnet:big", "--out", str(tmp_path / "bad")]) == 2
+    assert "alexnet:0.25" in capsys.readouterr().err

@@ -121,6 +121,8 @@ def test_cnn_quick(tmp_path):
     assert np.asarray(res["filters_after"]).shape == (30, 1, 5, 5)
     assert res["filter_change"] > 0.05  # the filters were trained
     assert res["test_acc"] > 0.8 and res["train_acc"] > 0.8  # far above chance, like the full run's 97.9%
+    alex = res["alexnet"]  # the exercise report's AlexNet, width-scaled, learns on the same data too
+    assert alex["test_acc"] > 0.4 and alex["parameters"] > 0 and alex["width"] == 0.0625
     assert "## What it shows" in summary and "97.90%" in summary
 
 

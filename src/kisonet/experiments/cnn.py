@@ -1,4 +1,4 @@
-"""Experiment ``cnn``: what the notes' simple CNN learns — its filters and feature maps.
+"""Experiment ``cnn``: what the notes' simple CNN learns — its filters and feature maps — and AlexNet.
 
 The SimpleConvNet of the notes,
 
@@ -11,7 +11,11 @@ trained with Adam on ``mnist-t10k`` (or ``digits``).  Drawn:
   of this scale the learned part is a modest fraction of the filter);
 * the feature maps ``relu(W[k] * x + b_k)`` of a few test images: each map lights up where its
   filter's pattern occurs in the image;
-* the learning curves.
+* the learning curves;
+
+and, as in the exercise report's Section 5, an AlexNet-style net (:class:`kisonet.models.AlexNet`,
+width-scaled) trained the same way: its accuracy, parameter count and time per epoch beside the
+SimpleCNN's.
 """
 
 from __future__ import annotations
@@ -73,17 +77,20 @@ def cnn(
     batch_size: int | None = None,
     n_images: int = 3,
     n_maps: int = 10,
+    alexnet_width: float | None = None,
     verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns the history, accuracies and the learned first-layer filters.
 
     Full: the whole training pool (8,000 images of ``mnist-t10k``), 8 epochs of Adam (lr 1e-3,
     batch 100).  Quick: 1,000 / 300 images, 3 epochs of Adam lr 0.003, batch 50 (60 steps: the
-    net is well above chance, as in the full run).
+    net is well above chance, as in the full run).  Then the exercise report's AlexNet
+    (:class:`kisonet.models.AlexNet`, 5 conv + 3 pool + 3 affine layers with dropout 0.5) at
+    ``alexnet_width`` (full 0.125, quick 0.0625; 0 skips it) on the same data and schedule.
     """
     from .. import nn
     from .. import random as kr
-    from ..models import SimpleCNN, image_shape
+    from ..models import AlexNet, SimpleCNN, image_shape
     from ..optim import Adam
 
     ctx = start("cnn", quick, dataset, data_dir, out, seed, verbose=verbose)
@@ -98,9 +105,21 @@ def cnn(
     ctx.echo(f"  SimpleCNN: conv {conv.out_channels}x{conv.kernel_size[0]}x{conv.kernel_size[1]} -> pool -> 100 -> "
              f"{data.n_classes}; Adam lr {lr}, batch {batch_size}, {epochs} epochs")  # fmt: skip
     r = fit(model, Adam(model.parameters(), lr=lr), data, epochs, batch_size, seed=seed)
-    r.pop("trainer")
+    r["seconds_per_epoch"] = float(np.mean(r.pop("trainer").history["epoch_seconds"]))
     after = np.array(conv.weight.data)
     ctx.echo(f"  train {r['train_acc']:.4f}  test {r['test_acc']:.4f}")
+
+    width = float(alexnet_width if alexnet_width is not None else (0.0625 if quick else 0.125))
+    alex: dict[str, Any] | None = None
+    if width > 0:
+        kr.manual_seed(seed)
+        anet = AlexNet(data.input_shape, data.n_classes, init="he", width=width)
+        ctx.echo(f"  AlexNet (width {width:g}, {anet.num_parameters():,} parameters): Adam lr {lr}, "
+                 f"batch {batch_size}, {epochs} epochs")  # fmt: skip
+        alex = fit(anet, Adam(anet.parameters(), lr=lr), data, epochs, batch_size, seed=seed)
+        alex["seconds_per_epoch"] = float(np.mean(alex.pop("trainer").history["epoch_seconds"]))
+        alex["width"], alex["parameters"] = width, anet.num_parameters()
+        ctx.echo(f"  AlexNet train {alex['train_acc']:.4f}  test {alex['test_acc']:.4f}")
 
     # a few test images, one per class where possible
     picks = []
@@ -119,20 +138,32 @@ def cnn(
     c, h, w = image_shape("cnn", data.input_shape)
     _plot_filters(ctx, before, after)
     _plot_maps(ctx, X_show.reshape(len(picks), c, h, w), maps, order, data.y_test[picks], preds)
-    _plot_curves(ctx, r["history"])
+    _plot_curves(ctx, r["history"], None if alex is None else alex["history"], width)
 
     change = float(np.linalg.norm(after - before) / np.linalg.norm(before))
-    rows = [("train accuracy", f"{100 * r['train_acc']:.2f}%"), ("test accuracy", f"{100 * r['test_acc']:.2f}%"),
-            ("epochs", epochs), ("first-layer filters", f"{after.shape[0]} x {after.shape[2]}x{after.shape[3]}"),
-            ("relative filter change ‖W−W₀‖/‖W₀‖", f"{change:.2f}")]  # fmt: skip
+    a = alex or {}
+    na = "—"
+    pct = lambda v: na if v is None else f"{100 * v:.2f}%"  # noqa: E731
+    rows = [("train accuracy", pct(r["train_acc"]), pct(a.get("train_acc"))),
+            ("test accuracy", pct(r["test_acc"]), pct(a.get("test_acc"))),
+            ("parameters", f"{model.num_parameters():,}", f"{a['parameters']:,}" if a else na),
+            ("seconds per epoch", f"{r['seconds_per_epoch']:.2f}", f"{a['seconds_per_epoch']:.2f}" if a else na),
+            ("epochs", epochs, epochs if a else na),
+            ("first-layer filters", f"{after.shape[0]} x {after.shape[2]}x{after.shape[3]}", na),
+            ("relative filter change ‖W−W₀‖/‖W₀‖", f"{change:.2f}", na)]  # fmt: skip
+    alex_note = "" if not a else (
+        f" AlexNet: width {a['width']:g} (channels 64-192-384-256-256 and 4096-unit affine layers times the width), "
+        "dropout 0.5, same optimiser and epochs.")  # fmt: skip
     return ctx.finish(
         {"history": r["history"], "train_acc": r["train_acc"], "test_acc": r["test_acc"], "epochs": epochs,
          "lr": lr, "batch_size": batch_size, "n_train": len(data.y_train), "filters_before": before,
          "filters_after": after, "filter_change": change, "shown_images": picks,
-         "shown_maps": order.tolist(), "shown_predictions": preds.tolist()},
-        ("quantity", "value"), rows,
-        f"SimpleCNN on {len(data.y_train)} {ctx.data_choice.name} images, Adam lr {lr:g}, batch {batch_size}.",
-        "What a CNN learns: filters and feature maps", lesson=LESSON,
+         "shown_maps": order.tolist(), "shown_predictions": preds.tolist(),
+         "parameters": model.num_parameters(), "seconds_per_epoch": r["seconds_per_epoch"], "alexnet": alex},
+        ("quantity", "SimpleCNN", f"AlexNet (width {width:g})"), rows,
+        f"SimpleCNN on {len(data.y_train)} {ctx.data_choice.name} images, Adam lr {lr:g}, batch {batch_size}."
+        + alex_note,
+        "What a CNN learns: filters and feature maps; the notes' SimpleCNN and AlexNet", lesson=LESSON,
     )  # fmt: skip
 
 
@@ -195,20 +226,23 @@ def _plot_maps(ctx: Any, images: np.ndarray, maps: np.ndarray, order: np.ndarray
     ctx.savefig(fig, "feature_maps.png")
 
 
-def _plot_curves(ctx: Any, h: dict[str, list[float]]) -> None:
+def _plot_curves(ctx: Any, h: dict[str, list[float]], h_alex: dict[str, list[float]] | None, width: float) -> None:
     fig, axes = new_figure(1, 2, size=(4.4, 3.4))
     ax_l, ax_a = axes[0]
-    ep = np.arange(1, len(h.get("train_loss", [])) + 1)
-    ax_l.plot(ep, h.get("train_loss", []), "o-", ms=3, color="C0", label="train")
-    ax_l.plot(ep, h.get("test_loss", []), "o-", ms=3, color="C3", label="test")
+    runs = [("SimpleCNN", h, "-")] + ([] if h_alex is None else [(f"AlexNet ({width:g})", h_alex, "--")])
+    for name, hist, ls in runs:
+        ep = np.arange(1, len(hist.get("train_loss", [])) + 1)
+        ax_l.plot(ep, hist.get("train_loss", []), "o" + ls, ms=3, color="C0", label=f"{name} train")
+        ax_l.plot(ep, hist.get("test_loss", []), "o" + ls, ms=3, color="C3", label=f"{name} test")
+        ax_a.plot(ep, hist.get("train_eval_accuracy", []), "o" + ls, ms=3, color="C0", label=f"{name} train")
+        ax_a.plot(ep, hist.get("test_accuracy", []), "o" + ls, ms=3, color="C3", label=f"{name} test")
     ax_l.set_ylabel("cross-entropy")
-    ax_a.plot(ep, h.get("train_eval_accuracy", []), "o-", ms=3, color="C0", label="train")
-    ax_a.plot(ep, h.get("test_accuracy", []), "o-", ms=3, color="C3", label="test")
     ax_a.set_ylabel("accuracy")
     for ax in (ax_l, ax_a):
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("SimpleCNN learning curves", fontsize=11)
+    fig.suptitle("Learning curves: SimpleCNN (solid)" + ("" if h_alex is None else " and AlexNet (dashed)"),
+                 fontsize=11)  # fmt: skip
     fig.tight_layout()
     ctx.savefig(fig, "learning_curves.png")

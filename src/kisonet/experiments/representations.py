@@ -35,9 +35,9 @@ LESSON = Lesson(
     ),
     reference=(
         "`kisonet experiment representations --data-dir ../shared/data/mnist` (MLP 784-100-100-10 on 8,000 "
-        "mnist-t10k images, 6 epochs of Adam lr 0.001, 600 test images shown): test accuracy 10.8% → 84.3% "
-        "(after 30 steps) → 94.8%; 5-NN accuracy in the PCA plane 31% → 55% → 68%, in the t-SNE plane 70% → "
-        "84% → 92%; PCA silhouette -0.20 → -0.04 → 0.03."
+        "mnist-t10k images, 6 epochs of Adam lr 0.001, 600 test images): test accuracy 14.8% → 84.8% (step 30) "
+        "→ 95.3% (step 480); 5-NN accuracy in the PCA plane 29% → 51% → 56%, in the t-SNE plane 75% → 89% → 97%; "
+        "PCA silhouette -0.07 → 0.06 → 0.10."
     ),
 )
 
