@@ -19,9 +19,22 @@ from typing import Any
 
 import numpy as np
 
-from .common import deep_mlp, new_figure, start, train_classifier, with_blas_threads
+from .common import Lesson, deep_mlp, new_figure, start, train_classifier, with_blas_threads
 
-__all__ = ["batch_norm"]
+__all__ = ["LESSON", "batch_norm"]
+
+LESSON = Lesson(
+    shows=(
+        "The same deep ReLU net, trained with plain SGD from weights N(0, σ²): without batch norm it trains only "
+        "in a narrow band of σ (diverging to NaN above it, stuck at chance below it); with batch norm after "
+        "every hidden layer it trains from every scale tried, since each layer's input is re-standardised."
+    ),
+    reference=(
+        "`kisonet experiment batch-norm --data-dir ../shared/data/mnist` (committed full run: 5 x 100 ReLU, SGD lr "
+        "0.1, 20 epochs): train accuracy plain / batch norm — σ = 1 diverged / 84.2%, σ = 0.1 98.9% / 100%, "
+        "σ = 0.01 11.3% / 99.9%, σ = 0.0001 11.3% / 98.6%."
+    ),
+)
 
 
 @with_blas_threads
@@ -50,6 +63,8 @@ def batch_norm(
     from ..optim import SGD
 
     ctx = start("batch-norm", quick, dataset, data_dir, out, seed, verbose=verbose)
+
+    ctx.lesson = LESSON
     data = ctx.load(*((500, 500) if quick else (2000, None)))
     epochs = int(epochs if epochs is not None else (5 if quick else 20))
     if scales is None:

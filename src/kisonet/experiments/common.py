@@ -196,6 +196,7 @@ class Context:
     echo: Callable[[str], None]
     started: float = field(default_factory=time.perf_counter)
     figures: list[str] = field(default_factory=list)
+    lesson: Lesson | None = None  # the module's LESSON: finish() writes it into summary.md
 
     # data
     def load(self, n_train: int | None = None, n_test: int | None = None) -> Split:
@@ -277,6 +278,7 @@ class Context:
             "command": command_line(self),
             "versions": {"python": platform.python_version(), "numpy": np.__version__},
         }
+        lesson = lesson if lesson is not None else self.lesson
         if lesson is not None:
             meta["shows"] = lesson.shows
             meta["full_run_reference"] = lesson.reference

@@ -15,7 +15,7 @@ The run without weight decay (``compare_no_decay``) shows the difference.
 
 Full: p = 47, 30 % of the pairs for training, H = 192, 3,000 steps, with and without weight
 decay (a reduced version of the usual p = 97 setting, to fit a few minutes on a shared CPU).
-Quick: p = 23, half the pairs, H = 64, 600 steps (the mechanics only: too short for the jump).
+Quick: p = 23, half the pairs, H = 64, 2500 steps: the same jump, seconds of CPU.
 """
 
 from __future__ import annotations
@@ -25,9 +25,22 @@ from typing import Any
 
 import numpy as np
 
-from .common import new_figure, start, with_blas_threads
+from .common import Lesson, new_figure, start, with_blas_threads
 
-__all__ = ["Square", "grokking", "modular_addition"]
+__all__ = ["LESSON", "Square", "grokking", "modular_addition"]
+
+LESSON = Lesson(
+    shows=(
+        "With weight decay, a small net memorises the training pairs of modular addition quickly, and only much "
+        "later does its test accuracy jump from chance to near 100% as the decay pulls the weights to the "
+        "smaller solution that computes the sum."
+    ),
+    reference=(
+        "`kisonet experiment grokking` (committed full run: (a + b) mod 47, 30% of the pairs, 3000 full-batch "
+        "AdamW steps): with weight decay 1 train ≥ 99% at step 91, test ≥ 95% at step 1800 (19.8x later), final "
+        "test 99.9%; without weight decay test stays at 2.0%."
+    ),
+)
 
 
 def modular_addition(p: int, train_fraction: float, seed: int = 0) -> dict[str, np.ndarray]:
@@ -145,12 +158,13 @@ def grokking(
     ``dataset``/``data_dir`` are ignored (the data are generated).
     """
     ctx = start("grokking", quick, None, None, out, seed, needs_data=False, verbose=verbose)
+    ctx.lesson = LESSON
     p = int(p if p is not None else (23 if quick else 47))
     hidden = int(hidden if hidden is not None else (64 if quick else 192))
-    steps = int(steps if steps is not None else (600 if quick else 3000))
+    steps = int(steps if steps is not None else (2500 if quick else 3000))
     train_fraction = float(train_fraction if train_fraction is not None else (0.5 if quick else 0.3))
     eval_every = int(eval_every if eval_every is not None else (50 if quick else 100))
-    compare = bool(compare_no_decay if compare_no_decay is not None else not quick)
+    compare = bool(compare_no_decay if compare_no_decay is not None else True)
     data = modular_addition(p, train_fraction, seed)
     ctx.echo(f"  (a + b) mod {p}: {len(data['y_train'])} training / {len(data['y_test'])} test pairs; "
              f"x -> W2 (W1 x)^2 with H={hidden}; AdamW lr {lr}, weight decay {weight_decay}, "
@@ -180,8 +194,6 @@ def grokking(
     notes = (f"(a + b) mod {p}, {100 * train_fraction:.0f}% of the {p * p} pairs for training; chance = "
              f"{100 * chance:.1f}%. Net x -> W2 (W1 x)^2 (H={hidden}, no biases), full-batch AdamW "
              f"(lr {lr}, betas 0.9/0.98), {steps} steps.")  # fmt: skip
-    if quick:
-        notes += " Quick run: too short for the jump; mechanics only."
     return ctx.finish(
         {"runs": runs, "p": p, "train_fraction": train_fraction, "hidden": hidden, "steps": steps, "lr": lr,
          "n_train": len(data["y_train"]), "n_test": len(data["y_test"]), "chance": chance},

@@ -28,9 +28,22 @@ from typing import Any
 
 import numpy as np
 
-from .common import StepLog, deep_mlp, new_figure, smooth, start, train_classifier, with_blas_threads
+from .common import Lesson, StepLog, deep_mlp, new_figure, smooth, start, train_classifier, with_blas_threads
 
-__all__ = ["SCHEDULES", "lr_schedules", "make_schedule"]
+__all__ = ["LESSON", "SCHEDULES", "lr_schedules", "make_schedule"]
+
+LESSON = Lesson(
+    shows=(
+        "Each schedule's learning rate follows its formula step by step; all of them train the same net to "
+        "similar accuracy, the decaying ones (step, 1/k, cosine, warm-up + cosine) ending with a smaller, "
+        "steadier loss than the constant rate."
+    ),
+    reference=(
+        "`kisonet experiment lr-schedules --data-dir ../shared/data/mnist` (committed full run: 2 x 100 ReLU, "
+        "SGD lr 0.05 momentum 0.9, 20 epochs): test accuracy constant 96.30%, step 95.95%, 1/k 95.85%, "
+        "1/sqrt(k) 95.60%, cosine 96.00%, warm-up + cosine 96.45%, warm restarts 95.95%."
+    ),
+)
 
 SCHEDULES = ("constant", "step", "1/k", "1/sqrt(k)", "cosine", "warm-up + cosine", "warm restarts")
 
@@ -78,6 +91,8 @@ def lr_schedules(
     from ..optim import SGD
 
     ctx = start("lr-schedules", quick, dataset, data_dir, out, seed, verbose=verbose)
+
+    ctx.lesson = LESSON
     data = ctx.load(*((1000, 500) if quick else (None, None)))
     epochs = int(epochs if epochs is not None else (4 if quick else 20))
     steps_per_epoch = -(-len(data.y_train) // batch_size)

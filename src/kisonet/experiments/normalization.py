@@ -35,10 +35,23 @@ from typing import Any
 
 import numpy as np
 
-from .common import DataChoice, Split, new_figure, start, with_blas_threads
+from .common import DataChoice, Lesson, Split, new_figure, start, with_blas_threads
 from .overfitting import fit
 
-__all__ = ["NORMS", "norm_cnn", "norm_mlp", "normalization"]
+__all__ = ["LESSON", "NORMS", "norm_cnn", "norm_mlp", "normalization"]
+
+LESSON = Lesson(
+    shows=(
+        "Batch, layer, instance and group norm all train the small CNN; batch norm depends on the mini-batch "
+        "(its statistics are noisy at batch 2), while layer and group norm compute each sample's statistics "
+        "on their own and behave the same at any batch size."
+    ),
+    reference=(
+        "`kisonet experiment normalization --data-dir ../shared/data/mnist` (committed full run: 2,000 images, 3 "
+        "epochs of Adam): CNN test accuracy at batch 64 — none 93.3%, batch 94.6%, layer 95.2%, instance "
+        "94.6%, group 95.2%; MLP with batch norm at batch 2 68.5% vs layer norm at batch 2 93.7%."
+    ),
+)
 
 NORMS = ("none", "batch", "layer", "instance", "group")
 
@@ -141,6 +154,7 @@ def normalization(
 
     cifar = _choose(dataset, data_dir)
     ctx = start("normalization", quick, "cifar10" if cifar else dataset, data_dir, out, seed, verbose=verbose)
+    ctx.lesson = LESSON
     if cifar is not None:
         ctx.data_choice = cifar
         ctx.echo(f"  dataset {cifar.name} ({cifar.reason})")

@@ -28,9 +28,23 @@ from typing import Any
 import numpy as np
 
 from ..io import atomic_write
-from .common import new_figure, start, with_blas_threads
+from .common import Lesson, new_figure, start, with_blas_threads
 
-__all__ = ["FUNCTIONS", "OPTIMIZERS", "TestFunction", "optimizer_paths", "run_path"]
+__all__ = ["LESSON", "FUNCTIONS", "OPTIMIZERS", "TestFunction", "optimizer_paths", "run_path"]
+
+LESSON = Lesson(
+    shows=(
+        "On a quadratic, Newton's method lands on the minimum in one step while first-order methods zig-zag or "
+        "crawl along the flat direction; momentum and the adaptive methods get closer in the same number of "
+        "steps. On the saddle x² − y², first-order methods roll off into a minimum and Newton's method "
+        "converges to the saddle point itself."
+    ),
+    reference=(
+        "`kisonet experiment optimizer-paths` (committed full run, 60 steps on the quadratics): notes-quadratic "
+        "distance to the minimum — SGD 1.49, Momentum 0.045, RMSprop 0.0016, Adam 0.21, Newton 0 (one step); "
+        "saddle (150 steps): SGD, Momentum, Adam end at (0, ±1), Newton at the saddle (0, 0)."
+    ),
+)
 
 OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "AdaDelta", "Adam", "AdamW", "AdaBelief", "Newton")
 DIVERGED = 1e6  # |w| beyond this: stop the path, it has left for infinity
@@ -232,6 +246,7 @@ def optimizer_paths(
     300.  ``dataset``/``data_dir`` are accepted for a uniform signature and ignored (no data).
     """
     ctx = start("optimizer-paths", quick, None, None, out, seed, needs_data=False, verbose=verbose)
+    ctx.lesson = LESSON
     names = list(FUNCTIONS) if functions is None else [str(n) for n in functions]
     results: dict[str, Any] = {}
     rows = []

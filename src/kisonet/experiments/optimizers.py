@@ -28,9 +28,22 @@ from typing import Any
 
 import numpy as np
 
-from .common import StepLog, deep_mlp, new_figure, smooth, start, train_classifier, with_blas_threads
+from .common import Lesson, StepLog, deep_mlp, new_figure, smooth, start, train_classifier, with_blas_threads
 
-__all__ = ["OPTIMIZERS", "optimizers"]
+__all__ = ["LESSON", "OPTIMIZERS", "optimizers"]
+
+LESSON = Lesson(
+    shows=(
+        "From the same initial weights and the same mini-batches, every optimiser lowers the loss; the adaptive "
+        "ones (AdaGrad, RMSprop, Adam, AdaBelief) drop it fastest in the first epoch, and after enough epochs "
+        "all reach similar test accuracy."
+    ),
+    reference=(
+        "`kisonet experiment optimizers --data-dir ../shared/data/mnist` (committed full run: 4 x 100 ReLU, "
+        "batch 128, 15 epochs): train loss after epoch 1 — SGD 1.04, Momentum 1.16, AdaGrad 0.72, RMSprop "
+        "0.74, Adam 0.80, AdaBelief 0.75; final test accuracy 95.2-96.5% for all nine."
+    ),
+)
 
 
 def _table() -> dict[str, tuple[float, Callable[[Any, float], Any]]]:
@@ -69,6 +82,8 @@ def optimizers(
     from .. import random as kr
 
     ctx = start("optimizers", quick, dataset, data_dir, out, seed, verbose=verbose)
+
+    ctx.lesson = LESSON
     data = ctx.load(*((1000, 500) if quick else (None, None)))
     epochs = int(epochs if epochs is not None else (3 if quick else 15))
     table = _table()

@@ -21,10 +21,23 @@ from typing import Any
 
 import numpy as np
 
-from .common import new_figure, start, with_blas_threads
+from .common import Lesson, new_figure, start, with_blas_threads
 from .overfitting import fit
 
-__all__ = ["regularization"]
+__all__ = ["LESSON", "regularization"]
+
+LESSON = Lesson(
+    shows=(
+        "The penalties pull the weights in: L2 shrinks their norm most, L1 sets many of them to (almost) exactly "
+        "zero, the elastic net does some of both; on this small CNN the gap between training and test accuracy "
+        "narrows a little."
+    ),
+    reference=(
+        "`kisonet experiment regularization --data-dir ../shared/data/mnist` (committed full run: SimpleCNN, "
+        "1,000 images, 15 epochs): ‖w‖ none 17.6, L1 14.3, L2 10.5, elastic net 12.0; weights below 0.001: none "
+        "3.6%, L1 32.9%, L2 6.3%, elastic net 21.2%; gap 7.4 / 7.2 / 6.8 / 7.1 points."
+    ),
+)
 
 ZERO_TOL = 1e-3  # |w| below this counts as "zero" in the sparsity figure
 
@@ -58,6 +71,8 @@ def regularization(
     from ..regularizers import L1, L2, ElasticNet
 
     ctx = start("regularization", quick, dataset, data_dir, out, seed, verbose=verbose)
+
+    ctx.lesson = LESSON
     n_train = int(n_train if n_train is not None else (300 if quick else 1000))
     epochs = int(epochs if epochs is not None else (4 if quick else 15))
     data = ctx.load(n_train, 500 if quick else None)

@@ -19,9 +19,24 @@ from typing import Any
 
 import numpy as np
 
-from .common import deep_mlp, new_figure, start, train_classifier, with_blas_threads
+from .common import Lesson, deep_mlp, new_figure, start, train_classifier, with_blas_threads
 
-__all__ = ["INITS", "hidden_unit_spread", "weight_init"]
+__all__ = ["LESSON", "INITS", "hidden_unit_spread", "weight_init"]
+
+LESSON = Lesson(
+    shows=(
+        "With every weight zero, all hidden units of a layer get the same gradient and stay copies of each "
+        "other however long the net trains (the symmetry is never broken), and the net stays near chance; "
+        "N(0,0.01²) breaks the symmetry but is too small for sigmoid to learn well. Xavier and He scale the "
+        "weights to the layer's size and both activations learn."
+    ),
+    reference=(
+        "`kisonet experiment weight-init --data-dir ../shared/data/mnist` (committed full run: 8,000 mnist-t10k "
+        "images, 10 epochs of Adam lr 0.001): test accuracy sigmoid zeros 20.4% (largest hidden-unit spread "
+        "4.6e-05), N(0,0.01²) 25.9%, Xavier 93.5%, He 93.8%; ReLU zeros 11.5% (weights never move), N(0,0.01²) "
+        "88.9%, Xavier 94.8%, He 95.9%."
+    ),
+)
 
 # label -> init name of kisonet.nn.init.init_layer_
 INITS: dict[str, str] = {"zeros": "zeros", "N(0,0.01²)": "normal", "Xavier": "xavier", "He": "he"}
@@ -54,23 +69,30 @@ def weight_init(
     out: str | os.PathLike | None = None,
     seed: int = 0,
     epochs: int | None = None,
-    lr: float = 1e-3,
+    lr: float | None = None,
     depth: int = 5,
     width: int = 100,
+    batch_size: int | None = None,
     verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns per (activation, init) histories, hidden-unit spreads, moves.
 
     Full: the whole training set, 10 epochs of Adam (lr 0.001, batch 100).  Quick: 1,000 / 500
-    samples, 3 epochs.  Adam updates each weight by its own gradient history; identical gradients
-    still give identical updates, so the zeros symmetry survives it too.
+    samples, 6 epochs of Adam lr 0.003, batch 20 (300 steps: enough for the sigmoid nets with
+    Xavier or He to leave the loss plateau, as they do in the full run).  Adam updates each weight
+    by its own gradient history; identical gradients still give identical updates, so the zeros
+    symmetry survives it too.
     """
     from .. import random as kr
     from ..optim import Adam
 
     ctx = start("weight-init", quick, dataset, data_dir, out, seed, verbose=verbose)
+
+    ctx.lesson = LESSON
     data = ctx.load(*((1000, 500) if quick else (None, None)))
-    epochs = int(epochs if epochs is not None else (3 if quick else 10))
+    epochs = int(epochs if epochs is not None else (6 if quick else 10))
+    lr = float(lr if lr is not None else (3e-3 if quick else 1e-3))
+    batch_size = int(batch_size if batch_size is not None else (20 if quick else 100))
     runs: dict[str, dict[str, Any]] = {}
     for act in ACTIVATIONS:
         runs[act] = {}
@@ -78,7 +100,9 @@ def weight_init(
             kr.manual_seed(seed)
             model = deep_mlp(data.n_features, data.n_classes, act, init, depth, width)
             w0 = _hidden_weights(model)
-            hist, failure = train_classifier(model, Adam(model.parameters(), lr=lr), data, epochs, 100, seed=seed)
+            hist, failure = train_classifier(
+                model, Adam(model.parameters(), lr=lr), data, epochs, batch_size, seed=seed
+            )
             w1 = _hidden_weights(model)
             spread = hidden_unit_spread(w1)
             moved = [float(np.linalg.norm(a - b)) for a, b in zip(w1, w0, strict=True)]
@@ -114,7 +138,7 @@ def weight_init(
     notes = (
         f"zeros + sigmoid: the hidden weights moved by {sum(zs['weight_change']):.3g} in total, yet every "
         f"unit of each layer is still a copy of the first (largest spread {max(zs['hidden_unit_spread']):.1e}). "
-        f"Adam lr {lr}, batch 100, {epochs} epochs."
+        f"Adam lr {lr:g}, batch {batch_size}, {epochs} epochs."
     )
     return ctx.finish(
         {"runs": runs, "epochs": epochs, "lr": lr, "depth": depth, "width": width},
