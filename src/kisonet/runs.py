@@ -274,7 +274,8 @@ def save_run_model(
 def model_from_config(cfg: Mapping[str, Any], model: str | None = None) -> Any:
     """A fresh (untrained) model from a saved ``model_config``: :func:`kisonet.models.build_model`
     with its arguments (``spec``, ``input_shape``, ``n_classes``, optional ``activation``,
-    ``init``, ``dropout``, ``batch_norm``).
+    ``init``, ``dropout``, ``batch_norm``), then the notes' forms ``dropout_scaling`` and
+    ``bn_inference`` when given (configs saved before them use PyTorch's).
 
     A file never makes kisonet import code: when the saved spec is a user's
     ``module:function`` builder, the caller must name it (``model``, e.g. from the
@@ -300,7 +301,7 @@ def model_from_config(cfg: Mapping[str, Any], model: str | None = None) -> Any:
             if parse_spec(model) != spec:
                 raise KisonetValueError(f"model {model!r} given, but the saved model is {spec!r}")
         shape = tuple(int(d) for d in cfg["input_shape"])
-        return build_model(
+        built = build_model(
             spec,
             shape,
             int(cfg["n_classes"]),
@@ -309,6 +310,13 @@ def model_from_config(cfg: Mapping[str, Any], model: str | None = None) -> Any:
             dropout=float(cfg.get("dropout", 0.0)),
             batch_norm=bool(cfg.get("batch_norm", False)),
         )
+        from .nn import set_batch_norm_inference, set_dropout_scaling
+
+        if cfg.get("dropout_scaling", "inverted") != "inverted":
+            set_dropout_scaling(built, cfg["dropout_scaling"])
+        if cfg.get("bn_inference", "running") != "running":
+            set_batch_norm_inference(built, cfg["bn_inference"])
+        return built
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError, KisonetError) as e:

@@ -78,3 +78,43 @@ def test_bad_values_one_line_exit_2(cli, argv, needles):
     assert len(lines) == 1, err
     for n in needles:
         assert n in lines[0]
+
+
+def test_dropout_scaling_and_bn_inference_reach_the_model(tmp_path):
+    from kisonet.cli.train import apply_notes_forms
+
+    cfg = _config([], 'dropout_scaling = "test-time"\nbn_inference = "average"\n', tmp_path)
+    model = kn.models.build_model("mlp:8,8", (4,), 3, dropout=0.5, batch_norm=True)
+    apply_notes_forms(cfg, model)
+    assert all(m.scaling == "test-time" for m in model.modules() if isinstance(m, kn.nn.Dropout))
+    bns = [m for m in model.modules() if isinstance(m, kn.nn.BatchNorm1d)]
+    assert len(bns) == 2 and all(m.momentum is None and not m.unbiased_var for m in bns)
+
+
+def test_saved_model_config_rebuilds_the_notes_forms():
+    from kisonet import runs
+
+    mcfg = {"spec": "mlp:8", "input_shape": [4], "n_classes": 3, "dropout": 0.5, "batch_norm": True}
+    plain = runs.model_from_config(mcfg)  # a config saved before these options: PyTorch's forms
+    assert [m.scaling for m in plain.modules() if isinstance(m, kn.nn.Dropout)] == ["inverted"]
+    notes = runs.model_from_config({**mcfg, "dropout_scaling": "test-time", "bn_inference": "average"})
+    assert [m.scaling for m in notes.modules() if isinstance(m, kn.nn.Dropout)] == ["test-time"]
+    assert [m.unbiased_var for m in notes.modules() if isinstance(m, kn.nn.BatchNorm1d)] == [False]
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["train", "--dropout-scaling", "test"], ["--dropout-scaling", "did you mean 'test-time'"]),
+        (["train", "--bn-inference", "mean"], ["--bn-inference", "running, average"]),
+        (["train", "--dropout-scaling", "test-time", "--epochs", "1"], ["--dropout-scaling", "--dropout P"]),
+        (["train", "--bn-inference", "average", "--epochs", "1"], ["--bn-inference", "--batch-norm"]),
+    ],
+)
+def test_layer_form_bad_values(cli, argv, needles):
+    code, out, err = cli(*argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for n in needles:
+        assert n in lines[0]

@@ -92,7 +92,7 @@ def setup(
     from .. import runs
     from ..errors import KisonetValueError, ShapeError
     from ..models import build_model
-    from .train import finalize_config, make_optimizer, prepare_data
+    from .train import apply_notes_forms, finalize_config, make_optimizer, prepare_data
 
     config = finalize_config(config)
     if config.get("threads"):
@@ -103,13 +103,17 @@ def setup(
         raise UsageError(f"{classification_only}: needs a classification dataset, {config['dataset']} is {data.task}")
 
     def make_model() -> Any:
-        return build_model(
+        model = build_model(
             config["model"], data.input_shape, data.n_outputs, activation=config["activation"],
             init=config["init"], dropout=config["dropout"], batch_norm=config["batch-norm"],
         )  # fmt: skip
+        apply_notes_forms(config, model)
+        return model
 
     try:
         make_model()  # fail early, with the option's name, on a model that does not fit the data
+    except UsageError:
+        raise
     except ShapeError as e:
         raise UsageError(f"--model {config['model']}: {e} (dataset {config['dataset']})") from None
     except KisonetValueError as e:

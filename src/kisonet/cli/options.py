@@ -276,7 +276,25 @@ TRAIN_OPTIONS: list[Option] = [
     Option("epochs", 30, number(int, low=1), "number of epochs", "N"),
     Option("batch-size", 32, number(int, low=1), "mini-batch size", "N"),
     Option("dropout", 0.0, number(float, low=0.0, high=1.0, high_open=True), "dropout probability", "P"),
+    Option(
+        "dropout-scaling",
+        "inverted",
+        choice(("inverted", "test-time"), "dropout scaling"),
+        "inverted = survivors x 1/(1-p) while training (PyTorch, Keio lecture 4); test-time = outputs "
+        "x (1-p) at test (E-cert DAY 2)",
+        "FORM",
+        choices_doc="inverted, test-time",
+    ),
     Option("batch-norm", False, boolean, "batch normalisation after each hidden layer", switch=True),
+    Option(
+        "bn-inference",
+        "running",
+        choice(("running", "average"), "batch-norm inference statistics"),
+        "running = EMA (momentum 0.1) of batch mean and unbiased variance (PyTorch); average = mean over "
+        "the training batches of their mean and biased variance (Keio lecture 4)",
+        "STATS",
+        choices_doc="running, average",
+    ),
     Option(
         "augment",
         "none",

@@ -334,6 +334,8 @@ def _model_config(config: dict[str, Any], data: PreparedData) -> dict[str, Any]:
         "init": config["init"],
         "dropout": config["dropout"],
         "batch_norm": config["batch-norm"],
+        "dropout_scaling": config.get("dropout-scaling", "inverted"),
+        "bn_inference": config.get("bn-inference", "running"),
         "task": data.task,
     }
 
@@ -383,7 +385,20 @@ def prepare_data_and_model(config: dict[str, Any]) -> tuple[Any, Any]:
         raise UsageError(f"--model {config['model']}: {e} (dataset {config['dataset']})") from None
     except KisonetValueError as e:
         raise UsageError(f"--model: {e}") from None
+    apply_notes_forms(config, model)
     return data, model
+
+
+def apply_notes_forms(config: dict[str, Any], model: Any) -> None:
+    """``--dropout-scaling`` and ``--bn-inference`` on every layer they concern (docs/notes-forms.md)."""
+    from ..nn import set_batch_norm_inference, set_dropout_scaling
+
+    scaling = config.get("dropout-scaling", "inverted")
+    if set_dropout_scaling(model, scaling) == 0 and scaling != "inverted":
+        raise UsageError(f"--dropout-scaling {scaling}: the model has no dropout; add --dropout P")
+    mode = config.get("bn-inference", "running")
+    if set_batch_norm_inference(model, mode) == 0 and mode != "running":
+        raise UsageError(f"--bn-inference {mode}: the model has no batch norm; add --batch-norm")
 
 
 def make_regularizer(config: dict[str, Any]) -> Any:

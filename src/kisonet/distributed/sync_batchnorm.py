@@ -131,9 +131,9 @@ class SyncBatchNorm(BatchNormBase):
         if M <= 1:
             raise KisonetValueError(f"SyncBatchNorm({self.num_features}): expected more than 1 value per channel")
         if self.track_running_stats:
-            unbiased = stats["var"] * (M / (M - 1))
+            var = stats["var"] * (M / (M - 1)) if self.unbiased_var else stats["var"]
             update_running_stats(
-                self.running_mean, self.running_var, stats["mean"], unbiased, self.momentum, self.num_batches_tracked
+                self.running_mean, self.running_var, stats["mean"], var, self.momentum, self.num_batches_tracked
             )
         return out
 
@@ -147,6 +147,7 @@ def convert_sync_batchnorm(module: Module, comm: Any = None) -> Module:
         new = SyncBatchNorm(
             module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats, comm=comm
         )
+        new.unbiased_var = getattr(module, "unbiased_var", True)
         new.load_state_dict(module.state_dict())
         new.train(module.training)
         return new

@@ -3,7 +3,7 @@
 from . import functional, init, utils
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .activation import Flatten, Identity, LeakyReLU, Reshape, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .dropout import DropConnect, Dropout, GaussianNoise
+from .dropout import DropConnect, Dropout, GaussianNoise, set_dropout_scaling
 from .linear import Linear
 from .loss import (
     BCELoss,
@@ -17,7 +17,14 @@ from .loss import (
 )
 from .summary import summary
 from .conv import Conv2d, ConvTranspose2d
-from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
+from .normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    InstanceNorm2d,
+    LayerNorm,
+    set_batch_norm_inference,
+)
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Upsample
 from .weight_noise import WeightNoise
 from .multitask import MultiTask

@@ -7,27 +7,45 @@ from typing import Any
 from ..autograd import Tensor
 from ..autograd.tensor import as_tensor
 from ..errors import KisonetTypeError, KisonetValueError
-from .functional.dropout import check_p, dropout, dropout_mask, gaussian_noise
+from .functional.dropout import DROPOUT_SCALINGS, check_p, check_scaling, dropout, dropout_mask, gaussian_noise
 from .functional.linear import linear
 from .linear import Linear
 from .module import Module
 
-__all__ = ["DropConnect", "Dropout", "GaussianNoise"]
+__all__ = ["DROPOUT_SCALINGS", "DropConnect", "Dropout", "GaussianNoise", "set_dropout_scaling"]
 
 
 class Dropout(Module):
-    """Inverted dropout: while training, zero each element with probability ``p`` and
-    scale the rest by 1/(1-p); identity in eval mode."""
+    """Dropout: while training, zero each element with probability ``p``.
 
-    def __init__(self, p: float = 0.5) -> None:
+    ``scaling="inverted"`` (default, PyTorch): the survivors are scaled by 1/(1-p) while
+    training, identity in eval mode.  ``scaling="test-time"`` (the E-cert DAY 2 deck): no
+    scaling while training, outputs multiplied by (1-p) in eval mode.  Formulas and decks:
+    :func:`kisonet.nn.functional.dropout`."""
+
+    def __init__(self, p: float = 0.5, scaling: str = "inverted") -> None:
         super().__init__()
         self.p = check_p("Dropout", p)
+        self.scaling = check_scaling("Dropout", scaling)
 
     def forward(self, x: Any) -> Tensor:
-        return dropout(x, self.p, self.training)
+        return dropout(x, self.p, self.training, self.scaling)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}" + ("" if self.scaling == "inverted" else f", scaling={self.scaling!r}")
+
+
+def set_dropout_scaling(model: Module, scaling: str) -> int:
+    """Set ``scaling`` (``"inverted"`` or ``"test-time"``) on every :class:`Dropout` in ``model``;
+    returns how many were set (a model built by :func:`kisonet.models.build_model` gets the
+    E-cert form with ``set_dropout_scaling(model, "test-time")``)."""
+    scaling = check_scaling("set_dropout_scaling", scaling)
+    n = 0
+    for m in model.modules():
+        if isinstance(m, Dropout):
+            m.scaling = scaling
+            n += 1
+    return n
 
 
 class DropConnect(Module):

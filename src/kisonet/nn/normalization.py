@@ -9,9 +9,9 @@ Conventions, side by side (the signatures and defaults are PyTorch's):
 * Keras: ``momentum=0.99`` is the weight of the OLD average
   (``running = momentum * running + (1 - momentum) * batch``), eps=1e-3: Keras'
   momentum m is kisonet's ``1 - m``.
-* The lecture notes: inference uses "the average of the training-time (mu, sigma^2)";
-  the exponential running average is that average (``momentum=None`` gives the plain
-  cumulative average over all batches seen).
+* The lecture notes (Keio lecture 4): inference uses "the average of the training-time
+  (mu, sigma^2)" with the mini-batch (biased) variance: ``momentum=None, unbiased_var=False``,
+  or ``set_batch_norm_inference(model, "average")`` for every batch-norm layer of a model.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..autograd.tensor import float_input
 from ..backend import get_default_dtype
-from ..errors import KisonetValueError, ShapeError
+from ..errors import KisonetValueError, ShapeError, closest
 from .functional.normalization import batch_norm, group_norm, instance_norm, layer_norm
 from .module import Module, Parameter
 
@@ -56,12 +56,15 @@ class BatchNormBase(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
+        *,
+        unbiased_var: bool = True,
     ) -> None:
         super().__init__()
         name = type(self).__name__
         self.num_features = _positive(name, "num_features", num_features)
         _check_hparams(name, eps, momentum)
         self.eps, self.momentum = float(eps), momentum
+        self.unbiased_var = bool(unbiased_var)
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         dt = get_default_dtype()
         if affine:
@@ -106,6 +109,7 @@ class BatchNormBase(Module):
             self.momentum,
             self.eps,
             num_batches_tracked=self.num_batches_tracked,
+            unbiased_var=self.unbiased_var,
             _name=f"{type(self).__name__}({self.num_features})",
         )
 
@@ -115,14 +119,48 @@ class BatchNormBase(Module):
             s += ", affine=False"
         if not self.track_running_stats:
             s += ", track_running_stats=False"
+        if not self.unbiased_var:
+            s += ", unbiased_var=False"
         return s
+
+
+BN_INFERENCE = ("running", "average")
+
+
+def set_batch_norm_inference(model: Module, mode: str) -> int:
+    """Choose the statistics every batch-norm layer of ``model`` uses in eval mode; returns
+    how many layers were set.
+
+    .. code-block:: text
+
+        "running" (PyTorch's default):  running <- 0.9 running + 0.1 batch,  batch var unbiased (/(M-1))
+        "average" (Keio lecture 4):      running <- mean over the batches seen of (mu_B, sigma_B^2),
+                                         sigma_B^2 = (1/M) sum (x - mu_B)^2  (biased, as printed)
+
+    Keio lecture 4, "バッチ正規化の注意点": 「推論時の(μ, σ²)」 = 「訓練時の(μ, σ²)の平均」.
+    "average" is ``momentum=None, unbiased_var=False``; "running" is ``momentum=0.1,
+    unbiased_var=True``.  Set it before training (the buffers accumulate as batches arrive).
+    """
+    if mode not in BN_INFERENCE:
+        raise KisonetValueError(
+            f"set_batch_norm_inference: unknown mode {mode!r}{closest(str(mode), BN_INFERENCE)}; "
+            f"choose from: {', '.join(BN_INFERENCE)}"
+        )
+    n = 0
+    for m in model.modules():
+        if isinstance(m, BatchNormBase) and not isinstance(m, InstanceNorm2d):
+            m.momentum, m.unbiased_var = (None, False) if mode == "average" else (0.1, True)
+            n += 1
+    return n
 
 
 class BatchNorm1d(BatchNormBase):
     """Batch normalisation of (N, C) features or (N, C, L) sequences, per channel:
     ``y = gamma * (x - mu_B) / sqrt(var_B + eps) + beta`` with batch statistics while
     training and the running averages in eval mode.  Buffers ``running_mean``,
-    ``running_var`` (unbiased), ``num_batches_tracked`` are in the state dict.
+    ``running_var`` (unbiased; biased with ``unbiased_var=False``), ``num_batches_tracked``
+    are in the state dict.  ``momentum=None, unbiased_var=False`` is Keio lecture 4's
+    inference form (see :func:`set_batch_norm_inference`).
     See the module docstring for PyTorch's / Keras' / the notes' momentum."""
 
     _dims = (2, 3)

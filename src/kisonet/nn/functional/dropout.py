@@ -13,10 +13,24 @@ import numpy as np
 
 from ...autograd import Function, Tensor
 from ...autograd.tensor import as_tensor
-from ...errors import KisonetValueError, unknown_name
+from ...errors import KisonetValueError, closest, unknown_name
 from ...random import get_generator
 
-__all__ = ["CORRUPTIONS", "check_p", "corrupt", "dropout", "dropout_mask", "gaussian_noise", "gaussian_noise_array"]
+__all__ = [
+    "CORRUPTIONS",
+    "DROPOUT_SCALINGS",
+    "check_p",
+    "check_scaling",
+    "corrupt",
+    "dropout",
+    "dropout_mask",
+    "gaussian_noise",
+    "gaussian_noise_array",
+]
+
+#: where dropout's 1/(1-p) compensation goes: PyTorch's "inverted" (survivors scaled up while
+#: training) or the E-cert deck's "test-time" (no scaling while training, outputs times (1-p) at test)
+DROPOUT_SCALINGS = ("inverted", "test-time")
 
 
 def check_p(name: str, p: float) -> float:
@@ -24,6 +38,16 @@ def check_p(name: str, p: float) -> float:
     if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) or not 0.0 <= float(p) < 1.0:
         raise KisonetValueError(f"{name}: drop probability p must be in [0, 1), got {p!r}")
     return float(p)
+
+
+def check_scaling(name: str, scaling: Any) -> str:
+    """Validate a dropout scaling name (one of :data:`DROPOUT_SCALINGS`)."""
+    if isinstance(scaling, str) and scaling in DROPOUT_SCALINGS:
+        return scaling
+    raise KisonetValueError(
+        f"{name}: unknown scaling {scaling!r}{closest(str(scaling), DROPOUT_SCALINGS)}; "
+        f"choose from: {', '.join(DROPOUT_SCALINGS)}"
+    )
 
 
 def _float_dtype(x: np.ndarray) -> np.dtype:
@@ -42,25 +66,33 @@ def gaussian_noise_array(x: np.ndarray, std: float, rng: np.random.Generator) ->
 
 
 def dropout_mask(
-    shape: tuple[int, ...], p: float, dtype: Any = np.float32, rng: np.random.Generator | None = None
+    shape: tuple[int, ...],
+    p: float,
+    dtype: Any = np.float32,
+    rng: np.random.Generator | None = None,
+    inverted: bool = True,
 ) -> np.ndarray:
     """The inverted-dropout mask m: m_i = 1/(1-p) with probability 1-p, else 0
-    (so E[m_i] = 1 and the expected activation is unchanged)."""
+    (so E[m_i] = 1 and the expected activation is unchanged); with ``inverted=False`` the
+    plain 0/1 mask m_i = [u_i >= p] (E[m_i] = 1 - p)."""
     rng = get_generator() if rng is None else rng
     dtype = np.dtype(dtype)
     u = rng.random(shape, dtype=dtype if dtype in (np.float32, np.float64) else np.float32)
     mask = (u >= p).astype(dtype)
-    mask *= dtype.type(1.0 / (1.0 - p))
+    if inverted:
+        mask *= dtype.type(1.0 / (1.0 - p))
     return mask
 
 
 class Dropout(Function):
-    """Inverted dropout:  y = x * m,  m_i = [u_i >= p] / (1 - p);   dL/dx = gy * m."""
+    """Dropout while training:  y = x * m,  m_i = [u_i >= p] / (1 - p) (inverted) or
+    [u_i >= p] (``inverted=False``);   dL/dx = gy * m."""
 
     p: float
+    inverted: bool = True
 
     def forward(self, x):
-        mask = dropout_mask(x.shape, self.p, _float_dtype(x))
+        mask = dropout_mask(x.shape, self.p, _float_dtype(x), inverted=self.inverted)
         if self.requires_grad:
             self.mask = mask
         y = x * mask
@@ -70,19 +102,32 @@ class Dropout(Function):
         return gy * self.mask
 
 
-def dropout(x: Any, p: float = 0.5, training: bool = True) -> Tensor:
-    """Inverted dropout (Srivastava et al.): while training each element is zeroed
-    with probability ``p`` and the survivors scaled by 1/(1-p); identity otherwise.
+def dropout(x: Any, p: float = 0.5, training: bool = True, scaling: str = "inverted") -> Tensor:
+    """Dropout (Srivastava et al. 2014): while training each element is zeroed with probability ``p``.
 
-    The notes' original form scales by (1-p) at test time instead; the inverted
-    form used here (and by PyTorch/Keras) gives the same expectation with no
-    test-time change.
+    .. code-block:: text
+
+        scaling="inverted" (default, PyTorch/Keras; Keio lecture 4 prints this form):
+            training:  h_j <- 0 (probability p),  h_j / (1 - p) (probability 1 - p)
+            test:      h_j <- h_j
+        scaling="test-time" (the E-cert DAY 2 deck, the original paper):
+            training:  h_j <- 0 (probability p),  h_j (probability 1 - p)
+            test:      h_j <- (1 - p) h_j
+
+    Both keep the test-time activation equal to the training expectation.  Keio lecture 4
+    ("★ドロップアウト (dropout) [Srivastava+ 2014]") prints the inverted case
+    ``h_j / (1 - p)``; the E-cert DAY 2 deck ("ドロップアウトとネットワークの評価") scales at test
+    time ("出力はドロップアウトの割合×重みづけ結合値", "ライブラリによっては、訓練時に
+    ドロップアウト率の逆数で補正するものもある").  See docs/notes-forms.md.
     """
     p = check_p("dropout", p)
+    scaling = check_scaling("dropout", scaling)
     x = x if isinstance(x, Tensor) else as_tensor(x)
-    if not training or p == 0.0:
+    if p == 0.0:
         return x
-    return Dropout.apply(x, p=p)
+    if not training:
+        return x if scaling == "inverted" else x * x.dtype.type(1.0 - p)
+    return Dropout.apply(x, p=p, inverted=scaling == "inverted")
 
 
 def gaussian_noise(x: Any, std: float, training: bool = True) -> Tensor:

@@ -184,6 +184,7 @@ def batch_norm(
     eps: float = 1e-5,
     *,
     num_batches_tracked: np.ndarray | None = None,
+    unbiased_var: bool = True,
     _name: str | None = None,
 ) -> Tensor:
     """Batch normalisation over (N, [L | H, W]) for each channel of x (N, C, ...).
@@ -194,9 +195,13 @@ def batch_norm(
         running_var  <- (1 - momentum) * running_var  + momentum * var * M / (M - 1)
     (``momentum`` weighs the NEW batch; unbiased variance; ``momentum=None`` gives the
     cumulative average 1/num_batches_tracked).  Keras' momentum=0.99 weighs the OLD
-    average, i.e. PyTorch's momentum=0.01.  The notes describe inference statistics
-    as "the average of the training statistics": the running average is that average.
+    average, i.e. PyTorch's momentum=0.01.
     Eval: y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta.
+
+    Keio lecture 4 ("バッチ正規化の注意点") takes the inference statistics as "the average of
+    the training-time (mu, sigma^2)", with sigma^2 the mini-batch variance (divided by M, as the
+    E-cert report's eq. 3 prints it): ``momentum=None, unbiased_var=False`` stores exactly that,
+    the plain mean over the batches seen of the batch means and of the biased batch variances.
     """
     x = _as_tensor(input)
     name = _name or "batch_norm"
@@ -218,10 +223,8 @@ def batch_norm(
         stats: dict[str, np.ndarray] = {}
         out = NormalizeFunction.apply(x, *params, axes=axes, eps=eps, view=None, pshape=pshape, stats=stats)
         if training and running_mean is not None and running_var is not None:
-            unbiased = stats["var"].reshape(C) * (M / (M - 1))
-            update_running_stats(
-                running_mean, running_var, stats["mean"].reshape(C), unbiased, momentum, num_batches_tracked
-            )
+            var = stats["var"].reshape(C) * (M / (M - 1)) if unbiased_var else stats["var"].reshape(C)
+            update_running_stats(running_mean, running_var, stats["mean"].reshape(C), var, momentum, num_batches_tracked)
         return out
     inv_std = (1.0 / np.sqrt(np.asarray(running_var, dtype=x.dtype) + x.dtype.type(eps))).reshape(pshape)
     mean = np.asarray(running_mean, dtype=x.dtype).reshape(pshape)
