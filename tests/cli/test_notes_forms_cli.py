@@ -118,3 +118,31 @@ def test_layer_form_bad_values(cli, argv, needles):
     assert len(lines) == 1, err
     for n in needles:
         assert n in lines[0]
+
+
+def test_l1_half_and_early_stopping_criterion(tmp_path):
+    from kisonet.cli.train import make_regularizer
+
+    cfg = _config(["--l1", "0.01", "--l1-half", "--early-stopping", "3", "--early-stopping-criterion", "increases"])
+    reg = make_regularizer(cfg)
+    assert reg.lam == 0.01 and reg.half is True
+    assert cfg["early-stopping-criterion"] == "increases"
+    cfg = _config([], "l1 = 0.02\nl1_half = true\n", tmp_path)
+    assert make_regularizer(cfg).half is True
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["train", "--early-stopping-criterion", "increase"], ["did you mean 'increases'"]),
+        (["train", "--early-stopping-criterion", "increases"], ["--early-stopping N"]),
+        (["train", "--l1-half", "--epochs", "1"], ["--l1-half", "--l1 LAMBDA"]),
+    ],
+)
+def test_regularisation_form_bad_values(cli, argv, needles):
+    code, out, err = cli(*argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for n in needles:
+        assert n in lines[0]

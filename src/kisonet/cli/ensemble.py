@@ -126,7 +126,7 @@ def setup(
     if config.get("l1", 0) > 0:
         from ..regularizers import L1
 
-        train_kw["trainer_kwargs"] = {"regularizer": L1(config["l1"])}
+        train_kw["trainer_kwargs"] = {"regularizer": L1(config["l1"], half=bool(config.get("l1-half", False)))}
     if command in ("ensemble", "semi") and config.get("progress", True):
         from ..train import ProgressBar
 

@@ -272,6 +272,13 @@ TRAIN_OPTIONS: list[Option] = [
     ),
     Option("weight-decay", 0.0, number(float, low=0.0), "L2 weight decay (coupled; decoupled for adamw)", "WD"),
     Option("l1", 0.0, number(float, low=0.0), "L1 penalty strength on weights (biases excluded)", "LAMBDA"),
+    Option(
+        "l1-half",
+        False,
+        boolean,
+        "--l1 as Keio lecture 4's (lambda/2)||w||_1 instead of the E-cert deck's lambda||w||_1",
+        switch=True,
+    ),
     Option("schedule", "constant", parse_schedule, "learning-rate schedule", "SPEC", choices_doc=SCHEDULE_FORMS),
     Option("epochs", 30, number(int, low=1), "number of epochs", "N"),
     Option("batch-size", 32, number(int, low=1), "mini-batch size", "N"),
@@ -309,6 +316,15 @@ TRAIN_OPTIONS: list[Option] = [
         number(int, low=0),
         "stop after PATIENCE epochs without val_loss progress (0: off)",
         "PATIENCE",
+    ),
+    Option(
+        "early-stopping-criterion",
+        "patience",
+        choice(("patience", "increases"), "early-stopping criterion"),
+        "patience = PATIENCE epochs without a new best val_loss; increases = PATIENCE consecutive epochs "
+        "whose val_loss rose (Keio lecture 4, E-cert DAY 2)",
+        "RULE",
+        choices_doc="patience, increases",
     ),
     Option(
         "val-split",

@@ -144,6 +144,8 @@ def finalize_config(config: dict[str, Any]) -> dict[str, Any]:
         raise UsageError(f"--eps-placement {placement}: applies to {', '.join(O.EPS_OPTIMIZERS[placement])}, not {opt}")
     if cfg.get("eps") is not None and opt not in ("adagrad", "rmsprop", "adadelta", "adam", "adamw", "adabelief"):
         raise UsageError(f"--eps: the {opt} optimizer has no eps; use it with an adaptive optimizer (adam, ...)")
+    if cfg.get("early-stopping-criterion", "patience") != "patience" and not cfg.get("early-stopping", 0):
+        raise UsageError("--early-stopping-criterion: set --early-stopping N (the number of increases) too")
     if cfg.get("early-stopping", 0) and not cfg.get("val-split", 0) > 0:
         raise UsageError("--early-stopping: needs a validation set; set --val-split above 0 (e.g. 0.1)")
     return cfg
@@ -402,11 +404,13 @@ def apply_notes_forms(config: dict[str, Any], model: Any) -> None:
 
 
 def make_regularizer(config: dict[str, Any]) -> Any:
-    """The ``--l1`` penalty added to the loss, or None."""
+    """The ``--l1`` penalty added to the loss (``--l1-half``: Keio lecture 4's lambda/2), or None."""
     if config["l1"] > 0:
         from ..regularizers import L1
 
-        return L1(config["l1"])
+        return L1(config["l1"], half=bool(config.get("l1-half", False)))
+    if config.get("l1-half"):
+        raise UsageError("--l1-half: halves the --l1 penalty; set --l1 LAMBDA above 0")
     return None
 
 
@@ -459,7 +463,14 @@ def _train_in(
         grad_norms = LayerGradNorms()
         callbacks.append(grad_norms)
     if config["early-stopping"]:
-        callbacks.append(EarlyStopping(monitor="val_loss", patience=int(config["early-stopping"]), restore_best=True))
+        callbacks.append(
+            EarlyStopping(
+                monitor="val_loss",
+                patience=int(config["early-stopping"]),
+                restore_best=True,
+                criterion=config.get("early-stopping-criterion", "patience"),
+            )
+        )
     classification = data.task == "classification"
     metric = "accuracy" if classification else "rmse"
     run_dir = folder.path

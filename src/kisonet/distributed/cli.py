@@ -122,7 +122,14 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
         runs.write_config(run_dir, config)
     callbacks: list[Any] = []
     if config["early-stopping"]:
-        callbacks.append(EarlyStopping(monitor="val_loss", patience=int(config["early-stopping"]), restore_best=True))
+        callbacks.append(
+            EarlyStopping(
+                monitor="val_loss",
+                patience=int(config["early-stopping"]),
+                restore_best=True,
+                criterion=config.get("early-stopping-criterion", "patience"),
+            )
+        )
     title = f"{config['model']} on {config['dataset']} ({mode})"
     if rank == 0:
         from ..viz import LivePlot

@@ -202,14 +202,24 @@ class EarlyStopping(Callback):
     validation figure; when it has not improved for ``patience`` consecutive checks
     (the length, 期間の長さ) stop, and take the parameters of the best check.
 
+    ``criterion="increases"`` is the notes' other rule: stop once the figure got *worse than at
+    the previous check* ``patience`` checks in a row (Keio lecture 4, "早期終了の基準例": "N
+    エポック間、検証集合に関する誤差関数が増加"; E-cert DAY 2, "早期終了のアルゴリズム": "どの位の
+    ステップ数で検証誤差が連続して増加すれば学習を停止するか").  A fall in between restarts the
+    count, so a noisy curve that drifts upwards can run longer than with ``"patience"``, which
+    counts checks without a new best.  ``restore_best`` restores the best check in both.
+
     Args:
         monitor: a history key, e.g. ``'val_loss'`` or ``'val_accuracy'``.
         mode: ``'min'``, ``'max'`` or ``'auto'`` (max for accuracy-like names, else min).
-        patience: checks without improvement tolerated before stopping (>= 0).
+        patience: checks without improvement tolerated before stopping (>= 0); with
+            ``criterion="increases"``, the number of consecutive increases that stops (>= 1).
         min_delta: an improvement must beat the best by more than this.
         check_every: epochs between checks (1 = every epoch).
         restore_best: at the end of training load the weights of the best check
             (a ``state_dict`` copy taken at that check).
+        criterion: ``'patience'`` (checks since the best, Keras/PyTorch-Lightning's rule) or
+            ``'increases'`` (consecutive worsenings, the notes' "N consecutive increases").
     """
 
     def __init__(
@@ -220,9 +230,15 @@ class EarlyStopping(Callback):
         min_delta: float = 0.0,
         check_every: int = 1,
         restore_best: bool = True,
+        criterion: str = "patience",
     ) -> None:
+        if criterion not in ("patience", "increases"):
+            raise unknown_name("EarlyStopping criterion", criterion, ("patience", "increases"))
         if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
             raise KisonetValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
+        if criterion == "increases" and patience < 1:
+            raise KisonetValueError("EarlyStopping: criterion='increases' needs patience >= 1 (increases in a row)")
+        self.criterion = criterion
         if isinstance(check_every, bool) or not isinstance(check_every, (int, np.integer)) or check_every < 1:
             raise KisonetValueError(f"EarlyStopping: check_every must be an int >= 1, got {check_every!r}")
         if not isinstance(min_delta, (int, float)) or min_delta < 0 or math.isnan(min_delta):
@@ -239,6 +255,7 @@ class EarlyStopping(Callback):
     def _reset(self) -> None:
         self._tracker.best = math.inf if self.mode == "min" else -math.inf
         self.wait = 0
+        self.previous: float | None = None  # the last check's value ("increases")
         self.best_epoch: int | None = None  # 0-based epoch of the best check
         self.stopped_epoch: int | None = None  # 0-based epoch at which training was stopped
         self.best_state: dict[str, np.ndarray] | None = None
@@ -255,14 +272,24 @@ class EarlyStopping(Callback):
         if (epoch + 1) % self.check_every:
             return
         value = _monitored(logs, self.monitor, "EarlyStopping")
-        if self._tracker.improved(value):
+        improved = self._tracker.improved(value)
+        if improved:
             self._tracker.best = value
             self.best_epoch = epoch
-            self.wait = 0
             if self.restore_best:
                 self.best_state = trainer.model.state_dict()  # array copies
+        if self.criterion == "increases":
+            previous, self.previous = self.previous, value
+            worse = previous is not None and (
+                math.isnan(value)
+                or (value > previous + self.min_delta if self.mode == "min" else value < previous - self.min_delta)
+            )
+            self.wait = self.wait + 1 if worse else 0
+        elif improved:
+            self.wait = 0
             return
-        self.wait += 1
+        else:
+            self.wait += 1
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
             trainer.stop_training = True
@@ -277,6 +304,7 @@ class EarlyStopping(Callback):
         return {
             "best": self._tracker.best,
             "wait": self.wait,
+            "previous": math.nan if self.previous is None else self.previous,
             "best_epoch": -1 if self.best_epoch is None else self.best_epoch,
             "best_state": dict(self.best_state) if self.best_state is not None else {},
         }
@@ -284,6 +312,8 @@ class EarlyStopping(Callback):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._tracker.best = float(state["best"])
         self.wait = int(state["wait"])
+        previous = float(state.get("previous", math.nan))  # absent in checkpoints from before "increases"
+        self.previous = None if math.isnan(previous) else previous
         self.best_epoch = None if int(state["best_epoch"]) < 0 else int(state["best_epoch"])
         self.best_state = {k: np.array(v, copy=True) for k, v in state["best_state"].items()} or None
 
