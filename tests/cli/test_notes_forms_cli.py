@@ -146,3 +146,26 @@ def test_regularisation_form_bad_values(cli, argv, needles):
     assert len(lines) == 1, err
     for n in needles:
         assert n in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("flag", "name"),
+    [
+        ("he-uniform", "he_uniform"),
+        ("xavier-fan-in", "xavier_fan_in"),
+        ("xavier-normal", "xavier_normal"),
+        ("xavier_uniform", "xavier"),
+        ("he", "he"),
+    ],
+)
+def test_init_names(flag, name):
+    cfg = _config(["--init", flag])
+    assert cfg["init"] == name
+    model = kn.models.build_model("mlp:16", (8,), 3, init=cfg["init"])  # the name reaches init_layer_
+    assert model is not None
+    assert _config(["--init", cfg["init"]])["init"] == name  # a saved config.json reads back
+
+
+def test_bad_init_suggests_the_notes_names(cli):
+    code, _, err = cli("train", "--init", "he-unifrom")
+    assert code == 2 and "did you mean 'he-uniform'" in err and "xavier-fan-in" in err

@@ -135,3 +135,34 @@ def test_batchnorm2d_average_and_model_setter(rng):
     assert bn2.momentum == 0.1 and bn2.unbiased_var is True
     with pytest.raises(KisonetValueError, match="did you mean 'average'"):
         kn.nn.set_batch_norm_inference(model, "averge")
+
+
+# --- initialisers: the notes' He uniform and Xavier N(0, 1/n) ---------------------------------
+
+
+def test_he_uniform_is_keio_lecture4_bound():
+    """Keio 4: w ~ U(-sqrt(6/d_{l-1}), sqrt(6/d_{l-1})), the same bound as torch's kaiming_uniform_(relu)."""
+    w = np.empty((400, 300), dtype=np.float64)
+    kn.nn.init.init_layer_(w, init="he_uniform")
+    bound = np.sqrt(6.0 / 300)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
+    assert w.var() == pytest.approx(bound**2 / 3, rel=0.02)  # = 2 / fan_in
+
+
+def test_xavier_fan_in_is_the_ecert_report_normal():
+    """E-cert report: a standard normal draw divided by sqrt(n) -> N(0, 1/n), n = fan_in."""
+    w = np.empty((300, 500), dtype=np.float64)
+    kn.nn.init.init_layer_(w, init="xavier_fan_in")
+    assert w.mean() == pytest.approx(0.0, abs=3e-3)
+    assert w.std() == pytest.approx(1 / np.sqrt(500), rel=0.02)
+    v = np.empty((300, 500), dtype=np.float64)
+    kn.nn.init.xavier_normal_(v)  # PyTorch's: 2 / (fan_in + fan_out)
+    assert v.std() == pytest.approx(np.sqrt(2 / 800), rel=0.02)
+    with pytest.raises(KisonetValueError, match="did you mean 'fan_in'"):
+        kn.nn.init.xavier_normal_(v, mode="fanin")
+
+
+def test_conv_fan_in_counts_the_kernel():
+    w = np.empty((64, 16, 3, 3), dtype=np.float64)
+    kn.nn.init.xavier_normal_(w, mode="fan_in")
+    assert w.std() == pytest.approx(1 / np.sqrt(16 * 9), rel=0.03)

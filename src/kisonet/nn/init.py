@@ -18,9 +18,11 @@ Formulas (gain g from :func:`calculate_gain`)::
     he_uniform_       U(+-sqrt(6 / fan_in))  = kaiming_uniform_ with a=0, relu
     he_normal_        N(0, 2 / fan_in)       = kaiming_normal_ with a=0, relu
 
-The lecture notes' conventions: "Xavier" there is N(0, 1/n) for sigmoid/tanh
-(our ``'xavier_normal'`` uses PyTorch's 2/(fan_in+fan_out), the same when
-fan_in = fan_out) and "He" is N(0, 2/n) for ReLU (``'he'`` below).
+The lecture notes' conventions (docs/notes-forms.md): Keio lecture 4 prints Xavier uniform
+U(+-sqrt(6/(d_{l-1}+d_l))) (``'xavier'``) and He uniform U(+-sqrt(6/d_{l-1})) (``'he_uniform'``);
+the E-cert exercise report's "Xavier" is N(0, 1/n) (``'xavier_fan_in'``, i.e.
+``xavier_normal_(w, mode="fan_in")``; PyTorch's ``'xavier_normal'`` uses 2/(fan_in+fan_out), the
+same when fan_in = fan_out) and its "He" is N(0, 2/n) (``'he'``).
 
 Layer default (:func:`init_layer_` with ``init=None``) is PyTorch's:
 weight ``kaiming_uniform_(a=sqrt(5))`` which is U(+-1/sqrt(fan_in)) and
@@ -179,9 +181,18 @@ def xavier_uniform_(tensor: Any, gain: float = 1.0) -> Any:
     return _uniform(tensor, -a, a)
 
 
-def xavier_normal_(tensor: Any, gain: float = 1.0) -> Any:
-    """Glorot: N(0, s^2) with s = gain * sqrt(2 / (fan_in + fan_out))."""
+def xavier_normal_(tensor: Any, gain: float = 1.0, mode: str = "fan_avg") -> Any:
+    """Glorot: N(0, s^2) with s = gain * sqrt(2 / (fan_in + fan_out)) (``mode="fan_avg"``, PyTorch's).
+
+    ``mode="fan_in"``: s = gain / sqrt(fan_in), the notes' "Xavier" N(0, 1/n) (E-cert exercise report,
+    "1.2 重みの初期値設定": "重みの要素を、前の層のノード数の平方根で除算した値を初期値として用いる",
+    i.e. a standard normal draw divided by sqrt(n), n the previous layer's width); the two agree
+    when fan_in = fan_out."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    if mode == "fan_in":
+        return _normal(tensor, 0.0, gain / math.sqrt(fan_in))
+    if mode != "fan_avg":
+        raise unknown_name("xavier_normal_ mode", mode, ("fan_avg", "fan_in"))
     return _normal(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
@@ -199,12 +210,17 @@ def kaiming_normal_(tensor: Any, a: float = 0, mode: str = "fan_in", nonlinearit
 
 
 def he_uniform_(tensor: Any) -> Any:
-    """The notes' He uniform: U(+-sqrt(6 / fan_in)) (kaiming_uniform_ with a=0, relu)."""
+    """The notes' He uniform: U(+-sqrt(6 / fan_in)) (kaiming_uniform_ with a=0, relu).
+
+    Keio lecture 4, "Heの初期化 (He initialization)":
+    ``w_ji ~ U(-sqrt(6 / d_{l-1}), sqrt(6 / d_{l-1}))``."""
     return kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="relu")
 
 
 def he_normal_(tensor: Any) -> Any:
-    """The notes' He normal: N(0, 2 / fan_in) (kaiming_normal_ with a=0, relu)."""
+    """The notes' He normal: N(0, 2 / fan_in) (kaiming_normal_ with a=0, relu).
+
+    E-cert exercise report, "2. He": the Xavier draw (divided by sqrt(n)) times sqrt(2)."""
     return kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="relu")
 
 
@@ -218,6 +234,8 @@ INITS.add("he-uniform", he_uniform_, "U(+-sqrt(6/fan_in))", aliases=("kaiming_un
 INITS.add("xavier", xavier_uniform_, "U(+-sqrt(6/(fan_in+fan_out))), for sigmoid/tanh",
           aliases=("xavier_uniform", "glorot"))
 INITS.add("xavier-normal", xavier_normal_, "N(0, 2/(fan_in+fan_out))")
+INITS.add("xavier-fan-in", lambda w: xavier_normal_(w, mode="fan_in"),
+          "N(0, 1/fan_in): the E-cert report's Xavier (xavier_normal_(mode='fan_in'))")
 INITS.add("normal", lambda w, std=0.01: normal_(w, 0.0, std), "N(0, STD^2) (default STD 0.01)", form="normal:STD")
 INITS.add("zeros", zeros_, "all zeros (the symmetry problem)")
 # fmt: on
@@ -259,8 +277,8 @@ def init_layer_(weight: Any, bias: Any | None = None, init: str | Callable[[Any]
     * ``'he'`` / ``'he_normal'``: N(0, 2/fan_in) (the notes' He, for ReLU);
       ``'he_uniform'``: U(+-sqrt(6/fan_in)).
     * ``'xavier'`` / ``'xavier_uniform'``: U(+-sqrt(6/(fan_in+fan_out)))
-      (PyTorch's xavier_uniform_; for sigmoid/tanh); ``'xavier_normal'``:
-      N(0, 2/(fan_in+fan_out)).
+      (PyTorch's xavier_uniform_; Keio lecture 4's Xavier; for sigmoid/tanh); ``'xavier_normal'``:
+      N(0, 2/(fan_in+fan_out)); ``'xavier_fan_in'``: N(0, 1/fan_in) (the E-cert report's Xavier).
     * ``'normal'``: N(0, 0.01^2); ``'normal:STD'`` e.g. ``'normal:0.1'``: N(0, STD^2).
     * ``'zeros'``: all zeros.
     * a callable ``f(weight)`` applied to the weight (bias set to zero).
