@@ -224,7 +224,9 @@ def batch_norm(
         out = NormalizeFunction.apply(x, *params, axes=axes, eps=eps, view=None, pshape=pshape, stats=stats)
         if training and running_mean is not None and running_var is not None:
             var = stats["var"].reshape(C) * (M / (M - 1)) if unbiased_var else stats["var"].reshape(C)
-            update_running_stats(running_mean, running_var, stats["mean"].reshape(C), var, momentum, num_batches_tracked)
+            update_running_stats(
+                running_mean, running_var, stats["mean"].reshape(C), var, momentum, num_batches_tracked
+            )
         return out
     inv_std = (1.0 / np.sqrt(np.asarray(running_var, dtype=x.dtype) + x.dtype.type(eps))).reshape(pshape)
     mean = np.asarray(running_mean, dtype=x.dtype).reshape(pshape)
