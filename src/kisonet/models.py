@@ -351,6 +351,17 @@ def _user_builder(spec: str):
     return fn
 
 
+def apply_layer_forms(model: nn.Module, dropout_scaling: str = "inverted", bn_inference: str = "running") -> nn.Module:
+    """Put the notes' layer forms a run was trained with on a freshly built model (docs/notes-forms.md):
+    ``dropout_scaling`` on every Dropout (:func:`kisonet.nn.set_dropout_scaling`) and ``bn_inference``
+    on every batch norm (:func:`kisonet.nn.set_batch_norm_inference`); the defaults are PyTorch's."""
+    if dropout_scaling != "inverted":
+        nn.set_dropout_scaling(model, dropout_scaling)
+    if bn_inference != "running":
+        nn.set_batch_norm_inference(model, bn_inference)
+    return model
+
+
 def build_model(
     spec: str,
     input_shape: Sequence[int],

@@ -282,7 +282,7 @@ def model_from_config(cfg: Mapping[str, Any], model: str | None = None) -> Any:
     command line's ``--model``); otherwise a :class:`CheckpointError` says so.
     """
     from .errors import KisonetError
-    from .models import build_model, is_custom_spec
+    from .models import apply_layer_forms, build_model, is_custom_spec
 
     try:
         spec = cfg["spec"]
@@ -310,13 +310,9 @@ def model_from_config(cfg: Mapping[str, Any], model: str | None = None) -> Any:
             dropout=float(cfg.get("dropout", 0.0)),
             batch_norm=bool(cfg.get("batch_norm", False)),
         )
-        from .nn import set_batch_norm_inference, set_dropout_scaling
-
-        if cfg.get("dropout_scaling", "inverted") != "inverted":
-            set_dropout_scaling(built, cfg["dropout_scaling"])
-        if cfg.get("bn_inference", "running") != "running":
-            set_batch_norm_inference(built, cfg["bn_inference"])
-        return built
+        return apply_layer_forms(
+            built, str(cfg.get("dropout_scaling", "inverted")), str(cfg.get("bn_inference", "running"))
+        )
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError, KisonetError) as e:

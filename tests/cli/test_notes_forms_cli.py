@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
 import pytest
 
 import kisonet as kn
@@ -169,3 +170,30 @@ def test_init_names(flag, name):
 def test_bad_init_suggests_the_notes_names(cli):
     code, _, err = cli("train", "--init", "he-unifrom")
     assert code == 2 and "did you mean 'he-uniform'" in err and "xavier-fan-in" in err
+
+
+@pytest.mark.parametrize(
+    ("spec", "norm", "K"), [("linear:0.0001", "linear:0.0001", 5), ("linear:0,3", "linear:0,3", 3)]
+)
+def test_linear_schedule_is_the_nakata_formula(spec, norm, K):
+    """Nakata "学習率": a_k = (k/K) a_end + (1 - k/K) a_start for k <= K, then a_end (k in epochs)."""
+    from kisonet.cli.train import make_scheduler
+
+    cfg = _config(["--schedule", spec, "--epochs", "5", "--optimizer", "sgd", "--lr", "0.1"])
+    assert cfg["schedule"] == norm
+    opt = make_optimizer(cfg, _params())
+    sched = make_scheduler(cfg, opt)
+    end = float(norm.split(":")[1].split(",")[0])
+    lrs = []
+    for _ in range(7):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    expect = [(min(k, K) / K) * end + (1 - min(k, K) / K) * 0.1 for k in range(7)]
+    np.testing.assert_allclose(lrs, expect, rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", ["linear", "linear:-1", "linear:0.1,0", "linear:a", "linear:0.1,2,3"])
+def test_linear_schedule_bad_specs(cli, bad):
+    code, _, err = cli("train", "--schedule", bad)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "linear:END_LR[,K]" in err

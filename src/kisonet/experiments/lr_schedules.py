@@ -1,4 +1,4 @@
-"""Experiment ``lr-schedules``: seven learning-rate schedules, their curves and their training runs.
+"""Experiment ``lr-schedules``: eight learning-rate schedules, their curves and their training runs.
 
 Every schedule is a :mod:`kisonet.optim.lr_scheduler` class stepped once per mini-batch
 (``k`` = step, ``T`` = total steps, ``E`` = steps per epoch, ``a`` = the base lr):
@@ -8,6 +8,7 @@ schedule          lr at step k                               class
 ================  =========================================  ===================================
 constant          a                                          LambdaLR(lambda k: 1)
 step              a * 0.2^floor(k / ceil(T/3))               StepLR(step_size=ceil(T/3), gamma=0.2)
+linear            (k/T) a/100 + (1 - k/T) a  (the notes')    LinearInterpolationLR(a/100, T)
 1/k               a / (1 + k/E)   (the notes' a/k per epoch) InverseLR(scale=E)
 1/sqrt(k)         a / sqrt(1 + k/E)                          InverseSqrtLR(scale=E)
 cosine            a (1 + cos(pi k / T)) / 2                  CosineAnnealingLR(T_max=T)
@@ -45,7 +46,9 @@ LESSON = Lesson(
     ),
 )
 
-SCHEDULES = ("constant", "step", "1/k", "1/sqrt(k)", "cosine", "warm-up + cosine", "warm restarts")
+SCHEDULES = ("constant", "step", "linear", "1/k", "1/sqrt(k)", "cosine", "warm-up + cosine", "warm restarts")
+#: the linear schedule's end lr, as a fraction of the base lr (the Nakata deck's a-dot-dot)
+LINEAR_END = 0.01
 
 
 def make_schedule(name: str, optimizer: Any, total_steps: int, steps_per_epoch: int) -> Any:
@@ -57,6 +60,10 @@ def make_schedule(name: str, optimizer: Any, total_steps: int, steps_per_epoch: 
     table: dict[str, Callable[[], Any]] = {
         "constant": lambda: S.LambdaLR(optimizer, lambda k: 1.0),
         "step": lambda: S.StepLR(optimizer, step_size=max(1, -(-T // 3)), gamma=0.2),
+        # the Nakata deck's a_k = (k/K) a_end + (1 - k/K) a_start, K = the whole run
+        "linear": lambda: S.LinearInterpolationLR(
+            optimizer, end_lr=LINEAR_END * optimizer.param_groups[0]["lr"], total_iters=T
+        ),
         "1/k": lambda: S.InverseLR(optimizer, scale=float(E)),
         "1/sqrt(k)": lambda: S.InverseSqrtLR(optimizer, scale=float(E)),
         "cosine": lambda: S.CosineAnnealingLR(optimizer, T_max=T),
@@ -81,12 +88,19 @@ def lr_schedules(
     depth: int = 2,
     width: int = 100,
     verbose: bool = True,
+    schedules: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Run the experiment; returns per schedule the per-step lr and loss, the history, final numbers.
 
     Full: the whole training set, 20 epochs, batch 100, SGD lr 0.05 momentum 0.9.  Quick: 1,000 /
-    500 samples, 4 epochs.
+    500 samples, 4 epochs.  ``schedules``: a subset of :data:`SCHEDULES` (default: all).
     """
+    from ..errors import unknown_name
+
+    names = SCHEDULES if schedules is None else tuple(schedules)
+    for name in names:
+        if name not in SCHEDULES:
+            raise unknown_name("schedule", name, SCHEDULES)
     from .. import random as kr
     from ..optim import SGD
 
@@ -98,7 +112,7 @@ def lr_schedules(
     steps_per_epoch = -(-len(data.y_train) // batch_size)
     total = steps_per_epoch * epochs
     runs: dict[str, dict[str, Any]] = {}
-    for name in SCHEDULES:
+    for name in names:
         kr.manual_seed(seed)
         model = deep_mlp(data.n_features, data.n_classes, "relu", "he", depth, width)
         opt = SGD(model.parameters(), lr=lr, momentum=0.9)

@@ -707,6 +707,25 @@ def _plateau_args(args: list[str]) -> tuple:
     return (patience, factor)
 
 
+def _linear_args(args: list[str]) -> tuple:
+    end = float(args[0]) if args else -1.0
+    k = int(args[1]) if len(args) > 1 else 0  # 0: the whole run
+    if len(args) not in (1, 2) or not (math.isfinite(end) and end >= 0) or k < 0 or (len(args) == 2 and k < 1):
+        raise ValueError
+    return (end, k)
+
+
+def _linear_show(end: float, k: int) -> str:
+    return f"linear:{end:g}" if k == 0 else f"linear:{end:g},{k}"
+
+
+def _linear(optimizer: Optimizer, args: tuple, epochs: int | None) -> LRScheduler:
+    total = args[1] or epochs
+    if total is None:
+        raise KisonetValueError("schedule 'linear:END_LR' needs K or the number of epochs of the run")
+    return LinearInterpolationLR(optimizer, end_lr=args[0], total_iters=int(total))
+
+
 def _warmup_cosine(optimizer: Optimizer, args: tuple, epochs: int) -> LRScheduler:
     if args[0] >= epochs:
         raise KisonetValueError(f"warm-up of {args[0]} epochs must be shorter than --epochs {epochs}")
@@ -722,6 +741,10 @@ def _registry() -> Any:
     reg.add("step", lambda o, a, n: StepLR(o, step_size=a[0], gamma=a[1]),
             "multiply by GAMMA every EVERY epochs (StepLR)", form="step:EVERY,GAMMA", parse=_step_args,
             show="step:{0},{1:g}", hint="EVERY a positive integer (epochs), GAMMA in (0, 1]")
+    reg.add("linear", _linear,
+            "the Nakata deck's a_k = (k/K) END_LR + (1 - k/K) lr for k <= K (epochs, default the run), then END_LR",
+            form="linear:END_LR[,K]", parse=_linear_args, show=_linear_show,
+            hint="END_LR the final lr >= 0, K a positive integer (epochs; default --epochs)")
     reg.add("cosine", lambda o, a, n: CosineAnnealingLR(o, T_max=n), "cosine decay to 0 over the run",
             form="cosine", parse=_no_args)
     reg.add("warmup-cosine", _warmup_cosine, "linear warm-up over WARMUP epochs, then cosine decay",
@@ -772,7 +795,10 @@ def parse_spec(spec: Any) -> str:
     """Check a schedule spec (``'step:10,0.5'``, ``'cosine'``...) and return it normalised
     (defaults written out: ``'step:10'`` -> ``'step:10,0.1'``)."""
     entry, args = _split_spec(spec)
-    return entry.meta["show"].format(*args) if args else entry.name
+    if not args:
+        return entry.name
+    show = entry.meta["show"]
+    return show(*args) if callable(show) else show.format(*args)
 
 
 def from_spec(spec: Any, optimizer: Optimizer, epochs: int | None = None) -> LRScheduler | None:
