@@ -178,7 +178,7 @@ def test_qat_fine_tuning_improves_the_low_bit_model(rng):
 
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="bits"):
-        C.quant_range(9)
+        C.quant_range(17)  # up to 16 bits since the E-cert deck's 16-bit example
     with pytest.raises(ValueError, match="scheme"):
         C.compute_qparams(np.ones(3), scheme="asym")
     with pytest.raises(ValueError, match="no Linear or Conv2d"):

@@ -1,7 +1,7 @@
 """``kisonet compress {quantize,prune,distill} RUN_DIR --out DIR``: compress a trained run.
 
     kisonet compress quantize runs/mlp --out runs/mlp-q            # float16, int8 (per tensor/channel,
-                                                                  # symmetric/affine, int8 activations), 2-8 bits
+                                                                  # symmetric/affine, int8 activations), 2-16 bits
     kisonet compress prune runs/mlp --out runs/mlp-p --sparsity 0.5,0.8,0.9,0.95
     kisonet compress distill runs/mlp --out runs/mlp-d --student mlp:24 --temperature 4 --seeds 3
 
@@ -69,7 +69,19 @@ COMMON = [
     O.Option("progress", False, O.boolean, "show progress bars while training", switch=True),
     # quantize
     O.Option(
-        "bits", [8, 6, 4, 3, 2], _int_list(2, 8, "bit widths"), "quantize: weight bit widths for the curve", "LIST"
+        "bits",
+        [8, 6, 4, 3, 2],
+        _int_list(2, 16, "bit widths"),
+        "quantize: weight bit widths for the curve (2-16; int16 codes above 8)",
+        "LIST",
+    ),
+    O.Option(
+        "rounding",
+        "nearest",
+        O.choice(("nearest", "truncate", "floor"), "rounding"),
+        "quantize: codes rounded to the nearest, or truncated toward zero as the E-cert DAY 2 deck",
+        "MODE",
+        choices_doc="nearest, truncate, floor",
     ),
     O.Option(
         "calibration-batches",
@@ -177,11 +189,13 @@ def quantize_study(s: _Study) -> tuple[str, dict[str, Any]]:
     cfg = s.cfg
     s.add("float32 (original)", s.model, kind="float32", bits=32)
     s.add("float16", C.quantize_model(s.model, "float16"), kind="float16", bits=16)
+    rounding = cfg.get("rounding", "nearest")
+    label = "" if rounding == "nearest" else f" {rounding}"
     for b in sorted(set(cfg["bits"]) | {8}, reverse=True):
         for per_channel in (True, False):
             gran = "per-channel" if per_channel else "per-tensor"
-            q = C.quantize_model(s.model, "int8", "symmetric", per_channel, bits=b)
-            s.add(f"int{b} symmetric {gran}", q, kind=f"symmetric {gran}", bits=b)
+            q = C.quantize_model(s.model, "int8", "symmetric", per_channel, bits=b, rounding=rounding)
+            s.add(f"int{b} symmetric {gran}{label}", q, kind=f"symmetric {gran}", bits=b)
     s.add(
         "int8 affine per-channel", C.quantize_model(s.model, "int8", "affine", True), kind="affine per-channel", bits=8
     )
@@ -205,7 +219,7 @@ def quantize_study(s: _Study) -> tuple[str, dict[str, Any]]:
             qat, "cross_entropy", Adam(qat.parameters(), lr=cfg["lr"]), progress=cfg["progress"], seed=cfg["seed"]
         ).fit(s.data.train, epochs=cfg["qat-epochs"], batch_size=cfg["train-batch-size"], transform=s.transform)
         s.add(f"int{b} per-channel after QAT ({cfg['qat-epochs']} epochs)", C.convert(qat), kind="QAT", bits=b)
-    return "int8 symmetric per-channel", dict(
+    return f"int8 symmetric per-channel{label}", dict(
         x="bits", xlabel="bits per weight", groups="kind", title="Quantisation: test accuracy vs bits"
     )
 

@@ -35,6 +35,7 @@ from .prune import (
     sparsity,
 )
 from .quantize import (
+    ROUNDINGS,
     FakeQuantize,
     QATConv2d,
     QATLinear,
@@ -45,6 +46,8 @@ from .quantize import (
     convert,
     dequantize,
     fake_quantize,
+    fixed_point,
+    fixed_point_bits,
     prepare_qat,
     quant_range,
     quantize_dequantize,
@@ -54,6 +57,7 @@ from .quantize import (
 from .report import count_nonzero, evaluate_variant, format_table, load_model, save_model, time_inference
 
 __all__ = [
+    "ROUNDINGS",
     "DistillationLoss",
     "Distiller",
     "FakeQuantize",
@@ -73,6 +77,8 @@ __all__ = [
     "distillation_loss",
     "evaluate_variant",
     "fake_quantize",
+    "fixed_point",
+    "fixed_point_bits",
     "format_table",
     "global_unstructured",
     "is_pruned",

@@ -1,11 +1,15 @@
 """Quantisation: store weights (and optionally activations) in fewer bits.
 
-Uniform quantisation maps a real x to a b-bit integer q and back::
+Uniform quantisation maps a real x to a b-bit integer q (2 <= b <= 16; stored as
+int8 up to 8 bits, int16 above) and back::
 
     q = clip(round(x / s) + z, q_min, q_max)          x_hat = s (q - z)
 
 with scale s > 0 and integer zero point z.  Inside the representable range
-the rounding error is at most half a step, |x - x_hat| <= s / 2.
+the rounding error is at most half a step, |x - x_hat| <= s / 2.  The E-cert
+DAY 2 deck ("量子化") truncates instead (``rounding="truncate"``: the low digits
+dropped, error < s) and shows a 16-bit fixed-point weight (:func:`fixed_point`:
+s fixed to 2^-8 instead of fitted to the range).
 
 * **symmetric**: z = 0, q in [-(2^(b-1) - 1), 2^(b-1) - 1] (int8: +-127) and
   s = max|x| / q_max.  Zero maps to zero exactly; one code (-128) is unused.
@@ -59,7 +63,12 @@ __all__ = [
     "dequantize",
     "fake_quantize",
     "prepare_qat",
+    "ROUNDINGS",
+    "code_dtype",
+    "fixed_point",
+    "fixed_point_bits",
     "quant_range",
+    "round_codes",
     "quantize",
     "quantize_dequantize",
     "quantize_model",
@@ -67,6 +76,10 @@ __all__ = [
 ]
 
 SCHEMES = ("symmetric", "affine")
+#: how x / s becomes an integer: to the nearest (default, PyTorch's round-half-to-even), toward
+#: zero (dropping the low digits, the E-cert DAY 2 deck's example) or toward -inf
+ROUNDINGS = ("nearest", "truncate", "floor")
+MAX_BITS = 16
 
 
 # ----------------------------------------------------------------------------
@@ -74,9 +87,32 @@ SCHEMES = ("symmetric", "affine")
 
 
 def _check_bits(bits: Any) -> int:
-    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 2 <= bits <= 8:
-        raise KisonetValueError(f"quantize: bits must be an int in [2, 8] (codes are stored as int8), got {bits!r}")
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 2 <= bits <= MAX_BITS:
+        raise KisonetValueError(
+            f"quantize: bits must be an int in [2, {MAX_BITS}] (codes are stored as int8 up to 8 bits, "
+            f"int16 above), got {bits!r}"
+        )
     return int(bits)
+
+
+def code_dtype(bits: int) -> np.dtype:
+    """The integer type holding ``bits``-bit codes: int8 up to 8 bits, int16 up to 16."""
+    return np.dtype(np.int8 if _check_bits(bits) <= 8 else np.int16)
+
+
+def _check_rounding(rounding: str) -> str:
+    if rounding not in ROUNDINGS:
+        raise unknown_name("rounding", rounding, ROUNDINGS)
+    return rounding
+
+
+def round_codes(u: np.ndarray, rounding: str = "nearest") -> np.ndarray:
+    """``u`` (= x / s) to integers: ``"nearest"`` (half to even, as ``np.rint`` and PyTorch),
+    ``"truncate"`` (toward zero: the low digits dropped, E-cert DAY 2 "量子化"), ``"floor"``."""
+    rounding = _check_rounding(rounding)
+    if rounding == "nearest":
+        return np.rint(u)
+    return np.trunc(u) if rounding == "truncate" else np.floor(u)
 
 
 def _check_scheme(scheme: str) -> str:
@@ -153,17 +189,21 @@ def quantize(
     bits: int = 8,
     scheme: str = "symmetric",
     axis: int | None = None,
+    rounding: str = "nearest",
 ) -> np.ndarray:
-    """q = clip(round(x / s) + z, q_min, q_max) as int8 (``axis``: the per-channel axis)."""
+    """q = clip(round(x / s) + z, q_min, q_max) as int8 (int16 above 8 bits; ``axis``: the
+    per-channel axis).  ``rounding``: ``"nearest"`` (default, half to even like PyTorch's
+    quantize_per_tensor: error <= s/2), ``"truncate"`` (toward zero, error < s, the E-cert DAY 2
+    deck's 16-bit example) or ``"floor"`` (see :func:`round_codes`)."""
     qmin, qmax = quant_range(bits, scheme)
     a = np.asarray(x)
     s = np.asarray(scale, dtype=np.float32)
     z = np.asarray(zero_point)
     s, z = s.reshape(_bshape(s, a.ndim, axis)), z.reshape(_bshape(z, a.ndim, axis))
-    q = np.rint(a / s)  # rint rounds half to even, like PyTorch's quantize_per_tensor
+    q = round_codes(a / s, rounding)
     q += z
     np.clip(q, qmin, qmax, out=q)
-    return q.astype(np.int8)
+    return q.astype(code_dtype(bits))
 
 
 def dequantize(
@@ -180,17 +220,61 @@ def dequantize(
 
 
 def quantize_dequantize(
-    x: np.ndarray, bits: int = 8, scheme: str = "symmetric", axis: int | None = None
+    x: np.ndarray, bits: int = 8, scheme: str = "symmetric", axis: int | None = None, rounding: str = "nearest"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Round trip: ``(x_hat, q, scale, zero_point)`` with qparams computed from ``x`` itself."""
     s, z = compute_qparams(x, bits, scheme, axis)
-    q = quantize(x, s, z, bits, scheme, axis)
+    q = quantize(x, s, z, bits, scheme, axis, rounding)
     return (
         dequantize(q, s, z, axis, dtype=np.asarray(x).dtype if np.asarray(x).dtype.kind == "f" else np.float32),
         q,
         s,
         z,
     )
+
+
+def fixed_point(
+    x: np.ndarray, total_bits: int = 16, frac_bits: int = 8, rounding: str = "truncate"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Signed fixed point with ``frac_bits`` binary digits after the point: ``(x_hat, codes)``.
+
+    .. code-block:: text
+
+        code  = clip(round(x * 2^frac_bits), -2^(total_bits-1), 2^(total_bits-1) - 1)
+        x_hat = code / 2^frac_bits
+
+    The E-cert DAY 2 deck ("量子化") keeps 16 of a weight's bits, 8 before and 8 after the binary
+    point, and drops the rest: ``w_45 = 0.12492940522023...`` -> ``0000 0000 . 0001 1111`` ->
+    ``0.12109375``, i.e. ``fixed_point(0.12492940522023, 16, 8, "truncate")`` (code 31); rounding
+    to the nearest would give 32/256 = 0.125.  A fixed point is the symmetric/affine quantisation
+    above with the scale fixed to 2^-frac_bits instead of fitted to the range (so values beyond
+    +-2^(total_bits - frac_bits - 1) saturate).  Codes are int8 up to 8 bits, int16 up to 16.
+    """
+    total_bits = _check_bits(total_bits)
+    if isinstance(frac_bits, bool) or not isinstance(frac_bits, (int, np.integer)) or not 0 <= frac_bits < total_bits:
+        raise KisonetValueError(f"fixed_point: frac_bits must be an int in [0, {total_bits - 1}], got {frac_bits!r}")
+    a = np.asarray(x, dtype=np.float64)
+    half = 1 << (total_bits - 1)
+    codes = np.clip(round_codes(a * (1 << frac_bits), rounding), -half, half - 1)
+    x_hat = codes / (1 << frac_bits)
+    dtype = np.asarray(x).dtype if np.asarray(x).dtype.kind == "f" else np.dtype(np.float64)
+    return x_hat.astype(dtype), codes.astype(code_dtype(total_bits))
+
+
+def fixed_point_bits(code: int, total_bits: int = 16, frac_bits: int = 8) -> str:
+    """A code's two's-complement bits, in groups of four with the binary point where it is:
+    ``fixed_point_bits(31) == '0000 0000 . 0001 1111'`` (the E-cert deck's notation)."""
+    total_bits = _check_bits(total_bits)
+    bits = format(int(code) & ((1 << total_bits) - 1), f"0{total_bits}b")
+    whole, frac = bits[: total_bits - frac_bits], bits[total_bits - frac_bits :]
+
+    def groups(b: str, from_left: bool) -> str:
+        if from_left:
+            return " ".join(b[i : i + 4] for i in range(0, len(b), 4))
+        r = len(b) % 4
+        return " ".join(([b[:r]] if r else []) + [b[i : i + 4] for i in range(r, len(b), 4)])
+
+    return f"{groups(whole, False)} . {groups(frac, True)}" if frac else groups(whole, False)
 
 
 # ----------------------------------------------------------------------------
@@ -200,10 +284,11 @@ def quantize_dequantize(
 def _int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Integer product with exact int32 accumulation, through the float64 BLAS.
 
-    Every operand is an integer of magnitude <= 255 and every partial sum stays
-    far below 2^53, so float64 holds each product and sum exactly: the result
-    equals int32 accumulation bit for bit while using the fast GEMM (NumPy's
-    integer matmul has no BLAS and is ~50x slower).
+    Every operand is an integer of magnitude <= 2^16 (int8 activation codes, weight
+    codes of up to 16 bits) and every partial sum stays far below 2^53, so float64
+    holds each product and sum exactly: the result equals exact integer accumulation
+    bit for bit (int32 for 8-bit weights) while using the fast GEMM (NumPy's integer
+    matmul has no BLAS and is ~50x slower).
     """
     return np.matmul(a.astype(np.float64), b.astype(np.float64))
 
@@ -214,10 +299,18 @@ class _QuantizedBase(Module):
     input's ``input_scale`` / ``input_zero_point`` once activations are calibrated."""
 
     def _setup(
-        self, weight: np.ndarray, bias: np.ndarray | None, mode: str, bits: int, scheme: str, per_channel: bool
+        self,
+        weight: np.ndarray,
+        bias: np.ndarray | None,
+        mode: str,
+        bits: int,
+        scheme: str,
+        per_channel: bool,
+        rounding: str = "nearest",
     ) -> None:
-        self.mode = mode  # 'int8' or 'float16'
+        self.mode = mode  # 'int8' (integer codes, int16 above 8 bits) or 'float16'
         self.bits, self.scheme, self.per_channel = int(bits), scheme, bool(per_channel)
+        self.rounding = _check_rounding(rounding)
         self.axis = 0 if per_channel else None
         if mode == "float16":
             self.register_buffer("weight_q", weight.astype(np.float16))
@@ -226,7 +319,7 @@ class _QuantizedBase(Module):
             self.register_buffer("bias", None if bias is None else bias.astype(np.float16))
         else:
             s, z = compute_qparams(weight, bits, scheme, self.axis)
-            self.register_buffer("weight_q", quantize(weight, s, z, bits, scheme, self.axis))
+            self.register_buffer("weight_q", quantize(weight, s, z, bits, scheme, self.axis, rounding))
             self.register_buffer("weight_scale", s)
             self.register_buffer("weight_zero_point", z)
             self.register_buffer("bias", None if bias is None else bias.astype(np.float32))
@@ -264,7 +357,7 @@ class _QuantizedBase(Module):
 
     def _centred_weight(self) -> np.ndarray:
         z = self.weight_zero_point.reshape(_bshape(self.weight_zero_point, self.weight_q.ndim, self.axis))
-        return self.weight_q.astype(np.int16) - z.astype(np.int16)
+        return self.weight_q.astype(np.int32) - z.astype(np.int32)
 
     def _out_scale(self) -> np.ndarray:
         # s_x * s_w, per output channel (or scalar), in float64 to rescale the exact integers once
@@ -291,17 +384,26 @@ class QuantizedLinear(_QuantizedBase):
         bits: int = 8,
         scheme: str = "symmetric",
         per_channel: bool = True,
+        *,
+        rounding: str = "nearest",
     ) -> None:
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self._setup(np.asarray(weight, dtype=np.float32), bias, mode, bits, scheme, per_channel)
+        self._setup(np.asarray(weight, dtype=np.float32), bias, mode, bits, scheme, per_channel, rounding)
 
     @classmethod
     def from_float(
-        cls, m: Linear, mode: str = "int8", bits: int = 8, scheme: str = "symmetric", per_channel: bool = True
+        cls,
+        m: Linear,
+        mode: str = "int8",
+        bits: int = 8,
+        scheme: str = "symmetric",
+        per_channel: bool = True,
+        *,
+        rounding: str = "nearest",
     ) -> QuantizedLinear:
         b = None if m.bias is None else m.bias.data
-        return cls(m.in_features, m.out_features, m.weight.data, b, mode, bits, scheme, per_channel)
+        return cls(m.in_features, m.out_features, m.weight.data, b, mode, bits, scheme, per_channel, rounding=rounding)
 
     def _describe(self) -> str:
         return f"QuantizedLinear({self.in_features}->{self.out_features})"
@@ -345,15 +447,24 @@ class QuantizedConv2d(_QuantizedBase):
         bits: int = 8,
         scheme: str = "symmetric",
         per_channel: bool = True,
+        *,
+        rounding: str = "nearest",
     ) -> None:
         super().__init__()
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size, self.stride, self.padding = tuple(kernel_size), tuple(stride), padding
-        self._setup(np.asarray(weight, dtype=np.float32), bias, mode, bits, scheme, per_channel)
+        self._setup(np.asarray(weight, dtype=np.float32), bias, mode, bits, scheme, per_channel, rounding)
 
     @classmethod
     def from_float(
-        cls, m: Conv2d, mode: str = "int8", bits: int = 8, scheme: str = "symmetric", per_channel: bool = True
+        cls,
+        m: Conv2d,
+        mode: str = "int8",
+        bits: int = 8,
+        scheme: str = "symmetric",
+        per_channel: bool = True,
+        *,
+        rounding: str = "nearest",
     ) -> QuantizedConv2d:
         b = None if m.bias is None else m.bias.data
         return cls(
@@ -368,6 +479,7 @@ class QuantizedConv2d(_QuantizedBase):
             bits,
             scheme,
             per_channel,
+            rounding=rounding,
         )
 
     def _describe(self) -> str:
@@ -407,6 +519,7 @@ def _qrepr(m: _QuantizedBase, head: str) -> str:
     if m.mode == "float16":
         return f"{head}, float16"
     s = f"{head}, int{m.bits} {m.scheme} {'per-channel' if m.per_channel else 'per-tensor'}"
+    s += "" if getattr(m, "rounding", "nearest") == "nearest" else f" {m.rounding}"
     return s + (", int8 activations" if m.activations_quantized else "")
 
 
@@ -495,12 +608,14 @@ def quantize_model(
     calibration_data: Any = None,
     num_calibration_batches: int = 4,
     activation_scheme: str = "affine",
+    rounding: str = "nearest",
 ) -> Module:
     """A quantised copy of ``model`` (the original is untouched), in eval mode.
 
     ``dtype='float16'``: Linear/Conv2d weights and biases stored in half precision.
-    ``dtype='int8'``: their weights as ``bits``-bit codes (``scheme`` symmetric or affine,
-    ``per_channel`` along the output axis, else per tensor); biases stay float32.
+    ``dtype='int8'``: their weights as ``bits``-bit codes, 2 to 16 bits (int8 storage up to 8,
+    int16 above; ``scheme`` symmetric or affine, ``per_channel`` along the output axis, else per
+    tensor; ``rounding`` nearest, or truncate as the E-cert DAY 2 deck); biases stay float32.
     With ``calibration_data`` (an array X, an (X, y) pair or an iterable of batches) the
     layer inputs are quantised to int8 as well, with ranges observed on
     ``num_calibration_batches`` batches, and the layers compute in integers.
@@ -512,6 +627,7 @@ def quantize_model(
     _check_scheme(scheme)
     _check_scheme(activation_scheme)
     _check_bits(bits)
+    _check_rounding(rounding)
     if calibration_data is not None and dtype != "int8":
         raise KisonetValueError("quantize_model: int8 activations (calibration_data) need dtype='int8'")
     ranges = calibrate(model, calibration_data, num_calibration_batches) if calibration_data is not None else {}
@@ -520,7 +636,7 @@ def quantize_model(
 
     def make(m: Module) -> Module:
         cls = QuantizedConv2d if isinstance(m, Conv2d) else QuantizedLinear
-        qm = cls.from_float(m, dtype, bits, scheme, per_channel)
+        qm = cls.from_float(m, dtype, bits, scheme, per_channel, rounding=rounding)
         name = names[id(m)]
         if name in ranges:
             qm.set_input_qparams(*ranges[name], scheme=activation_scheme)

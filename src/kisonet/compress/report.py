@@ -119,6 +119,7 @@ def compression_info(model: Module) -> dict[str, Any]:
         info.update(
             bits=m.bits,
             scheme=m.scheme,
+            rounding=getattr(m, "rounding", "nearest"),
             per_channel=m.per_channel,
             activations=[n for n, l in q if l.activations_quantized],
             activation_scheme=m.input_scheme,
