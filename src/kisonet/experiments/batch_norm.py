@@ -50,8 +50,13 @@ def batch_norm(
     depth: int = 5,
     width: int = 100,
     verbose: bool = True,
+    bn_inference: str = "running",
 ) -> dict[str, Any]:
     """Run the experiment; returns, per weight scale, both nets' histories and final accuracies.
+
+    ``bn_inference="average"`` evaluates the normalised nets with Keio lecture 4's inference
+    statistics, the mean over the training batches of their mean and biased variance
+    (:func:`kisonet.nn.set_batch_norm_inference`); default PyTorch's running averages.
 
     Full: 2,000 training samples, 9 scales from 1 to 1e-4 (log-spaced), 20 epochs of SGD
     (lr 0.1, batch 100), ReLU hidden units.  Quick: 500 / 500 samples, scales 1, 0.1, 0.01,
@@ -60,8 +65,14 @@ def batch_norm(
     slowly, at small ones faster.)
     """
     from .. import random as kr
+    from ..nn import set_batch_norm_inference
+    from ..nn.normalization import BN_INFERENCE
     from ..optim import SGD
 
+    if bn_inference not in BN_INFERENCE:
+        from ..errors import unknown_name
+
+        raise unknown_name("bn_inference", bn_inference, BN_INFERENCE)
     ctx = start("batch-norm", quick, dataset, data_dir, out, seed, verbose=verbose)
 
     ctx.lesson = LESSON
@@ -76,6 +87,7 @@ def batch_norm(
         for bn in (False, True):
             kr.manual_seed(seed)
             model = deep_mlp(data.n_features, data.n_classes, "relu", f"normal:{s!r}", depth, width, batch_norm=bn)
+            set_batch_norm_inference(model, bn_inference)
             hist, failure = train_classifier(model, SGD(model.parameters(), lr=lr), data, epochs, 100, seed=seed)
             key = "bn" if bn else "plain"
             tr = hist.get("train_accuracy", [])
@@ -102,8 +114,18 @@ def batch_norm(
         for r in results
     ]
     notes = f"ReLU, {depth} x {width} hidden units, W ~ N(0, scale²), SGD lr {lr}, batch 100, {epochs} epochs."
+    if bn_inference != "running":
+        notes += " Batch-norm inference: the average of the training batches' mean and biased variance."
     return ctx.finish(
-        {"scales": scales, "results": results, "epochs": epochs, "lr": lr, "depth": depth, "width": width},
+        {
+            "scales": scales,
+            "results": results,
+            "epochs": epochs,
+            "lr": lr,
+            "depth": depth,
+            "width": width,
+            "bn_inference": bn_inference,
+        },
         ("weight scale σ", "train acc (plain)", "train acc (batch norm)", "test acc (plain)", "test acc (batch norm)"),
         rows,
         notes,

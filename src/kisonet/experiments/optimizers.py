@@ -46,13 +46,18 @@ LESSON = Lesson(
 )
 
 
-def _table() -> dict[str, tuple[float, Callable[[Any, float], Any]]]:
-    """Title -> (the optimizer's default lr, a factory): every rule with its registry defaults."""
+def _table(eps_placement: str = "outside") -> dict[str, tuple[float, Callable[[Any, float], Any]]]:
+    """Title -> (the optimizer's default lr, a factory): every rule with its registry defaults;
+    AdaGrad, RMSprop, Adam and AdamW with ``eps_placement`` (docs/notes-forms.md; "uncorrected" is
+    Adam's only, so AdaGrad and RMSprop keep PyTorch's form then)."""
     from ..optim import OPTIMIZERS as REG
     from ..optim import make_optimizer
 
     def factory(title: str) -> Callable[[Any, float], Any]:
-        return lambda p, lr: make_optimizer(title, p, lr)
+        placed = {}
+        if title in ("Adam", "AdamW") or (title in ("AdaGrad", "RMSprop") and eps_placement != "uncorrected"):
+            placed = {"eps_placement": eps_placement}
+        return lambda p, lr: make_optimizer(title, p, lr, **placed)
 
     return {title: (REG.entry(title).default_lr, factory(title)) for title in OPTIMIZERS}
 
@@ -73,11 +78,14 @@ def optimizers(
     width: int = 100,
     lrs: dict[str, float] | None = None,
     verbose: bool = True,
+    eps_placement: str = "outside",
 ) -> dict[str, Any]:
     """Run the experiment; returns per optimiser the per-step losses, the history and final numbers.
 
     Full: the whole training set, 15 epochs, batch 128.  Quick: 1,000 / 500 samples, 3 epochs.
-    ``lrs`` overrides learning rates by name (``{'SGD': 0.05}``).
+    ``lrs`` overrides learning rates by name (``{'SGD': 0.05}``).  ``eps_placement="inside"`` runs
+    AdaGrad, RMSprop, Adam and AdamW in Keio lecture 4's form ``g / sqrt(v + eps)``;
+    ``"uncorrected"`` runs Adam/AdamW in the textbook's form (docs/notes-forms.md).
     """
     from .. import random as kr
 
@@ -86,7 +94,13 @@ def optimizers(
     ctx.lesson = LESSON
     data = ctx.load(*((1000, 500) if quick else (None, None)))
     epochs = int(epochs if epochs is not None else (3 if quick else 15))
-    table = _table()
+    from ..optim.adam import ADAM_EPS_PLACEMENTS
+
+    if eps_placement not in ADAM_EPS_PLACEMENTS:
+        from ..errors import unknown_name
+
+        raise unknown_name("eps_placement", eps_placement, ADAM_EPS_PLACEMENTS)
+    table = _table(eps_placement)
     runs: dict[str, dict[str, Any]] = {}
     for name in OPTIMIZERS:
         lr, make = table[name]

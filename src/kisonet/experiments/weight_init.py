@@ -21,7 +21,7 @@ import numpy as np
 
 from .common import Lesson, deep_mlp, new_figure, start, train_classifier, with_blas_threads
 
-__all__ = ["LESSON", "INITS", "hidden_unit_spread", "weight_init"]
+__all__ = ["LESSON", "INITS", "NOTES_INITS", "hidden_unit_spread", "weight_init"]
 
 LESSON = Lesson(
     shows=(
@@ -40,8 +40,10 @@ LESSON = Lesson(
 
 # label -> init name of kisonet.nn.init.init_layer_
 INITS: dict[str, str] = {"zeros": "zeros", "N(0,0.01²)": "normal", "Xavier": "xavier", "He": "he"}
+# the notes' other printed forms (docs/notes-forms.md), run with inits=(...)
+NOTES_INITS: dict[str, str] = {"He uniform": "he_uniform", "Xavier N(0,1/n)": "xavier_fan_in"}
 ACTIVATIONS = ("sigmoid", "relu")
-COLORS = {"zeros": "C3", "N(0,0.01²)": "C1", "Xavier": "C0", "He": "C2"}
+COLORS = {"zeros": "C3", "N(0,0.01²)": "C1", "Xavier": "C0", "He": "C2", "He uniform": "C4", "Xavier N(0,1/n)": "C5"}
 
 
 def _hidden_weights(model: Any) -> list[np.ndarray]:
@@ -74,6 +76,7 @@ def weight_init(
     width: int = 100,
     batch_size: int | None = None,
     verbose: bool = True,
+    inits: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Run the experiment; returns per (activation, init) histories, hidden-unit spreads, moves.
 
@@ -81,10 +84,19 @@ def weight_init(
     samples, 6 epochs of Adam lr 0.003, batch 20 (300 steps: enough for the sigmoid nets with
     Xavier or He to leave the loss plateau, as they do in the full run).  Adam updates each weight
     by its own gradient history; identical gradients still give identical updates, so the zeros
-    symmetry survives it too.
+    symmetry survives it too.  ``inits``: labels from :data:`INITS` and :data:`NOTES_INITS`
+    (Keio lecture 4's He uniform, the E-cert report's Xavier N(0, 1/n)); default the four of
+    :data:`INITS`.
     """
     from .. import random as kr
+    from ..errors import unknown_name
     from ..optim import Adam
+
+    table = {**INITS, **NOTES_INITS}
+    chosen = tuple(INITS) if inits is None else tuple(inits)
+    for label in chosen:
+        if label not in table:
+            raise unknown_name("init", label, table)
 
     ctx = start("weight-init", quick, dataset, data_dir, out, seed, verbose=verbose)
 
@@ -96,7 +108,8 @@ def weight_init(
     runs: dict[str, dict[str, Any]] = {}
     for act in ACTIVATIONS:
         runs[act] = {}
-        for label, init in INITS.items():
+        for label in chosen:
+            init = table[label]
             kr.manual_seed(seed)
             model = deep_mlp(data.n_features, data.n_classes, act, init, depth, width)
             w0 = _hidden_weights(model)
@@ -134,12 +147,14 @@ def weight_init(
         for act, by in runs.items()
         for label, r in by.items()
     ]
-    zs = runs["sigmoid"]["zeros"]
-    notes = (
-        f"zeros + sigmoid: the hidden weights moved by {sum(zs['weight_change']):.3g} in total, yet every "
-        f"unit of each layer is still a copy of the first (largest spread {max(zs['hidden_unit_spread']):.1e}). "
-        f"Adam lr {lr:g}, batch {batch_size}, {epochs} epochs."
-    )
+    notes = f"Adam lr {lr:g}, batch {batch_size}, {epochs} epochs."
+    if "zeros" in runs["sigmoid"]:
+        zs = runs["sigmoid"]["zeros"]
+        notes = (
+            f"zeros + sigmoid: the hidden weights moved by {sum(zs['weight_change']):.3g} in total, yet every "
+            f"unit of each layer is still a copy of the first (largest spread {max(zs['hidden_unit_spread']):.1e}). "
+            + notes
+        )
     return ctx.finish(
         {"runs": runs, "epochs": epochs, "lr": lr, "depth": depth, "width": width},
         ("activation", "init", "train loss", "test acc", "hidden-unit spread", "weights moved"),
