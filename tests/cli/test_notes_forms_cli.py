@@ -152,9 +152,9 @@ def test_regularisation_form_bad_values(cli, argv, needles):
 @pytest.mark.parametrize(
     ("flag", "name"),
     [
-        ("he-uniform", "he_uniform"),
-        ("xavier-fan-in", "xavier_fan_in"),
-        ("xavier-normal", "xavier_normal"),
+        ("he-uniform", "he-uniform"),
+        ("xavier_fan_in", "xavier-fan-in"),
+        ("xavier-normal", "xavier-normal"),
         ("xavier_uniform", "xavier"),
         ("he", "he"),
     ],

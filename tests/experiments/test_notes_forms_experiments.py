@@ -26,8 +26,8 @@ def test_weight_init_runs_the_notes_initialisers(tmp_path):
     )
     for act in ("sigmoid", "relu"):
         assert {k: r["init"] for k, r in res["runs"][act].items()} == {
-            "He uniform": "he_uniform",
-            "Xavier N(0,1/n)": "xavier_fan_in",
+            "He uniform": "he-uniform",
+            "Xavier N(0,1/n)": "xavier-fan-in",
         }
         for r in res["runs"][act].values():
             loss = r["history"]["train_loss"][-1]

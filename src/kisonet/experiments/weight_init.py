@@ -41,7 +41,7 @@ LESSON = Lesson(
 # label -> init name of kisonet.nn.init.init_layer_
 INITS: dict[str, str] = {"zeros": "zeros", "N(0,0.01²)": "normal", "Xavier": "xavier", "He": "he"}
 # the notes' other printed forms (docs/notes-forms.md), run with inits=(...)
-NOTES_INITS: dict[str, str] = {"He uniform": "he_uniform", "Xavier N(0,1/n)": "xavier_fan_in"}
+NOTES_INITS: dict[str, str] = {"He uniform": "he-uniform", "Xavier N(0,1/n)": "xavier-fan-in"}
 ACTIVATIONS = ("sigmoid", "relu")
 COLORS = {"zeros": "C3", "N(0,0.01²)": "C1", "Xavier": "C0", "He": "C2", "He uniform": "C4", "Xavier N(0,1/n)": "C5"}
 

@@ -19,8 +19,8 @@ Formulas (gain g from :func:`calculate_gain`)::
     he_normal_        N(0, 2 / fan_in)       = kaiming_normal_ with a=0, relu
 
 The lecture notes' conventions (docs/notes-forms.md): Keio lecture 4 prints Xavier uniform
-U(+-sqrt(6/(d_{l-1}+d_l))) (``'xavier'``) and He uniform U(+-sqrt(6/d_{l-1})) (``'he_uniform'``);
-the E-cert exercise report's "Xavier" is N(0, 1/n) (``'xavier_fan_in'``, i.e.
+U(+-sqrt(6/(d_{l-1}+d_l))) (``'xavier'``) and He uniform U(+-sqrt(6/d_{l-1})) (``'he-uniform'``);
+the E-cert exercise report's "Xavier" is N(0, 1/n) (``'xavier-fan-in'``, i.e.
 ``xavier_normal_(w, mode="fan_in")``; PyTorch's ``'xavier_normal'`` uses 2/(fan_in+fan_out), the
 same when fan_in = fan_out) and its "He" is N(0, 2/n) (``'he'``).
 
