@@ -62,25 +62,6 @@ def test_old_config_without_the_new_keys_still_builds():
     assert opt.param_groups[0]["eps_placement"] == "outside" and opt.param_groups[0]["eps"] == 1e-8
 
 
-@pytest.mark.parametrize(
-    ("argv", "needles"),
-    [
-        (["train", "--eps-placement", "insde"], ["--eps-placement", "did you mean 'inside'", "uncorrected"]),
-        (["train", "--optimizer", "rmsprop", "--eps-placement", "uncorrected"], ["uncorrected", "adam", "rmsprop"]),
-        (["train", "--optimizer", "sgd", "--eps-placement", "inside"], ["--eps-placement inside", "sgd"]),
-        (["train", "--optimizer", "sgd", "--eps", "1e-6"], ["--eps", "sgd"]),
-        (["train", "--eps", "-1"], ["--eps", "expected a number"]),
-    ],
-)
-def test_bad_values_one_line_exit_2(cli, argv, needles):
-    code, out, err = cli(*argv)
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    for n in needles:
-        assert n in lines[0]
-
-
 def test_dropout_scaling_and_bn_inference_reach_the_model(tmp_path):
     from kisonet.cli.train import apply_notes_forms
 
@@ -103,24 +84,6 @@ def test_saved_model_config_rebuilds_the_notes_forms():
     assert [m.unbiased_var for m in notes.modules() if isinstance(m, kn.nn.BatchNorm1d)] == [False]
 
 
-@pytest.mark.parametrize(
-    ("argv", "needles"),
-    [
-        (["train", "--dropout-scaling", "test"], ["--dropout-scaling", "did you mean 'test-time'"]),
-        (["train", "--bn-inference", "mean"], ["--bn-inference", "running, average"]),
-        (["train", "--dropout-scaling", "test-time", "--epochs", "1"], ["--dropout-scaling", "--dropout P"]),
-        (["train", "--bn-inference", "average", "--epochs", "1"], ["--bn-inference", "--batch-norm"]),
-    ],
-)
-def test_layer_form_bad_values(cli, argv, needles):
-    code, out, err = cli(*argv)
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    for n in needles:
-        assert n in lines[0]
-
-
 def test_l1_half_and_early_stopping_criterion(tmp_path):
     from kisonet.cli.train import make_regularizer
 
@@ -130,23 +93,6 @@ def test_l1_half_and_early_stopping_criterion(tmp_path):
     assert cfg["early-stopping-criterion"] == "increases"
     cfg = _config([], "l1 = 0.02\nl1_half = true\n", tmp_path)
     assert make_regularizer(cfg).half is True
-
-
-@pytest.mark.parametrize(
-    ("argv", "needles"),
-    [
-        (["train", "--early-stopping-criterion", "increase"], ["did you mean 'increases'"]),
-        (["train", "--early-stopping-criterion", "increases"], ["--early-stopping N"]),
-        (["train", "--l1-half", "--epochs", "1"], ["--l1-half", "--l1 LAMBDA"]),
-    ],
-)
-def test_regularisation_form_bad_values(cli, argv, needles):
-    code, out, err = cli(*argv)
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    for n in needles:
-        assert n in lines[0]
 
 
 @pytest.mark.parametrize(
@@ -197,3 +143,29 @@ def test_linear_schedule_is_the_nakata_formula(spec, norm, K):
 def test_linear_schedule_bad_specs(cli, bad):
     code, _, err = cli("train", "--schedule", bad)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "linear:END_LR[,K]" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["train", "--eps-placement", "insde"], ["--eps-placement", "did you mean 'inside'", "uncorrected"]),
+        (["train", "--optimizer", "rmsprop", "--eps-placement", "uncorrected"], ["uncorrected", "adam", "rmsprop"]),
+        (["train", "--optimizer", "sgd", "--eps-placement", "inside"], ["--eps-placement inside", "sgd"]),
+        (["train", "--optimizer", "sgd", "--eps", "1e-6"], ["--eps", "sgd"]),
+        (["train", "--eps", "-1"], ["--eps", "expected a number"]),
+        (["train", "--dropout-scaling", "test"], ["--dropout-scaling", "did you mean 'test-time'"]),
+        (["train", "--bn-inference", "mean"], ["--bn-inference", "running, average"]),
+        (["train", "--dropout-scaling", "test-time", "--epochs", "1"], ["--dropout-scaling", "--dropout P"]),
+        (["train", "--bn-inference", "average", "--epochs", "1"], ["--bn-inference", "--batch-norm"]),
+        (["train", "--early-stopping-criterion", "increase"], ["did you mean 'increases'"]),
+        (["train", "--early-stopping-criterion", "increases"], ["--early-stopping N"]),
+        (["train", "--l1-half", "--epochs", "1"], ["--l1-half", "--l1 LAMBDA"]),
+    ],
+)
+def test_bad_values_one_line_exit_2(cli, argv, needles):
+    code, out, err = cli(*argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for n in needles:
+        assert n in lines[0]

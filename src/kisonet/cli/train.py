@@ -403,6 +403,19 @@ def apply_notes_forms(config: dict[str, Any], model: Any) -> None:
         raise UsageError(f"--bn-inference {mode}: the model has no batch norm; add --batch-norm")
 
 
+def make_early_stopping(config: dict[str, Any]) -> Any:
+    """``--early-stopping N`` on val_loss, restoring the best weights; ``--early-stopping-criterion``
+    chooses patience or the notes' N consecutive increases."""
+    from ..train import EarlyStopping
+
+    return EarlyStopping(
+        monitor="val_loss",
+        patience=int(config["early-stopping"]),
+        restore_best=True,
+        criterion=config.get("early-stopping-criterion", "patience"),
+    )
+
+
 def make_regularizer(config: dict[str, Any]) -> Any:
     """The ``--l1`` penalty added to the loss (``--l1-half``: Keio lecture 4's lambda/2), or None."""
     if config["l1"] > 0:
@@ -450,7 +463,7 @@ def _train_in(
 
     from .. import runs
     from ..errors import KisonetError, NumericalError
-    from ..train import AFTER_HISTORY, CHECKPOINT_KIND, EarlyStopping, GracefulInterrupt, LambdaCallback, Trainer
+    from ..train import AFTER_HISTORY, CHECKPOINT_KIND, GracefulInterrupt, LambdaCallback, Trainer
 
     optimizer = make_optimizer(config, model.parameters())
     scheduler = make_scheduler(config, optimizer)
@@ -463,14 +476,7 @@ def _train_in(
         grad_norms = LayerGradNorms()
         callbacks.append(grad_norms)
     if config["early-stopping"]:
-        callbacks.append(
-            EarlyStopping(
-                monitor="val_loss",
-                patience=int(config["early-stopping"]),
-                restore_best=True,
-                criterion=config.get("early-stopping-criterion", "patience"),
-            )
-        )
+        callbacks.append(make_early_stopping(config))
     classification = data.task == "classification"
     metric = "accuracy" if classification else "rmse"
     run_dir = folder.path

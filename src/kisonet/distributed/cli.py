@@ -91,12 +91,13 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
         _augmenter,
         _model_config,
         format_table,
+        make_early_stopping,
         make_optimizer,
         make_regularizer,
         make_scheduler,
         prepare_data_and_model,
     )
-    from ..train import AFTER_HISTORY, EarlyStopping, LambdaCallback, Trainer
+    from ..train import AFTER_HISTORY, LambdaCallback, Trainer
     from .async_ps import AsyncWorker, ParameterServer
     from .data_parallel import DataParallel
     from .pipeline import PipelineParallel
@@ -122,14 +123,7 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
         runs.write_config(run_dir, config)
     callbacks: list[Any] = []
     if config["early-stopping"]:
-        callbacks.append(
-            EarlyStopping(
-                monitor="val_loss",
-                patience=int(config["early-stopping"]),
-                restore_best=True,
-                criterion=config.get("early-stopping-criterion", "patience"),
-            )
-        )
+        callbacks.append(make_early_stopping(config))
     title = f"{config['model']} on {config['dataset']} ({mode})"
     if rank == 0:
         from ..viz import LivePlot
