@@ -169,3 +169,20 @@ def test_bad_values_one_line_exit_2(cli, argv, needles):
     assert len(lines) == 1, err
     for n in needles:
         assert n in lines[0]
+
+
+def test_a_run_with_every_notes_form_and_evaluate_reproduces_it(cli, tmp_path):
+    out = tmp_path / "notes"
+    code, stdout, err = cli(
+        "train", "--model", "mlp:32", "--epochs", "2", "--eps-placement", "inside", "--eps", "1e-6",
+        "--dropout", "0.2", "--dropout-scaling", "test-time", "--batch-norm", "--bn-inference", "average",
+        "--l1", "1e-4", "--l1-half", "--early-stopping", "2", "--early-stopping-criterion", "increases",
+        "--init", "he-uniform", "--schedule", "linear:0.0001", "--out", out, "--no-progress", "--threads", "1",
+    )  # fmt: skip
+    assert code == 0, err
+    test_line = next(line for line in stdout.splitlines() if line.startswith("test "))
+    loss, acc = test_line.split()[1:3]
+    code, ev, err = cli("evaluate", out)
+    assert code == 0, err
+    # the rebuilt model scales its dropout by (1-p) and uses the averaged batch-norm statistics
+    assert f"loss {loss}, accuracy {acc}" in ev
