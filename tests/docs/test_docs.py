@@ -235,7 +235,25 @@ def _python_pages():
     return [p for p in PAGES if any(b.lang == "python" for b in blocks(p))]
 
 
-@pytest.mark.parametrize("page", _python_pages(), ids=_rel)
+def _code_only(code: str) -> str:
+    """The code without comments and blank lines: what a translated block must keep."""
+    lines = [re.sub(r"\s+#.*$|^\s*#.*$", "", line).rstrip() for line in code.splitlines()]
+    return "\n".join(line for line in lines if line.strip())
+
+
+TRANSLATIONS = {REPO / "README.ja.md": REPO / "README.md"}
+
+
+def test_translated_readme_runs_the_same_code():
+    """README.ja.md's python blocks are README.md's, comments translated: they run there."""
+    for ja, en in TRANSLATIONS.items():
+        en_code = {_code_only(b.code) for b in blocks(en) if b.lang == "python"}
+        for b in blocks(ja):
+            if b.lang == "python":
+                assert _code_only(b.code) in en_code, f"{b.where()}: not the code of any python block of {_rel(en)}"
+
+
+@pytest.mark.parametrize("page", [p for p in _python_pages() if p not in TRANSLATIONS], ids=_rel)
 def test_python_blocks_run(page: Path, tmp_path, monkeypatch):
     """The page's python blocks, in order, in one namespace, in a temporary folder."""
     import kisonet as kn

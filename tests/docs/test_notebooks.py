@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import re
 import sys
 import time
@@ -89,9 +90,12 @@ def test_notebook_runs(path: Path, kernel_env, tmp_path):
         nb, timeout=BUDGET_SECONDS, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     )
     start = time.perf_counter()
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     client.execute()
     seconds = time.perf_counter() - start
-    print(f"{path.name}: {seconds:.1f} s")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the kernel, once it has exited
+    kernel_cpu = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+    print(f"{path.name}: {seconds:.1f} s wall, kernel {kernel_cpu:.1f} s CPU")
     problems = []
     for i, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
