@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import re
+import resource
 import sys
 import time
 from pathlib import Path
