@@ -55,3 +55,26 @@ def test_use_japanese_font_draws_every_glyph(rc):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _draw(SAMPLES)
+
+
+def test_every_japanese_term_of_the_docs_draws(rc):
+    """The glossary's terms and the notebooks' Japanese strings: every glyph in the font."""
+    import json
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    text = (repo / "docs" / "ja" / "glossary.md").read_text(encoding="utf-8")
+    for nb in sorted((repo / "notebooks").glob("*.ipynb")):
+        text += "".join("".join(c["source"]) for c in json.loads(nb.read_text(encoding="utf-8"))["cells"])
+    chars = sorted(set("".join(re.findall(r"[^\x00-\x7f]+", text))))
+    assert len(chars) > 300
+    strings = ["".join(chars[i : i + 40]) for i in range(0, len(chars), 40)]  # every character once
+    kn.viz.use_japanese_font()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = Figure(figsize=(8, 8))
+        FigureCanvasAgg(fig)
+        for k, line in enumerate(strings):
+            fig.text(0, 1 - k / len(strings), line, fontsize=6)
+        fig.canvas.draw()
