@@ -420,6 +420,10 @@ def _alive(pid: int, start: str | None) -> bool:
         return True
     except (OSError, OverflowError, ValueError):
         return False
+    with contextlib.suppress(OSError, IndexError):
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                return False  # a zombie: it has ended, only its exit status is left
     now = _proc_start(pid)
     return start is None or now is None or now == start
 
@@ -680,7 +684,9 @@ def _raise_terminated(signum: int, frame: Any) -> None:
 # --- what a run's numbers depend on --------------------------------------------------------
 
 #: Options that change no number of a run (where it is written, how it is shown, threads).
-RESULT_NEUTRAL = ("out", "progress", "threads", "detect-anomaly", "resume", "config", "overwrite", "strict")
+RESULT_NEUTRAL = (
+    "out", "progress", "threads", "detect-anomaly", "resume", "config", "overwrite", "strict", "rank-timeout",
+)  # fmt: skip
 
 
 def run_options(config: Mapping[str, Any]) -> dict[str, Any]:

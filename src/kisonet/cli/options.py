@@ -364,6 +364,13 @@ TRAIN_OPTIONS: list[Option] = [
         "S",
     ),
     Option("micro-batches", 4, number(int, low=1), "--distributed pipeline: micro-batches per batch (GPipe)", "M"),
+    Option(
+        "rank-timeout",
+        300.0,
+        number(float, low=0.0),
+        "--distributed: end every rank when one makes no progress for this many seconds (0: wait for ever)",
+        "SECONDS",
+    ),
     Option("progress", True, boolean, "show a progress bar", switch=True),
     Option("config", None, text(), "TOML file of options (command-line flags win)", "FILE", config_key=False),
 ]

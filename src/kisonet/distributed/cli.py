@@ -41,8 +41,18 @@ def train_distributed(config: dict[str, Any], echo: Callable[[str], None] | None
     say = (echo or (lambda s: print(s, flush=True))) if rank == 0 else (lambda s: None)
     _check(config, comm.Get_size())
     _same_options(config, comm)
+    from .comm import Watchdog
+
+    # ranks that run a Trainer tick it after every step; the async server and the pipeline's
+    # stage ranks wait on messages with their own time-outs instead
+    serves = (config["distributed"] == "async" and rank == 0) or (config["distributed"] == "pipeline" and rank != 0)
+    watchdog = Watchdog(comm, 0.0 if serves else float(config.get("rank-timeout") or 0))
     with guard(comm):
-        return _run(config, comm, say)
+        watchdog.start()
+        try:
+            return _run(config, comm, say, watchdog)
+        finally:
+            watchdog.stop()
 
 
 def _same_options(config: dict[str, Any], comm: Any) -> None:
@@ -83,7 +93,7 @@ def _check(config: dict[str, Any], size: int) -> None:
         raise UsageError("--l1: not available with --distributed pipeline (each stage holds part of the weights)")
 
 
-def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
+def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None], watchdog: Any = None) -> int:
     import numpy as np
 
     from .. import runs
@@ -121,7 +131,7 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
         ).path
         config = {**config, "out": str(run_dir), "world_size": size}
         runs.write_config(run_dir, config)
-    callbacks: list[Any] = []
+    callbacks: list[Any] = [] if watchdog is None else [watchdog]
     if config["early-stopping"]:
         callbacks.append(make_early_stopping(config))
     title = f"{config['model']} on {config['dataset']} ({mode})"
@@ -135,6 +145,19 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
         callbacks.append(
             LivePlot(("loss", metric), path=run_dir / runs.CURVES, display=False, final=False, title=title)
         )
+    ckpt = None if run_dir is None else run_dir / runs.CHECKPOINT
+    if rank == 0 and mode == "sync":
+        import kisonet as kn
+
+        from ..train import CHECKPOINT_KIND
+
+        # rank 0's last good state, as in a single-process run: kept when a rank dies
+        record = {"options_digest": runs.options_digest(config), "options": runs.run_options(config)}
+
+        def save_checkpoint(t: Any, epoch: int, logs: Any) -> None:
+            kn.save({**t.state_dict(), "run": record}, ckpt, kind=CHECKPOINT_KIND)
+
+        callbacks.append(LambdaCallback(order=AFTER_HISTORY, on_epoch_end=save_checkpoint))
     progress = bool(config["progress"]) and rank == 0
     epochs, batch = int(config["epochs"]), int(config["batch-size"])
     transform = _augmenter(config, data.standardizer)
@@ -212,14 +235,14 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
             )
             with np.errstate(over="ignore", invalid="ignore"):
                 trainer.fit(loader, val=data.val, test=data.test, epochs=epochs)
-            return 0
+            return _all_succeeded(comm)
     else:  # pipeline
         pipe = PipelineParallel(
             model, comm, chunks=int(config.get("micro-batches") or 4), optimizer=lambda ps: make_optimizer(config, ps)
         )
         if rank != 0:
             pipe.serve()
-            return 0
+            return _all_succeeded(comm)
         optimizer = make_optimizer(config, pipe.parameters())
         trainer = Trainer(
             pipe,
@@ -243,6 +266,7 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
             pipe.close()
         comm_note = f"stages {pipe.layers_per_stage} layers, {pipe.bytes_sent / 1e6:.1f} MB sent by rank 0"
     train_seconds = time.perf_counter() - t_fit
+    _all_succeeded(comm)  # rank 0 writes a finished-looking folder only when no rank failed
     if rank != 0:
         return 0
     if mode != "pipeline":
@@ -262,10 +286,20 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None]) -> int:
         runs.save_curves(run_dir, history, ("loss", metric), title=title)
     except ImportError as e:
         print(f"kisonet train: warning: no curves.png ({e})", file=sys.stderr)
+    if ckpt is not None:
+        ckpt.unlink(missing_ok=True)  # the run is complete: model.npz is its result
     say(format_table(final, time.perf_counter() - t_start, metric))
     if comm_note:
         say(f"--distributed {mode}: {comm_note}")
     say(f"run folder: {run_dir}")
+    return 0
+
+
+def _all_succeeded(comm: Any) -> int:
+    """Every rank checks in here once its part of the run succeeded.  A rank that failed
+    aborts instead (comm.guard), which ends the ranks waiting here: rank 0 never writes
+    metrics.json and model.npz for a run one of whose workers failed."""
+    comm.allreduce(1)
     return 0
 
 

@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -157,8 +158,12 @@ def recv_json(comm: Any, source: int, tag: int, timeout: float | None = None) ->
 
 
 def abort(comm: Any, message: str, code: int = 1) -> None:
-    """Print ``message`` with this rank's id to stderr and abort every rank of ``comm``."""
+    """Print ``message`` with this rank's id to stderr and abort every rank of ``comm``
+    (a run folder this rank has open is marked failed first)."""
     rank, size = comm.Get_rank(), comm.Get_size()
+    if "kisonet.runs" in sys.modules:
+        with contextlib.suppress(Exception):
+            sys.modules["kisonet.runs"].settle_open_folders(RuntimeError(message.splitlines()[0]), code)
     sys.stderr.write(f"kisonet: rank {rank}/{size}: {message}\n")
     if size > 1:
         sys.stderr.write(f"kisonet: rank {rank}/{size}: aborting all {size} ranks\n")
@@ -169,6 +174,51 @@ def abort(comm: Any, message: str, code: int = 1) -> None:
         # process at once, and text still in transit can be lost: give it a moment.
         time.sleep(0.2)
     comm.Abort(code)
+    os._exit(code)  # Abort may return before the launcher ends this process: nothing more may run here
+
+
+class Watchdog:
+    """Ends every rank when this one makes no progress for ``timeout`` seconds.
+
+    A rank that stops responding (stopped, swapped out, stuck) leaves its peers blocked
+    in a collective for ever; their watchdogs see no :meth:`tick` (called after every
+    training step) for ``timeout`` seconds and abort the job with a message naming the
+    wait.  Also a Trainer callback: ``on_batch_end`` ticks.
+    """
+
+    def __init__(self, comm: Any, timeout: float) -> None:
+        self.comm, self.timeout = comm, float(timeout)
+        self._last = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="kisonet-watchdog", daemon=True)
+
+    def start(self) -> Watchdog:
+        if self.timeout > 0 and self.comm.Get_size() > 1:
+            self._thread.start()
+        return self
+
+    def tick(self) -> None:
+        self._last = time.monotonic()
+
+    def on_batch_end(self, trainer: Any, batch: int, logs: Any) -> None:
+        self.tick()
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: Any) -> None:
+        self.tick()  # evaluation at the end of an epoch counts as progress too
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(min(1.0, self.timeout / 4)):
+            idle = time.monotonic() - self._last
+            if idle > self.timeout:
+                abort(
+                    self.comm,
+                    f"no progress for {idle:.0f} s: another rank stopped responding (or one step takes longer "
+                    f"than --rank-timeout {self.timeout:g}); the run is marked failed",
+                    1,
+                )
 
 
 @contextlib.contextmanager
@@ -196,8 +246,9 @@ def guard(comm: Any = None) -> Iterator[None]:
             raise
         if isinstance(e, KisonetError):  # a deliberate, self-explaining error: one line
             abort(comm, f"error: {e}", 2 if type(e).__name__ == "UsageError" else 1)
-        tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
-        abort(comm, f"{type(e).__name__}: {e}\n{tb}")
+        else:
+            tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+            abort(comm, f"{type(e).__name__}: {e}\n{tb}")
 
 
 def install_excepthook(comm: Any = None) -> None:
