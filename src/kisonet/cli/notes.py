@@ -26,54 +26,67 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-demo", action="store_true", help="do not run the three-step demonstration")
 
 
+def _titles(ja: bool, en: str, jp: str) -> str:
+    return f"{jp} / {en}" if ja else f"{en} / {jp}"
+
+
 def _list(m) -> None:
-    print(f"The lecture notes mapped to kisonet: {len(m)} entries.  `kisonet notes TOPIC` shows one.")
+    from .. import i18n
+
+    _ = i18n.gettext
+    ja = i18n.get_language() == "ja"
+    print(_("The lecture notes mapped to kisonet: {n} entries.  `kisonet notes TOPIC` shows one.").format(n=len(m)))
     for key, sections in m.by_deck().items():
         d = m.decks[key]
         print()
-        print(f"{key}  {d.title_en}")
-        print(f"     {d.title_ja}  (seeds/{d.file})")
+        print(f"{key}  {d.title_ja if ja else d.title_en}")
+        print(f"     {d.title_en if ja else d.title_ja}  (seeds/{d.file})")
         for section, entries in sections.items():
             print(f"  {section}")
             for e in entries:
                 names = ", ".join(t for t in e.topics[:3])
-                print(f"    {e.id:<34} {e.title_en} / {e.title_ja}" + (f"  [{names}]" if names else ""))
+                print(f"    {e.id:<34} {_titles(ja, e.title_en, e.title_ja)}" + (f"  [{names}]" if names else ""))
 
 
 def _show(m, e, demo: bool) -> None:
+    from .. import i18n
     from ..notes.core import demonstrate, format_value
 
+    _ = i18n.gettext
+    ja = i18n.get_language() == "ja"
     d = m.decks[e.deck]
-    print(f"{e.id}: {e.title_en} / {e.title_ja}  ({e.kind})")
-    print(f"  deck:      {e.deck} {d.title_en} (seeds/{d.file})")
-    print(f"  section:   {e.section}")
-    print(f"  printed:   {' '.join(e.latex.split())}")
-    print(f"  kisonet:   {' '.join(e.api.split())}")
-    if e.default:
-        print(f"  default:   {' '.join(e.default.split())}")
-    print(f"  notes' form: {' '.join(e.option.split()) if e.option else 'the default (nothing to set)'}")
-    print(f"  code:      {e.code}")
-    if e.shown_by:
-        print(f"  shown by:  {'; '.join(e.shown_by)}")
-    if e.also_in:
-        print(f"  also in:   {'; '.join(e.also_in)}")
-    if e.note:
-        print(f"  note:      {' '.join(e.note.split())}")
-    if e.misprint:
-        print(f"  MISPRINT:  {' '.join(e.misprint.split())}")
+    one = " ".join
+    fields = [
+        (_("deck:"), f"{e.deck} {d.title_ja if ja else d.title_en} (seeds/{d.file})"),
+        (_("section:"), e.section),
+        (_("printed:"), one(e.latex.split())),
+        (_("kisonet:"), one(e.api.split())),
+        (_("default:"), one(e.default.split())),
+        (_("notes' form:"), one(e.option.split()) if e.option else _("the default (nothing to set)")),
+        (_("code:"), e.code),
+        (_("shown by:"), "; ".join(e.shown_by)),
+        (_("also in:"), "; ".join(e.also_in)),
+        (_("note:"), one(e.note.split())),
+        (_("MISPRINT:"), one(e.misprint.split())),
+    ]
+    width = max(i18n.text_width(label) for label, _v in fields)
+    print(f"{e.id}: {_titles(ja, e.title_en, e.title_ja)}  {_(f'({e.kind})')}")
+    for label, value in fields:
+        if value:
+            print(f"  {i18n.ljust(label, width)}  {value}")
     if not demo:
         return
     rows = demonstrate(e)
-    print(f"  demonstration: {e.demo}" if e.demo else "  demonstration:")
-    head = ["", "kisonet", "printed formula (NumPy)"]
+    print(f"  {_('demonstration:')} {e.demo}")
+    head = ["", "kisonet", _("printed formula (NumPy)")]
     table = [[r.label, format_value(r.kisonet), format_value(r.reference)] for r in rows]
     if any(r.printed is not None for r in rows):
-        head.append("exactly as printed (misprint)")
+        head.append(_("exactly as printed (misprint)"))
         for line, r in zip(table, rows, strict=True):
             line.append(format_value(r.printed))
-    widths = [max(len(x) for x in col) for col in zip(head, *table, strict=True)]
+    widths = [max(i18n.text_width(x) for x in col) for col in zip(head, *table, strict=True)]
     for line in (head, *table):
-        print("    " + "  |  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip())
+        print("    " + "  |  ".join(i18n.ljust(x, w) for x, w in zip(line, widths, strict=True)).rstrip())
 
 
 def run(args: argparse.Namespace) -> int:
