@@ -102,7 +102,13 @@ def test_normalization_quick(tmp_path):
     assert res["dataset_used"] == "digits" and not res["cifar10"]
     norms = {r["norm"] for r in res["runs"].values()}
     assert norms == {"none", "batch", "layer", "instance", "group"}
-    assert {r["batch_size"] for r in res["runs"].values() if r["norm"] == "batch"} == {8, 64}
+    assert {r["batch_size"] for r in res["runs"].values() if r["norm"] == "batch"} == {2, 16}
+    # the full run's two results: every normalisation trains the CNN (none below the plain net) ...
+    runs = res["runs"]
+    for norm in ("batch", "layer", "instance", "group"):
+        assert runs[f"{norm}|16"]["test_acc"] > runs["none|16"]["test_acc"] - 0.03, norm
+    # ... and batch norm needs its batch: at batch 2 the MLP with batch norm falls far behind layer norm
+    assert runs["mlp-batch|2"]["test_acc"] < runs["mlp-layer|2"]["test_acc"] - 0.15
     assert "CIFAR-10 files not found" in summary
 
 
