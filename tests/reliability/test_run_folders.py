@@ -578,12 +578,13 @@ def _rank_pids(out: str) -> dict[int, int]:
 @pytest.mark.parametrize("sig", ["SIGSTOP", "SIGKILL"])
 def test_mpi_rank_that_stops_or_dies_ends_the_run_marked_failed(tmp_path, sig):
     """A stopped rank is detected within --rank-timeout; a killed one ends the job at once.
-    Either way the folder says failed and keeps rank 0's last checkpoint."""
+    Either way the folder says failed and keeps rank 0's last checkpoint, from which
+    ``mpiexec -n 2 kisonet train --resume`` finishes the run."""
     pytest.importorskip("mpi4py")
     out = str(tmp_path / f"mpi-{sig}")
     cmd = [_mpiexec(), "-n", "2", sys.executable, "-m", "kisonet", "train", "--distributed", "sync", "--dataset",
-           "digits", "--model", "mlp:32", "--epochs", "200", "--batch-size", "32", "--no-progress",
-           "--rank-timeout", "4", "--out", out]  # fmt: skip
+           "digits", "--model", "mlp:32", "--epochs", "200" if sig == "SIGSTOP" else "8", "--batch-size", "32",
+           "--no-progress", "--rank-timeout", "4", "--out", out]  # fmt: skip
     p = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": SRC}
     )
@@ -612,6 +613,12 @@ def test_mpi_rank_that_stops_or_dies_ends_the_run_marked_failed(tmp_path, sig):
     assert kn.load(Path(out, runs.CHECKPOINT), kind=CHECKPOINT_KIND)["epoch"] >= 1
     code, _, err = cli("evaluate", out)
     assert code == 2 and "failed" in err
+    if sig == "SIGKILL":  # a sync run resumes like a single-process one
+        resume = [_mpiexec(), "-n", "2", sys.executable, "-m", "kisonet", "train", "--resume", out, "--no-progress"]
+        r = subprocess.run(resume, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": SRC})
+        assert r.returncode == 0, r.stderr
+        assert runs.read_status(out)["status"] == "finished" and not Path(out, runs.CHECKPOINT).exists()
+        assert len(runs.read_history(out)["train_loss"]) == 8
 
 
 @pytest.mark.skipif(_mpiexec() is None, reason="no mpiexec")

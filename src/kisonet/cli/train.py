@@ -53,7 +53,7 @@ RUN_CONTROL_OPTIONS: list[O.Option] = [
     ),
 ]
 #: Options that may accompany --resume: they do not change a single number of the run.
-RESUME_COMPATIBLE = ("progress", "threads", "detect-anomaly")
+RESUME_COMPATIBLE = ("progress", "threads", "detect-anomaly", "rank-timeout")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,8 +105,11 @@ def resume_run(args: argparse.Namespace) -> int:
     for opt in O.TRAIN_OPTIONS + RUN_CONTROL_OPTIONS:
         if opt.config_key and opt.name in RESUME_COMPATIBLE and opt.dest in given:
             config[opt.name] = opt.parse(given[opt.dest], opt.flag)
-    if config.get("distributed", "none") != "none":
-        raise UsageError(f"--resume: {str(run_dir)!r} is a --distributed run; those cannot be resumed yet")
+    if config.get("distributed", "none") not in ("none", "sync"):
+        raise UsageError(
+            f"--resume: {str(run_dir)!r} is a --distributed {config['distributed']} run; only single-process and "
+            "--distributed sync runs can be resumed"
+        )
     config["out"] = str(run_dir)
     # before the folder is touched: the checkpoint must load and belong to these options
     import kisonet as kn
@@ -432,7 +435,7 @@ def _train(config: dict[str, Any], echo: Callable[[str], None] | None, resume: s
     if config.get("distributed", "none") != "none":  # mpiexec -n N kisonet train --distributed MODE
         from ..distributed.cli import train_distributed
 
-        return train_distributed(config, echo)
+        return train_distributed(config, echo, resume=resume)
     t_start = time.perf_counter()
 
     from .. import runs

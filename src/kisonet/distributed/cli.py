@@ -28,8 +28,9 @@ from typing import Any
 MODES = ("none", "sync", "async", "pipeline")
 
 
-def train_distributed(config: dict[str, Any], echo: Callable[[str], None] | None = None) -> int:
-    """Run the train command for a resolved config with ``config['distributed']`` set."""
+def train_distributed(config: dict[str, Any], echo: Callable[[str], None] | None = None, resume: Any = None) -> int:
+    """Run the train command for a resolved config with ``config['distributed']`` set.
+    ``resume``: the checkpoint of an interrupted ``--distributed sync`` run (every rank reads it)."""
     from ..cli.options import UsageError
     from .comm import DistributedError, guard, world
 
@@ -50,7 +51,7 @@ def train_distributed(config: dict[str, Any], echo: Callable[[str], None] | None
     with guard(comm):
         watchdog.start()
         try:
-            return _run(config, comm, say, watchdog)
+            return _run(config, comm, say, watchdog, resume)
         finally:
             watchdog.stop()
 
@@ -93,7 +94,9 @@ def _check(config: dict[str, Any], size: int) -> None:
         raise UsageError("--l1: not available with --distributed pipeline (each stage holds part of the weights)")
 
 
-def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None], watchdog: Any = None) -> int:
+def _run(
+    config: dict[str, Any], comm: Any, say: Callable[[str], None], watchdog: Any = None, resume: Any = None
+) -> int:
     import numpy as np
 
     from .. import runs
@@ -127,10 +130,14 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None], watchdog
     if rank == 0:
         # locked, with status.json: a rank that dies (the others abort) leaves it marked failed
         run_dir = runs.RunFolder.open(
-            config.get("out"), f"kisonet train --distributed {mode}", overwrite=bool(config.get("overwrite"))
+            config.get("out"),
+            f"kisonet train --distributed {mode}",
+            overwrite=bool(config.get("overwrite")) and resume is None,
+            resume=resume is not None,
         ).path
-        config = {**config, "out": str(run_dir), "world_size": size}
-        runs.write_config(run_dir, config)
+        config = {**config, "out": str(run_dir)}
+        if resume is None:
+            runs.write_config(run_dir, config)
     callbacks: list[Any] = [] if watchdog is None else [watchdog]
     if config["early-stopping"]:
         callbacks.append(make_early_stopping(config))
@@ -152,7 +159,11 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None], watchdog
         from ..train import CHECKPOINT_KIND
 
         # rank 0's last good state, as in a single-process run: kept when a rank dies
-        record = {"options_digest": runs.options_digest(config), "options": runs.run_options(config)}
+        record = {
+            "options_digest": runs.options_digest(config),
+            "options": runs.run_options(config),
+            "world_size": size,
+        }
 
         def save_checkpoint(t: Any, epoch: int, logs: Any) -> None:
             kn.save({**t.state_dict(), "run": record}, ckpt, kind=CHECKPOINT_KIND)
@@ -193,6 +204,9 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None], watchdog
             progress=progress,
             seed=seed,
         )
+        if resume is not None:
+            _resume_sync(trainer, resume, size)
+            say(f"kisonet train: resuming {config.get('out')} at epoch {trainer.epoch + 1} on {size} ranks")
         with np.errstate(over="ignore", invalid="ignore"):
             trainer.fit(loader, val=data.val, test=data.test, epochs=epochs)
         history, evaluator = trainer.history, trainer
@@ -293,6 +307,23 @@ def _run(config: dict[str, Any], comm: Any, say: Callable[[str], None], watchdog
         say(f"--distributed {mode}: {comm_note}")
     say(f"run folder: {run_dir}")
     return 0
+
+
+def _resume_sync(trainer: Any, path: Any, size: int) -> None:
+    """Every rank restores rank 0's checkpoint (the same weights, optimizer, schedule, RNG and
+    epoch on every rank, as the synchronous run keeps them)."""
+    import kisonet as kn
+
+    from ..errors import RunFolderError
+    from ..train import CHECKPOINT_KIND
+
+    state = kn.load(path, kind=CHECKPOINT_KIND)
+    saved = (state.get("run") or {}).get("world_size")
+    if saved is not None and int(saved) != size:
+        raise RunFolderError(
+            f"--resume: the run was trained on {saved} ranks, this launch has {size}; resume it with mpiexec -n {saved}"
+        )
+    trainer.load_state_dict(state)
 
 
 def _all_succeeded(comm: Any) -> int:
