@@ -492,12 +492,15 @@ def _train_in(
     callbacks.append(
         LambdaCallback(order=AFTER_HISTORY, on_epoch_end=lambda t, e, logs: runs.write_history(run_dir, t.history))
     )
-    # curves.png too, as often as drawing stays under 10% of the training time (the end of
-    # the run draws it once more below)
+    # curves.png too: every epoch that lasted 4x the last drawing or more (drawing takes at most a
+    # quarter of the time: every epoch on real data); the end of the run draws it once more below
     from ..viz import LivePlot
 
     title = i18n.gettext("{model} on {dataset}").format(model=config["model"], dataset=config["dataset"])
-    callbacks.append(LivePlot(("loss", metric), path=run_dir / runs.CURVES, display=False, final=False, title=title))
+    curves = runs.CURVES
+    callbacks.append(
+        LivePlot(("loss", metric), path=run_dir / curves, display=False, max_overhead=0.25, final=False, title=title)
+    )
     # The last good state, rewritten (atomically) after every epoch: --resume continues from it
     # after a kill, and the NaN guard leaves it untouched.
     ckpt_path = run_dir / CHECKPOINT
