@@ -309,6 +309,9 @@ def test_readme_lists_every_command_and_links_every_page():
     table = text.split("## The commands", 1)[1].split("\n## ", 1)[0]
     missing = [c for c in COMMANDS if f"| `kisonet {c}" not in table]
     assert not missing, f"README's command table lacks {missing}"
+    ja = (REPO / "README.ja.md").read_text(encoding="utf-8").split("## コマンド", 1)[1].split("\n## ", 1)[0]
+    missing = [c for c in COMMANDS if f"| `kisonet {c}" not in ja]
+    assert not missing, f"README.ja.md's command table lacks {missing}"
     linked = {(REPO / t.partition("#")[0]).resolve() for t in links(REPO / "README.md") if t.startswith("docs/")}
     unlinked = [_rel(p) for p in sorted((REPO / "docs").glob("*.md")) if p.resolve() not in linked]
     assert not unlinked, f"README links none of {unlinked}"
