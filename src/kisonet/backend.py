@@ -74,6 +74,9 @@ def _blas_axpy(dtype: np.dtype) -> Any:
     return _AXPY.get(dtype)
 
 
+SMALL_AXPY = 2048  # elements: below this, axpy is NumPy's ``y += a * x`` (the BLAS call costs more)
+
+
 def axpy(a: float, x: Any, y: Any) -> Any:
     """``y += a * x`` in place (``y`` is returned): an optimizer's ``w <- w - lr g``.
 
@@ -90,6 +93,11 @@ def axpy(a: float, x: Any, y: Any) -> Any:
     spin after each call and would take the cores from NumPy's BLAS in the next product
     (measured: a 6 ms MLP step became 24 ms), and axpy is memory-bound anyway.
     """
+    if type(y) is np.ndarray and y.size <= SMALL_AXPY and type(x) is np.ndarray and y.flags.writeable:
+        # A small layer's weights: one NumPy multiply-add costs less than the BLAS call's
+        # set-up (thread check, ravel, f2py argument parsing), measured in docs/performance.md.
+        y += a * x
+        return y
     if (
         type(x) is np.ndarray
         and type(y) is np.ndarray

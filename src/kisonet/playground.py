@@ -104,12 +104,12 @@ DEFAULT_DATA = {"dataset": "spirals", "noise": 0.1, "train_ratio": 0.7, "n_point
 DEFAULT_NETWORK = {"hidden": [8, 8], "init": "default", "seed": 0}
 DEFAULT_LANE = {
     "optimizer": "adam",
-    "lr": 0.03,
+    "lr": 0.01,
     "momentum": 0.9,
     "schedule": "constant",
     "schedule_epochs": 200,
     "batch_size": 10,
-    "activation": "tanh",
+    "activation": "relu",
     "l1": 0.0,
     "l2": 0.0,
     "dropout": 0.0,
@@ -578,6 +578,7 @@ def _finite(v: float) -> float | None:
 # --- optimizer paths ------------------------------------------------------------------------
 
 PATH_STEPS = (1, 5000)
+PATH_WORK = 30000  # steps x optimizers of one request (about 10 s of the server's time at most)
 PATH_POINTS = 1500
 CONTOUR_GRID = 120
 
@@ -620,6 +621,9 @@ def optimizer_paths_request(args: dict[str, Any]) -> dict[str, Any]:
         return int(v) if integer else v
 
     steps = num("steps", *PATH_STEPS, default=tf.steps, integer=True)
+    if steps * len(chosen) > PATH_WORK:
+        raise _fail("optimizer paths", f"{len(chosen)} optimizers x {steps} steps is more than {PATH_WORK:,} steps; "
+                    "choose fewer steps or optimizers")  # fmt: skip
     lr = num("lr", 1e-5, 10.0, default=0.0)
     x0 = num("x0", *tf.xlim, default=tf.start[0])
     y0 = num("y0", *tf.ylim, default=tf.start[1])

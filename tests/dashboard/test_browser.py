@@ -68,3 +68,94 @@ def test_language_switch(live, page, screenshots: Path) -> None:
     page.select_option("#lang", "en")
     page.wait_for_function("document.documentElement.lang === 'en'")
     assert page.inner_text("#tabs button[data-tab=runs]") == "Runs"
+
+
+BOUNDARY = "document.querySelector('canvas.boundary[data-lane=\"0\"]').toDataURL()"
+
+
+def _sessions(live) -> dict:
+    return live.app.extensions["kisonet"]["sessions"].sessions
+
+
+def test_playground_trains_spirals_and_the_boundary_moves(live, page, screenshots: Path) -> None:
+    page.goto(live.url + "/#play")
+    page.wait_for_function("Play.frame && Play.points && Play.frame.lanes[0].weights")
+    assert page.evaluate("Play.data.dataset") == "spirals"
+    before = page.evaluate(BOUNDARY)
+    page.screenshot(path=str(screenshots / "playground-start.png"), full_page=True)
+    t0 = time.monotonic()
+    page.click("#pg-run")
+    page.wait_for_function("Play.frame.lanes[0].train_acc >= 0.95", timeout=20000, polling=100)
+    took = time.monotonic() - t0
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(screenshots / "playground-spirals-trained.png"), full_page=True)
+    after = page.evaluate(BOUNDARY)
+    assert after != before
+    frame = page.evaluate("({acc: Play.frame.lanes[0].train_acc, units: Play.frame.lanes[0].units.length,"
+                          " step: Play.frame.lanes[0].step, sps: Play.stepsPerSec, frames: Play.frames})")  # fmt: skip
+    assert frame["acc"] >= 0.95 and frame["units"] == 16
+    print(f"\nspirals: {frame['acc']:.1%} train accuracy after {frame['step']} steps, {took:.1f} s; "
+          f"{frame['sps']:.0f} steps/s, {frame['frames']} frames")  # fmt: skip
+    page.click("#pg-pause")
+    page.wait_for_function("!Play.frame.running")
+    step = page.evaluate("Play.frame.lanes[0].step")
+    page.click("#pg-step")
+    page.wait_for_function(f"Play.frame.lanes[0].step === {step + 1}")
+    page.click("#pg-reset")
+    page.wait_for_function("Play.frame.lanes[0].step === 0")
+    assert page.evaluate(BOUNDARY) == before  # the same initial weights again
+    assert len(_sessions(live)) == 1
+    page.close()  # the page goes away: its session ends
+    deadline = time.monotonic() + 5
+    while _sessions(live) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _sessions(live)
+    assert not page.js_errors, page.js_errors
+
+
+def test_race_mode_shows_a_curve_per_lane(live, page, screenshots: Path) -> None:
+    page.goto(live.url + "/#play")
+    page.wait_for_function("Play.frame && Play.frame.lanes.length === 1")
+    page.check("#pg-race")
+    page.wait_for_function("Play.frame.lanes.length === 2 && document.querySelectorAll('canvas.boundary').length === 2")
+    page.click("#pg-run")
+    page.wait_for_function("Play.frame.lanes.every(l => l.curve.step.length > 20)", timeout=20000)
+    page.click("#pg-pause")
+    page.wait_for_timeout(300)
+    lanes = page.evaluate("Play.frame.lanes.map(l => ({n: l.curve.step.length, loss: l.train_loss}))")
+    assert len(lanes) == 2 and all(ln["n"] > 20 for ln in lanes)
+    assert lanes[0]["loss"] != lanes[1]["loss"]  # adam vs sgd: different curves from the same start
+    assert page.evaluate("Play.lanes.map(l => l.optimizer)") == ["adam", "sgd"]
+    page.screenshot(path=str(screenshots / "playground-race.png"), full_page=True)
+    assert not page.js_errors, page.js_errors
+
+
+def test_optimizer_paths_page(live, page, screenshots: Path) -> None:
+    page.goto(live.url + "/#paths")
+    page.wait_for_selector("#op-table tr:nth-child(5)")
+    page.fill("#op-steps", "400")
+    page.select_option("#op-function", "rosenbrock")
+    page.wait_for_function("Paths.data.function === 'rosenbrock'")
+    page.wait_for_timeout(1700)  # the paths are drawn growing for 1.5 s
+    page.screenshot(path=str(screenshots / "optimizer-paths.png"), full_page=True)
+    assert page.locator("#op-table tr").count() == 5
+    assert not page.js_errors, page.js_errors
+
+
+def test_playground_refuses_bad_parameters_in_the_page(live, page) -> None:
+    page.goto(live.url + "/#play")
+    page.wait_for_function("Play.sid && Play.frame")
+    bad = {"action": "config", "config": {"lanes": [{"optimizer": '__import__("os")'}]}}
+    status, body = page.evaluate(
+        """async (bad) => {
+            const r = await fetch(`/api/play/${Play.sid}/control`,
+                {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(bad)});
+            return [r.status, await r.json()];
+        }""",
+        bad,
+    )
+    assert status == 400 and "lanes[0].optimizer" in body["error"]
+    status, body = page.evaluate(
+        "async () => { const r = await fetch('/api/file?run=..&name=etc/passwd'); return [r.status, await r.json()]; }"
+    )
+    assert status == 404 and "error" in body

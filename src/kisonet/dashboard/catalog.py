@@ -152,6 +152,10 @@ class Catalog:
                     break
         return runs
 
+    def run_info(self, rel: str, path: Path) -> RunInfo:
+        """The current stamp of one known run folder (a few stats, no walk)."""
+        return RunInfo(rel, path, _stat_stamp(path))
+
     def resolve_run(self, rel: str) -> Path | None:
         """The run folder ``rel`` (relative to the root), or None when it is not one (or escapes)."""
         p = safe_path(self.root, rel)

@@ -35,7 +35,8 @@ from .strings import LANGUAGES, strings
 __all__ = ["create_app", "make_server"]
 
 MAX_BODY = 64 * 1024  # bytes of a request body (a playground setting is < 2 kB)
-POLL = 0.5  # s between looks at the runs folder while a page listens (live curves within 2 s)
+POLL = 0.5  # s between looks at the running runs while a page listens (live curves within 2 s)
+FULL_SCAN = 2.0  # s between walks of the whole runs folder (new runs appear within this)
 HEARTBEAT = 15.0  # s: an SSE comment keeps the stream open and notices a closed page
 
 
@@ -227,18 +228,30 @@ def create_app(
         """Server-sent events: ``runs`` (changed rows) and ``history`` (curves of changed runs)."""
 
         def stream() -> Iterator[str]:
+            # Every POLL seconds the running runs are looked at (a few stats); the whole folder
+            # (new and removed runs) every FULL_SCAN seconds.
             stamps: dict[str, tuple[float, ...]] = {}
-            last_beat = time.monotonic()
+            running: dict[str, Path] = {}
+            last_beat = last_full = time.monotonic()
+            first = True
             yield "retry: 1000\n\n"
             while True:
-                runs = catalog.scan()
+                full = first or time.monotonic() - last_full >= FULL_SCAN
+                if full:
+                    runs = catalog.scan()
+                    last_full = time.monotonic()
+                    gone = set(stamps) - {r.rel for r in runs}
+                else:
+                    runs = [catalog.run_info(rel, p) for rel, p in running.items()]
+                    gone = set()
                 changed = [r for r in runs if stamps.get(r.rel) != r.stamp]
-                gone = set(stamps) - {r.rel for r in runs}
                 if changed or gone:
-                    first = not stamps
-                    stamps = {r.rel: r.stamp for r in runs}
+                    stamps.update({r.rel: r.stamp for r in runs})
+                    for g in gone:
+                        stamps.pop(g, None)
+                    rows = {row["run"]: row for row in summary_rows()}
+                    running = {rel: catalog.root / rel for rel, row in rows.items() if row["status"] == "running"}
                     if not first:
-                        rows = {row["run"]: row for row in summary_rows()}
                         yield _sse("runs", {"changed": [rows[r.rel] for r in changed if r.rel in rows],
                                             "gone": sorted(gone)})  # fmt: skip
                         for r in changed:
@@ -248,6 +261,7 @@ def create_app(
                 elif time.monotonic() - last_beat > HEARTBEAT:
                     yield ": beat\n\n"
                     last_beat = time.monotonic()
+                first = False
                 time.sleep(POLL)
 
         return Response(stream(), mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})

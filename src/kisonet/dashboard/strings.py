@@ -95,7 +95,7 @@ JA: dict[str, str] = {
     "click the plot to choose the start point": "図をクリックすると開始点を選べます",
     "Same data and initial weights in every lane.": "どのレーンも同じデータ・同じ初期重みから学習します。",
     "The session ended; reload the page.": "セッションが終了しました。ページを再読み込みしてください。",
-    "Weights: line width = |w|, orange = positive, blue = negative.": "重み: 線の太さ = |w|、橙 = 正、青 = 負。",
+    "Weights: line width = |w|, blue = positive, orange = negative.": "重み: 線の太さ = |w|、青 = 正、橙 = 負。",
     "language": "言語",
     "default": "既定",
     "connected": "接続中",

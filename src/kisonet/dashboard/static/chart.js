@@ -36,7 +36,9 @@ const Chart = (() => {
     const { ctx, w, h } = prepare(canvas);
     ctx.clearRect(0, 0, w, h);
     ctx.font = "12px system-ui, sans-serif";
-    const left = 56, right = 12, top = 12, bottom = 36;
+    const named = series.filter((s) => s.name);
+    const legendH = named.length ? 20 : 0;
+    const left = 56, right = 12, top = 10 + legendH, bottom = 36;
     const pw = w - left - right, ph = h - top - bottom;
     const tf = opts.logy ? (v) => (v > 0 ? Math.log10(v) : NaN) : (v) => v;
     let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
@@ -96,19 +98,19 @@ const Chart = (() => {
       if (s.x.length === 1) { ctx.fillStyle = s.color; ctx.fillRect(X(s.x[0]) - 2, Y(tf(s.y[0])) - 2, 4, 4); }
     }
     ctx.restore(); ctx.setLineDash([]);
-    // legend (top right, inside the plot)
-    const named = series.filter((s) => s.name);
+    // legend: one line above the plot (wraps to the plot's width; extra entries are summarised)
     if (named.length) {
       ctx.textAlign = "left"; ctx.textBaseline = "middle";
-      const lw = Math.min(pw * 0.6, Math.max(...named.map((s) => ctx.measureText(s.name).width)) + 34);
-      const lh = 16, bx = left + pw - lw - 6, by = top + 6;
-      ctx.fillStyle = "rgba(255,255,255,0.85)"; ctx.fillRect(bx, by, lw, lh * named.length + 6);
-      named.forEach((s, i) => {
-        const yy = by + 4 + lh * i + lh / 2;
+      let x = left, shown = 0;
+      const yy = 10 + legendH / 2 - 2;
+      for (const s of named) {
+        const tw = ctx.measureText(s.name).width + 34;
+        if (x + tw > left + pw && shown) { ctx.fillStyle = "#666"; ctx.fillText(`+${named.length - shown}`, x, yy); break; }
         ctx.strokeStyle = s.color; ctx.lineWidth = 2; ctx.setLineDash(s.dash || []);
-        ctx.beginPath(); ctx.moveTo(bx + 6, yy); ctx.lineTo(bx + 26, yy); ctx.stroke(); ctx.setLineDash([]);
-        ctx.fillStyle = "#222"; ctx.fillText(s.name, bx + 30, yy, lw - 34);
-      });
+        ctx.beginPath(); ctx.moveTo(x, yy); ctx.lineTo(x + 20, yy); ctx.stroke(); ctx.setLineDash([]);
+        ctx.fillStyle = "#222"; ctx.fillText(s.name, x + 24, yy);
+        x += tw; shown++;
+      }
     }
   }
 
