@@ -66,37 +66,26 @@ LIMITS: dict[str, tuple[float, float]] = {
 
 
 def names() -> dict[str, tuple[str, ...]]:
-    """The registered names the playground accepts, per family.
+    """The registered names the playground accepts, per family: kisonet's registries
+    (:data:`kisonet.optim.OPTIMIZERS`, :data:`kisonet.optim.lr_scheduler.SCHEDULES`,
+    :data:`kisonet.nn.activation.ACTIVATIONS`, :data:`kisonet.nn.init.INITS`), read here only."""
+    from .nn.activation import ACTIVATIONS
+    from .nn.init import INITS
+    from .optim import lr_scheduler
+    from .optim.registry import train_optimizers
 
-    The one place that looks the families up: when kisonet's registries are present they are
-    read; otherwise the names the command line accepts."""
-    try:  # the registries (kisonet.registry) name every family once
-        from .nn.activation import ACTIVATIONS  # type: ignore[attr-defined]
-        from .nn.init import INITS  # type: ignore[attr-defined]
-        from .optim import OPTIMIZERS  # type: ignore[attr-defined]
-        from .optim.lr_scheduler import SCHEDULES  # type: ignore[attr-defined]
-
-        optimizers = tuple(n for n in OPTIMIZERS if n in _OPTIMIZERS)
-        schedules = tuple(n for n in SCHEDULES if n in _SCHEDULES)
-        activations = tuple(n for n in ACTIVATIONS if n in _ACTIVATIONS)
-        inits = ("default", *(n for n in INITS if n in _INITS))
-    except ImportError:
-        optimizers, schedules, activations, inits = _OPTIMIZERS, _SCHEDULES, _ACTIVATIONS, ("default", *_INITS)
     return {
         "dataset": DATASETS,
-        "optimizer": optimizers or _OPTIMIZERS,
-        "schedule": schedules or _SCHEDULES,
-        "activation": activations or _ACTIVATIONS,
-        "init": inits,
+        "optimizer": train_optimizers(),  # every rule a mini-batch loop can drive (not GD, Newton)
+        "schedule": tuple(lr_scheduler.SCHEDULES),
+        "activation": tuple(ACTIVATIONS),
+        "init": ("default", *INITS),
     }
 
 
-# What this module knows how to build (the page offers the intersection with the registries).
-_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adabelief")
-_SCHEDULES = ("constant", "step", "cosine", "warmup-cosine", "restarts", "inverse", "inverse-sqrt")
-_ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky-relu")
-_INITS = ("he", "xavier", "normal", "zeros")
-
+# The playground's learning rates when a learner switches optimizer: larger than the CLI's
+# defaults (tiny networks, 2-D inputs, a learner who wants to see it move); any other
+# registered optimizer gets its registry default.
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.03, "nesterov": 0.03, "adagrad": 0.1, "rmsprop": 0.01, "adadelta": 1.0,
               "adam": 0.01, "adamw": 0.01, "adabelief": 0.01}  # fmt: skip
 
@@ -105,7 +94,7 @@ DEFAULT_NETWORK = {"hidden": [8, 8], "init": "default", "seed": 0}
 DEFAULT_LANE = {
     "optimizer": "adam",
     "lr": 0.01,
-    "momentum": 0.9,
+    "momentum": 0.0,
     "schedule": "constant",
     "schedule_epochs": 200,
     "batch_size": 10,
@@ -120,11 +109,15 @@ DEFAULT_LANE = {
 
 def options() -> dict[str, Any]:
     """What the page may choose from: names, bounds and defaults."""
+    from .optim import OPTIMIZERS
+
+    known = names()
+    default_lr = {n: DEFAULT_LR.get(n, OPTIMIZERS.entry(n).meta.get("default_lr")) for n in known["optimizer"]}
     return {
-        "names": {k: list(v) for k, v in names().items()},
+        "names": {k: list(v) for k, v in known.items()},
         "limits": {k: list(v) for k, v in LIMITS.items()},
         "defaults": {"data": DEFAULT_DATA, "network": DEFAULT_NETWORK, "lane": DEFAULT_LANE},
-        "default_lr": DEFAULT_LR,
+        "default_lr": default_lr,
     }
 
 
@@ -275,44 +268,34 @@ def make_points(name: str, n: int, noise: float, seed: int) -> tuple[np.ndarray,
 
 
 def _activation(name: str) -> Any:
-    from . import nn
+    from .nn.activation import ACTIVATIONS
 
-    return {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "leaky-relu": nn.LeakyReLU}[name]()
+    return ACTIVATIONS[name]()
 
 
 def _make_optimizer(lane: dict[str, Any], params: list[Any]) -> Any:
-    from . import optim
+    """The lane's optimizer from the registry; the momentum goes to rules that have one."""
+    from .optim import OPTIMIZERS, make_optimizer
 
-    name, lr, m = lane["optimizer"], lane["lr"], lane["momentum"]
-    table = {
-        "sgd": lambda: optim.SGD(params, lr=lr),
-        "momentum": lambda: optim.Momentum(params, lr=lr, rho=m),
-        "nesterov": lambda: optim.SGD(params, lr=lr, momentum=m, nesterov=True),
-        "adagrad": lambda: optim.Adagrad(params, lr=lr),
-        "rmsprop": lambda: optim.RMSprop(params, lr=lr),
-        "adadelta": lambda: optim.Adadelta(params, lr=lr),
-        "adam": lambda: optim.Adam(params, lr=lr),
-        "adamw": lambda: optim.AdamW(params, lr=lr),
-        "adabelief": lambda: optim.AdaBelief(params, lr=lr),
-    }
-    return table[name]()
+    # momentum 0 is the rule's own default (0.9 for momentum and nesterov, none for SGD)
+    has_momentum = OPTIMIZERS.entry(lane["optimizer"]).meta.get("momentum_arg") is not None
+    return make_optimizer(
+        lane["optimizer"], params, lane["lr"], momentum=(lane["momentum"] or None) if has_momentum else None
+    )
 
 
 def _make_schedule(lane: dict[str, Any], opt: Any) -> Any:
-    """The schedule, stepped once per epoch; ``schedule_epochs`` is its horizon."""
-    from .optim import lr_scheduler as S  # noqa: N812
+    """The registered schedule, stepped once per epoch over a horizon of ``schedule_epochs``
+    (its arguments scaled to it: a step every third, warm-up a tenth, restarts every quarter)."""
+    from .optim.lr_scheduler import from_spec
 
     name, T = lane["schedule"], lane["schedule_epochs"]
-    table = {
-        "constant": lambda: None,
-        "step": lambda: S.StepLR(opt, step_size=max(1, T // 3), gamma=0.3),
-        "cosine": lambda: S.CosineAnnealingLR(opt, T_max=T),
-        "warmup-cosine": lambda: S.WarmupCosineLR(opt, warmup_iters=max(1, T // 10), total_iters=T),
-        "restarts": lambda: S.CosineAnnealingWarmRestarts(opt, T_0=max(1, T // 4), T_mult=1),
-        "inverse": lambda: S.InverseLR(opt, scale=1.0),
-        "inverse-sqrt": lambda: S.InverseSqrtLR(opt, scale=1.0),
+    args = {
+        "step": f":{max(1, T // 3)},0.3",
+        "warmup-cosine": f":{max(1, T // 10)}",
+        "restarts": f":{max(1, T // 4)},1",
     }
-    return table[name]()
+    return from_spec(name + args.get(name, ""), opt, epochs=T)
 
 
 def _build(hidden: list[int], lane: dict[str, Any]) -> tuple[Any, list[int]]:
@@ -338,11 +321,11 @@ def _build(hidden: list[int], lane: dict[str, Any]) -> tuple[Any, list[int]]:
 def _init_weights(model: Any, init: str) -> None:
     from . import nn
 
-    if init == "default":
+    if init == "default":  # PyTorch's layer default
         return
     for m in model.modules():
         if isinstance(m, nn.Linear):
-            nn.init.init_layer_(m.weight, m.bias, "normal:0.5" if init == "normal" else init)
+            nn.init.init_layer_(m.weight, m.bias, init)
 
 
 def _b64(a: np.ndarray) -> str:

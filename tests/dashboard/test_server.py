@@ -46,8 +46,9 @@ def test_status_file_wins_and_fallback_guesses(runs_dir: Path, client) -> None:
     old = 1_000_000_000
     os.utime(d / "history.csv", (old, old))
     assert {r["run"]: r for r in client.get("/api/runs").get_json()["runs"]}["live-run"]["status"] == "interrupted"
-    (d / "status.json").write_text(json.dumps({"status": "failed", "command": "train"}))
-    assert {r["run"]: r for r in client.get("/api/runs").get_json()["runs"]}["live-run"]["status"] == "failed"
+    (d / "status.json").write_text(json.dumps({"status": "failed", "command": "kisonet train"}))
+    row = {r["run"]: r for r in client.get("/api/runs").get_json()["runs"]}["live-run"]
+    assert (row["status"], row["kind"]) == ("failed", "train")
 
 
 def test_run_detail_and_figure(client) -> None:

@@ -97,8 +97,8 @@ def _stat_stamp(path: Path) -> tuple[float, ...]:
 
 
 def _kind(path: Path, config: dict[str, Any] | None, status: dict[str, Any] | None) -> str:
-    if status and isinstance(status.get("command"), str):
-        return status["command"]
+    if status and isinstance(status.get("command"), str) and status["command"].strip():
+        return status["command"].removeprefix("kisonet ").split()[0]  # "kisonet train" -> "train"
     if (path / "results.json").exists():
         return "experiment"
     if (path / "report.json").exists():
@@ -167,7 +167,7 @@ class Catalog:
         """The row of the runs table: kind, status, dataset, model, optimizer, best metrics."""
         p = run.path
         config = _read_json(p / "config.json")
-        status = _read_json(p / "status.json")
+        status = _recorded_status(p)
         metrics = _read_json(p / "metrics.json")
         results = _read_json(p / "results.json")
         report = _read_json(p / "report.json")
@@ -213,20 +213,22 @@ class Catalog:
             age = time.time() - p.stat().st_mtime
         return "running" if age < RUNNING_WINDOW else "interrupted"
 
+    def _file(self, f: Path, name: str) -> dict[str, Any] | None:
+        """A servable file's entry (name, size, modification time in ms), or None."""
+        if f.suffix.lower() not in SERVABLE or safe_file(self.root, f.relative_to(self.root).as_posix()) is None:
+            return None
+        st = f.stat()
+        return {"name": name, "size": st.st_size, "mtime": st.st_mtime_ns // 1_000_000}
+
     def detail(self, path: Path) -> dict[str, Any]:
         """Everything the run page shows: options, history, metrics, figures and other files."""
         files = []
         for f in sorted(path.iterdir()):
-            if (
-                f.is_file()
-                and f.suffix.lower() in SERVABLE
-                and safe_path(self.root, f.relative_to(self.root).as_posix())
-            ):
-                files.append({"name": f.name, "size": f.stat().st_size})
-        for sub in sorted(d for d in path.iterdir() if d.is_dir() and not d.is_symlink()):
-            for f in sorted(sub.iterdir())[:200]:
-                if f.is_file() and f.suffix.lower() in SERVABLE:
-                    files.append({"name": f"{sub.name}/{f.name}", "size": f.stat().st_size})
+            if f.is_dir() and not f.is_symlink():  # one level of sub-folders (compress: models/)
+                files.extend(self._file(g, f"{f.name}/{g.name}") for g in sorted(f.iterdir())[:200])
+            else:
+                files.append(self._file(f, f.name))
+        files = [x for x in files if x is not None]
         config = _read_json(path / "config.json") or {}
         report = _read_json(path / "report.json")
         if report and isinstance(report.get("options"), dict):
@@ -241,12 +243,28 @@ class Catalog:
         return {
             "options": config,
             "metrics": _read_json(path / "metrics.json"),
-            "status": _read_json(path / "status.json"),
+            "status": _recorded_status(path),
             "history": read_history(path / "history.csv"),
             "files": files,
             "results_keys": sorted(results)[:100] if results else None,
             "summary_md": summary_md,
         }
+
+
+def _recorded_status(p: Path) -> dict[str, Any] | None:
+    """The run's status.json as :func:`kisonet.runs.read_status` reads it (a ``running`` run
+    whose writer died is ``failed``); None when the run has no status file."""
+    if not (p / "status.json").is_file():
+        return None
+    from .. import runs
+
+    read_status = getattr(runs, "read_status", None)
+    if read_status is None:  # a kisonet before run folders carried a status
+        return _read_json(p / "status.json")
+    try:
+        return read_status(p)
+    except (OSError, ValueError):
+        return None
 
 
 def safe_path(root: Path, rel: str) -> Path | None:

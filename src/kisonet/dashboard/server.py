@@ -213,7 +213,7 @@ def create_app(
         return jsonify(run=rel, **_clean(catalog.detail(run_path(rel))))
 
     @app.get("/api/file")
-    def api_file() -> Any:
+    def api_file() -> Any:  # ?run=REL&name=FILE (&v=mtime, ignored: it only defeats the browser's cache)
         rel = arg("run")
         name = arg("name")
         run_path(rel)

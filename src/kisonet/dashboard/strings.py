@@ -97,6 +97,7 @@ JA: dict[str, str] = {
     "The session ended; reload the page.": "セッションが終了しました。ページを再読み込みしてください。",
     "Weights: line width = |w|, blue = positive, orange = negative.": "重み: 線の太さ = |w|、青 = 正、橙 = 負。",
     "language": "言語",
+    "starting the session…": "セッションを開始しています…",
     "default": "既定",
     "connected": "接続中",
     "disconnected": "切断",

@@ -79,7 +79,10 @@ function get(obj, key) { return key.split(".").reduce((o, k) => (o == null ? und
 
 function fmtCell(key, v) {
   if (v == null || v === "") return "–";
-  if (key === "modified") return new Date(v * 1000).toLocaleString(App.lang === "ja" ? "ja-JP" : "en-GB", { dateStyle: "short", timeStyle: "medium" });
+  if (key === "modified") {
+    const d = new Date(v * 1000), p = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  }
   if (key.includes("accuracy")) return (100 * v).toFixed(2) + "%";
   if (typeof v === "number") return String(+v.toPrecision(4));
   return String(v);
@@ -197,7 +200,8 @@ function renderCompare() {
   const figs = [], files = [];
   for (const r of runs) {
     for (const f of Runs.details[r].files) {
-      const url = `/api/file?run=${encodeURIComponent(r)}&name=${encodeURIComponent(f.name)}`;
+      // the modification time in the URL: a figure redrawn during the run is fetched again
+      const url = `/api/file?run=${encodeURIComponent(r)}&name=${encodeURIComponent(f.name)}&v=${f.mtime || 0}`;
       if (/\.(png|svg|jpg)$/i.test(f.name)) {
         figs.push(el("figure", {}, el("a", { href: url, target: "_blank" }, el("img", { src: url, alt: `${r}/${f.name}`, loading: "lazy" })), el("figcaption", { text: `${r} / ${f.name}` })));
       } else {

@@ -126,6 +126,14 @@ function renderDatasets() {
   }));
 }
 
+function placeholder(canvas, text) {
+  const { ctx, w, h } = Chart.prepare(canvas);
+  ctx.clearRect(0, 0, w, h);
+  ctx.fillStyle = "#f0f2f5"; ctx.fillRect(0, 0, w, h);
+  ctx.fillStyle = "#6b7280"; ctx.font = "14px system-ui"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+  ctx.fillText(text, w / 2, h / 2);
+}
+
 function renderBoards() {
   const boards = document.getElementById("pg-boards");
   boards.classList.toggle("race", Play.race);
@@ -134,6 +142,9 @@ function renderBoards() {
     title.firstChild.style.background = LANE_COLORS[i];
     return el("div", { class: "board" }, title, el("canvas", { class: "boundary", "data-lane": i, width: 380, height: 380 }), el("div", { class: "stats", "data-lane": i }));
   }));
+  if (!Play.frame || Play.frame.lanes.length !== Play.lanes.length) {
+    boards.querySelectorAll("canvas.boundary").forEach((c) => placeholder(c, App.t("starting the session…")));
+  }
 }
 
 function config() {
