@@ -97,8 +97,9 @@ class Session:
         if self.proc.poll() is not None or self.proc.stdin is None:
             raise SessionError("the playground session has ended; reload the page", 410)
         try:
-            self.proc.stdin.write((json.dumps(msg) + "\n").encode())
-            self.proc.stdin.flush()
+            with self.lock:  # one line at a time from the request threads
+                self.proc.stdin.write((json.dumps(msg) + "\n").encode())
+                self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             raise SessionError("the playground session has ended; reload the page", 410) from None
 
