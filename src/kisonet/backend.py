@@ -74,7 +74,10 @@ def _blas_axpy(dtype: np.dtype) -> Any:
     return _AXPY.get(dtype)
 
 
-SMALL_AXPY = 2048  # elements: below this, axpy is NumPy's ``y += a * x`` (the BLAS call costs more)
+# Elements up to which axpy skips holding SciPy's BLAS at one thread: OpenBLAS runs ?axpy of
+# n <= 10,000 on the calling thread, and the check (a threadpoolctl call per array per step)
+# cost a small network more than its arithmetic (docs/performance.md, the playground).
+SMALL_AXPY = 10000
 
 
 def axpy(a: float, x: Any, y: Any) -> Any:
@@ -93,11 +96,6 @@ def axpy(a: float, x: Any, y: Any) -> Any:
     spin after each call and would take the cores from NumPy's BLAS in the next product
     (measured: a 6 ms MLP step became 24 ms), and axpy is memory-bound anyway.
     """
-    if type(y) is np.ndarray and y.size <= SMALL_AXPY and type(x) is np.ndarray and y.flags.writeable:
-        # A small layer's weights: one NumPy multiply-add costs less than the BLAS call's
-        # set-up (thread check, ravel, f2py argument parsing), measured in docs/performance.md.
-        y += a * x
-        return y
     if (
         type(x) is np.ndarray
         and type(y) is np.ndarray
@@ -108,12 +106,13 @@ def axpy(a: float, x: Any, y: Any) -> Any:
     ):
         f = _AXPY.get(y.dtype) or _blas_axpy(y.dtype)
         if f is not None and y.size:
-            for c in _AXPY_BLAS:
-                if c.num_threads != 1:
-                    c.set_num_threads(1)
+            if y.size > SMALL_AXPY:  # OpenBLAS runs ?axpy of at most 10,000 elements on one thread anyway
+                for c in _AXPY_BLAS:
+                    if c.num_threads != 1:
+                        c.set_num_threads(1)
             order = "C" if y.flags.c_contiguous else "F"
-            flat = np.ravel(y, order)  # a view: y is contiguous in this order
-            out = f(np.ravel(x, order), flat, a=a)
+            flat = y.ravel(order)  # a view: y is contiguous in this order
+            out = f(x.ravel(order), flat, a=a)
             if out is not flat:  # pragma: no cover - f2py made a copy
                 flat[...] = out
             return y
