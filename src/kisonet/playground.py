@@ -294,6 +294,7 @@ def _make_schedule(lane: dict[str, Any], opt: Any) -> Any:
         "step": f":{max(1, T // 3)},0.3",
         "warmup-cosine": f":{max(1, T // 10)}",
         "restarts": f":{max(1, T // 4)},1",
+        "plateau": f":{max(1, T // 20)},0.5",  # patience a twentieth of the horizon, halving
     }
     return from_spec(name + args.get(name, ""), opt, epochs=T)
 
@@ -414,6 +415,7 @@ class Playground:
 
     def _train_lane(self, ln: Lane, per_epoch: int, steps: int) -> None:
         from .autograd import Tensor
+        from .optim.lr_scheduler import step_scheduler
         from .regularizers import L1, L2
 
         s, model, opt, loss_fn = ln.setting, ln.model, ln.optimizer, self.loss_fn
@@ -439,11 +441,11 @@ class Playground:
             ln.step += 1
             if ln.step % per_epoch == 0:
                 ln.epoch += 1
-                if ln.schedule is not None:
-                    ln.schedule.step()
                 self._evaluate(ln)
                 if ln.diverged:
                     return
+                if ln.schedule is not None:  # ReduceLROnPlateau watches the training loss (no validation split)
+                    step_scheduler(ln.schedule, {"train_loss": ln.curve["train_loss"][-1]}, monitor="train_loss")
 
     def _logits(self, ln: Lane, X: np.ndarray, taps: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
         from .autograd import Tensor, no_grad

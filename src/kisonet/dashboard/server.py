@@ -188,6 +188,13 @@ def create_app(
     def index() -> Any:
         return send_file(str(static / "index.html"), mimetype="text/html", max_age=0)
 
+    @app.get("/api/language")
+    def api_language() -> Any:
+        """The language kisonet speaks here (``--lang``, ``KISONET_LANG``, the locale): the page's default."""
+        from ..i18n import get_language
+
+        return jsonify(lang=get_language())
+
     @app.get("/api/strings")
     def api_strings() -> Any:
         lang = arg("lang", "en", 8)

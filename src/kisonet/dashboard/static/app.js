@@ -254,14 +254,17 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("filter").addEventListener("input", renderRuns);
   document.getElementById("curve-metric").addEventListener("change", (e) => { Runs.metric = e.target.value; renderCurves(); });
   const langSel = document.getElementById("lang");
-  let lang = "en";
-  try { lang = localStorage.getItem("kisonet.lang") || (navigator.language || "en").slice(0, 2); } catch (e) { /* */ }
-  if (!["en", "ja"].includes(lang)) lang = "en";
-  langSel.value = lang;
+  // the language: the reader's last choice here, else kisonet's (--lang, KISONET_LANG, the locale)
+  let lang = null;
+  try { lang = localStorage.getItem("kisonet.lang"); } catch (e) { /* private mode */ }
   langSel.addEventListener("change", () => setLang(langSel.value));
   App.onLang.push(() => { renderRuns(); renderCompare(); });
   window.addEventListener("resize", () => renderCurves());
-  setLang(lang);
+  (lang ? Promise.resolve({ lang }) : api("/api/language")).catch(() => ({ lang: "en" })).then((r) => {
+    const l = ["en", "ja"].includes(r.lang) ? r.lang : "en";
+    langSel.value = l;
+    setLang(l);
+  });
   loadRuns().then(connectEvents);
   const tab = (location.hash || "#runs").slice(1);
   showTab(["runs", "play", "paths"].includes(tab) ? tab : "runs");
