@@ -275,7 +275,7 @@ function drawFrame(f) {
     series.push({ name: `${pre}${App.t("train")}`, x: L.curve.step, y: L.curve.train_loss, color: LANE_COLORS[i] });
     series.push({ name: `${pre}${App.t("test")}`, x: L.curve.step, y: L.curve.test_loss, color: LANE_COLORS[i], dash: [5, 3] });
   });
-  Chart.draw(document.getElementById("pg-loss"), series, { xlabel: App.t("step"), ylabel: App.t("loss"), ymin: 0 });
+  Chart.draw(document.getElementById("pg-loss"), series, { xlabel: App.t("step"), ylabel: App.t("loss"), ymin: 0, integerX: true });
   drawNetwork(f.lanes[0]);
   document.getElementById("pg-status").textContent = Play.running ? `${App.t("running")} · ${Math.round(Play.stepsPerSec)} ${App.t("steps/s")}` : "";
 }
