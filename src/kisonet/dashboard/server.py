@@ -299,9 +299,15 @@ def create_app(
     @app.get("/api/play/<sid>/stream")
     def api_play_stream(sid: str) -> Any:
         it = sessions.stream(sid)
-        return Response(
-            (_sse(kind, data) for kind, data in it), mimetype="text/event-stream", headers={"Cache-Control": "no-cache"}
-        )
+
+        def events() -> Iterator[str]:
+            try:
+                for kind, data in it:
+                    yield _sse(kind, data)
+            finally:  # the page went away (the server closes this generator): let the session know now
+                it.close()
+
+        return Response(events(), mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     @app.get("/api/paths")
     def api_paths() -> Any:
