@@ -4,6 +4,7 @@ warning and no missing glyph in its outputs."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -80,29 +81,49 @@ def kernel_env(tmp_path_factory):
             os.environ[k] = v
 
 
+# Run in a child process: nbclient imports ipykernel, and "ipykernel" in sys.modules tells
+# kisonet it is inside Jupyter, which would change the output of every later test.
+RUNNER = """
+import sys, nbformat, nbclient
+path, out, cwd, timeout = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+nb = nbformat.read(path, as_version=4)
+client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": cwd}})
+try:
+    client.execute()
+finally:
+    nbformat.write(nb, out)
+"""
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs(path: Path, kernel_env, tmp_path):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
-    nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(
-        nb, timeout=BUDGET_SECONDS, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    )
+    import subprocess
+
+    for module in ("nbformat", "nbclient", "ipykernel"):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed")
+    executed = tmp_path / "executed.ipynb"
     start = time.perf_counter()
     cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
-    client.execute()
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(path), str(executed), str(tmp_path), str(BUDGET_SECONDS)],
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the kernel, once it has exited
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the runner and its kernel
     kernel_cpu = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
-    print(f"{path.name}: {seconds:.1f} s wall, kernel {kernel_cpu:.1f} s CPU")
+    print(f"{path.name}: {seconds:.1f} s wall, {kernel_cpu:.1f} s CPU")
+    assert proc.returncode == 0, f"{path.name} failed:\n{proc.stderr[-3000:]}"
+    cells = json.loads(executed.read_text(encoding="utf-8"))["cells"]
     problems = []
-    for i, cell in enumerate(nb.cells):
+    for i, cell in enumerate(cells):
         for out in cell.get("outputs", []):
-            text = out.get("text", "") if out.get("output_type") == "stream" else ""
+            text = "".join(out.get("text", "")) if out.get("output_type") == "stream" else ""
             if out.get("output_type") == "error":
                 problems.append(f"cell {i}: {out['ename']}: {out['evalue']}")
             if "missing from font" in text or re.search(r"\w+Warning:", text):
                 problems.append(f"cell {i}: {text.strip()[:200]}")
     assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
     assert seconds <= BUDGET_SECONDS, f"{path.name} took {seconds:.0f} s (budget {BUDGET_SECONDS} s)"
+    assert "ipykernel" not in sys.modules
