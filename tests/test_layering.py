@@ -25,10 +25,6 @@ KNOWN: set[tuple[str, str]] = {
     ("kisonet.semi", "kisonet.ensemble._check_int"),
     ("kisonet.semi", "kisonet.ensemble._softmax"),
     ("kisonet.semi", "kisonet.ensemble._TrainsModels"),
-    ("kisonet.distributed.cli", "kisonet.cli.options"),
-    ("kisonet.distributed.cli", "kisonet.cli.train"),
-    ("kisonet.distributed.cli", "kisonet.cli.train._augmenter"),
-    ("kisonet.distributed.cli", "kisonet.cli.train._model_config"),
 }
 
 

@@ -21,6 +21,11 @@ class KisonetValueError(KisonetError, ValueError):
     """An argument has the right type but a value kisonet cannot accept."""
 
 
+class ConfigError(KisonetValueError):
+    """A bad option value: a command-line flag, a config-file key or a :class:`~kisonet.train.RunConfig`
+    field (the message starts with the option's name; the command line exits with code 2)."""
+
+
 class ShapeError(KisonetValueError):
     """Array shapes do not fit together (the message names the op and both shapes)."""
 

@@ -83,62 +83,14 @@ def check_unsupported(config: dict[str, Any], command: str, names: Sequence[str]
 def setup(
     config: dict[str, Any], command: str, classification_only: str | None = None
 ) -> tuple[dict[str, Any], Any, Any, Callable[..., Any], dict[str, Any]]:
-    """Seed, threads, data (train's prepare_data), the run folder (config.json written),
-    a ``make_model()`` from --model & co., and Trainer options (optimizer factory, L1).
-    ``classification_only``: what needs a classification dataset (checked before the
-    run folder is made)."""
-    import kisonet as kn
+    """Seed, threads, data, the run folder (config.json written), a ``make_model()`` from --model
+    & co., and Trainer options (optimizer factory, L1): :func:`kisonet.runner.prepare_members`,
+    with the resolved options (the command's own included) as a dict."""
+    from ..runner import prepare_members
 
-    from .. import runs
-    from ..errors import KisonetValueError, ShapeError
-    from ..models import build_model
-    from .train import apply_notes_forms, finalize_config, make_optimizer, prepare_data
-
-    config = finalize_config(config)
-    if config.get("threads"):
-        kn.set_num_threads(int(config["threads"]))
-    kn.manual_seed(int(config["seed"]))
-    data = prepare_data(config)
-    if classification_only and data.task != "classification":
-        raise UsageError(f"{classification_only}: needs a classification dataset, {config['dataset']} is {data.task}")
-
-    def make_model() -> Any:
-        model = build_model(
-            config["model"], data.input_shape, data.n_outputs, activation=config["activation"],
-            init=config["init"], dropout=config["dropout"], batch_norm=config["batch-norm"],
-        )  # fmt: skip
-        apply_notes_forms(config, model)
-        return model
-
-    try:
-        make_model()  # fail early, with the option's name, on a model that does not fit the data
-    except UsageError:
-        raise
-    except ShapeError as e:
-        raise UsageError(f"--model {config['model']}: {e} (dataset {config['dataset']})") from None
-    except KisonetValueError as e:
-        raise UsageError(f"--model: {e}") from None
-    train_kw: dict[str, Any] = {
-        "optimizer": lambda params: make_optimizer(config, params),
-        "epochs": int(config["epochs"]),
-        "batch_size": int(config["batch-size"]),
-    }
-    if config.get("l1", 0) > 0:
-        from ..regularizers import L1
-
-        train_kw["trainer_kwargs"] = {"regularizer": L1(config["l1"], half=bool(config.get("l1-half", False)))}
-    if command in ("ensemble", "semi") and config.get("progress", True):
-        from ..train import ProgressBar
-
-        # one bar for every model trained: a line per epoch off a terminal, numbered by model
-        bar = ProgressBar(fit_label="member" if command == "ensemble" else "model")
-        train_kw.setdefault("trainer_kwargs", {})["callbacks"] = [bar]
-    run_dir = runs.RunFolder.open(
-        config.get("out"), f"kisonet {command}", overwrite=config.get("overwrite", False)
-    ).path
-    config = {**config, "out": str(run_dir)}
-    runs.write_config(run_dir, config)
-    return config, data, run_dir, make_model, train_kw
+    label = {"ensemble": "member", "semi": "model"}.get(command)
+    cfg, data, run_dir, make_model, train_kw = prepare_members(config, classification_only, label, f"kisonet {command}")
+    return {**config, **cfg.to_dict()}, data, run_dir, make_model, train_kw
 
 
 def write_csv(path: Any, rows: list[dict[str, Any]]) -> None:

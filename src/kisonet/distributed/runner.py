@@ -1,4 +1,4 @@
-"""``kisonet train --distributed {sync,async,pipeline}``: the train command on N MPI ranks.
+"""The runner on N MPI ranks: ``kisonet train --distributed {sync,async,pipeline}``.
 
 Launched as ``mpiexec -n N kisonet train --distributed MODE [train options]``.
 Every rank resolves the same options, loads the same data and builds the same
@@ -16,101 +16,116 @@ metrics.json, model.npz and curves.png, the same files as a single-process run.
   micro-batches per batch.
 
 Any exception on any rank prints ``rank r/N: ...`` and aborts every rank.
+
+It builds on :mod:`kisonet.runner` (data, model, optimizer, schedule, regulariser, run folder) and
+differs only in how the model is wrapped and fed.
 """
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-MODES = ("none", "sync", "async", "pipeline")
+from ..config import DISTRIBUTED_MODES, RunConfig
+from ..errors import ConfigError
+from ..runner import as_run_config, blas_threads
+
+__all__ = ["run_distributed", "train_distributed"]
 
 
-def train_distributed(config: dict[str, Any], echo: Callable[[str], None] | None = None, resume: Any = None) -> int:
-    """Run the train command for a resolved config with ``config['distributed']`` set.
+def run_distributed(
+    config: RunConfig | Mapping[str, Any], echo: Callable[[str], None] | None = None, resume: Any = None
+) -> int:
+    """Run ``kisonet train`` for a config with ``distributed`` set, on the ranks of ``MPI.COMM_WORLD``.
     ``resume``: the checkpoint of an interrupted ``--distributed sync`` run (every rank reads it)."""
-    from ..cli.options import UsageError
     from .comm import DistributedError, guard, world
 
+    cfg = as_run_config(config).finalize()
     try:
         comm = world()
     except DistributedError as e:
-        raise UsageError(f"--distributed: {e}") from None
+        raise ConfigError(f"--distributed: {e}") from None
     rank = comm.Get_rank()
     say = (echo or (lambda s: print(s, flush=True))) if rank == 0 else (lambda s: None)
-    _check(config, comm.Get_size())
-    _same_options(config, comm)
+    _check(cfg, comm.Get_size())
+    _same_options(cfg, comm)
     from .comm import Watchdog
 
     # ranks that run a Trainer tick it after every step; the async server and the pipeline's
     # stage ranks wait on messages with their own time-outs instead
-    serves = (config["distributed"] == "async" and rank == 0) or (config["distributed"] == "pipeline" and rank != 0)
-    watchdog = Watchdog(comm, 0.0 if serves else float(config.get("rank-timeout") or 0))
-    with guard(comm):
+    serves = (cfg.distributed == "async" and rank == 0) or (cfg.distributed == "pipeline" and rank != 0)
+    watchdog = Watchdog(comm, 0.0 if serves else float(cfg.rank_timeout or 0))
+    with blas_threads(cfg), guard(comm):
         watchdog.start()
         try:
-            return _run(config, comm, say, watchdog, resume)
+            return _run(cfg, comm, say, watchdog, resume)
         finally:
             watchdog.stop()
 
 
-def _same_options(config: dict[str, Any], comm: Any) -> None:
+def _same_options(cfg: RunConfig, comm: Any) -> None:
     """Every rank must run the same options: compare their digests, and name the options
-    that differ (every rank raises the same UsageError, so none is left waiting)."""
+    that differ (every rank raises the same error, so none is left waiting)."""
     from .. import runs
-    from ..errors import KisonetValueError
 
+    config = cfg.to_dict()
     digests = comm.allgather(runs.options_digest(config))
     if len(set(digests)) == 1:
         return
     options = comm.allgather(runs.run_options(config))
     keys = sorted({k for o in options for k in runs.changed_options(options[0], o)})
     ranks = [r for r, d in enumerate(digests) if d != digests[0]]
-    raise KisonetValueError(
+    raise ConfigError(
         f"--distributed: the ranks were started with different options ({', '.join(keys)} differ between rank 0 "
         f"and rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}); launch every rank with the same "
         "command line"
     )
 
 
-def _check(config: dict[str, Any], size: int) -> None:
-    from ..cli.options import UsageError
+#: the name this function had when it lived beside the command line
+train_distributed = run_distributed
 
-    mode = config["distributed"]
-    if mode in ("async", "pipeline") and size < 2:
-        raise UsageError(
-            f"--distributed {mode}: needs at least 2 MPI ranks, got 1; launch with mpiexec -n N kisonet train ..."
+
+def _check(cfg: RunConfig, size: int) -> None:
+    mode = cfg.distributed
+    need = DISTRIBUTED_MODES.entry(mode).min_ranks
+    if size < need:
+        raise ConfigError(
+            f"--distributed {mode}: needs at least {need} MPI ranks, got {size}; "
+            "launch with mpiexec -n N kisonet train ..."
         )
-    if mode == "sync" and int(config["batch-size"]) % size:
-        raise UsageError(
-            f"--distributed sync: --batch-size {config['batch-size']} (the global batch) must be divisible "
+    if mode == "sync" and cfg.batch_size % size:
+        raise ConfigError(
+            f"--distributed sync: --batch-size {cfg.batch_size} (the global batch) must be divisible "
             f"by the {size} ranks"
         )
-    if mode == "async" and config.get("early-stopping"):
-        raise UsageError("--early-stopping: not available with --distributed async (workers stop independently)")
-    if mode == "pipeline" and config.get("l1"):
-        raise UsageError("--l1: not available with --distributed pipeline (each stage holds part of the weights)")
+    if mode == "async" and cfg.early_stopping:
+        raise ConfigError("--early-stopping: not available with --distributed async (workers stop independently)")
+    if mode == "pipeline" and cfg.l1:
+        raise ConfigError("--l1: not available with --distributed pipeline (each stage holds part of the weights)")
 
 
-def _run(
-    config: dict[str, Any], comm: Any, say: Callable[[str], None], watchdog: Any = None, resume: Any = None
-) -> int:
+def _run(cfg: RunConfig, comm: Any, say: Callable[[str], None], watchdog: Any = None, resume: Any = None) -> int:
     import numpy as np
 
     from .. import runs
-    from ..cli.train import (
-        _augmenter,
-        _model_config,
+    from ..runner import (
+        create_run_folder,
+        evaluate_splits,
+        finish_run,
         format_table,
-        make_early_stopping,
+        make_augmenter,
+        make_callbacks,
         make_optimizer,
         make_regularizer,
         make_scheduler,
         prepare_data_and_model,
+        run_record,
     )
-    from ..train import AFTER_HISTORY, LambdaCallback, Trainer
+    from ..serialization import save
+    from ..train import AFTER_HISTORY, CHECKPOINT_KIND, LambdaCallback, Trainer
+    from ..viz import LivePlot
     from .async_ps import AsyncWorker, ParameterServer
     from .data_parallel import DataParallel
     from .pipeline import PipelineParallel
@@ -118,37 +133,23 @@ def _run(
     from .sync_batchnorm import convert_sync_batchnorm
 
     t_start = time.perf_counter()
-    mode, rank, size = config["distributed"], comm.Get_rank(), comm.Get_size()
-    seed = int(config["seed"])
-    data, model = prepare_data_and_model(config)
-    classification = data.task == "classification"
-    metric = "accuracy" if classification else "rmse"
-    loss_name = "cross_entropy" if classification else "mse"
-    regularizer = make_regularizer(config)
+    mode, rank, size = cfg.distributed, comm.Get_rank(), comm.Get_size()
+    seed, epochs, batch = cfg.seed, cfg.epochs, cfg.batch_size
+    data, model = prepare_data_and_model(cfg)
+    metric, loss_name = data.metric, data.loss
+    regularizer = make_regularizer(cfg)
 
     run_dir = None
     if rank == 0:
         # locked, with status.json: a rank that dies (the others abort) leaves it marked failed
-        run_dir = runs.RunFolder.open(
-            config.get("out"),
-            f"kisonet train --distributed {mode}",
-            overwrite=bool(config.get("overwrite")) and resume is None,
-            resume=resume is not None,
-        ).path
-        config = {**config, "out": str(run_dir)}
-        if resume is None:
-            runs.write_config(run_dir, config)
-    callbacks: list[Any] = [] if watchdog is None else [watchdog]
-    if config["early-stopping"]:
-        callbacks.append(make_early_stopping(config))
-    title = f"{config['model']} on {config['dataset']} ({mode})"
+        run_dir = create_run_folder(cfg, None, f"kisonet train --distributed {mode}", resume=resume is not None).path
+    callbacks: list[Any] = ([] if watchdog is None else [watchdog]) + make_callbacks(cfg)
+    title = f"{cfg.model} on {cfg.dataset} ({mode})"
     if rank == 0:
-        from ..viz import LivePlot
-
         callbacks.append(
             LambdaCallback(order=AFTER_HISTORY, on_epoch_end=lambda t, e, logs: runs.write_history(run_dir, t.history))
         )
-        # curves.png as the run goes (drawing at most a quarter of the time; the end draws it again)
+        # curves.png as the run goes (drawing held under 10% of the training time; the end draws it again)
         callbacks.append(
             LivePlot(
                 ("loss", metric), path=run_dir / runs.CURVES, display=False, max_overhead=0.25, final=False, title=title
@@ -156,31 +157,28 @@ def _run(
         )
     ckpt = None if run_dir is None else run_dir / runs.CHECKPOINT
     if rank == 0 and mode == "sync":
-        import kisonet as kn
-
-        from ..train import CHECKPOINT_KIND
-
         # rank 0's last good state, as in a single-process run: kept when a rank dies
-        record = {
-            "options_digest": runs.options_digest(config),
-            "options": runs.run_options(config),
-            "world_size": size,
-        }
+        record = {**run_record(cfg), "world_size": size}
 
         def save_checkpoint(t: Any, epoch: int, logs: Any) -> None:
-            kn.save({**t.state_dict(), "run": record}, ckpt, kind=CHECKPOINT_KIND)
+            save({**t.state_dict(), "run": record}, ckpt, kind=CHECKPOINT_KIND)
 
         callbacks.append(LambdaCallback(order=AFTER_HISTORY, on_epoch_end=save_checkpoint))
-    progress = bool(config["progress"]) and rank == 0
-    epochs, batch = int(config["epochs"]), int(config["batch-size"])
-    transform = _augmenter(config, data.standardizer)
+    progress = cfg.progress and rank == 0
+    transform = make_augmenter(cfg, data.standardizer)
     n_train = len(data.train[0])
     say(
-        f"kisonet train: {config['model']} on {config['dataset']} ({n_train} train, "
+        f"kisonet train: {cfg.model} on {cfg.dataset} ({n_train} train, "
         f"{0 if data.val is None else len(data.val[0])} val, {len(data.test[0])} test), "
-        f"{config['optimizer']} lr={config['lr']:g}, {epochs} epochs, "
+        f"{cfg.optimizer} lr={cfg.lr:g}, {epochs} epochs, "
         f"--distributed {mode} on {size} ranks -> {run_dir}"
     )
+
+    def trainer_for(net: Any, opt: Any, extra: Any, **kw: Any) -> Any:
+        return Trainer(
+            net, loss_name, opt, metrics=(metric,), callbacks=[extra, *callbacks],
+            scheduler=make_scheduler(cfg, opt), **kw,
+        )  # fmt: skip
 
     t_fit = time.perf_counter()
     final_model = model
@@ -188,27 +186,18 @@ def _run(
     evaluator: Trainer
     comm_note = ""
     if mode == "sync":
-        if config["batch-norm"]:
+        if cfg.batch_norm:
             model = convert_sync_batchnorm(model, comm)  # global-batch statistics, as one process
             final_model = model
         dp = DataParallel(model, comm)
-        optimizer = make_optimizer(config, dp.parameters())
         sampler = DistributedSampler(n_train, comm=comm, seed=seed)
         loader = DistributedLoader(data.train, batch // size, sampler, transform=transform)
-        trainer = Trainer(
-            dp,
-            loss_name,
-            optimizer,
-            metrics=(metric,),
-            callbacks=[dp, *callbacks],
-            scheduler=make_scheduler(config, optimizer),
-            regularizer=regularizer,
-            progress=progress,
-            seed=seed,
+        trainer = trainer_for(
+            dp, make_optimizer(cfg, dp.parameters()), dp, regularizer=regularizer, progress=progress, seed=seed
         )
         if resume is not None:
             _resume_sync(trainer, resume, size)
-            say(f"kisonet train: resuming {config.get('out')} at epoch {trainer.epoch + 1} on {size} ranks")
+            say(f"kisonet train: resuming {cfg.out} at epoch {trainer.epoch + 1} on {size} ranks")
         with np.errstate(over="ignore", invalid="ignore"):
             trainer.fit(loader, val=data.val, test=data.test, epochs=epochs)
         history, evaluator = trainer.history, trainer
@@ -219,7 +208,7 @@ def _run(
     elif mode == "async":
         if rank == 0:
             server = ParameterServer(
-                model, make_optimizer(config, model.parameters()), comm, max_staleness=config.get("max-staleness")
+                model, make_optimizer(cfg, model.parameters()), comm, max_staleness=cfg.max_staleness
             )
 
             def epoch_done(epoch: int, logs: dict[str, float]) -> None:
@@ -235,48 +224,26 @@ def _run(
                 f"max {st['staleness_max']}"
             )
         else:
-            worker = AsyncWorker(model.parameters(), lr=config["lr"], model=model, comm=comm)
+            worker = AsyncWorker(model.parameters(), lr=cfg.lr, model=model, comm=comm)
             sampler = DistributedSampler(n_train, num_replicas=size - 1, rank=rank - 1, seed=seed)
             loader = DistributedLoader(data.train, batch, sampler, transform=transform)
-            trainer = Trainer(
-                model,
-                loss_name,
-                worker,
-                metrics=(metric,),
-                callbacks=[worker, *callbacks],
-                scheduler=make_scheduler(config, worker),
-                regularizer=regularizer,
-                progress=False,
-                seed=seed + rank,
-            )
+            trainer = trainer_for(model, worker, worker, regularizer=regularizer, progress=False, seed=seed + rank)
             with np.errstate(over="ignore", invalid="ignore"):
                 trainer.fit(loader, val=data.val, test=data.test, epochs=epochs)
             return _all_succeeded(comm)
     else:  # pipeline
-        pipe = PipelineParallel(
-            model, comm, chunks=int(config.get("micro-batches") or 4), optimizer=lambda ps: make_optimizer(config, ps)
-        )
+        pipe = PipelineParallel(model, comm, chunks=cfg.micro_batches, optimizer=lambda ps: make_optimizer(cfg, ps))
         if rank != 0:
             pipe.serve()
             return _all_succeeded(comm)
-        optimizer = make_optimizer(config, pipe.parameters())
-        trainer = Trainer(
-            pipe,
-            loss_name,
-            optimizer,
-            metrics=(metric,),
-            callbacks=[pipe, *callbacks],
-            scheduler=make_scheduler(config, optimizer),
-            progress=progress,
-            seed=seed,
-        )
+        trainer = trainer_for(pipe, make_optimizer(cfg, pipe.parameters()), pipe, progress=progress, seed=seed)
         try:
             with np.errstate(over="ignore", invalid="ignore"):
                 trainer.fit(
                     data.train, val=data.val, test=data.test, epochs=epochs, batch_size=batch, transform=transform
                 )
             history, evaluator = trainer.history, trainer
-            final: dict[str, float] = _final(evaluator, data)
+            final: dict[str, Any] = evaluate_splits(evaluator, data)
             model.load_state_dict(pipe.state_dict())  # gather every stage into the plain model
         finally:
             pipe.close()
@@ -286,22 +253,11 @@ def _run(
     if rank != 0:
         return 0
     if mode != "pipeline":
-        final = _final(evaluator, data)
-    runs.write_history(run_dir, history)
+        final = evaluate_splits(evaluator, data)
     final["epochs"] = len(history.get("train_loss", []))
     final["train_seconds"] = train_seconds
     final["world_size"] = size
-    runs.write_metrics(run_dir, final)
-    runs.save_run_model(
-        run_dir,
-        final_model,
-        _model_config(config, data),
-        None if data.standardizer is None else data.standardizer.state_dict(),
-    )
-    try:
-        runs.save_curves(run_dir, history, ("loss", metric), title=title)
-    except ImportError as e:
-        print(f"kisonet train: warning: no curves.png ({e})", file=sys.stderr)
+    finish_run(cfg, run_dir, data, final_model, history, final, title)
     if ckpt is not None:
         ckpt.unlink(missing_ok=True)  # the run is complete: model.npz is its result
     say(format_table(final, time.perf_counter() - t_start, metric))
@@ -314,12 +270,11 @@ def _run(
 def _resume_sync(trainer: Any, path: Any, size: int) -> None:
     """Every rank restores rank 0's checkpoint (the same weights, optimizer, schedule, RNG and
     epoch on every rank, as the synchronous run keeps them)."""
-    import kisonet as kn
-
     from ..errors import RunFolderError
+    from ..serialization import load
     from ..train import CHECKPOINT_KIND
 
-    state = kn.load(path, kind=CHECKPOINT_KIND)
+    state = load(path, kind=CHECKPOINT_KIND)
     saved = (state.get("run") or {}).get("world_size")
     if saved is not None and int(saved) != size:
         raise RunFolderError(
@@ -334,12 +289,3 @@ def _all_succeeded(comm: Any) -> int:
     metrics.json and model.npz for a run one of whose workers failed."""
     comm.allreduce(1)
     return 0
-
-
-def _final(evaluator: Any, data: Any) -> dict[str, float]:
-    final: dict[str, float] = {}
-    for split, pair in (("train", data.train), ("val", data.val), ("test", data.test)):
-        if pair is not None:
-            for k, v in evaluator.evaluate(pair).items():
-                final[f"{split}_{k}"] = float(v)
-    return final

@@ -1,0 +1,376 @@
+"""The typed run configuration: every option of a training run in one dataclass.
+
+:class:`RunConfig` is what ``kisonet train`` (its flags and ``--config FILE``), the commands built
+on it, the experiments and the dashboard fill in, and what :func:`kisonet.runner.run` turns into
+data -> model -> optimizer -> schedule -> regulariser -> callbacks -> Trainer -> run folder::
+
+    import kisonet as kn
+    cfg = kn.config.RunConfig(model="lenet", optimizer="sgd", epochs=5, schedule="step:2,0.5")
+    kn.runner.run(cfg)                                  # the same run as the command line's
+
+Each field carries its type, default, parser (validation and normalisation: ``'SGD'`` -> ``'sgd'``,
+``'step:2'`` -> ``'step:2,0.1'``) and help text; the command line's flags are generated from the
+fields (``batch_size`` is ``--batch-size``), so a new option is one field here.  Files:
+
+* :meth:`RunConfig.to_json` / :meth:`RunConfig.to_toml` write the options with the command line's
+  spellings (``batch-size``) and ``format_version``; :meth:`RunConfig.from_file` reads TOML (an
+  optional ``[train]`` table) or a run folder's ``config.json``, also those written before the
+  format version existed.  ``a_b`` and ``a-b`` are the same key.  A key renamed since (see
+  :data:`RENAMED`) is refused with a message naming the new key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .data.transforms import PRESETS
+from .errors import ConfigError, KisonetValueError, closest
+from .models import MODELS
+from .models import parse_spec as parse_model_spec
+from .nn.activation import ACTIVATIONS
+from .nn.init import init_forms, parse_init
+from .optim.lr_scheduler import parse_spec as parse_schedule_spec
+from .optim.lr_scheduler import schedule_forms
+from .optim.registry import OPTIMIZERS, check_momentum, train_optimizers
+from .registry import Registry
+from .validation import boolean, choice, from_check, number, text
+
+__all__ = [
+    "DISTRIBUTED_MODES",
+    "EPS_OPTIMIZERS",
+    "EPS_PLACEMENTS",
+    "FORMAT_VERSION",
+    "RENAMED",
+    "RunConfig",
+    "option_fields",
+]
+
+#: Version of the config files written by :meth:`RunConfig.to_json` / :meth:`RunConfig.to_toml`.
+#: Files without ``format_version`` (written before it existed) are version 0 and load unchanged.
+FORMAT_VERSION = 1
+
+#: Keys renamed since an earlier format: old field name -> new field name (Python spellings).
+#: An old key in a file is refused with a message naming the new one (no key has been renamed
+#: yet; add one here when renaming a field).
+RENAMED: dict[str, str] = {}
+
+#: Keys a run writes into its config.json that are not options (ignored when the file is read back).
+RUN_RECORD_KEYS = ("format_version", "world_size")
+
+# The ways a run is spread over MPI ranks (the run setting ``distributed``; kisonet.distributed
+# implements them and re-exports this registry as ``kisonet.distributed.MODES``).
+# fmt: off
+DISTRIBUTED_MODES: Registry[str] = Registry("distributed mode")
+DISTRIBUTED_MODES.add("none", "none", "one process (no MPI)", min_ranks=1)
+DISTRIBUTED_MODES.add("sync", "sync", "synchronous data parallel: --batch-size is the global batch, one allreduce "
+                      "per step", min_ranks=1)
+DISTRIBUTED_MODES.add("async", "async", "parameter server on rank 0, asynchronous workers on ranks 1..N-1 "
+                      "(--max-staleness)", min_ranks=2)
+DISTRIBUTED_MODES.add("pipeline", "pipeline", "the model's layers split into N stages, GPipe micro-batches "
+                      "(--micro-batches)", min_ranks=2)
+# fmt: on
+
+# Where eps enters the adaptive optimizers' denominator (docs/notes-forms.md): PyTorch's sqrt(v) + eps,
+# Keio lecture 4's sqrt(v + eps), or the textbook Adam's eps on sqrt(v) before bias correction.
+EPS_PLACEMENTS = ("outside", "inside", "uncorrected")
+EPS_OPTIMIZERS = {
+    "outside": ("adagrad", "rmsprop", "adam", "adamw"),
+    "inside": ("adagrad", "rmsprop", "adam", "adamw"),
+    "uncorrected": ("adam", "adamw"),
+}
+_EPS_ANY = ("adagrad", "rmsprop", "adadelta", "adam", "adamw", "adabelief")
+
+
+def _opt(
+    default: Any,
+    parse: Callable[[Any, str], Any],
+    help: str,  # noqa: A002
+    metavar: str | None = None,
+    switch: bool = False,
+    choices: Iterable[str] = (),
+) -> Any:
+    """A RunConfig field: default, parser ``(value, where) -> value``, help text, CLI metavar,
+    on/off ``switch`` (``--name / --no-name``), accepted values shown in help."""
+    meta = {"parse": parse, "help": help, "metavar": metavar, "switch": switch, "choices": ", ".join(choices)}
+    return field(default=default, metadata=meta)
+
+
+def _names(reg: Registry) -> tuple[str, ...]:
+    return reg.names()
+
+
+_AUGMENTS = ("none", *PRESETS.names())
+_MODEL_FORMS = [*(e.meta["form"] for e in MODELS.entries()), "module:function"]
+
+
+@dataclass
+class RunConfig:
+    """Every option of one training run (the fields of ``kisonet train``), validated and normalised."""
+
+    # fmt: off
+    dataset: str = _opt("digits", text(allow_none=False), "dataset name (see `kisonet datasets`)", "NAME")
+    data_dir: str | None = _opt(None, text(), "folder holding a dataset's files (default: the cache, $KISONET_DATA)",
+                                "DIR")
+    model: str = _opt("mlp:256,128", from_check(parse_model_spec), " | ".join(_MODEL_FORMS), "SPEC")
+    activation: str = _opt("relu", choice(_names(ACTIVATIONS), "activation"), "hidden activation", "NAME",
+                           choices=_names(ACTIVATIONS))
+    init: str | None = _opt(None, from_check(parse_init), "weight init (default: PyTorch's layer default)", "NAME",
+                            choices=init_forms())
+    optimizer: str = _opt("adam", choice(train_optimizers(), "optimizer"), "optimizer", "NAME",
+                          choices=train_optimizers())
+    lr: float | None = _opt(None, number(float, low=0.0, low_open=True, allow_none=True),
+                            "learning rate (default depends on the optimizer: adam 0.001, sgd 0.1, ...)", "LR")
+    momentum: float | None = _opt(
+        None, number(float, low=0.0, high=1.0, high_open=True, allow_none=True),
+        "momentum for sgd/momentum/nesterov/rmsprop (default 0.9 for momentum and nesterov, else 0)", "M")
+    eps: float | None = _opt(
+        None, number(float, low=0.0, allow_none=True),
+        "the adaptive optimizers' eps (default: the optimizer's, PyTorch's: adam 1e-8, adagrad 1e-10, ...)", "EPS")
+    eps_placement: str = _opt(
+        "outside", choice(EPS_PLACEMENTS, "eps placement"),
+        "where eps enters adagrad/rmsprop/adam(w): outside = sqrt(v)+eps (PyTorch, E-cert report), "
+        "inside = sqrt(v+eps) (Keio lecture 4), uncorrected = adam with eps on sqrt(v) before bias "
+        "correction (the textbook)", "WHERE", choices=EPS_PLACEMENTS)
+    weight_decay: float = _opt(0.0, number(float, low=0.0), "L2 weight decay (coupled; decoupled for adamw)", "WD")
+    l1: float = _opt(0.0, number(float, low=0.0), "L1 penalty strength on weights (biases excluded)", "LAMBDA")
+    l1_half: bool = _opt(False, boolean, "--l1 as Keio lecture 4's (lambda/2)||w||_1 instead of the E-cert deck's "
+                         "lambda||w||_1", switch=True)
+    schedule: str = _opt("constant", from_check(parse_schedule_spec), "learning-rate schedule", "SPEC",
+                         choices=[schedule_forms()])
+    epochs: int = _opt(30, number(int, low=1), "number of epochs", "N")
+    batch_size: int = _opt(32, number(int, low=1), "mini-batch size", "N")
+    dropout: float = _opt(0.0, number(float, low=0.0, high=1.0, high_open=True), "dropout probability", "P")
+    dropout_scaling: str = _opt(
+        "inverted", choice(("inverted", "test-time"), "dropout scaling"),
+        "inverted = survivors x 1/(1-p) while training (PyTorch, Keio lecture 4); test-time = outputs "
+        "x (1-p) at test (E-cert DAY 2)", "FORM", choices=("inverted", "test-time"))
+    batch_norm: bool = _opt(False, boolean, "batch normalisation after each hidden layer", switch=True)
+    bn_inference: str = _opt(
+        "running", choice(("running", "average"), "batch-norm inference statistics"),
+        "running = EMA (momentum 0.1) of batch mean and unbiased variance (PyTorch); average = mean over "
+        "the training batches of their mean and biased variance (Keio lecture 4)", "STATS",
+        choices=("running", "average"))
+    augment: str = _opt("none", choice(_AUGMENTS, "augmentation"), "training-set augmentation", "NAME",
+                        choices=_AUGMENTS)
+    early_stopping: int = _opt(0, number(int, low=0), "stop after PATIENCE epochs without val_loss progress (0: off)",
+                               "PATIENCE")
+    early_stopping_criterion: str = _opt(
+        "patience", choice(("patience", "increases"), "early-stopping criterion"),
+        "patience = PATIENCE epochs without a new best val_loss; increases = PATIENCE consecutive epochs "
+        "whose val_loss rose (Keio lecture 4, E-cert DAY 2)", "RULE", choices=("patience", "increases"))
+    val_split: float = _opt(0.1, number(float, low=0.0, high=1.0, high_open=True),
+                            "fraction of the training part held out for validation (0: none)", "FRAC")
+    standardize: bool = _opt(True, boolean, "standardise inputs with training-set statistics", switch=True)
+    grad_norms: bool = _opt(False, boolean, "record each layer's gradient norm ||dE/dW_l|| (history.csv "
+                            "grad_norm_l1, ...) and print them", switch=True)
+    seed: int = _opt(0, number(int, low=0), "random seed (same seed, same history)", "N")
+    # One BLAS thread by default: at mini-batch sizes the products are too small for a second
+    # thread to pay, and idle BLAS threads spin (measured: 5x the CPU time on a 2-core box).
+    threads: int | None = _opt(1, number(int, low=1, allow_none=True), "BLAS threads", "N")
+    out: str | None = _opt(None, text(), "run folder (default runs/<timestamp>)", "DIR")
+    overwrite: bool = _opt(False, boolean, "let --out replace a folder that already holds a run (its run files are "
+                           "removed first)", switch=True)
+    # Distributed training (kisonet.distributed; run under mpiexec -n N, see docs/distributed.md).
+    distributed: str = _opt("none", choice(_names(DISTRIBUTED_MODES), "distributed mode"),
+                            "train on the MPI ranks of `mpiexec -n N kisonet train ...`", "MODE",
+                            choices=_names(DISTRIBUTED_MODES))
+    max_staleness: int | None = _opt(
+        None, number(int, low=0, allow_none=True),
+        "--distributed async: bound on a worker's lead over the slowest one, in pushes (default: unbounded)", "S")
+    micro_batches: int = _opt(4, number(int, low=1), "--distributed pipeline: micro-batches per batch (GPipe)", "M")
+    rank_timeout: float = _opt(
+        300.0, number(float, low=0.0),
+        "--distributed: end every rank when one makes no progress for this many seconds (0: wait for ever)", "SECONDS")
+    progress: bool = _opt(True, boolean, "show a progress bar", switch=True)
+    detect_anomaly: bool = _opt(False, boolean, "on a NaN/Inf gradient, name the op that produced it and where it "
+                                "was created (slower)", switch=True)
+    # fmt: on
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, f.metadata["parse"](getattr(self, f.name), f.name))
+
+    # --- keys -----------------------------------------------------------------------------
+
+    @staticmethod
+    def key(name: str) -> str:
+        """The file/flag spelling of a field: ``batch_size`` -> ``batch-size``."""
+        return name.replace("_", "-")
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    # --- dicts and files ------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "config", extra: str = "error") -> RunConfig:
+        """Build from ``{key: value}`` with either spelling (``batch-size`` / ``batch_size``).
+
+        ``source`` names the origin in messages (``"config.toml"`` -> ``"config.toml: lr: ..."``).
+        ``extra``: ``"error"`` refuses an unknown key with the closest valid one, ``"ignore"``
+        skips it (the commands that add options of their own)."""
+        names = cls.field_names()
+        keys = [cls.key(n) for n in names]
+        version = data.get("format_version", data.get("format-version", 0))
+        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+            raise ConfigError(
+                f"{source}: written by a newer kisonet (format_version {version}; this one reads up to "
+                f"{FORMAT_VERSION}); upgrade kisonet"
+            )
+        values: dict[str, Any] = {}
+        for raw_key, value in data.items():
+            k = str(raw_key).replace("_", "-").lower()
+            if k.replace("-", "_") in RUN_RECORD_KEYS:
+                continue
+            if k.replace("-", "_") in RENAMED:
+                new = cls.key(RENAMED[k.replace("-", "_")])
+                raise ConfigError(f"{source}: {raw_key}: this key was renamed to {new!r}; rename it")
+            if k not in keys:
+                if extra == "ignore":
+                    continue
+                raise ConfigError(
+                    f"{source}: {raw_key}: unknown option{closest(k, keys)}; valid keys: {', '.join(keys)}"
+                )
+            values[k.replace("-", "_")] = (value, f"{source}: {raw_key}")
+        cfg = cls()
+        for name, (value, where) in values.items():
+            parse = next(f for f in dataclasses.fields(cls) if f.name == name).metadata["parse"]
+            setattr(cfg, name, parse(value, where))
+        return cfg
+
+    def to_dict(self, spelling: str = "file") -> dict[str, Any]:
+        """``{key: value}``: ``spelling="file"`` uses the CLI's keys (``batch-size``), ``"python"`` the field names."""
+        d = dataclasses.asdict(self)
+        return d if spelling == "python" else {self.key(k): v for k, v in d.items()}
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A copy with ``changes`` (field names), validated."""
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self, path: str | os.PathLike | None = None) -> str:
+        """JSON text (with ``format_version``); written to ``path`` when given."""
+        text = json.dumps({"format_version": FORMAT_VERSION, **self.to_dict()}, indent=2) + "\n"
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_toml(self, path: str | os.PathLike | None = None) -> str:
+        """TOML text (None values are left out: they mean the default); written to ``path`` when given."""
+        lines = [f"format_version = {FORMAT_VERSION}"]
+        for k, v in self.to_dict().items():
+            if v is None:
+                continue
+            lines.append(f"{k} = {json.dumps(v) if not isinstance(v, bool) else str(v).lower()}")
+        text = "\n".join(lines) + "\n"
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "config.json") -> RunConfig:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{source} is not valid JSON: {e}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source} must hold a JSON object of options")
+        return cls.from_dict(data, source)
+
+    @classmethod
+    def from_toml(cls, text: str, source: str = "config.toml") -> RunConfig:
+        import tomllib
+
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{source} is not valid TOML: {e}") from None
+        return cls.from_dict(_train_table(data), source)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> RunConfig:
+        """Read a TOML file or a run folder's config.json (``out`` is kept; clear it to start a new run)."""
+        data = read_config_file(path)
+        return cls.from_dict(data, os.path.basename(os.fspath(path)))
+
+    # --- options that depend on each other -------------------------------------------
+
+    def finalize(self) -> RunConfig:
+        """A copy with the optimizer-dependent defaults filled (lr, momentum) and option
+        combinations checked (the messages name the flags)."""
+        cfg = self.replace()
+        opt = cfg.optimizer
+        if cfg.lr is None:
+            cfg.lr = OPTIMIZERS.entry(opt).default_lr
+        try:
+            cfg.momentum = check_momentum(opt, cfg.momentum)
+        except KisonetValueError as e:
+            raise ConfigError(f"--momentum: {e}") from None
+        placement = cfg.eps_placement
+        if placement != "outside" and opt not in EPS_OPTIMIZERS[placement]:
+            raise ConfigError(
+                f"--eps-placement {placement}: applies to {', '.join(EPS_OPTIMIZERS[placement])}, not {opt}"
+            )
+        if cfg.eps is not None and opt not in _EPS_ANY:
+            raise ConfigError(f"--eps: the {opt} optimizer has no eps; use it with an adaptive optimizer (adam, ...)")
+        if cfg.early_stopping_criterion != "patience" and not cfg.early_stopping:
+            raise ConfigError("--early-stopping-criterion: set --early-stopping N (the number of increases) too")
+        if cfg.early_stopping and not cfg.val_split > 0:
+            raise ConfigError("--early-stopping: needs a validation set; set --val-split above 0 (e.g. 0.1)")
+        return cfg
+
+
+def option_fields() -> list[dataclasses.Field]:
+    """The fields of :class:`RunConfig` in order, with ``metadata``: parse, help, metavar, switch, choices."""
+    return list(dataclasses.fields(RunConfig))
+
+
+def _train_table(data: dict[str, Any]) -> dict[str, Any]:
+    # a [train] table is accepted too, so one file can hold several commands' options
+    if isinstance(data.get("train"), dict):
+        data = {**{k: v for k, v in data.items() if k != "train"}, **data["train"]}
+    return data
+
+
+def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The raw ``{key: value}`` of a TOML config file or a run folder's ``config.json``
+    (whose ``out`` is dropped so the old run is not overwritten); a missing or malformed file is
+    a ConfigError naming it."""
+    import tomllib
+
+    from .errors import KisonetIOError
+    from .io import check_regular_file
+
+    path = os.fspath(path)
+    try:
+        check_regular_file(path, "--config:")
+    except KisonetIOError as e:
+        raise ConfigError(str(e)) from None
+    try:
+        if str(path).lower().endswith(".json"):
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+            if not isinstance(data, dict):
+                raise ConfigError(f"--config: {path} must hold a JSON object of options")
+            data.pop("out", None)
+            data.pop("overwrite", None)  # repeating a run never clobbers a folder by itself
+            return data
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"--config: {path} is not valid JSON: {e}") from None
+    except FileNotFoundError:
+        raise ConfigError(f"--config: file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"--config: {path} is a folder, expected a TOML file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"--config: {path} is not valid TOML: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"--config: cannot read {path}: {e.strerror}") from None
+    return _train_table(data)
