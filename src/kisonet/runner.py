@@ -524,6 +524,7 @@ def _run(
         import kisonet  # the package's save: tests stand in a full disk there
 
         kisonet.save(obj, path, kind=kind)
+
     from .train import AFTER_HISTORY, CHECKPOINT_KIND, GracefulInterrupt, LambdaCallback, Trainer
     from .viz import LivePlot
 
