@@ -38,6 +38,7 @@ import numpy as np
 
 from .errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
 from .random import make_generator, manual_seed
+from .validation import check_float, check_int
 
 __all__ = ["AdaBoost", "Bagging", "Ensemble", "ModelAveraging", "make_optimizer", "train_model"]
 
@@ -56,7 +57,9 @@ def make_optimizer(spec: Any, params: Any, lr: float, weight_decay: float = 0.0)
     return make(spec, params, lr, weight_decay=weight_decay or None)
 
 
-def _build(make_model: Callable[..., Any], index: int, seed: int, overrides: dict[str, Any] | None = None) -> Any:
+def build_member(make_model: Callable[..., Any], index: int, seed: int, overrides: dict[str, Any] | None = None) -> Any:
+    """Member ``index`` of an ensemble: ``make_model(index, **overrides)`` (or without the index when
+    ``make_model`` takes no required positional parameter), built after seeding with ``seed``."""
     manual_seed(int(seed))
     kwargs = dict(overrides or {})
     try:
@@ -105,23 +108,7 @@ def train_model(
     return trainer
 
 
-def _check_int(owner: str, name: str, v: Any, low: int = 1) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-        raise KisonetValueError(f"{owner}: {name} must be an int >= {low}, got {v!r}")
-    return int(v)
-
-
-def _check_float(owner: str, name: str, v: Any, low: float, high: float | None = None, low_open: bool = True) -> float:
-    ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
-    if ok:
-        ok = (v > low if low_open else v >= low) and (high is None or v <= high)
-    if not ok:
-        rng = f"{'(' if low_open else '['}{low}, {'inf' if high is None else high}]"
-        raise KisonetValueError(f"{owner}: {name} must be a number in {rng}, got {v!r}")
-    return float(v)
-
-
-class _TrainsModels:
+class TrainsModels:
     """The training settings of every model an :class:`Ensemble` (or :class:`kisonet.semi.SelfTraining`)
     trains, validated once, and the call that trains one model with them."""
 
@@ -139,11 +126,11 @@ class _TrainsModels:
     ) -> None:
         self.loss = loss
         self.optimizer = optimizer
-        self.lr = _check_float(owner, "lr", lr, 0.0)
-        self.weight_decay = _check_float(owner, "weight_decay", weight_decay, 0.0, low_open=False)
-        self.epochs = _check_int(owner, "epochs", epochs)
-        self.batch_size = _check_int(owner, "batch_size", batch_size)
-        self.seed = _check_int(owner, "seed", seed, low=0)
+        self.lr = check_float(owner, "lr", lr, 0.0)
+        self.weight_decay = check_float(owner, "weight_decay", weight_decay, 0.0, low_open=False)
+        self.epochs = check_int(owner, "epochs", epochs)
+        self.batch_size = check_int(owner, "batch_size", batch_size)
+        self.seed = check_int(owner, "seed", seed, low=0)
         self.trainer_kwargs = dict(trainer_kwargs or {})
 
     def _fit_model(self, model: Any, X: Any, y: Any, task: str, order_seed: int, **over: Any) -> Any:
@@ -157,14 +144,16 @@ class _TrainsModels:
         return train_model(model, X, y, seed=order_seed, **opts)
 
 
-def _as_inputs(X: Any) -> np.ndarray:
+def as_inputs(X: Any) -> np.ndarray:
+    """Inputs as an array (a Tensor's data; float16 and other floats as float32)."""
     X = np.asarray(getattr(X, "data", X))
     if X.dtype.kind == "f" and X.dtype != np.float32 and X.dtype != np.float64:
         X = X.astype(np.float32)
     return X
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
+def softmax_rows(z: np.ndarray) -> np.ndarray:
+    """Class probabilities of logits ``z`` (M, C); one logit column is read as P(class 1) = sigmoid(z)."""
     if z.ndim == 2 and z.shape[1] == 1:  # one logit: P(class 1) = sigmoid(z)
         p1 = 1.0 / (1.0 + np.exp(-z[:, 0]))
         return np.stack([1.0 - p1, p1], axis=1).astype(z.dtype, copy=False)
@@ -175,7 +164,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-class Ensemble(_TrainsModels):
+class Ensemble(TrainsModels):
     """Base class: members (models), their trainers, and the combination rule.
 
     Subclasses set ``self.models_``, ``self.trainers_``, ``self.weights_`` (one weight per
@@ -208,7 +197,7 @@ class Ensemble(_TrainsModels):
         if voting not in VOTING:
             raise unknown_name("voting", voting, VOTING)
         self.make_model = make_model
-        self.n_models = _check_int(owner, "n_models", n_models)
+        self.n_models = check_int(owner, "n_models", n_models)
         if loss is None:
             loss = "cross_entropy" if task == "classification" else "mse"
         self._set_training(owner, loss, optimizer, lr, weight_decay, epochs, batch_size, seed, trainer_kwargs)
@@ -223,11 +212,11 @@ class Ensemble(_TrainsModels):
     # --- training helpers -------------------------------------------------------------
     def _train(self, index: int, X: Any, y: Any, *, init_seed: int, order_seed: int, **over: Any) -> Any:
         model_kwargs = over.pop("model_kwargs", None)
-        model = _build(self.make_model, index, init_seed, model_kwargs)
+        model = build_member(self.make_model, index, init_seed, model_kwargs)
         return model, self._fit_model(model, X, y, self.task, order_seed, **over)
 
     def _check_xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        X = _as_inputs(X)
+        X = as_inputs(X)
         y = np.asarray(getattr(y, "data", y))
         if len(X) != len(y):
             raise ShapeError(f"{type(self).__name__}.fit: X has {len(X)} samples but y has {len(y)}")
@@ -253,11 +242,11 @@ class Ensemble(_TrainsModels):
         """Each member's output for ``X``: class probabilities (M, N, C) for classification
         (softmax of the logits), values (M, N, ...) for regression."""
         self._require_fit()
-        X = _as_inputs(X)
+        X = as_inputs(X)
         outs = []
         for t in self.trainers_:
             z = np.asarray(t.predict_raw(X, batch_size))
-            outs.append(_softmax(z) if self.task == "classification" else z)
+            outs.append(softmax_rows(z) if self.task == "classification" else z)
         return np.stack(outs)
 
     def _combine(self, outs: np.ndarray) -> np.ndarray:
@@ -335,7 +324,7 @@ class Ensemble(_TrainsModels):
             raise KisonetValueError(f"{type(self).__name__}.load_state_dict: the state is of a {state.get('kind')!r}")
         self.models_, self.trainers_ = [], []
         for i, sd in enumerate(state["members"]):
-            model = _build(self.make_model, i, self.seed + i)
+            model = build_member(self.make_model, i, self.seed + i)
             model.load_state_dict(sd)
             model.eval()
             self.models_.append(model)
@@ -379,7 +368,7 @@ class Bagging(Ensemble):
     ) -> None:
         super().__init__(make_model, n_models, **kwargs)
         self.bootstrap = bool(bootstrap)
-        self.max_samples = _check_float("Bagging", "max_samples", max_samples, 0.0, 1.0)
+        self.max_samples = check_float("Bagging", "max_samples", max_samples, 0.0, 1.0)
         self.sample_indices_: list[np.ndarray] = []
         self.oob_indices_: list[np.ndarray] = []
 
@@ -469,7 +458,7 @@ class ModelAveraging(Ensemble):
 
             self.models_, self.trainers_ = [], []
             for i, sd in enumerate(state["members"]):
-                model = _build(self.make_model, i, self.seed, self.configs[i].get("model_kwargs"))
+                model = build_member(self.make_model, i, self.seed, self.configs[i].get("model_kwargs"))
                 model.load_state_dict(sd)
                 self.models_.append(model)
                 self.trainers_.append(Trainer(model, self.loss, None, progress=False, task=state["task"]))
@@ -512,7 +501,7 @@ class AdaBoost(Ensemble):
             raise KisonetValueError("AdaBoost (SAMME) is for classification; use Bagging for regression")
         super().__init__(make_model, n_models, epochs=epochs, **kwargs)
         self.voting = "hard"
-        self.learning_rate = _check_float("AdaBoost", "learning_rate", learning_rate, 0.0)
+        self.learning_rate = check_float("AdaBoost", "learning_rate", learning_rate, 0.0)
         self.history_: dict[str, list[float]] = {}
 
     def fit(self, X: Any, y: Any, val: Any = None, n_classes: int | None = None) -> AdaBoost:
@@ -558,7 +547,7 @@ class AdaBoost(Ensemble):
             hist["member_train_error"].append(float(miss.mean()))
             hist["train_error"].append(float(np.mean(votes.argmax(axis=1) != y)))
             if vval is not None:
-                pv = np.asarray(trainer.predict(_as_inputs(val[0])))
+                pv = np.asarray(trainer.predict(as_inputs(val[0])))
                 vval[np.arange(len(pv)), pv] += alpha
                 hist["val_error"].append(float(np.mean(vval.argmax(axis=1) != np.asarray(val[1]))))
             if err == 0.0:

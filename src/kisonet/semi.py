@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from .ensemble import _as_inputs, _build, _check_float, _check_int, _softmax, _TrainsModels
+from .ensemble import TrainsModels, as_inputs, build_member, softmax_rows
 from .errors import KisonetTypeError, KisonetValueError, ShapeError
+from .validation import check_float, check_int
 
 __all__ = ["SelfTraining", "labelled_split", "self_training"]
 
@@ -39,7 +40,7 @@ def labelled_split(y: Any, fraction: float, seed: int = 0, stratify: bool = True
     """Indices ``(labelled, unlabelled)`` keeping ``fraction`` of the samples labelled
     (per class when ``stratify``, at least one per class)."""
     y = np.asarray(y)
-    fraction = _check_float("labelled_split", "fraction", fraction, 0.0, 1.0)
+    fraction = check_float("labelled_split", "fraction", fraction, 0.0, 1.0)
     from .random import make_generator
 
     rng = make_generator(seed)
@@ -59,7 +60,7 @@ def labelled_split(y: Any, fraction: float, seed: int = 0, stratify: bool = True
     return lab, np.flatnonzero(mask)
 
 
-class SelfTraining(_TrainsModels):
+class SelfTraining(TrainsModels):
     """Self-training with a confidence threshold (see the module docstring).
 
     Args:
@@ -95,10 +96,10 @@ class SelfTraining(_TrainsModels):
         if not callable(make_model):
             raise KisonetTypeError(f"SelfTraining: make_model must be callable, got {type(make_model).__name__}")
         self.make_model = make_model
-        self.threshold = _check_float("SelfTraining", "threshold", threshold, 0.0, 1.0)
-        self.max_rounds = _check_int("SelfTraining", "max_rounds", max_rounds, low=0)
+        self.threshold = check_float("SelfTraining", "threshold", threshold, 0.0, 1.0)
+        self.max_rounds = check_int("SelfTraining", "max_rounds", max_rounds, low=0)
         self.max_per_round = (
-            None if max_per_round is None else _check_int("SelfTraining", "max_per_round", max_per_round)
+            None if max_per_round is None else check_int("SelfTraining", "max_per_round", max_per_round)
         )
         self.reset = bool(reset)
         self._set_training("SelfTraining", loss, optimizer, lr, weight_decay, epochs, batch_size, seed, trainer_kwargs)
@@ -110,7 +111,7 @@ class SelfTraining(_TrainsModels):
 
     def _fit_round(self, X: np.ndarray, y: np.ndarray, round_: int) -> None:
         if self.model_ is None or self.reset:
-            self.model_ = _build(self.make_model, 0, self.seed)
+            self.model_ = build_member(self.make_model, 0, self.seed)
         # a new batch order each round: the labelled set has grown anyway
         self.trainer_ = self._fit_model(self.model_, X, y, "classification", self.seed + round_)
 
@@ -127,9 +128,9 @@ class SelfTraining(_TrainsModels):
         ``y_unlabeled_true`` is used only to report the accuracy of the pseudo-labels;
         ``val=(X, y)`` adds the model's accuracy on it after every round to ``history_``.
         """
-        Xl = _as_inputs(X_labeled)
+        Xl = as_inputs(X_labeled)
         yl = np.asarray(getattr(y_labeled, "data", y_labeled))
-        Xu = _as_inputs(X_unlabeled)
+        Xu = as_inputs(X_unlabeled)
         if len(Xl) != len(yl):
             raise ShapeError(f"SelfTraining.fit: X_labeled has {len(Xl)} samples but y_labeled has {len(yl)}")
         if len(Xl) == 0:
@@ -201,7 +202,7 @@ class SelfTraining(_TrainsModels):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities of the final model."""
         self._require_fit()
-        return _softmax(np.asarray(self.trainer_.predict_raw(_as_inputs(X))))
+        return softmax_rows(np.asarray(self.trainer_.predict_raw(as_inputs(X))))
 
     def predict(self, X: Any) -> np.ndarray:
         """Class indices of the final model."""
