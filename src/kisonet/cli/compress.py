@@ -33,22 +33,14 @@ HELP = "quantise, prune or distil a trained run; writes the models, a size/accur
 METHODS = ("quantize", "prune", "distill")
 
 
-def _float_list(low: float, high: float, what: str):
-    def parse(value: Any, where: str) -> list[float]:
+def _number_list(kind: type, low: float, high: float, what: str):
+    """A parser for a comma-separated list of numbers in [low, high] (``--bits 8,4``)."""
+
+    def parse(value: Any, where: str) -> list[Any]:
         items = [t for t in str(value).replace(" ", "").split(",") if t]
         if not items:
             raise UsageError(f"{where}: expected a comma-separated list of {what}, got {value!r}")
-        return [O.number(float, low=low, high=high)(t, where) for t in items]
-
-    return parse
-
-
-def _int_list(low: int, high: int, what: str):
-    def parse(value: Any, where: str) -> list[int]:
-        items = [t for t in str(value).replace(" ", "").split(",") if t]
-        if not items:
-            raise UsageError(f"{where}: expected a comma-separated list of {what}, got {value!r}")
-        return [O.number(int, low=low, high=high)(t, where) for t in items]
+        return [O.number(kind, low=low, high=high)(t, where) for t in items]
 
     return parse
 
@@ -71,7 +63,7 @@ COMMON = [
     O.Option(
         "bits",
         [8, 6, 4, 3, 2],
-        _int_list(2, 16, "bit widths"),
+        _number_list(int, 2, 16, "bit widths"),
         "quantize: weight bit widths for the curve (2-16; int16 codes above 8)",
         "LIST",
     ),
@@ -99,7 +91,11 @@ COMMON = [
     ),
     # prune
     O.Option(
-        "sparsity", [0.5, 0.8, 0.9, 0.95], _float_list(0.0, 0.999, "fractions"), "prune: target sparsities", "LIST"
+        "sparsity",
+        [0.5, 0.8, 0.9, 0.95],
+        _number_list(float, 0.0, 0.999, "fractions"),
+        "prune: target sparsities",
+        "LIST",
     ),
     O.Option(
         "scope",
