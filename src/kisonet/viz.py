@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .errors import KisonetTypeError, KisonetValueError, ShapeError
-from .i18n import get_language
+from .i18n import get_language, gettext
 from .i18n import gettext as _
 
 __all__ = [
@@ -605,7 +605,8 @@ class LivePlot:
         figs = [("curves", plot_history(history, metrics=present or ("loss",), title=self.title), self.path)]
         if self.boundary is not None:
             X, y = self.boundary
-            fig = decision_boundary(trainer, X, y, resolution=self.resolution, title=f"epoch {trainer.epoch}")
+            title = f"{gettext('epoch')} {trainer.epoch}"
+            fig = decision_boundary(trainer, X, y, resolution=self.resolution, title=title)
             figs.append(("boundary", fig, self.boundary_path))
         for key, fig, path in figs:
             save_figure(fig, path)
