@@ -143,3 +143,10 @@ def test_submodules_load_on_first_use():
     assert "viz" in dir(kn)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         kn.nope  # noqa: B018
+
+
+def test_kisonet_help_imports_no_command_module():
+    # the one-line helps live in cli.COMMANDS: the commands' options (and kisonet.config,
+    # which reads every registry) load only for the command being run or asked about
+    loaded = _loaded_after("from kisonet.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass")
+    assert not {"kisonet.config", "kisonet.cli.train", "kisonet.cli.options", "kisonet.data"} & loaded

@@ -1,11 +1,11 @@
 """The ``kisonet`` command line: ``kisonet <command> [options]``.
 
-Each command is a module of this package exposing ``HELP`` (one line),
-``add_arguments(parser)`` and ``run(args) -> int``; :data:`COMMANDS` maps the
-command's name to its module.  Adding a command is one new module plus one line
-in :data:`COMMANDS`.  Command modules import the heavy parts of kisonet
-(layers, data, matplotlib) inside ``run`` so that ``kisonet --help`` and argument
-errors stay instant.
+Each command is a module of this package exposing ``add_arguments(parser)`` and
+``run(args) -> int``; :data:`COMMANDS` maps the command's name to its module and its
+one-line help.  Adding a command is one new module plus one line in :data:`COMMANDS`.
+Only the command being run (or whose ``--help`` is asked) is imported and given its
+options, so ``kisonet --help`` and argument errors stay quick; command modules import
+the heavy parts of kisonet (layers, data, matplotlib) inside ``run``.
 
 Every error ends as one line on stderr (``kisonet <command>: error: ...``), never a
 traceback, with one of these exit codes (:data:`EXIT_CODES`, listed in the README):
@@ -33,22 +33,38 @@ from collections.abc import Sequence
 
 from .. import i18n
 from ..errors import closest
-from .options import UsageError
+from ..errors import ConfigError as UsageError
 
-# name -> module (relative to this package). One line per command.
-COMMANDS: dict[str, str] = {
-    "train": ".train",
-    "evaluate": ".evaluate",
-    "predict": ".predict",
-    "datasets": ".datasets",
-    "augment": ".augment",
-    "experiment": ".experiment",
-    "compress": ".compress",
-    "ensemble": ".ensemble",
-    "semi": ".semi",
-    "autoencoder": ".autoencoder",
-    "notes": ".notes",
-    "dashboard": ".dashboard",
+# name -> (module relative to this package, one-line help). One line per command: the help lives
+# here so that `kisonet --help` lists the commands without importing them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": (
+        ".train",
+        "train a model and write a run folder (config.json, history.csv, metrics.json, model.npz, curves.png)",
+    ),
+    "evaluate": (".evaluate", "evaluate a saved run's model on a dataset's test split"),
+    "predict": (
+        ".predict",
+        "predict classes (or probabilities) for the samples in an .npy file with a saved run's model",
+    ),
+    "datasets": (".datasets", "list the datasets: name, size, and whether each is available offline or cached"),
+    "augment": (".augment", "draw a grid of original and augmented training images to DIR/grid.png"),
+    "experiment": (".experiment", "run a lecture experiment (figures, results.json, summary.md); --list shows them"),
+    "compress": (
+        ".compress",
+        "quantise, prune or distil a trained run; writes the models, a size/accuracy/speed table and a plot",
+    ),
+    "ensemble": (".ensemble", "train an ensemble (bagging, adaboost, averaging) and write a run folder"),
+    "semi": (".semi", "self-training (pseudo-labels) with a fraction of the labels; reports each round"),
+    "autoencoder": (".autoencoder", "train a (denoising) autoencoder; reconstruction figure and error on noisy inputs"),
+    "notes": (
+        ".notes",
+        "the lecture notes' formulas mapped to kisonet: list the topics, or show one with a live demonstration",
+    ),
+    "dashboard": (
+        ".dashboard",
+        "serve the runs (live learning curves) and a training playground at http://127.0.0.1:PORT",
+    ),
 }
 
 __all__ = ["COMMANDS", "EXIT_CODES", "UsageError", "build_parser", "exit_code", "main"]
@@ -159,10 +175,12 @@ def _take_lang(argv: list[str]) -> list[str]:
 
 
 def _command_module(name: str):
-    return importlib.import_module(COMMANDS[name], __name__)
+    return importlib.import_module(COMMANDS[name][0], __name__)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
+    """The parser of every command (``command="*"``), or with only ``command``'s options
+    (None: none, for ``kisonet --help``); the other commands are listed with their help."""
     from .._version import __version__
 
     parser = _Parser(
@@ -178,11 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
         "before or after the command)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
-        mod = _command_module(name)
-        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP, allow_abbrev=False)
-        mod.add_arguments(p)
-        p.set_defaults(_run=mod.run)
+    for name, (_, help_line) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_line, description=help_line, allow_abbrev=False)
+        if command in ("*", name):
+            mod = _command_module(name)
+            mod.add_arguments(p)
+            p.set_defaults(_run=mod.run)
     return parser
 
 
@@ -232,7 +251,7 @@ def _main(argv: list[str], prog: str) -> int:
             raise UsageError(
                 f"unknown command {command!r}{closest(command, COMMANDS)}; choose from: {', '.join(COMMANDS)}"
             )
-        parser = build_parser()
+        parser = build_parser(command if command in COMMANDS else None)
         args, rest = parser.parse_known_args(argv)
         if rest:
             raise UsageError(_unrecognized(rest, parser, getattr(args, "command", None)))

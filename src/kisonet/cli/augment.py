@@ -12,8 +12,6 @@ from pathlib import Path
 from . import options as O  # noqa: N812
 from .options import UsageError
 
-HELP = "draw a grid of original and augmented training images to DIR/grid.png"
-
 AUGMENT_OPTIONS = [
     O.Option("dataset", "digits", O.text(allow_none=False), "dataset name", "NAME"),
     O.Option("data-dir", None, O.text(), "folder holding the dataset's files", "DIR"),

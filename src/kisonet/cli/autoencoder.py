@@ -25,8 +25,6 @@ from typing import Any
 from . import options as O  # noqa: N812
 from .options import Option, UsageError
 
-HELP = "train a (denoising) autoencoder; reconstruction figure and error on noisy inputs"
-
 NOISES = ("none", "gaussian", "masking", "salt-and-pepper")
 
 

@@ -28,8 +28,6 @@ from typing import Any
 from . import options as O  # noqa: N812
 from .options import UsageError
 
-HELP = "quantise, prune or distil a trained run; writes the models, a size/accuracy/speed table and a plot"
-
 METHODS = ("quantize", "prune", "distill")
 
 

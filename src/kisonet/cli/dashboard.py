@@ -13,7 +13,6 @@ import sys
 
 from .options import UsageError
 
-HELP = "serve the runs (live learning curves) and a training playground at http://127.0.0.1:PORT"
 DEFAULT_PORT = 8765
 
 

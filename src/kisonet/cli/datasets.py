@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "list the datasets: name, size, and whether each is available offline or cached"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     pass

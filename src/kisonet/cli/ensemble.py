@@ -27,8 +27,6 @@ from typing import Any
 from . import options as O  # noqa: N812
 from .options import Option, UsageError
 
-HELP = "train an ensemble (bagging, adaboost, averaging) and write a run folder"
-
 METHODS = ("bagging", "adaboost", "averaging")
 
 ENSEMBLE_OPTIONS: list[Option] = [

@@ -22,8 +22,6 @@ import numpy as np
 from . import options as O  # noqa: N812
 from .options import UsageError
 
-HELP = "evaluate a saved run's model on a dataset's test split"
-
 #: Options of the commands that read a run folder's model (evaluate, predict).
 READ_OPTIONS = [
     O.Option(

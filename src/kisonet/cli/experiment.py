@@ -17,8 +17,6 @@ import sys
 from . import options as O  # noqa: N812
 from .options import UsageError
 
-HELP = "run a lecture experiment (figures, results.json, summary.md); --list shows them"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", metavar="NAME", help="experiment to run (see --list)")

@@ -13,8 +13,6 @@ import argparse
 
 from .options import UsageError
 
-HELP = "the lecture notes' formulas mapped to kisonet: list the topics, or show one with a live demonstration"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

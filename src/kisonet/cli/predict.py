@@ -25,8 +25,6 @@ from . import options as O  # noqa: N812
 from .evaluate import READ_OPTIONS
 from .options import UsageError
 
-HELP = "predict classes (or probabilities) for the samples in an .npy file with a saved run's model"
-
 OUT_FORMATS = (".npy", ".csv", ".txt", ".json")
 
 PREDICT_OPTIONS = [

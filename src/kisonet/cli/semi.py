@@ -22,8 +22,6 @@ from typing import Any
 from . import options as O  # noqa: N812
 from .options import Option
 
-HELP = "self-training (pseudo-labels) with a fraction of the labels; reports each round"
-
 SEMI_OPTIONS: list[Option] = [
     Option(
         "labelled",

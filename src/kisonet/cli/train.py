@@ -36,8 +36,6 @@ from ..runner import (  # noqa: F401 - the names this module always offered
 from . import options as O  # noqa: N812
 from .options import UsageError
 
-HELP = "train a model and write a run folder (config.json, history.csv, metrics.json, model.npz, curves.png)"
-
 #: Options of ``kisonet train`` itself (the commands built on train's loop do not take them).
 RUN_CONTROL_OPTIONS: list[O.Option] = [
     O.Option(
