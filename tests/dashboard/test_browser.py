@@ -103,7 +103,8 @@ def test_playground_trains_spirals_and_the_boundary_moves(live, page, screenshot
     page.wait_for_function(f"Play.frame.lanes[0].step === {step + 1}")
     page.click("#pg-reset")
     page.wait_for_function("Play.frame.lanes[0].step === 0")
-    assert page.evaluate(BOUNDARY) == before  # the same initial weights again
+    # the same initial weights again; the canvas is redrawn on the next animation frame, so wait for it
+    page.wait_for_function(f"(b) => {BOUNDARY} === b", arg=before, timeout=5000, polling=100)
     assert len(_sessions(live)) == 1
     page.close()  # the page goes away: its session ends
     deadline = time.monotonic() + 5
