@@ -65,17 +65,23 @@ def test_overfitting_quick_shows_the_lesson(tmp_path):
         kn.experiments.overfitting(quick=True, dataset="digits", out=tmp_path, only=("l3",), verbose=False)
 
 
-def test_decision_boundary_64_fits_spirals_better_than_2(tmp_path):
-    res = kn.experiments.decision_boundary(
-        quick=True, out=tmp_path, hidden_sizes=(2, 64), datasets=("spirals",), verbose=False
-    )
-    _written(tmp_path, ["decision_boundary.png"])
+def test_decision_boundary_quick_shows_the_lesson(tmp_path, monkeypatch):
+    """`decision-boundary --quick` as a user runs it: as in the full run, 2 hidden units cannot follow
+    the spirals, 4 and more fit them, and the L2 penalty costs the wide net accuracy on the spirals."""
+    from kisonet.cli import main
+
+    monkeypatch.delenv("KISONET_DATA", raising=False)
+    assert main(["experiment", "decision-boundary", "--quick", "--out", str(tmp_path)]) == 0
+    res, summary = _written(tmp_path, ["decision_boundary.png"])
     runs = res["runs"]
-    assert len(runs) == 2 * 2  # penalty x widths
-    small, big = runs["spirals|none|2"], runs["spirals|none|64"]
-    assert big["train_acc"] > small["train_acc"] + 0.1
-    assert big["train_acc"] > 0.95
-    assert runs["spirals|L2|64"]["l2"] > 0 and runs["spirals|none|64"]["l2"] == 0
+    assert res["quick"] and len(runs) == 2 * 2 * 4  # datasets x penalty x widths
+    spirals = {h: runs[f"spirals|none|{h}"] for h in (2, 4, 16, 64)}
+    assert spirals[2]["train_acc"] < 0.7
+    for h in (4, 16, 64):
+        assert spirals[h]["train_acc"] > 0.9 and spirals[h]["test_acc"] > 0.9, h
+    assert runs["spirals|L2|64"]["train_acc"] < spirals[64]["train_acc"] - 0.05
+    assert runs["moons|none|64"]["train_acc"] > runs["moons|none|2"]["train_acc"] + 0.05
+    assert "What it shows" in summary and "reference" in summary.lower()
     with pytest.raises(kn.errors.KisonetValueError):
         kn.experiments.decision_boundary(quick=True, out=tmp_path, datasets=("circles",), verbose=False)
 
@@ -136,9 +142,13 @@ def test_cnn_quick(tmp_path):
     assert "## What it shows" in summary and "97.90%" in summary
 
 
-def test_double_descent_quick(tmp_path):
-    res = kn.experiments.double_descent(quick=True, dataset="digits", out=tmp_path, verbose=False)
-    _written(tmp_path, ["double_descent.png"])
+def test_double_descent_quick(tmp_path, monkeypatch):
+    """`double-descent --quick` as a user runs it (no MNIST given: the embedded digits)."""
+    from kisonet.cli import main
+
+    monkeypatch.delenv("KISONET_DATA", raising=False)
+    assert main(["experiment", "double-descent", "--quick", "--out", str(tmp_path)]) == 0
+    res, summary = _written(tmp_path, ["double_descent.png"])
     rf = res["random_features"]
     assert all(np.isfinite([r["test_err"], r["train_err"]]).all() for r in rf)
     # past the interpolation threshold the random-feature model fits every (noisy) label
@@ -147,7 +157,14 @@ def test_double_descent_quick(tmp_path):
     peak = max(rf, key=lambda r: r["test_err"])
     assert peak["width"] == res["n_train"] and rf[-1]["test_err"] < peak["test_err"] - 0.2
     assert res["n_flipped"] == round(0.15 * res["n_train"])
-    assert [r["width"] for r in res["trained"]] == [2, 8, 32]
+    # trained nets, as in the full run: the narrowest cannot fit, the wide ones fit the flipped labels
+    # too, and their test error stays far below the random features' peak (a mild bump at most)
+    nets = res["trained"]
+    assert [r["width"] for r in nets] == [2, 8, 32, 128, 512]
+    assert nets[0]["train_err"] > res["label_noise"] and nets[-1]["train_err"] < 0.01
+    assert max(r["test_err"] for r in nets[1:]) < peak["test_err"] - 0.3
+    assert nets[-1]["test_err"] < 0.25
+    assert "What it shows" in summary
 
 
 def test_grokking_quick(tmp_path):
