@@ -330,3 +330,22 @@ def test_the_checks_catch_what_they_should(tmp_path):
     page.write_text("# A title\n\n[x](#a-title) [y](#nope) [z](missing.md)\n\n```\nkisonet\n```\n", encoding="utf-8")
     assert anchors(page) == {"a-title"} and links(page) == ["#a-title", "#nope", "missing.md"]
     assert [b.lang for b in blocks(page)] == [""]
+
+
+def test_committed_experiment_summaries_say_what_they_show():
+    """Each committed full-run summary.md carries its experiment's "What it shows" text, word for
+    word as the experiment's code writes it (its module's LESSON), so a reader of docs/figures sees
+    the lesson beside the measured table."""
+    import importlib
+
+    from kisonet.experiments import EXPERIMENTS
+
+    root = REPO / "docs" / "figures" / "experiments"
+    dirs = sorted(p for p in root.iterdir() if (p / "summary.md").is_file())
+    assert dirs
+    for d in dirs:
+        assert d.name in EXPERIMENTS, d.name
+        lesson = importlib.import_module("kisonet.experiments." + d.name.replace("-", "_")).LESSON
+        text = (d / "summary.md").read_text(encoding="utf-8")
+        assert f"## What it shows\n\n{lesson.shows.strip()}\n" in text, d.name
+        assert "(full run" in text, d.name  # committed summaries are full runs
