@@ -45,6 +45,7 @@ def get_total_norm(grads: list[np.ndarray], norm_type: float = 2.0) -> float:
     if norm_type == 2:
         # One BLAS dot per gradient (scaled when it would overflow), combined by hypot in float64.
         return math.hypot(*(l2_norm(g) for g in grads))
+    # |g|^p overflows float32 for moderate p and |g|: accumulate this one scalar in float64.
     total = sum(float(np.sum(np.abs(g, dtype=np.float64) ** norm_type)) for g in grads)
     return total ** (1.0 / norm_type)
 
