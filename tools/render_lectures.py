@@ -49,13 +49,13 @@ LABELS = {
         "deck": "講義資料",
         "notebook": "ノートブック",
         "sections": "節",
-        "entries": "[ノート対応表](../../notes-map.md)の {n} 項目",
+        "entries": "[ノート対応表](../notes-map.md)の {n} 項目",
         "call": "kisonet での呼び出し",
         "notes_form": "ノートの形にするオプション",
         "default": "kisonet の既定値（PyTorch と同じ）",
         "printed": "ノートに印刷された形（NumPy）",
-        "note": "補足（英語）",
-        "misprint": "ノートの誤植（英語）",
+        "note": "補足",
+        "misprint": "講義資料の誤植",
         "experiment": "実験",
         "figure": "`kisonet experiment {name}` の図（[実験]({experiments}#{name})）",
         "tests": "確認しているテスト",
@@ -79,6 +79,12 @@ def figure_of(name: str, prose: dict) -> str | None:
         return chosen
     pngs = sorted(p.name for p in (FIGURES / name).glob("*.png"))
     return pngs[0] if pngs else None
+
+
+def prose_of(entry: dict, field: str, lang: str):
+    """A prose field of an entry in ``lang``: its Japanese counterpart (``note_ja``...) where the
+    map has one (the map's test requires one wherever the English is prose), else the English."""
+    return (entry.get(f"{field}_ja") or entry[field]) if lang == "ja" else entry[field]
 
 
 def experiments_of(entry: dict) -> list[str]:
@@ -125,14 +131,16 @@ def render(deck: dict, entries: list[dict], prose: dict, lang: str) -> str:
             if e["latex"]:
                 out += ["$$", e["latex"], "$$", ""]
             out.append(f"- **{L['call']}**: `{e['api']}` (`{e['code']}`)")
-            if e["option"]:
-                out.append(f"- **{L['notes_form']}**: {e['option']}")
-            if e["default"]:
-                out.append(f"- **{L['default']}**: {e['default']}")
-            if e["note"]:
-                out.append(f"- **{L['note']}**: {e['note']}")
-            if e["misprint"]:
-                out.append(f"- **{L['misprint']}**: {e['misprint']}")
+            for field, label in (
+                ("option", "notes_form"),
+                ("default", "default"),
+                ("note", "note"),
+                ("misprint", "misprint"),
+            ):
+                if e[field]:
+                    # an untranslated sentence says so (the map's test lists what is left to translate)
+                    english = lang == "ja" and field in ("note", "misprint") and not e[f"{field}_ja"]
+                    out.append(f"- **{L[label]}{'（英語）' if english else ''}**: {prose_of(e, field, lang)}")
             if e["also_in"]:
                 out.append(f"- **{L['also']}**: {', '.join(e['also_in'])}")
             tests = [s for s in e["shown_by"] if not s.startswith("kisonet ")]

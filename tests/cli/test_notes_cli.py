@@ -69,3 +69,17 @@ def test_help_does_not_load_the_map():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("False")
+
+
+def test_lang_ja_shows_the_japanese_prose(cli):
+    from kisonet.notes import load_map
+
+    e = load_map()["keio4.adam"]
+    code, out, err = cli("--lang", "ja", "notes", "keio4.adam")
+    assert code == 0, err
+    for field in ("note", "default", "demo"):
+        assert " ".join(e.text(field, "ja").split()) in out, field
+        assert " ".join(getattr(e, field).split()) not in out, field
+    assert "補足:" in out and "既定値:" in out and "慶應" in out
+    code, out, err = cli("notes", "keio4.adam", "--no-demo")  # English stays the default
+    assert code == 0 and " ".join(e.note.split()) in out and e.note_ja not in out

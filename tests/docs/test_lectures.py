@@ -35,8 +35,25 @@ def test_one_page_per_deck_in_each_language_with_every_entry():
                     assert f"`{e['id']}`" in page and f"kisonet notes {e['id']}" in page, (folder, e["id"])
                     if e["latex"]:
                         assert e["latex"] in page  # the formula as the notes print it
-                    if e["option"]:
-                        assert e["option"] in page  # the option for the notes' form
+                    if e["option"]:  # the option for the notes' form, in the page's language
+                        assert (e["option_ja"] or e["option"] if "/ja/" in folder else e["option"]) in page
+
+
+def test_japanese_pages_carry_no_untranslated_entry_prose():
+    """Where an entry has Japanese prose, its English text is nowhere on the Japanese pages."""
+    notes_map = json.loads((REPO / "docs" / "notes-map.json").read_text(encoding="utf-8"))
+    pages = {
+        p: p.read_text(encoding="utf-8")
+        for p in [*(REPO / "docs" / "ja" / "lectures").glob("*.md"), REPO / "docs" / "ja" / "notes-map.md"]
+    }
+    for e in notes_map["entries"]:
+        for field in ("note", "default", "option", "misprint"):
+            if e[field] and e[f"{field}_ja"] and e[f"{field}_ja"] != e[field]:
+                english = " ".join(e[field].split())
+                found = [p.name for p, text in pages.items() if english in text]
+                assert not found, f"{e['id']}.{field} is in English on docs/ja/ {found}"
+                page = pages[REPO / "docs" / "ja" / "lectures" / f"{e['id'].split('.')[0]}.md"]
+                assert e[f"{field}_ja"] in page, (e["id"], field)
 
 
 def test_every_deck_has_prose_and_a_notebook_in_both_languages():

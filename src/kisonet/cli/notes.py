@@ -51,7 +51,8 @@ def _show(m, e, demo: bool) -> None:
     from ..notes.core import demonstrate, format_value
 
     _ = i18n.gettext
-    ja = i18n.get_language() == "ja"
+    lang = i18n.get_language()
+    ja = lang == "ja"
     d = m.decks[e.deck]
     one = " ".join
     fields = [
@@ -59,13 +60,13 @@ def _show(m, e, demo: bool) -> None:
         (_("section:"), e.section),
         (_("printed:"), one(e.latex.split())),
         (_("kisonet:"), one(e.api.split())),
-        (_("default:"), one(e.default.split())),
-        (_("notes' form:"), one(e.option.split()) if e.option else _("the default (nothing to set)")),
+        (_("default:"), one(e.text("default", lang).split())),
+        (_("notes' form:"), one(e.text("option", lang).split()) if e.option else _("the default (nothing to set)")),
         (_("code:"), e.code),
         (_("shown by:"), "; ".join(e.shown_by)),
         (_("also in:"), "; ".join(e.also_in)),
-        (_("note:"), one(e.note.split())),
-        (_("MISPRINT:"), one(e.misprint.split())),
+        (_("note:"), one(e.text("note", lang).split())),
+        (_("MISPRINT:"), one(e.text("misprint", lang).split())),
     ]
     width = max(i18n.text_width(label) for label, _v in fields)
     print(f"{e.id}: {_titles(ja, e.title_en, e.title_ja)}  {_(f'({e.kind})')}")
@@ -75,9 +76,10 @@ def _show(m, e, demo: bool) -> None:
     if not demo:
         return
     rows = demonstrate(e)
-    print(f"  {_('demonstration:')} {e.demo}")
+    print(f"  {_('demonstration:')} {e.text('demo', lang)}")
     head = ["", "kisonet", _("printed formula (NumPy)")]
-    table = [[r.label, format_value(r.kisonet), format_value(r.reference)] for r in rows]
+    labels = e.text("steps", lang)
+    table = [[label, format_value(r.kisonet), format_value(r.reference)] for label, r in zip(labels, rows, strict=True)]
     if any(r.printed is not None for r in rows):
         head.append(_("exactly as printed (misprint)"))
         for line, r in zip(table, rows, strict=True):

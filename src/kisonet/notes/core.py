@@ -33,6 +33,11 @@ from ..errors import KisonetValueError, closest
 
 KINDS = ("formula", "algorithm", "experiment", "claim")
 MAP_FILE = "notes_map.toml"
+#: The fields written in English prose; each has a Japanese counterpart ``<field>_ja``.
+PROSE = ("note", "default", "option", "misprint", "demo", "steps")
+#: Those always written as sentences: each needs its Japanese text; ``option`` and ``steps``
+#: need one only when they hold English words besides code (see :func:`has_english_prose`).
+ALWAYS_PROSE = ("note", "default", "misprint", "demo")
 _REQUIRED = ("id", "deck", "section", "kind", "title_en", "title_ja", "latex", "api", "code", "call")
 
 
@@ -75,7 +80,32 @@ class Entry:
     rtol: float = 1e-6
     atol: float = 1e-9
     also_in: tuple[str, ...] = ()
+    note_ja: str = ""
+    default_ja: str = ""
+    option_ja: str = ""
+    misprint_ja: str = ""
+    demo_ja: str = ""
+    steps_ja: tuple[str, ...] = ()
     order: int = 0
+
+    def text(self, field: str, lang: str = "en") -> Any:
+        """A prose field (one of :data:`PROSE`) in ``lang``: the Japanese text under 'ja' where
+        the map has one, else the English (a field with no English prose needs no translation)."""
+        if field not in PROSE:
+            raise KisonetValueError(f"unknown prose field {field!r}{closest(field, PROSE)}")
+        if lang == "ja" and getattr(self, f"{field}_ja"):
+            return getattr(self, f"{field}_ja")
+        return getattr(self, field)
+
+    def untranslated(self) -> list[str]:
+        """The prose fields with English prose and no Japanese counterpart (empty when done)."""
+        return [
+            f
+            for f in PROSE
+            if getattr(self, f)
+            and not getattr(self, f"{f}_ja")
+            and (f in ALWAYS_PROSE or has_english_prose(getattr(self, f)))
+        ]
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -92,6 +122,23 @@ class DemoRow:
     kisonet: Any
     reference: Any
     printed: Any = None
+
+
+_CODE = re.compile(r"`[^`]*`|(?<![A-Za-z])'[^']*'|\"[^\"]*\"|--[\w-]+|\b[\w.]+\([^()]*\)")
+_WORDS = re.compile(
+    r"\b[A-Za-z]{2,}[ ]+[A-Za-z]{2,}\b|\b(?:the|of|from|with|within|by|and|or|is|to|at|on|for|after|before|"
+    r"per|each|every|only|not|than|default|defaults|samples?)\b",
+    re.IGNORECASE,
+)
+
+
+def has_english_prose(text: str | tuple[str, ...]) -> bool:
+    """True when ``text`` (or one of a tuple's strings) has English words outside code (quoted
+    strings, backticks, ``--flags``, calls): two words in a row, or a common English word.
+    Formulas and code alone (``reduction='sum'``, ``w(1)``, ``lambda = 0.1``) are not prose."""
+    if not isinstance(text, str):
+        return any(has_english_prose(t) for t in text)
+    return bool(_WORDS.search(_CODE.sub(" ", text)))
 
 
 def _norm(name: str) -> str:
@@ -180,7 +227,14 @@ def parse_map(data: dict[str, Any], source: str = MAP_FILE) -> NotesMap:
             raise KisonetValueError(f"{where}: missing reference (plain NumPy of the printed formula)")
         seen.add(raw["id"])
         fields = dict(raw)
-        for k in ("topics", "shown_by", "steps", "also_in"):
+        for field in PROSE[:-1]:  # (steps has a default)
+            if raw.get(f"{field}_ja") and not raw.get(field):
+                raise KisonetValueError(f"{where}: {field}_ja without {field}")
+        if "steps_ja" in raw and len(_tuple(raw["steps_ja"])) != len(_tuple(raw.get("steps", Entry.steps))):
+            raise KisonetValueError(
+                f"{where}: steps_ja has {len(raw['steps_ja'])} labels, steps has {len(raw.get('steps', Entry.steps))}"
+            )
+        for k in ("topics", "shown_by", "steps", "also_in", "steps_ja"):
             if k in fields:
                 fields[k] = _tuple(fields[k])
         fields["order"] = i
@@ -358,43 +412,80 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def render_markdown(m: NotesMap) -> str:
-    """A readable page: per deck and section, each entry's printed formula, call, option and notes."""
+_MD = {
+    "en": {
+        "title": "# The lecture notes, formula by formula, in kisonet",
+        "intro": "{n} entries ({kinds}), every one checked by `tests/notes/test_notes_map.py`: the kisonet call "
+        "against a plain-NumPy reference of the printed formula.  `kisonet notes TOPIC` shows an entry with a live "
+        "three-step demonstration; `docs/notes-map.json` is the machine-readable copy.",
+        "kinds": "{n} {kind}s",
+        "sep": ", ",
+        "other": "",
+        "misprints": "Misprints found in the decks: ",
+        "kind": {k: k for k in KINDS},
+        "kisonet": "kisonet", "code": "code", "default": "kisonet's default", "option": "the notes' form",
+        "shown_by": "shown by", "note": "note", "misprint": "**misprint**", "also_in": "also printed in",
+    },
+    "ja": {
+        "title": "# 講義資料の数式と kisonet の対応表",
+        "intro": "{n} 項目（{kinds}）。どの項目も `tests/notes/test_notes_map.py` が、kisonet の呼び出しを印刷された"
+        "数式の NumPy による参照実装と照合しています。`kisonet --lang ja notes トピック` で一つの項目を 3 ステップの"
+        "計算例つきで表示します。機械可読版は `docs/notes-map.json` です。",
+        "kinds": "{kind} {n}",
+        "sep": "・",
+        "other": "[English](../notes-map.md) · [用語集](glossary.md) · [講義ごとのページ](index.md#講義ごとのページ)",
+        "misprints": "講義資料に見つかった誤植：",
+        "kind": {"formula": "数式", "algorithm": "アルゴリズム", "claim": "主張", "experiment": "実験"},
+        "kisonet": "kisonet", "code": "コード", "default": "kisonet の既定値", "option": "ノートの形",
+        "shown_by": "確認", "note": "補足", "misprint": "**誤植**", "also_in": "他の講義資料",
+    },
+}  # fmt: skip
+
+
+def render_markdown(m: NotesMap, lang: str = "en") -> str:
+    """A readable page: per deck and section, each entry's printed formula, call, option and notes
+    (``lang='ja'``: the Japanese page, with the Japanese prose of every entry)."""
+    L = _MD[lang]
     kinds = {k: sum(e.kind == k for e in m) for k in KINDS}
+    counts = L["sep"].join(L["kinds"].format(n=n, kind=L["kind"][k]) for k, n in kinds.items() if n)
     lines = [
-        "# The lecture notes, formula by formula, in kisonet",
+        L["title"],
         "",
         f"<!-- generated from src/kisonet/notes/{MAP_FILE} by kisonet.notes.write_docs('docs'); do not edit -->",
         "",
-        f"{len(m)} entries ({', '.join(f'{n} {k}s' for k, n in kinds.items() if n)}), every one checked by "
-        "`tests/notes/test_notes_map.py`: the kisonet call against a plain-NumPy reference of the printed "
-        "formula.  `kisonet notes TOPIC` shows an entry with a live three-step demonstration; "
-        "`docs/notes-map.json` is the machine-readable copy.",
+    ]
+    if L["other"]:
+        lines += [L["other"], ""]
+    lines += [
+        L["intro"].format(n=len(m), kinds=counts),
         "",
-        "Misprints found in the decks: " + ", ".join(f"[{e.id}](#{_anchor(e.id)})" for e in m if e.misprint) + ".",
+        L["misprints"] + ", ".join(f"[{e.id}](#{_anchor(e.id)})" for e in m if e.misprint) + ".",
         "",
     ]
     for key, sections in m.by_deck().items():
         d = m.decks[key]
-        lines += [f"## {key} {d.title_en}", "", f"{d.title_ja} (`seeds/{d.file}`)", ""]
+        first, second = (d.title_en, d.title_ja) if lang == "en" else (d.title_ja, d.title_en)
+        lines += [f"## {key} {first}", "", f"{second} (`seeds/{d.file}`)", ""]
         for section, entries in sections.items():
             lines += [f"### {section}", ""]
             for e in entries:
-                lines += [f"#### {e.id}", "", f"**{e.title_en}** / {e.title_ja} ({e.kind})", ""]
+                titles = f"**{e.title_en}** / {e.title_ja}" if lang == "en" else f"**{e.title_ja}** / {e.title_en}"
+                lines += [f"#### {e.id}", "", f"{titles} ({L['kind'][e.kind]})", ""]
                 lines += ["$$", e.latex.strip(), "$$", ""]
-                lines.append(f"- kisonet: `{_cell(e.api)}` (code: `{e.code}`)")
+                lines.append(f"- {L['kisonet']}: `{_cell(e.api)}` ({L['code']}: `{e.code}`)")
                 if e.default:
-                    lines.append(f"- kisonet's default: {_cell(e.default)}")
+                    lines.append(f"- {L['default']}: {_cell(e.text('default', lang))}")
                 if e.option:
-                    lines.append(f"- the notes' form: `{_cell(e.option)}`")
+                    option = e.text("option", lang)
+                    lines.append(f"- {L['option']}: " + (f"`{_cell(option)}`" if option == e.option else _cell(option)))
                 if e.shown_by:
-                    lines.append("- shown by: " + ", ".join(f"`{s}`" for s in e.shown_by))
+                    lines.append(f"- {L['shown_by']}: " + ", ".join(f"`{s}`" for s in e.shown_by))
                 if e.note:
-                    lines.append(f"- note: {_cell(e.note)}")
+                    lines.append(f"- {L['note']}: {_cell(e.text('note', lang))}")
                 if e.misprint:
-                    lines.append(f"- **misprint**: {_cell(e.misprint)}")
+                    lines.append(f"- {L['misprint']}: {_cell(e.text('misprint', lang))}")
                 if e.also_in:
-                    lines.append("- also printed in: " + ", ".join(_cell(a) for a in e.also_in))
+                    lines.append(f"- {L['also_in']}: " + ", ".join(_cell(a) for a in e.also_in))
                 lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -404,11 +495,17 @@ def _anchor(entry_id: str) -> str:
 
 
 def write_docs(folder: str | os.PathLike, m: NotesMap | None = None) -> list[str]:
-    """Write ``notes-map.md`` and ``notes-map.json`` into ``folder``; returns the paths."""
+    """Write ``notes-map.md``, ``notes-map.json`` and the Japanese page ``ja/notes-map.md`` into
+    ``folder``; returns the paths."""
     m = load_map() if m is None else m
     paths = []
-    for name, text in (("notes-map.md", render_markdown(m)), ("notes-map.json", render_json(m))):
+    for name, text in (
+        ("notes-map.md", render_markdown(m)),
+        ("notes-map.json", render_json(m)),
+        (os.path.join("ja", "notes-map.md"), render_markdown(m, "ja")),
+    ):
         path = os.path.join(folder, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
