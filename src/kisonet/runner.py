@@ -2,13 +2,15 @@
 
 One road from options to a training run, taken by ``kisonet train``, the commands built on it
 (``ensemble``, ``semi``, ``autoencoder``, ``compress``), the MPI modes
-(:mod:`kisonet.distributed.runner` builds on the pieces here) and the dashboard::
+(:mod:`kisonet.distributed.runner` builds on the pieces here), the experiments and the dashboard::
 
     config -> data -> model -> optimizer -> schedule -> regulariser -> callbacks -> Trainer -> run folder
 
     import kisonet as kn
     from kisonet.config import RunConfig
     code = kn.runner.run(RunConfig(epochs=5, optimizer="sgd"))     # 0: done; the folder is printed
+    res = kn.runner.fit(RunConfig(epochs=5, model="mlp:100"))       # the same road in memory, no folder
+    res.model, res.history                                          # the trained model, its history
 
 Each step is a public function (:func:`prepare_data`, :func:`build_model`, :func:`make_optimizer`,
 :func:`make_scheduler`, :func:`make_regularizer`, :func:`make_augmenter`, :func:`create_run_folder`,
@@ -22,7 +24,7 @@ import contextlib
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,16 +41,20 @@ __all__ = [
     "create_run_folder",
     "evaluate_splits",
     "finish_run",
+    "FitResult",
+    "fit",
     "format_table",
     "make_augmenter",
     "make_optimizer",
     "make_regularizer",
     "make_scheduler",
     "model_config",
+    "prepare_arrays",
     "prepare_data",
     "prepare_data_and_model",
     "prepare_members",
     "run",
+    "seeded_model",
 ]
 
 STANDARDIZE_EPS = 0.1  # std floor for per-feature standardisation: near-constant border pixels stay O(1)
@@ -206,8 +212,53 @@ def prepare_data_and_model(config: RunConfig | Mapping[str, Any]) -> tuple[Prepa
     cfg = as_run_config(config)
     manual_seed(cfg.seed)
     data = prepare_data(cfg)
+    return data, seeded_model(cfg, data)
+
+
+def seeded_model(config: RunConfig | Mapping[str, Any], data: PreparedData) -> Any:
+    """A fresh model of ``model`` for ``data`` whose weights ``seed`` alone fixes (the generator is
+    re-seeded first): the variants an experiment compares start from the same weights."""
+    from .random import manual_seed
+
+    cfg = as_run_config(config)
     manual_seed(cfg.seed)
-    return data, build_model(cfg, data)
+    return build_model(cfg, data)
+
+
+def prepare_arrays(
+    train: tuple[Any, Any],
+    test: tuple[Any, Any] | None = None,
+    val: tuple[Any, Any] | None = None,
+    *,
+    input_shape: tuple[int, ...] | None = None,
+    n_outputs: int | None = None,
+    task: str = "classification",
+    description: str = "arrays",
+) -> PreparedData:
+    """Arrays already loaded (and scaled) as :class:`PreparedData`, for :func:`fit`: ``(X, y)`` pairs;
+    ``input_shape`` defaults to one sample's shape, ``n_outputs`` to the number of classes
+    (``max(y) + 1``) or the regression targets' width.  Nothing is standardised."""
+    import numpy as np
+
+    from .errors import KisonetValueError, unknown_name
+
+    if task not in ("classification", "regression"):
+        raise unknown_name("task", task, ("classification", "regression"))
+    pairs = {"train": train, "test": test, "val": val}
+    for name, pair in pairs.items():
+        if pair is not None and (not isinstance(pair, (tuple, list)) or len(pair) != 2):
+            raise KisonetValueError(f"prepare_arrays: {name} must be an (X, y) pair, got {type(pair).__name__}")
+    X, y = np.asarray(train[0]), np.asarray(train[1])
+    if n_outputs is None:
+        if task == "classification":
+            n_outputs = int(max(int(np.max(np.asarray(p[1]))) for p in pairs.values() if p is not None)) + 1
+        else:
+            n_outputs = 1 if y.ndim == 1 else int(y.shape[1])
+    shape = tuple(int(d) for d in (X.shape[1:] if input_shape is None else input_shape))
+    return PreparedData(
+        (train[0], train[1]), None if val is None else (val[0], val[1]),
+        (X[:0], y[:0]) if test is None else (test[0], test[1]), int(n_outputs), shape, task, None, description,
+    )  # fmt: skip
 
 
 def model_config(config: RunConfig | Mapping[str, Any], data: PreparedData) -> dict[str, Any]:
@@ -244,14 +295,16 @@ def make_optimizer(config: RunConfig | Mapping[str, Any], params: Any) -> Any:
     return make(cfg.optimizer, params, cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **options)
 
 
-def make_scheduler(config: RunConfig | Mapping[str, Any], optimizer: Any) -> Any:
-    """``schedule`` on ``optimizer``, stepped once per epoch (its numbers count epochs); None if constant."""
+def make_scheduler(config: RunConfig | Mapping[str, Any], optimizer: Any, steps: int | None = None) -> Any:
+    """``schedule`` on ``optimizer``, stepped once per epoch (its numbers count epochs); None if constant.
+    ``steps``: the run's number of optimizer steps, for a schedule stepped once per mini-batch
+    (its numbers then count steps, and ``cosine`` spans ``steps``)."""
     from .errors import KisonetValueError
     from .optim.lr_scheduler import from_spec
 
     cfg = as_run_config(config)
     try:
-        return from_spec(cfg.schedule, optimizer, cfg.epochs)
+        return from_spec(cfg.schedule, optimizer, cfg.epochs if steps is None else int(steps))
     except KisonetValueError as e:
         raise ConfigError(f"--schedule: {e}") from None
 
@@ -297,6 +350,104 @@ def make_early_stopping(config: RunConfig | Mapping[str, Any]) -> Any:
 def make_callbacks(cfg: RunConfig) -> list[Any]:
     """The callbacks every run's options ask for (early stopping)."""
     return [make_early_stopping(cfg)] if cfg.early_stopping else []
+
+
+# --- in memory: the same road without a run folder -------------------------------------------
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns: the trained model, its history, the Trainer that trained it, the
+    data and the finalized config; ``failure`` is the NaN/Inf guard's message when training
+    diverged and ``fit(allow_divergence=True)`` was asked (the history then holds the epochs done)."""
+
+    model: Any
+    history: dict[str, list[float]]
+    trainer: Any
+    data: PreparedData
+    config: RunConfig
+    failure: str | None = None
+
+    @property
+    def early_stopping(self) -> Any:
+        """The run's :class:`~kisonet.train.EarlyStopping` callback (``best_epoch``...), or None."""
+        from .train import EarlyStopping
+
+        return next((cb for cb in self.trainer.callbacks if isinstance(cb, EarlyStopping)), None)
+
+
+def fit(
+    config: RunConfig | Mapping[str, Any],
+    data: PreparedData | None = None,
+    model: Any = None,
+    *,
+    callbacks: Sequence[Any] = (),
+    regularizer: Any = None,
+    scheduler_interval: str = "epoch",
+    test_every_epoch: bool = True,
+    allow_divergence: bool = False,
+    progress: bool = False,
+) -> FitResult:
+    """Train as ``kisonet train`` does, in memory: no run folder, nothing printed.
+
+    The same road as :func:`run`: ``data`` (default :func:`prepare_data`; or arrays already made,
+    :func:`prepare_arrays`) -> ``model`` (default :func:`seeded_model`: the registry's ``model``,
+    ``activation``, ``init``, ``dropout``, ``batch_norm``, weights fixed by ``seed``) ->
+    :func:`make_optimizer` -> :func:`make_scheduler` -> :func:`make_regularizer` (or
+    ``regularizer``, a penalty the options cannot spell: L2 in the loss, the elastic net) ->
+    :func:`make_callbacks` then ``callbacks`` -> :class:`~kisonet.train.Trainer` (``seed``
+    shuffles the batches) -> ``fit`` for ``epochs`` with ``batch_size`` and ``augment``.
+
+    ``scheduler_interval="step"`` steps the schedule after every mini-batch, its numbers counting
+    steps (``step:EVERY`` steps, ``cosine`` over the run's steps).  ``test_every_epoch`` records
+    ``test_loss``/``test_<metric>`` in the history after each epoch.  ``allow_divergence``
+    returns a run the NaN/Inf guard stopped (``failure`` says why) instead of raising
+    :class:`~kisonet.errors.NumericalError`.  BLAS threads are the caller's (``threads`` is not
+    applied here).  ``distributed`` must be ``'none'``."""
+    import numpy as np
+
+    from .errors import NumericalError, unknown_name
+    from .train import Trainer
+
+    if scheduler_interval not in ("epoch", "step"):
+        raise unknown_name("scheduler_interval", scheduler_interval, ("epoch", "step"))
+    cfg = as_run_config(config).finalize()
+    if cfg.distributed != "none":
+        raise ConfigError(f"--distributed {cfg.distributed}: fit trains in one process; use 'none'")
+    if data is None:
+        from .random import manual_seed
+
+        manual_seed(cfg.seed)
+        data = prepare_data(cfg)
+    if model is None:
+        model = seeded_model(cfg, data)
+    optimizer = make_optimizer(cfg, model.parameters())
+    steps = None
+    if scheduler_interval == "step":
+        steps = cfg.epochs * -(-len(data.train[0]) // cfg.batch_size)
+    penalty = make_regularizer(cfg)
+    if regularizer is not None and penalty is not None:
+        raise ConfigError(f"--l1 {cfg.l1:g}: fit was also given a regularizer; put both penalties in one")
+    trainer = Trainer(
+        model, data.loss, optimizer, metrics=(data.metric,), callbacks=[*make_callbacks(cfg), *callbacks],
+        scheduler=make_scheduler(cfg, optimizer, steps), scheduler_interval=scheduler_interval,
+        regularizer=penalty if regularizer is None else regularizer, progress=progress, seed=cfg.seed,
+    )  # fmt: skip
+    failure = None
+    # a diverging set-up overflows on its way to NaN; the guard reports it once
+    quiet = np.errstate(over="ignore", invalid="ignore") if allow_divergence else contextlib.nullcontext()
+    try:
+        with quiet:
+            trainer.fit(
+                data.train, val=data.val, test=data.test if test_every_epoch and len(data.test[0]) else None,
+                epochs=cfg.epochs,
+                batch_size=cfg.batch_size, transform=make_augmenter(cfg, data.standardizer),
+            )  # fmt: skip
+    except NumericalError as e:
+        if not allow_divergence:
+            raise
+        failure = str(e)
+    return FitResult(model, dict(trainer.history), trainer, data, cfg, failure)
 
 
 # --- the run folder ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import Lesson, deep_mlp, new_figure, start, train_classifier, with_blas_threads
+from .common import Lesson, last, mlp_spec, new_figure, run_config, start, train, with_blas_threads
 
 __all__ = ["LESSON", "batch_norm"]
 
@@ -64,10 +64,9 @@ def batch_norm(
     it, so their gradient shrinks as 1/scale: at large scales the normalised net learns more
     slowly, at small ones faster.)
     """
-    from .. import random as kr
-    from ..nn import set_batch_norm_inference
+    from dataclasses import replace
+
     from ..nn.normalization import BN_INFERENCE
-    from ..optim import SGD
 
     if bn_inference not in BN_INFERENCE:
         from ..errors import unknown_name
@@ -81,21 +80,20 @@ def batch_norm(
     if scales is None:
         scales = [1.0, 0.1, 0.01, 0.001] if quick else [float(s) for s in np.logspace(0, -4, 9)]
     scales = [float(s) for s in scales]
+    base = run_config(ctx, model=mlp_spec(depth, width), optimizer="sgd", lr=lr, epochs=epochs, batch_size=100)
     results: list[dict[str, Any]] = []
     for s in scales:
         row: dict[str, Any] = {"scale": s}
         for bn in (False, True):
-            kr.manual_seed(seed)
-            model = deep_mlp(data.n_features, data.n_classes, "relu", f"normal:{s!r}", depth, width, batch_norm=bn)
-            set_batch_norm_inference(model, bn_inference)
-            hist, failure = train_classifier(model, SGD(model.parameters(), lr=lr), data, epochs, 100, seed=seed)
+            cfg = replace(base, init=f"normal:{s!r}", batch_norm=bn, bn_inference=bn_inference if bn else "running")
+            run, _ = train(cfg, data)
+            hist, failure = run["history"], run["failure"]
             key = "bn" if bn else "plain"
-            tr = hist.get("train_accuracy", [])
             row[key] = {
                 "history": hist,
                 "failure": failure,
-                "final_train_accuracy": tr[-1] if tr else float("nan"),
-                "final_test_accuracy": hist["test_accuracy"][-1] if hist.get("test_accuracy") else float("nan"),
+                "final_train_accuracy": last(hist, "train_accuracy"),
+                "final_test_accuracy": last(hist, "test_accuracy"),
                 "diverged": failure is not None,
             }
         results.append(row)

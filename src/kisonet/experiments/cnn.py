@@ -26,8 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import Lesson, new_figure, start, with_blas_threads
-from .overfitting import fit
+from .common import Lesson, new_figure, run_config, start, train, with_blas_threads
 
 __all__ = ["LESSON", "cnn", "mosaic"]
 
@@ -68,6 +67,15 @@ def _feature_maps(model: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return got["maps"], logits.data.argmax(axis=1)
 
 
+def _timed(cfg: Any, data: Any, model: Any, **kw: Any) -> dict[str, Any]:
+    """:func:`.common.train`, with the CPU seconds per epoch (on a shared machine wall-clock time
+    is mostly waiting)."""
+    cpu = time.process_time()
+    run, _ = train(cfg, data, model, **kw)
+    run["seconds_per_epoch"] = (time.process_time() - cpu) / cfg.epochs
+    return run
+
+
 @with_blas_threads
 def cnn(
     quick: bool = False,
@@ -92,40 +100,36 @@ def cnn(
     (:class:`kisonet.models.AlexNet`, 5 conv + 3 pool + 3 affine layers with dropout 0.5) at
     ``alexnet_width`` (full 0.125, quick 0.0625; 0 skips it) on the same data and schedule.
     """
+    from dataclasses import replace
+
     from .. import nn
-    from .. import random as kr
-    from ..models import AlexNet, SimpleCNN, image_shape
-    from ..optim import Adam
+    from ..models import image_shape
+    from ..runner import seeded_model
 
     ctx = start("cnn", quick, dataset, data_dir, out, seed, verbose=verbose)
     epochs = int(epochs if epochs is not None else (3 if quick else 8))
     lr = float(lr if lr is not None else (3e-3 if quick else 1e-3))
     batch_size = int(batch_size if batch_size is not None else (50 if quick else 100))
     data = ctx.load(n_train if n_train is not None else (1000 if quick else None), 300 if quick else None)
-    kr.manual_seed(seed)
-    model = SimpleCNN(data.input_shape, data.n_classes, init="he")
+    cfg = run_config(ctx, model="simple-cnn", init="he", optimizer="adam", lr=lr, epochs=epochs, batch_size=batch_size)
+    model = seeded_model(cfg, data.prepared())
     conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
     before = np.array(conv.weight.data)
     ctx.echo(f"  SimpleCNN: conv {conv.out_channels}x{conv.kernel_size[0]}x{conv.kernel_size[1]} -> pool -> 100 -> "
              f"{data.n_classes}; Adam lr {lr}, batch {batch_size}, {epochs} epochs")  # fmt: skip
-    cpu = time.process_time()  # CPU seconds: on a shared machine wall-clock time is mostly waiting
-    r = fit(model, Adam(model.parameters(), lr=lr), data, epochs, batch_size, seed=seed)
-    r.pop("trainer")
-    r["seconds_per_epoch"] = (time.process_time() - cpu) / epochs
+    r = _timed(cfg, data, model, eval_train=True)
     after = np.array(conv.weight.data)
     ctx.echo(f"  train {r['train_acc']:.4f}  test {r['test_acc']:.4f}")
 
     width = float(alexnet_width if alexnet_width is not None else (0.0625 if quick else 0.125))
     alex: dict[str, Any] | None = None
     if width > 0:
-        kr.manual_seed(seed)
-        anet = AlexNet(data.input_shape, data.n_classes, init="he", width=width)
+        # the paper's dropout 0.5 before the two hidden affine layers
+        alex_cfg = replace(cfg, model=f"alexnet:{width!r}", dropout=0.5)
+        anet = seeded_model(alex_cfg, data.prepared())
         ctx.echo(f"  AlexNet (width {width:g}, {anet.num_parameters():,} parameters): Adam lr {lr}, "
                  f"batch {batch_size}, {epochs} epochs")  # fmt: skip
-        cpu = time.process_time()
-        alex = fit(anet, Adam(anet.parameters(), lr=lr), data, epochs, batch_size, seed=seed)
-        alex.pop("trainer")
-        alex["seconds_per_epoch"] = (time.process_time() - cpu) / epochs
+        alex = _timed(alex_cfg, data, anet, eval_train=True)
         alex["width"], alex["parameters"] = width, anet.num_parameters()
         ctx.echo(f"  AlexNet train {alex['train_acc']:.4f}  test {alex['test_acc']:.4f}")
 

@@ -41,8 +41,14 @@ __all__ = [
     "default_out",
     "markdown_table",
     "new_figure",
+    "EvalEachEpoch",
+    "accuracy",
+    "deep_mlp",
+    "last",
+    "mlp_spec",
+    "run_config",
     "start",
-    "train_classifier",
+    "train",
     "with_blas_threads",
 ]
 
@@ -146,6 +152,12 @@ class Split:
     @property
     def test(self) -> tuple[np.ndarray, np.ndarray]:
         return self.X_test, self.y_test
+
+    def prepared(self, val: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
+        """These arrays as the runner's :class:`kisonet.runner.PreparedData` (with ``val`` held out)."""
+        from ..runner import prepare_arrays
+
+        return prepare_arrays(self.train, self.test, val, input_shape=self.input_shape, n_outputs=self.n_classes)
 
 
 def _subsample(X: np.ndarray, y: np.ndarray, n: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -395,49 +407,110 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     return "\n".join(out)
 
 
-# --- training ---------------------------------------------------------------------------------
+# --- training: through the runner ----------------------------------------------------------------
 
 
-def train_classifier(
-    model: Any,
-    optimizer: Any,
-    data: Split,
-    epochs: int,
-    batch_size: int = 100,
-    scheduler: Any = None,
-    scheduler_interval: str = "epoch",
-    seed: int = 0,
-    callbacks: Sequence[Any] = (),
-) -> tuple[dict[str, list[float]], str | None]:
-    """Train with :class:`kisonet.train.Trainer` (cross-entropy, accuracy, test set every epoch).
+def run_config(ctx: Context, **fields: Any) -> Any:
+    """The :class:`kisonet.config.RunConfig` of an experiment's training runs: its seed, its data's
+    name, no progress bar, no BLAS limit of its own (:func:`with_blas_threads` set one for the
+    whole experiment), then ``fields``; the variants it compares are ``dataclasses.replace`` of it."""
+    from ..config import RunConfig
 
-    Returns ``(history, failure)``: ``failure`` is the NaN/Inf guard's message when training blew
-    up (the history then holds the epochs completed), else None.  A diverging configuration is a
-    result worth showing, not an error.
-    """
-    from ..errors import NumericalError
-    from ..train import Trainer
+    base: dict[str, Any] = {"seed": ctx.seed, "progress": False, "threads": None}
+    if ctx.data_choice is not None:
+        base["dataset"] = ctx.data_choice.name
+    return RunConfig(**{**base, **fields})
 
-    trainer = Trainer(
-        model,
-        "cross_entropy",
-        optimizer,
-        metrics=("accuracy",),
-        scheduler=scheduler,
-        scheduler_interval=scheduler_interval,
-        progress=False,
-        seed=seed,
-        callbacks=callbacks,
-    )
-    failure = None
+
+def mlp_spec(depth: int, width: int) -> str:
+    """The registry's spec of the lectures' deep net: ``depth`` hidden layers of ``width`` units."""
+    return "mlp:" + ",".join([str(int(width))] * int(depth))
+
+
+def accuracy(model: Any, X: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> float:
+    """Fraction of ``X`` classified as ``y``, in eval mode (dropout and noise off), no graph."""
+    from ..autograd import Tensor, no_grad
+
+    was = model.training
+    model.eval()
+    correct = 0
     try:
-        # overflow on the way to NaN is expected for diverging set-ups; the guard reports it once
-        with np.errstate(over="ignore", invalid="ignore"):
-            trainer.fit(data.train, test=data.test, epochs=int(epochs), batch_size=int(batch_size))
-    except NumericalError as e:
-        failure = str(e)
-    hist = {k: [float(x) for x in v] for k, v in trainer.history.items() if k != "epoch_seconds"}
-    return hist, failure
+        with no_grad():
+            for i in range(0, len(y), batch_size):
+                out = model(Tensor(X[i : i + batch_size]))
+                correct += int((out.data.argmax(axis=1) == y[i : i + batch_size]).sum())
+    finally:
+        model.train(was)
+    return correct / max(len(y), 1)
+
+
+class EvalEachEpoch:
+    """Trainer callback: eval-mode accuracy on a fixed set after every epoch (``values``).
+
+    The Trainer's ``train_accuracy`` is averaged over the epoch's batches in training mode, i.e.
+    *with* dropout and input noise; the gap is about the network itself, so it is measured here
+    in eval mode on the whole training set.
+    """
+
+    def __init__(self, key: str, X: np.ndarray, y: np.ndarray) -> None:
+        self.key, self.X, self.y = key, X, y
+        self.values: list[float] = []
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
+        self.values.append(accuracy(trainer.model, self.X, self.y))
+
+
+def train(
+    cfg: Any,
+    data: Split,
+    model: Any = None,
+    *,
+    val: tuple[np.ndarray, np.ndarray] | None = None,
+    callbacks: Sequence[Any] = (),
+    regularizer: Any = None,
+    scheduler_interval: str = "epoch",
+    eval_train: bool = False,
+    test_every_epoch: bool = True,
+) -> tuple[dict[str, Any], Any]:
+    """Train ``cfg`` on ``data`` through :func:`kisonet.runner.fit` (cross-entropy, accuracy; the
+    model from the registry, seeded by ``cfg.seed``, unless ``model`` is given).
+
+    Returns ``(run, result)``: ``result`` is the runner's :class:`~kisonet.runner.FitResult`
+    (``.model``, ``.trainer``); ``run`` (JSON-safe) holds the ``history`` (``train_eval_accuracy``, the eval-mode
+    training accuracy after each epoch, with ``eval_train``; ``train_loss`` includes a penalty),
+    ``failure`` (the NaN/Inf guard's message when training blew up: a diverging configuration is a
+    result worth showing, not an error), the final eval-mode ``train_acc`` / ``test_acc`` / ``gap``,
+    ``epochs_run``, ``steps`` and, with early stopping, ``best_epoch`` (1-based).
+    """
+    from ..runner import fit
+
+    cbs = list(callbacks)
+    ev = EvalEachEpoch("train_eval_accuracy", data.X_train, data.y_train) if eval_train else None
+    if ev is not None:
+        cbs.append(ev)
+    res = fit(
+        cfg, data.prepared(val), model, callbacks=cbs, regularizer=regularizer, scheduler_interval=scheduler_interval,
+        test_every_epoch=test_every_epoch, allow_divergence=True,
+    )  # fmt: skip
+    hist: dict[str, Any] = {k: [float(x) for x in v] for k, v in res.history.items() if k != "epoch_seconds"}
+    if ev is not None:
+        hist["train_eval_accuracy"] = ev.values
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged net's logits overflow
+        train_acc = accuracy(res.model, data.X_train, data.y_train)
+        test_acc = accuracy(res.model, data.X_test, data.y_test)
+    run = {"history": hist, "failure": res.failure, "train_acc": train_acc, "test_acc": test_acc,
+           "gap": train_acc - test_acc, "epochs_run": len(hist.get("train_loss", [])),
+           "steps": int(res.trainer.global_step)}  # fmt: skip
+    early = res.early_stopping
+    if early is not None:
+        run["best_epoch"] = None if early.best_epoch is None else early.best_epoch + 1
+    return run, res
+
+
+def last(hist: dict[str, list[float]], key: str) -> float:
+    """The last value of ``hist[key]``, NaN when there is none (a run that diverged at once)."""
+    values = hist.get(key)
+    return float(values[-1]) if values else float("nan")
 
 
 # --- models and probes -------------------------------------------------------------------------
@@ -454,12 +527,11 @@ def deep_mlp(
     width: int = 100,
     batch_norm: bool = False,
 ) -> Any:
-    """The lectures' deep net: ``depth`` hidden layers of ``width`` units (``kisonet.models.MLP``)."""
-    from ..models import MLP
+    """The lectures' deep net: ``depth`` hidden layers of ``width`` units (the registry's
+    :func:`mlp_spec`, the model a RunConfig with ``model=mlp_spec(depth, width)`` builds)."""
+    from ..models import build_model
 
-    return MLP(
-        n_in, hidden=(width,) * depth, n_classes=n_classes, activation=activation, init=init, batch_norm=batch_norm
-    )
+    return build_model(mlp_spec(depth, width), (n_in,), n_classes, activation, init, batch_norm=batch_norm)
 
 
 def probe(model: Any, X: np.ndarray, y: np.ndarray) -> dict[str, list[Any]]:

@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import Lesson, Split, start, with_blas_threads
-from .overfitting import fit
+from .common import Lesson, Split, run_config, start, train, with_blas_threads
 
 __all__ = ["LESSON", "decision_boundary", "two_d_data"]
 
@@ -78,9 +77,8 @@ def decision_boundary(
     300 points, 800 steps (with 400 the 4-unit net is still stuck on the spirals, which the full
     run fits).  ``dataset`` is ignored (the data are synthetic).
     """
-    from .. import random as kr
-    from ..models import MLP
-    from ..optim import Adam
+    from dataclasses import replace
+
     from ..regularizers import L2
 
     ctx = start("decision-boundary", quick, None, None, out, seed, needs_data=False, verbose=verbose)
@@ -100,14 +98,14 @@ def decision_boundary(
 
     runs: dict[str, Any] = {}
     models: dict[str, Any] = {}
+    cfg = run_config(ctx, activation=activation, optimizer="adam", lr=lr, epochs=epochs)
     for name, data in datas.items():
         for lam in (0.0, l2):
             for h in hidden_sizes:
-                kr.manual_seed(seed)
-                model = MLP(2, (int(h),), 2, activation=activation)
-                r = fit(model, Adam(model.parameters(), lr=lr), data, epochs, len(data.y_train),
-                        L2(lam) if lam else None, seed=seed, eval_train=False, test_every_epoch=False)  # fmt: skip
-                r.pop("trainer")
+                # full batch: one step an epoch
+                r, res = train(replace(cfg, model=f"mlp:{int(h)}", batch_size=len(data.y_train)), data,
+                               regularizer=L2(lam) if lam else None, test_every_epoch=False)  # fmt: skip
+                model = res.model
                 key = f"{name}|{'L2' if lam else 'none'}|{h}"
                 hist = r.pop("history")
                 r.update(dataset=name, l2=lam, hidden=int(h), final_loss=hist["train_loss"][-1],

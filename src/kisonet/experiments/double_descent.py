@@ -24,8 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import Lesson, Split, new_figure, start, with_blas_threads
-from .overfitting import accuracy
+from .common import Lesson, Split, new_figure, run_config, start, train, with_blas_threads
 
 __all__ = ["LESSON", "double_descent", "random_features_fit"]
 
@@ -91,21 +90,15 @@ def random_features_fit(data: Split, width: int, seed: int) -> dict[str, float]:
     }
 
 
-def _trained_fit(data: Split, width: int, epochs: int, lr: float, seed: int) -> dict[str, float]:
-    from .. import random as kr
-    from ..models import MLP
-    from ..optim import Adam
-    from ..train import Trainer
+def _trained_fit(cfg: Any, data: Split, width: int) -> dict[str, float]:
+    """One hidden layer of ``width`` units trained end-to-end (``cfg``: Adam, no penalty, no early stop)."""
+    from dataclasses import replace
 
-    kr.manual_seed(seed)
-    model = MLP(data.n_features, (width,), data.n_classes, init="he")
-    tr = Trainer(model, "cross_entropy", Adam(model.parameters(), lr=lr), progress=False, seed=seed)
-    tr.fit(data.train, epochs=epochs, batch_size=100)
-    test = tr.evaluate(data.test)
-    train = tr.evaluate(data.train)
-    return {"train_err": 1.0 - accuracy(model, *data.train), "test_err": 1.0 - accuracy(model, *data.test),
-            "train_loss": float(train["loss"]), "test_loss": float(test["loss"]),
-            "n_params": int(sum(p.size for p in model.parameters()))}  # fmt: skip
+    run, res = train(replace(cfg, model=f"mlp:{int(width)}"), data, test_every_epoch=False)
+    test, train_ = res.trainer.evaluate(data.test), res.trainer.evaluate(data.train)
+    return {"train_err": 1.0 - run["train_acc"], "test_err": 1.0 - run["test_acc"],
+            "train_loss": float(train_["loss"]), "test_loss": float(test["loss"]),
+            "n_params": int(sum(p.size for p in res.model.parameters()))}  # fmt: skip
 
 
 @with_blas_threads
@@ -162,8 +155,9 @@ def double_descent(
         ctx.echo(f"  random features H={w:6d}: train err {r['train_err']:.3f}  test err {r['test_err']:.3f}  "
                  f"||W|| {r['weight_norm']:.1f}")  # fmt: skip
     nets: list[dict[str, Any]] = []
+    cfg = run_config(ctx, init="he", optimizer="adam", lr=lr, epochs=epochs, batch_size=100)
     for w in widths:
-        r = _trained_fit(data, int(w), epochs, lr, seed)
+        r = _trained_fit(cfg, data, int(w))
         nets.append({"width": int(w), **r})
         ctx.echo(f"  trained net     H={w:6d}: train err {r['train_err']:.3f}  test err {r['test_err']:.3f}  "
                  f"test loss {r['test_loss']:.2f}")  # fmt: skip

@@ -1,20 +1,22 @@
 """Experiment ``lr-schedules``: eight learning-rate schedules, their curves and their training runs.
 
-Every schedule is a :mod:`kisonet.optim.lr_scheduler` class stepped once per mini-batch
-(``k`` = step, ``T`` = total steps, ``E`` = steps per epoch, ``a`` = the base lr):
+Every schedule is an entry of the schedule registry (:data:`kisonet.optim.lr_scheduler.SCHEDULES`,
+the ``--schedule`` of ``kisonet train``) run through :func:`kisonet.runner.fit` and stepped once per
+mini-batch, so its numbers count steps (``k`` = step, ``T`` = total steps, ``E`` = steps per
+epoch, ``a`` = the base lr):
 
-================  =========================================  ===================================
-schedule          lr at step k                               class
-================  =========================================  ===================================
-constant          a                                          LambdaLR(lambda k: 1)
-step              a * 0.2^floor(k / ceil(T/3))               StepLR(step_size=ceil(T/3), gamma=0.2)
-linear            (k/T) a/100 + (1 - k/T) a  (the notes')    LinearInterpolationLR(a/100, T)
-1/k               a / (1 + k/E)   (the notes' a/k per epoch) InverseLR(scale=E)
-1/sqrt(k)         a / sqrt(1 + k/E)                          InverseSqrtLR(scale=E)
-cosine            a (1 + cos(pi k / T)) / 2                  CosineAnnealingLR(T_max=T)
-warm-up + cosine  linear up to a over T/10, then cosine    WarmupCosineLR(T//10, T)
-warm restarts     cosine restarted at T/7, 3T/7 (T_mult 2)   CosineAnnealingWarmRestarts(ceil(T/7), 2)
-================  =========================================  ===================================
+================  =========================================  ====================================
+schedule          lr at step k                               spec (class)
+================  =========================================  ====================================
+constant          a                                          constant (no scheduler)
+step              a * 0.2^floor(k / ceil(T/3))               step:ceil(T/3),0.2 (StepLR)
+linear            (k/T) a/100 + (1 - k/T) a  (the notes')    linear:a/100,T (LinearInterpolationLR)
+1/k               a / (1 + k/E)   (the notes' a/k per epoch) inverse:E (InverseLR)
+1/sqrt(k)         a / sqrt(1 + k/E)                          inverse-sqrt:E (InverseSqrtLR)
+cosine            a (1 + cos(pi k / T)) / 2                  cosine (CosineAnnealingLR, T_max=T)
+warm-up + cosine  linear up to a over T/10, then cosine      warmup-cosine:T//10 (WarmupCosineLR)
+warm restarts     cosine restarted at T/7, 3T/7 (T_mult 2)   restarts:ceil(T/7),2 (warm restarts)
+================  =========================================  ====================================
 
 The same 2 x 100 ReLU MLP (He initialisation, identical initial weights and batches) is trained
 with SGD + momentum 0.9 under each schedule; the lr actually used at every step is recorded from
@@ -24,14 +26,13 @@ the optimiser, so the schedule figure shows what training saw.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .common import Lesson, StepLog, deep_mlp, new_figure, smooth, start, train_classifier, with_blas_threads
+from .common import Lesson, StepLog, last, mlp_spec, new_figure, run_config, smooth, start, train, with_blas_threads
 
-__all__ = ["LESSON", "SCHEDULES", "lr_schedules", "make_schedule"]
+__all__ = ["LESSON", "SCHEDULES", "lr_schedules", "schedule_spec"]
 
 LESSON = Lesson(
     shows=(
@@ -52,28 +53,27 @@ SCHEDULES = ("constant", "step", "linear", "1/k", "1/sqrt(k)", "cosine", "warm-u
 LINEAR_END = 0.01
 
 
-def make_schedule(name: str, optimizer: Any, total_steps: int, steps_per_epoch: int) -> Any:
-    """The scheduler ``name`` (one of :data:`SCHEDULES`) for ``total_steps`` per-step updates."""
+def schedule_spec(name: str, lr: float, total_steps: int, steps_per_epoch: int) -> str:
+    """Schedule ``name`` (one of :data:`SCHEDULES`) as the registry's spec
+    (:data:`kisonet.optim.lr_scheduler.SCHEDULES`) for ``total_steps`` per-step updates from ``lr``:
+    its numbers count steps (the runner's ``scheduler_interval="step"``)."""
     from ..errors import unknown_name
-    from ..optim import lr_scheduler as S  # noqa: N812
 
     T, E = int(total_steps), max(1, int(steps_per_epoch))
-    table: dict[str, Callable[[], Any]] = {
-        "constant": lambda: S.LambdaLR(optimizer, lambda k: 1.0),
-        "step": lambda: S.StepLR(optimizer, step_size=max(1, -(-T // 3)), gamma=0.2),
+    table = {
+        "constant": "constant",
+        "step": f"step:{max(1, -(-T // 3))},0.2",
         # the Nakata deck's a_k = (k/K) a_end + (1 - k/K) a_start, K = the whole run
-        "linear": lambda: S.LinearInterpolationLR(
-            optimizer, end_lr=LINEAR_END * optimizer.param_groups[0]["lr"], total_iters=T
-        ),
-        "1/k": lambda: S.InverseLR(optimizer, scale=float(E)),
-        "1/sqrt(k)": lambda: S.InverseSqrtLR(optimizer, scale=float(E)),
-        "cosine": lambda: S.CosineAnnealingLR(optimizer, T_max=T),
-        "warm-up + cosine": lambda: S.WarmupCosineLR(optimizer, warmup_iters=max(1, T // 10), total_iters=T),
-        "warm restarts": lambda: S.CosineAnnealingWarmRestarts(optimizer, T_0=max(1, -(-T // 7)), T_mult=2),
+        "linear": f"linear:{LINEAR_END * lr!r},{T}",
+        "1/k": f"inverse:{E}",
+        "1/sqrt(k)": f"inverse-sqrt:{E}",
+        "cosine": "cosine",  # over the run's T steps
+        "warm-up + cosine": f"warmup-cosine:{max(1, T // 10)}",
+        "warm restarts": f"restarts:{max(1, -(-T // 7))},2",
     }
     if name not in table:
         raise unknown_name("schedule", name, SCHEDULES)
-    return table[name]()
+    return table[name]
 
 
 @with_blas_threads
@@ -102,8 +102,7 @@ def lr_schedules(
     for name in names:
         if name not in SCHEDULES:
             raise unknown_name("schedule", name, SCHEDULES)
-    from .. import random as kr
-    from ..optim import SGD
+    from dataclasses import replace
 
     ctx = start("lr-schedules", quick, dataset, data_dir, out, seed, verbose=verbose)
 
@@ -112,26 +111,26 @@ def lr_schedules(
     epochs = int(epochs if epochs is not None else (4 if quick else 20))
     steps_per_epoch = -(-len(data.y_train) // batch_size)
     total = steps_per_epoch * epochs
+    base = run_config(ctx, model=mlp_spec(depth, width), init="he", optimizer="sgd", lr=lr, momentum=0.9,
+                      epochs=epochs, batch_size=batch_size)  # fmt: skip
     runs: dict[str, dict[str, Any]] = {}
     for name in names:
-        kr.manual_seed(seed)
-        model = deep_mlp(data.n_features, data.n_classes, "relu", "he", depth, width)
-        opt = SGD(model.parameters(), lr=lr, momentum=0.9)
-        sched = make_schedule(name, opt, total, steps_per_epoch)
         log = StepLog()
-        hist, failure = train_classifier(
-            model, opt, data, epochs, batch_size, scheduler=sched, scheduler_interval="step", seed=seed, callbacks=[log]
-        )
+        run, res = train(replace(base, schedule=schedule_spec(name, lr, total, steps_per_epoch)), data,
+                         callbacks=[log], scheduler_interval="step")  # fmt: skip
+        hist, failure = run["history"], run["failure"]
+        sched = res.trainer.scheduler
         runs[name] = {
-            "scheduler": type(sched).__name__,
+            "scheduler": "none (constant)" if sched is None else type(sched).__name__,
+            "spec": res.config.schedule,
             "lr": log.lr,
             "step_loss": log.loss,
             "history": hist,
             "failure": failure,
             "final_lr": log.lr[-1] if log.lr else float("nan"),
-            "final_train_loss": hist["train_loss"][-1] if hist.get("train_loss") else float("nan"),
-            "final_test_loss": hist["test_loss"][-1] if hist.get("test_loss") else float("nan"),
-            "final_test_accuracy": hist["test_accuracy"][-1] if hist.get("test_accuracy") else float("nan"),
+            "final_train_loss": last(hist, "train_loss"),
+            "final_test_loss": last(hist, "test_loss"),
+            "final_test_accuracy": last(hist, "test_accuracy"),
             "best_test_accuracy": max(hist.get("test_accuracy", [float("nan")])),
         }
         r = runs[name]

@@ -35,8 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import DataChoice, Lesson, Split, new_figure, start, with_blas_threads
-from .overfitting import fit
+from .common import DataChoice, Lesson, Split, new_figure, run_config, start, train, with_blas_threads
 
 __all__ = ["LESSON", "NORMS", "norm_cnn", "norm_mlp", "normalization"]
 
@@ -151,8 +150,9 @@ def normalization(
     (lr 1e-3), batch sizes 2, 8, 64.  Quick: 400 / 300 images, 2 epochs, batch sizes 2 and 16 (the
     comparison at 16: enough steps on 400 images); the same two results as the full run.
     """
+    from dataclasses import replace
+
     from .. import random as kr
-    from ..optim import Adam
 
     cifar = _choose(dataset, data_dir)
     ctx = start("normalization", quick, "cifar10" if cifar else dataset, data_dir, out, seed, verbose=verbose)
@@ -171,19 +171,19 @@ def normalization(
     ctx.echo(f"  CNN conv16-conv32 (3x3), Adam lr {lr}, {epochs} epochs")
 
     main_bs = max(batch_sizes)
+    cfg = run_config(ctx, optimizer="adam", lr=lr, epochs=epochs)
     runs: dict[str, Any] = {}
 
     def run(norm: str, bs: int, mlp: bool = False) -> dict[str, Any]:
         key = f"{'mlp-' if mlp else ''}{norm}|{bs}"
         if key in runs:
             return runs[key]
-        kr.manual_seed(seed)
+        kr.manual_seed(seed)  # the normalised nets are built here (not registry models); the rest is the runner's
         if mlp:
             model = norm_mlp(data.n_features, data.n_classes, norm)
         else:
             model = norm_cnn(data.input_shape, data.n_classes, norm)
-        r = fit(model, Adam(model.parameters(), lr=lr), data, epochs, bs, seed=seed, eval_train=False)
-        r.pop("trainer")
+        r, _ = train(replace(cfg, batch_size=bs), data, model)
         r.update(norm=norm, batch_size=bs, model="mlp" if mlp else "cnn",
                  steps=epochs * int(np.ceil(len(data.y_train) / bs)))  # fmt: skip
         runs[key] = r

@@ -23,12 +23,11 @@ AdaBelief  Adam with s = EMA of (g - m)^2 in place of v                   0.001
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .common import Lesson, StepLog, deep_mlp, new_figure, smooth, start, train_classifier, with_blas_threads
+from .common import Lesson, StepLog, mlp_spec, new_figure, run_config, smooth, start, train, with_blas_threads
 
 __all__ = ["LESSON", "OPTIMIZERS", "optimizers"]
 
@@ -46,22 +45,28 @@ LESSON = Lesson(
 )
 
 
-def _table(eps_placement: str = "outside") -> dict[str, tuple[float, Callable[[Any, float], Any]]]:
-    """Title -> (the optimizer's default lr, a factory): every rule with its registry defaults;
-    AdaGrad, RMSprop, Adam and AdamW with ``eps_placement`` (docs/notes-forms.md; "uncorrected" is
-    Adam's only, so AdaGrad and RMSprop keep PyTorch's form then)."""
+def _settings(name: str, eps_placement: str = "outside") -> dict[str, Any]:
+    """The RunConfig fields of rule ``name``: the registry's defaults (lr, momentum, the class's own
+    weight decay: AdamW's 0.01), AdaGrad, RMSprop, Adam and AdamW with ``eps_placement``
+    (docs/notes-forms.md; "uncorrected" is Adam's only, so AdaGrad and RMSprop keep PyTorch's form then)."""
+    import inspect
+
     from ..optim import OPTIMIZERS as REG
-    from ..optim import make_optimizer
 
-    def factory(title: str) -> Callable[[Any, float], Any]:
-        placed = {}
-        if title in ("Adam", "AdamW") or (title in ("AdaGrad", "RMSprop") and eps_placement != "uncorrected"):
-            placed = {"eps_placement": eps_placement}
-        return lambda p, lr: make_optimizer(title, p, lr, **placed)
+    entry = REG.entry(name)
+    decay = inspect.signature(entry.value).parameters.get("weight_decay")
+    placed = eps_placement
+    if (name in ("AdaGrad", "RMSprop") and eps_placement == "uncorrected") or name not in EPS_RULES:
+        placed = "outside"
+    return {
+        "optimizer": entry.name,
+        "lr": entry.default_lr,
+        "weight_decay": 0.0 if decay is None else float(decay.default),
+        "eps_placement": placed,
+    }
 
-    return {title: (REG.entry(title).default_lr, factory(title)) for title in OPTIMIZERS}
 
-
+EPS_RULES = ("AdaGrad", "RMSprop", "Adam", "AdamW")
 OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "AdaDelta", "Adam", "AdamW", "AdaBelief")
 
 
@@ -87,7 +92,7 @@ def optimizers(
     AdaGrad, RMSprop, Adam and AdamW in Keio lecture 4's form ``g / sqrt(v + eps)``;
     ``"uncorrected"`` runs Adam/AdamW in the textbook's form (docs/notes-forms.md).
     """
-    from .. import random as kr
+    from dataclasses import replace
 
     ctx = start("optimizers", quick, dataset, data_dir, out, seed, verbose=verbose)
 
@@ -100,17 +105,16 @@ def optimizers(
         from ..errors import unknown_name
 
         raise unknown_name("eps_placement", eps_placement, ADAM_EPS_PLACEMENTS)
-    table = _table(eps_placement)
+    base = run_config(ctx, model=mlp_spec(depth, width), init="he", epochs=epochs, batch_size=batch_size)
     runs: dict[str, dict[str, Any]] = {}
     for name in OPTIMIZERS:
-        lr, make = table[name]
-        lr = float((lrs or {}).get(name, lr))
-        kr.manual_seed(seed)
-        model = deep_mlp(data.n_features, data.n_classes, "relu", "he", depth, width)
+        cfg = replace(base, **_settings(name, eps_placement))
+        if lrs and name in lrs:
+            cfg = replace(cfg, lr=float(lrs[name]))
+        lr = float(cfg.lr)
         log = StepLog()
-        hist, failure = train_classifier(
-            model, make(model.parameters(), lr), data, epochs, batch_size, seed=seed, callbacks=[log]
-        )
+        run, _ = train(cfg, data, callbacks=[log])
+        hist, failure = run["history"], run["failure"]
         first = float(np.mean(log.loss[: max(1, len(log.loss) // 50)]))
         last_n = max(1, len(log.loss) // max(1, len(hist.get("train_loss", []))))  # the last epoch's steps
         runs[name] = {

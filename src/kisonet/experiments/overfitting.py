@@ -26,14 +26,14 @@ each set-up, and the final gaps), one table.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .common import Lesson, Split, start, with_blas_threads
+from .common import EvalEachEpoch, Lesson, Split, accuracy, mlp_spec, run_config, start, train, with_blas_threads
 
-__all__ = ["LESSON", "EvalEachEpoch", "accuracy", "cures", "fit", "overfitting"]
+__all__ = ["LESSON", "EvalEachEpoch", "accuracy", "cures", "overfitting"]  # the helpers live in .common
 
 LESSON = Lesson(
     shows=(
@@ -51,86 +51,6 @@ LESSON = Lesson(
         "stopping 15.9 / 83.4%, input noise (σ=0.3) 13.6 / 85.7%."
     ),
 )
-
-
-# --- helpers shared by the generalisation experiments -----------------------------------------
-
-
-def accuracy(model: Any, X: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> float:
-    """Fraction of ``X`` classified as ``y``, in eval mode (dropout and noise off), no graph."""
-    from ..autograd import Tensor, no_grad
-
-    was = model.training
-    model.eval()
-    correct = 0
-    try:
-        with no_grad():
-            for i in range(0, len(y), batch_size):
-                out = model(Tensor(X[i : i + batch_size]))
-                correct += int((out.data.argmax(axis=1) == y[i : i + batch_size]).sum())
-    finally:
-        model.train(was)
-    return correct / max(len(y), 1)
-
-
-class EvalEachEpoch:
-    """Trainer callback: eval-mode accuracy on a fixed set after every epoch (``history[key]``).
-
-    The Trainer's ``train_accuracy`` is averaged over the epoch's batches in training mode, i.e.
-    *with* dropout and input noise; the gap is about the network itself, so it is measured here
-    in eval mode on the whole training set.
-    """
-
-    def __init__(self, key: str, X: np.ndarray, y: np.ndarray) -> None:
-        self.key, self.X, self.y = key, X, y
-        self.values: list[float] = []
-
-    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
-        self.values.append(accuracy(trainer.model, self.X, self.y))
-
-
-def fit(
-    model: Any,
-    optimizer: Any,
-    data: Split,
-    epochs: int,
-    batch_size: int = 100,
-    regularizer: Callable[[Any], Any] | None = None,
-    val: tuple[np.ndarray, np.ndarray] | None = None,
-    callbacks: Sequence[Any] = (),
-    seed: int = 0,
-    eval_train: bool = True,
-    test_every_epoch: bool = True,
-) -> dict[str, Any]:
-    """Train with :class:`kisonet.train.Trainer` (cross-entropy); return the history plus the
-    final eval-mode ``train_acc`` / ``test_acc`` / ``gap`` and ``epochs_run``.
-
-    ``history['train_eval_accuracy']`` (with ``eval_train``) is the eval-mode training accuracy
-    after each epoch; ``history['train_loss']`` includes the regulariser's penalty.
-    """
-    from ..train import Trainer
-
-    cbs = list(callbacks)
-    ev = EvalEachEpoch("train_eval_accuracy", data.X_train, data.y_train) if eval_train else None
-    if ev is not None:
-        cbs.append(ev)
-    trainer = Trainer(model, "cross_entropy", optimizer, metrics=("accuracy",), callbacks=cbs,
-                      regularizer=regularizer, progress=False, seed=seed)  # fmt: skip
-    trainer.fit(data.train, val=val, test=data.test if test_every_epoch else None, epochs=int(epochs),
-                batch_size=int(batch_size))  # fmt: skip
-    hist: dict[str, Any] = {k: [float(x) for x in v] for k, v in trainer.history.items() if k != "epoch_seconds"}
-    if ev is not None:
-        hist["train_eval_accuracy"] = ev.values
-    train_acc = accuracy(model, data.X_train, data.y_train)
-    test_acc = accuracy(model, data.X_test, data.y_test)
-    return {
-        "history": hist,
-        "train_acc": train_acc,
-        "test_acc": test_acc,
-        "gap": train_acc - test_acc,
-        "epochs_run": len(hist.get("train_loss", [])),
-        "trainer": trainer,
-    }
 
 
 def _finite(values: Any) -> bool:
@@ -192,11 +112,10 @@ def overfitting(
     0.03, test set capped at 1,000; on the embedded ``digits`` (8x8 images, easier: 200 of them
     barely over-fit) 100 images, 150 epochs at lr 0.05.
     """
+    from dataclasses import replace
+
     from .. import nn
-    from .. import random as kr
-    from ..models import MLP
-    from ..optim import SGD
-    from ..train import EarlyStopping
+    from ..runner import seeded_model
 
     ctx = start("overfitting", quick, dataset, data_dir, out, seed, verbose=verbose)
     small = ctx.data_choice is not None and ctx.data_choice.name == "digits"
@@ -222,24 +141,19 @@ def overfitting(
             if k not in setups:
                 raise unknown_name("overfitting set-up", k, setups)
         setups = {k: v for k, v in setups.items() if k == "none" or k in only}
+    common = run_config(ctx, model=mlp_spec(6, 100), init="he", optimizer="sgd", lr=lr, epochs=epochs, batch_size=100)
     runs: dict[str, Any] = {}
     for key, (label, cfg) in setups.items():
-        kr.manual_seed(seed)
-        model = MLP(data.n_features, (100,) * 6, data.n_classes, init="he", dropout=cfg.get("dropout", 0.0))
+        kind, args = cfg.get("reg") or (None, ())
+        run_cfg = replace(common, dropout=cfg.get("dropout", 0.0), early_stopping=cfg.get("early", 0),
+                          l1=args[0] if kind == "L1" else 0.0)  # fmt: skip
+        model = None
         if cfg.get("noise"):
-            model = nn.Sequential(nn.GaussianNoise(cfg["noise"]), model)
-        cbs = []
-        early = None
-        if cfg.get("early"):
-            early = EarlyStopping("val_loss", patience=cfg["early"], restore_best=True)
-            cbs.append(early)
-        r = fit(model, SGD(model.parameters(), lr=lr), data, epochs, 100, _regularizer(cfg.get("reg")),
-                val=val, callbacks=cbs, seed=seed)  # fmt: skip
-        r.pop("trainer")
+            model = nn.Sequential(nn.GaussianNoise(cfg["noise"]), seeded_model(run_cfg, data.prepared()))
+        penalty = None if kind in (None, "L1") else _regularizer(cfg["reg"])
+        r, _ = train(run_cfg, data, model, val=val, regularizer=penalty, eval_train=True)
         r["key"] = key
         r["config"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()}
-        if early is not None:
-            r["best_epoch"] = None if early.best_epoch is None else early.best_epoch + 1
         runs[label] = r
         ctx.echo(f"  {label:30s} train {r['train_acc']:.3f}  test {r['test_acc']:.3f}  gap {r['gap']:+.3f}"
                  f"  ({r['epochs_run']} epochs)")  # fmt: skip

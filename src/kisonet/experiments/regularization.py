@@ -21,8 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import Lesson, new_figure, start, with_blas_threads
-from .overfitting import fit
+from .common import Lesson, new_figure, run_config, start, train, with_blas_threads
 
 __all__ = ["LESSON", "regularization"]
 
@@ -65,10 +64,9 @@ def regularization(
     Full: 1,000 training images, the whole test set, SGD with momentum 0.9
     (lr 0.01, batch 50) for 15 epochs.  Quick: 300 / 500 images, 4 epochs.
     """
-    from .. import random as kr
-    from ..models import SimpleCNN
-    from ..optim import SGD
-    from ..regularizers import L1, L2, ElasticNet
+    from dataclasses import replace
+
+    from ..regularizers import L2, ElasticNet
 
     ctx = start("regularization", quick, dataset, data_dir, out, seed, verbose=verbose)
 
@@ -76,20 +74,21 @@ def regularization(
     n_train = int(n_train if n_train is not None else (300 if quick else 1000))
     epochs = int(epochs if epochs is not None else (4 if quick else 15))
     data = ctx.load(n_train, 500 if quick else None)
+    cfg = run_config(ctx, model="simple-cnn", init="he", optimizer="sgd", lr=lr, momentum=0.9, epochs=epochs,
+                     batch_size=50)  # fmt: skip
+    # label -> (RunConfig's l1, a penalty the options cannot spell: L2 in the loss, the elastic net)
     penalties = {
-        "none": None,
-        f"L1 (λ={l1:g})": L1(l1),
-        f"L2 (λ={l2:g})": L2(l2),
-        f"elastic net ({l1 / 2:g}, {l2 / 2:g})": ElasticNet(l1 / 2, l2 / 2),
+        "none": (0.0, None),
+        f"L1 (λ={l1:g})": (l1, None),
+        f"L2 (λ={l2:g})": (0.0, L2(l2)),
+        f"elastic net ({l1 / 2:g}, {l2 / 2:g})": (0.0, ElasticNet(l1 / 2, l2 / 2)),
     }
     ctx.echo(f"  SimpleCNN (conv 30x5x5, affine 100), SGD momentum 0.9 lr {lr}, batch 50, {epochs} epochs")
     runs: dict[str, Any] = {}
     weights: dict[str, np.ndarray] = {}
-    for label, reg in penalties.items():
-        kr.manual_seed(seed)
-        model = SimpleCNN(data.input_shape, data.n_classes, init="he")
-        r = fit(model, SGD(model.parameters(), lr=lr, momentum=0.9), data, epochs, 50, reg, seed=seed)
-        r.pop("trainer")
+    for label, (lam1, reg) in penalties.items():
+        r, res = train(replace(cfg, l1=lam1), data, regularizer=reg, eval_train=True)
+        model = res.model
         w = _weights(model)
         weights[label] = w
         r.update(weight_norm=float(np.linalg.norm(w)), zero_fraction=float(np.mean(np.abs(w) < ZERO_TOL)),

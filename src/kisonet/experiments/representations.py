@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import Lesson, new_figure, start, with_blas_threads
-from .overfitting import accuracy
+from .common import Lesson, accuracy, new_figure, run_config, start, train, with_blas_threads
 
 __all__ = ["LESSON", "knn_accuracy", "representations", "silhouette"]
 
@@ -101,12 +100,9 @@ def representations(
     Full: the whole training pool, 6 epochs, 600 test images shown, t-SNE 750 iterations.  Quick:
     1,500 training images, 4 epochs, 300 images shown, 400 t-SNE iterations.
     """
-    from .. import random as kr
     from ..autograd import Tensor, no_grad
     from ..data import pca, tsne
-    from ..models import MLP
-    from ..optim import Adam
-    from ..train import Trainer
+    from ..runner import seeded_model
 
     ctx = start("representations", quick, dataset, data_dir, out, seed, verbose=verbose)
     data = ctx.load(*((1500, 500) if quick else (None, None)))
@@ -117,8 +113,8 @@ def representations(
     show = np.sort(rng.choice(len(data.y_test), size=min(n_show, len(data.y_test)), replace=False))
     Xs, ys = data.X_test[show], data.y_test[show]
 
-    kr.manual_seed(seed)
-    model = MLP(data.n_features, (100, 100), data.n_classes, init="he")
+    cfg = run_config(ctx, model="mlp:100,100", init="he", optimizer="adam", lr=lr, epochs=epochs, batch_size=100)
+    model = seeded_model(cfg, data.prepared())
     last_act = [m for m in model.modules() if type(m).__name__ == "ReLU"][-1]
 
     def take(m: Any) -> np.ndarray:
@@ -145,13 +141,9 @@ def representations(
             if not acc_during and trainer.global_step >= during_step:
                 acc_during.append(accuracy(trainer.model, data.X_test, data.y_test))
 
-    trainer = Trainer(model, "cross_entropy", Adam(model.parameters(), lr=lr), callbacks=[snap, _DuringAcc()],
-                      progress=False, seed=seed)  # fmt: skip
-    trainer.fit(data.train, epochs=epochs, batch_size=100)
-    after = take(model)
-    acc_after = accuracy(model, data.X_test, data.y_test)
+    run, _ = train(cfg, data, model, callbacks=[snap, _DuringAcc()], test_every_epoch=False)
     moments = {"before": (before, acc_before, 0), "during": (snap.acts, acc_during[0], during_step),
-               "after": (after, acc_after, trainer.global_step)}  # fmt: skip
+               "after": (take(model), run["test_acc"], run["steps"])}  # fmt: skip
     for name, (H, acc, step) in moments.items():
         Zp, _, ratio = pca(H, 2)
         Zt = tsne(H, 2, perplexity=perplexity, n_iter=tsne_iter, seed=seed)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import Lesson, deep_mlp, new_figure, probe, start, train_classifier, with_blas_threads
+from .common import Lesson, last, mlp_spec, new_figure, probe, run_config, start, train, with_blas_threads
 
 __all__ = ["CONFIGS", "LESSON", "vanishing_gradient"]
 
@@ -77,8 +77,9 @@ def vanishing_gradient(
     samples, 8 epochs of Adam lr 0.003, batch 20 (400 steps: enough for sigmoid + Xavier to leave
     the loss plateau, as it does in the full run).
     """
-    from .. import random as kr
-    from ..optim import Adam
+    from dataclasses import replace
+
+    from ..runner import seeded_model
 
     ctx = start("vanishing-gradient", quick, dataset, data_dir, out, seed, verbose=verbose)
     data = ctx.load(*((1000, 500) if quick else (None, None)))
@@ -87,12 +88,12 @@ def vanishing_gradient(
     lr = float(lr if lr is not None else (3e-3 if quick else 1e-3))
     probe_n = min(len(data.y_train), 500 if quick else 2000)
     Xp, yp = data.X_train[:probe_n], data.y_train[:probe_n]
+    base = run_config(ctx, model=mlp_spec(depth, width), optimizer="adam", lr=lr, epochs=epochs, batch_size=batch_size)
 
     configs: dict[str, Any] = {}
     for label, (act, init) in CONFIGS.items():
-        kr.manual_seed(seed)
-        model = deep_mlp(data.n_features, data.n_classes, act, init, depth, width)
-        p = probe(model, Xp, yp)
+        cfg = replace(base, activation=act, init=init)
+        p = probe(seeded_model(cfg, data.prepared()), Xp, yp)  # the same initial weights as the run below
         acts = p["activations"]
         hist_counts = []
         edges = np.linspace(0.0, 1.0, 31) if act == "sigmoid" else None
@@ -103,9 +104,8 @@ def vanishing_gradient(
             f"  {label:22s} layer-1 grad norm {p['grad_norm'][0]:.3e}   layer-{len(p['grad_norm'])} "
             f"{p['grad_norm'][-1]:.3e}"
         )
-        kr.manual_seed(seed)
-        model = deep_mlp(data.n_features, data.n_classes, act, init, depth, width)
-        hist, failure = train_classifier(model, Adam(model.parameters(), lr=lr), data, epochs, batch_size, seed=seed)
+        run, _ = train(cfg, data)
+        hist, failure = run["history"], run["failure"]
         configs[label] = {
             "activation": act,
             "init": init,
@@ -118,8 +118,8 @@ def vanishing_gradient(
             "_acts": acts,
             "history": hist,
             "failure": failure,
-            "final_test_accuracy": hist["test_accuracy"][-1] if hist.get("test_accuracy") else float("nan"),
-            "final_train_accuracy": hist["train_accuracy"][-1] if hist.get("train_accuracy") else float("nan"),
+            "final_test_accuracy": last(hist, "test_accuracy"),
+            "final_train_accuracy": last(hist, "train_accuracy"),
         }
         ctx.echo(f"  {label:22s} test accuracy after {epochs} epochs: {configs[label]['final_test_accuracy']:.4f}")
 

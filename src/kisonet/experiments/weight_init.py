@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import Lesson, deep_mlp, new_figure, start, train_classifier, with_blas_threads
+from .common import Lesson, last, mlp_spec, new_figure, run_config, start, train, with_blas_threads
 
 __all__ = ["LESSON", "INITS", "NOTES_INITS", "hidden_unit_spread", "weight_init"]
 
@@ -88,9 +88,10 @@ def weight_init(
     (Keio lecture 4's He uniform, the E-cert report's Xavier N(0, 1/n)); default the four of
     :data:`INITS`.
     """
-    from .. import random as kr
+    from dataclasses import replace
+
     from ..errors import unknown_name
-    from ..optim import Adam
+    from ..runner import seeded_model
 
     table = {**INITS, **NOTES_INITS}
     chosen = tuple(INITS) if inits is None else tuple(inits)
@@ -105,17 +106,17 @@ def weight_init(
     epochs = int(epochs if epochs is not None else (6 if quick else 10))
     lr = float(lr if lr is not None else (3e-3 if quick else 1e-3))
     batch_size = int(batch_size if batch_size is not None else (20 if quick else 100))
+    base = run_config(ctx, model=mlp_spec(depth, width), optimizer="adam", lr=lr, epochs=epochs, batch_size=batch_size)
     runs: dict[str, dict[str, Any]] = {}
     for act in ACTIVATIONS:
         runs[act] = {}
         for label in chosen:
             init = table[label]
-            kr.manual_seed(seed)
-            model = deep_mlp(data.n_features, data.n_classes, act, init, depth, width)
+            cfg = replace(base, activation=act, init=init)
+            model = seeded_model(cfg, data.prepared())
             w0 = _hidden_weights(model)
-            hist, failure = train_classifier(
-                model, Adam(model.parameters(), lr=lr), data, epochs, batch_size, seed=seed
-            )
+            run, _ = train(cfg, data, model)
+            hist, failure = run["history"], run["failure"]
             w1 = _hidden_weights(model)
             spread = hidden_unit_spread(w1)
             moved = [float(np.linalg.norm(a - b)) for a, b in zip(w1, w0, strict=True)]
@@ -125,8 +126,8 @@ def weight_init(
                 "failure": failure,
                 "hidden_unit_spread": spread,
                 "weight_change": moved,
-                "final_train_loss": hist["train_loss"][-1] if hist.get("train_loss") else float("nan"),
-                "final_test_accuracy": hist["test_accuracy"][-1] if hist.get("test_accuracy") else float("nan"),
+                "final_train_loss": last(hist, "train_loss"),
+                "final_test_accuracy": last(hist, "test_accuracy"),
             }
             ctx.echo(
                 f"  {act:7s} {label:11s} test acc {runs[act][label]['final_test_accuracy']:.4f}  "

@@ -261,7 +261,8 @@ def parse_init(init: Any) -> str | None:
             std = -1.0
         if not (math.isfinite(std) and std > 0):
             raise KisonetValueError(f"normal:STD needs a positive number, got {init!r}")
-        return f"normal:{std:g}"
+        short = f"{std:g}"  # 'normal:0.10' -> 'normal:0.1'; a value %g would round keeps all its digits
+        return f"normal:{short if float(short) == std else repr(std)}"
     if s not in INITS:
         raise unknown_name("init", init, init_forms())
     return INITS.canonical(s)

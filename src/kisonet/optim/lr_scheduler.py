@@ -699,6 +699,15 @@ def _restart_args(args: list[str]) -> tuple:
     return (t0, tmult)
 
 
+def _scale_args(args: list[str]) -> tuple:
+    if not args:
+        return ()
+    scale = float(args[0])
+    if len(args) > 1 or not (math.isfinite(scale) and scale > 0):
+        raise ValueError
+    return (scale,)
+
+
 def _plateau_args(args: list[str]) -> tuple:
     patience = int(args[0]) if args else 10
     factor = float(args[1]) if len(args) > 1 else 0.1
@@ -754,9 +763,11 @@ def _registry() -> Any:
             "cosine with warm restarts: first period T0 epochs, each next TMULT times longer",
             form="restarts:T0,TMULT", parse=_restart_args, show="restarts:{0},{1}",
             hint="T0 and TMULT positive integers")
-    reg.add("inverse", lambda o, a, n: InverseLR(o), "the notes' a / k", form="inverse", parse=_no_args)
-    reg.add("inverse-sqrt", lambda o, a, n: InverseSqrtLR(o), "the notes' a / sqrt(k)", form="inverse-sqrt",
-            parse=_no_args)
+    reg.add("inverse", lambda o, a, n: InverseLR(o, *a), "the notes' a / k: lr / (1 + k / SCALE) (SCALE default 1)",
+            form="inverse[:SCALE]", parse=_scale_args, show="inverse:{0:g}", hint="SCALE a positive number")
+    reg.add("inverse-sqrt", lambda o, a, n: InverseSqrtLR(o, *a),
+            "the notes' a / sqrt(k): lr / sqrt(1 + k / SCALE) (SCALE default 1)", form="inverse-sqrt[:SCALE]",
+            parse=_scale_args, show="inverse-sqrt:{0:g}", hint="SCALE a positive number")
     reg.add("plateau", lambda o, a, n: ReduceLROnPlateau(o, patience=a[0], factor=a[1]),
             "multiply by FACTOR after PATIENCE epochs without a better val_loss (ReduceLROnPlateau; "
             "train_loss without a validation split)", form="plateau:PATIENCE,FACTOR", parse=_plateau_args,
