@@ -185,8 +185,9 @@ class RunConfig:
         "--distributed async: bound on a worker's lead over the slowest one, in pushes (default: unbounded)", "S")
     micro_batches: int = _opt(4, number(int, low=1), "--distributed pipeline: micro-batches per batch (GPipe)", "M")
     rank_timeout: float = _opt(
-        300.0, number(float, low=0.0),
-        "--distributed: end every rank when one makes no progress for this many seconds (0: wait for ever)", "SECONDS")
+        60.0, number(float, low=0.0),
+        "--distributed: a rank silent for this many seconds (stopped, hung, lost) ends every rank, each with a "
+        "message naming it; no training progress for 10x as long does too (0: wait for ever)", "SECONDS")
     progress: bool = _opt(True, boolean, "show a progress bar", switch=True)
     detect_anomaly: bool = _opt(False, boolean, "on a NaN/Inf gradient, name the op that produced it and where it "
                                 "was created (slower)", switch=True)

@@ -106,6 +106,17 @@ class ParameterServer:
         self._flat.pack_params()
         wait(self.comm.Ibcast(self._flat.buffer, root=0), "broadcast of the initial parameters", timeout)
 
+    def state_dict(self) -> dict[str, Any]:
+        """The server's state, shaped like a Trainer checkpoint: ``model``, ``optimizer``,
+        ``epoch`` (epochs every worker has reported) and ``history``."""
+        epochs = max((len(v) for v in self.history.values()), default=0)
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": epochs,
+            "history": {k: np.asarray(v, dtype=np.float64) for k, v in self.history.items()},
+        }
+
     def _reply(self, w: int) -> None:
         self._flat.pack_params()
         wait(self.comm.Isend(self._flat.buffer, dest=w, tag=TAG_PARAMS), f"send parameters to worker {w}", self.timeout)

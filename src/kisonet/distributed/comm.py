@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,9 @@ __all__ = [
     "guard",
     "install_excepthook",
     "abort",
+    "last_words",
+    "set_epilogue",
+    "Watchdog",
 ]
 
 DEFAULT_TIMEOUT = float(os.environ.get("KISONET_DIST_TIMEOUT", "600"))
@@ -157,43 +160,98 @@ def recv_json(comm: Any, source: int, tag: int, timeout: float | None = None) ->
     return json.loads(buf.tobytes().decode("utf-8")) if buf.size else None
 
 
-def abort(comm: Any, message: str, code: int = 1) -> None:
-    """Print ``message`` with this rank's id to stderr and abort every rank of ``comm``
-    (a run folder this rank has open is marked failed first)."""
+_EPILOGUE: list[Callable[[], str]] = []
+
+
+def set_epilogue(text: Callable[[], str] | None) -> None:
+    """What this rank adds to its last words whatever ends it (rank 0: the run folder, its last
+    good checkpoint and how to resume); None removes it."""
+    _EPILOGUE[:] = [] if text is None else [text]
+
+
+def last_words(comm: Any, message: str, code: int = 1, status: str | None = None) -> None:
+    """Print ``kisonet: rank r/N: <message>`` to stderr (flushed) and mark a run folder this
+    rank has open as failed (with ``status``, default the message's first line): what a rank
+    says before it ends."""
     rank, size = comm.Get_rank(), comm.Get_size()
+    first, _, rest = message.partition("\n")
     if "kisonet.runs" in sys.modules:
         with contextlib.suppress(Exception):
-            sys.modules["kisonet.runs"].settle_open_folders(RuntimeError(message.splitlines()[0]), code)
+            sys.modules["kisonet.runs"].settle_open_folders(DistributedError(status or first), code)
+    for text in _EPILOGUE:  # after the folder is settled: it may say "marked failed"
+        with contextlib.suppress(Exception):
+            first = f"{first}; {text()}"
+    message = f"{first}\n{rest}" if rest else first
     sys.stderr.write(f"kisonet: rank {rank}/{size}: {message}\n")
-    if size > 1:
-        sys.stderr.write(f"kisonet: rank {rank}/{size}: aborting all {size} ranks\n")
     sys.stderr.flush()
     sys.stdout.flush()
+    from .lastwords import say_bye
+
+    say_bye()  # this rank has spoken: its watcher process must not speak for it too
+
+
+def abort(comm: Any, message: str, code: int = 1, grace: float = 0.2, status: str | None = None) -> None:
+    """Print ``message`` with this rank's id to stderr and abort every rank of ``comm``
+    (a run folder this rank has open is marked failed first, with ``status``).  ``grace``
+    seconds pass between the message and the abort (the other ranks' own messages, the
+    launcher's pipes)."""
+    size = comm.Get_size()
+    if size > 1 and status is None:
+        first, nl, rest = message.partition("\n")
+        message = f"{first}; aborting all {size} ranks{nl}{rest}"
+    last_words(comm, message, code, status)
     if size > 1:
         # The launcher forwards each rank's stderr through a pipe; Abort makes it kill every
-        # process at once, and text still in transit can be lost: give it a moment.
-        time.sleep(0.2)
+        # process at once, and text still in transit (or a peer's last words) would be lost.
+        time.sleep(grace)
     comm.Abort(code)
     os._exit(code)  # Abort may return before the launcher ends this process: nothing more may run here
 
 
-class Watchdog:
-    """Ends every rank when this one makes no progress for ``timeout`` seconds.
+TAG_BEAT, TAG_SILENT = 7001, 7002
+#: a rank running a Trainer that makes no step for this many times --rank-timeout ends the job
+PROGRESS_FACTOR = 10
 
-    A rank that stops responding (stopped, swapped out, stuck) leaves its peers blocked
-    in a collective for ever; their watchdogs see no :meth:`tick` (called after every
-    training step) for ``timeout`` seconds and abort the job with a message naming the
-    wait.  Also a Trainer callback: ``on_batch_end`` ticks.
+
+class Watchdog:
+    """Ends every rank, each with a message, when one rank stops responding.
+
+    Two checks, both with ``timeout`` seconds (``--rank-timeout``):
+
+    - **Heartbeats** (every rank, every mode): a thread sends a small message to every
+      other rank every ``timeout / 6`` seconds (at most 1 s) on a communicator of its own
+      and watches theirs.  A peer silent for ``timeout`` seconds (stopped, swapped out,
+      killed while mpiexec keeps the others, its node gone) is named: this rank tells
+      the others (so each survivor prints its own line within one beat), prints
+      ``rank k stopped responding ...`` (plus :func:`set_epilogue`'s text), waits
+      :attr:`grace` seconds for the others to print theirs, and aborts the job.  Needs
+      ``MPI_THREAD_MULTIPLE`` (mpi4py asks for it); without it only the progress check runs.
+    - **Progress** (``progress=True``: ranks whose main loop calls :meth:`tick`, i.e.
+      run a Trainer): no tick for :data:`PROGRESS_FACTOR` ``* timeout`` seconds ends the job
+      too: a peer that still beats but never answers (a deadlock), or one step (or one
+      epoch's evaluation) slower than that budget.
     """
 
-    def __init__(self, comm: Any, timeout: float) -> None:
-        self.comm, self.timeout = comm, float(timeout)
+    def __init__(self, comm: Any, timeout: float, progress: bool = True) -> None:
+        self.comm, self.timeout, self.progress = comm, float(timeout), bool(progress)
+        self.period = min(1.0, max(0.05, self.timeout / 6))
+        self.grace = 2 * self.period + 0.5
+        self.detected: tuple[int, float] | None = None  # (silent rank, seconds) once seen
         self._last = time.monotonic()
         self._stop = threading.Event()
+        self._beats: Any = None
         self._thread = threading.Thread(target=self._watch, name="kisonet-watchdog", daemon=True)
 
+    @property
+    def active(self) -> bool:
+        return self.timeout > 0 and self.comm.Get_size() > 1
+
     def start(self) -> Watchdog:
-        if self.timeout > 0 and self.comm.Get_size() > 1:
+        """Start watching (collective: every rank calls it at the same point)."""
+        if self.active:
+            if require_mpi().Query_thread() >= require_mpi().THREAD_MULTIPLE:
+                self._beats = self.comm.Dup()  # heartbeats never match the run's own messages
+            self._last = time.monotonic()
             self._thread.start()
         return self
 
@@ -207,18 +265,67 @@ class Watchdog:
         self.tick()  # evaluation at the end of an epoch counts as progress too
 
     def stop(self) -> None:
+        """Stop watching (every rank at the same point: a rank that stops early looks silent)."""
         self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(5 * self.period)
+
+    def _say(self, silent: int, idle: float, told_by: int | None) -> None:
+        seen = "" if told_by is None else f", seen by rank {told_by}"
+        self._end(
+            f"rank {silent} stopped responding (no heartbeat for {idle:.1f} s{seen}; --rank-timeout {self.timeout:g})"
+        )
+
+    def _end(self, what: str) -> None:
+        """Print this rank's line, give the others :attr:`grace` seconds to print theirs, abort the job."""
+        abort(self.comm, f"{what}: ending all {self.comm.Get_size()} ranks", 1, self.grace, status=what)
 
     def _watch(self) -> None:
-        while not self._stop.wait(min(1.0, self.timeout / 4)):
-            idle = time.monotonic() - self._last
-            if idle > self.timeout:
-                abort(
-                    self.comm,
-                    f"no progress for {idle:.0f} s: another rank stopped responding (or one step takes longer "
-                    f"than --rank-timeout {self.timeout:g}); the run is marked failed",
-                    1,
+        MPI = require_mpi()
+        beats, rank = self._beats, self.comm.Get_rank()
+        peers = [r for r in range(self.comm.Get_size()) if r != rank]
+        one = np.ones(1, dtype=np.int64)
+        inbox = {p: np.zeros(1, dtype=np.int64) for p in peers}
+        news = np.zeros(2, dtype=np.float64)
+        recvs: dict[int, Any] = {}
+        sends: dict[int, Any] = {}
+        news_req = None
+        seen = dict.fromkeys(peers, time.monotonic())
+        if beats is not None:
+            recvs = {p: beats.Irecv(inbox[p], source=p, tag=TAG_BEAT) for p in peers}
+            news_req = beats.Irecv(news, source=MPI.ANY_SOURCE, tag=TAG_SILENT)
+        status = MPI.Status()
+        while not self._stop.wait(self.period):
+            now = time.monotonic()
+            if beats is not None:
+                for p in peers:
+                    if sends.get(p) is None or sends[p].Test():
+                        sends[p] = beats.Isend(one, dest=p, tag=TAG_BEAT)
+                    while recvs[p].Test():
+                        seen[p] = now
+                        recvs[p] = beats.Irecv(inbox[p], source=p, tag=TAG_BEAT)
+                if news_req.Test(status):  # another survivor named a silent rank first
+                    self.detected = (int(news[0]), float(news[1]))
+                    self._say(int(news[0]), float(news[1]), int(status.Get_source()))
+                silent = [p for p in peers if now - seen[p] > self.timeout]
+                if silent:
+                    p, idle = silent[0], now - seen[silent[0]]
+                    self.detected = (p, idle)
+                    tell = np.array([p, idle], dtype=np.float64)
+                    for q in peers:
+                        if q not in silent:
+                            beats.Isend(tell, dest=q, tag=TAG_SILENT)
+                    self._say(p, idle, None)
+            idle = now - self._last
+            if self.progress and idle > PROGRESS_FACTOR * self.timeout:
+                self._end(
+                    f"no progress for {idle:.0f} s while every rank still answers: a rank is stuck (or one step "
+                    f"takes longer than {PROGRESS_FACTOR} x --rank-timeout {self.timeout:g})"
                 )
+        if beats is not None:
+            for r in [*recvs.values(), news_req]:
+                with contextlib.suppress(Exception):
+                    r.Cancel()
 
 
 @contextlib.contextmanager
@@ -246,6 +353,8 @@ def guard(comm: Any = None) -> Iterator[None]:
             raise
         if isinstance(e, KisonetError):  # a deliberate, self-explaining error: one line
             abort(comm, f"error: {e}", 2 if type(e).__name__ == "UsageError" else 1)
+        elif type(e).__module__ == "mpi4py.MPI":  # MPI itself failed: a peer died or its link broke
+            abort(comm, f"MPI error (a peer rank died or cannot be reached): {str(e).splitlines()[0]}")
         else:
             tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
             abort(comm, f"{type(e).__name__}: {e}\n{tb}")

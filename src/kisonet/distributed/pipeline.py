@@ -273,7 +273,8 @@ class PipelineParallel(Module):
         if self.size == 1:
             return self.stage(x)
         B = x.shape[0]
-        sizes = [len(a) for a in np.array_split(np.arange(B), min(self.chunks, B))]
+        # micro-batches of at least two samples: batch norm cannot normalise one
+        sizes = [len(a) for a in np.array_split(np.arange(B), min(self.chunks, max(B // 2, 1)))]
         hs, start = [], 0
         for m, n in enumerate(sizes):
             xm = x[start : start + n] if x.requires_grad else Tensor._make(x._data[start : start + n], False, None)

@@ -39,7 +39,7 @@ def run_distributed(
 ) -> int:
     """Run ``kisonet train`` for a config with ``distributed`` set, on the ranks of ``MPI.COMM_WORLD``.
     ``resume``: the checkpoint of an interrupted ``--distributed sync`` run (every rank reads it)."""
-    from .comm import DistributedError, guard, world
+    from .comm import DistributedError, guard, set_epilogue, world
 
     cfg = as_run_config(config).finalize()
     try:
@@ -51,17 +51,25 @@ def run_distributed(
     _check(cfg, comm.Get_size())
     _same_options(cfg, comm)
     from .comm import Watchdog
+    from .lastwords import LastWords
 
-    # ranks that run a Trainer tick it after every step; the async server and the pipeline's
-    # stage ranks wait on messages with their own time-outs instead
+    # every rank beats; ranks that run a Trainer also tick it after every step (the async
+    # server and the pipeline's stage ranks only answer messages: no progress of their own)
     serves = (cfg.distributed == "async" and rank == 0) or (cfg.distributed == "pipeline" and rank != 0)
-    watchdog = Watchdog(comm, 0.0 if serves else float(cfg.rank_timeout or 0))
+    watchdog = Watchdog(comm, float(cfg.rank_timeout or 0), progress=not serves)
+    watcher = LastWords()
     with blas_threads(cfg), guard(comm):
+        watcher.start(comm)  # speaks for this rank if the launcher kills it without warning
         watchdog.start()
         try:
-            return _run(cfg, comm, say, watchdog, resume)
+            code = _run(cfg, comm, say, watchdog, resume, watcher)
         finally:
             watchdog.stop()
+        # only now: on an error the watcher stays until guard has printed this rank's line (the
+        # launcher may kill this rank before it does, and then the watcher speaks for it)
+        watcher.bye()
+        set_epilogue(None)
+        return code
 
 
 def _same_options(cfg: RunConfig, comm: Any) -> None:
@@ -106,10 +114,18 @@ def _check(cfg: RunConfig, size: int) -> None:
         raise ConfigError("--l1: not available with --distributed pipeline (each stage holds part of the weights)")
 
 
-def _run(cfg: RunConfig, comm: Any, say: Callable[[str], None], watchdog: Any = None, resume: Any = None) -> int:
+def _run(
+    cfg: RunConfig,
+    comm: Any,
+    say: Callable[[str], None],
+    watchdog: Any = None,
+    resume: Any = None,
+    watcher: Any = None,
+) -> int:
     import numpy as np
 
     from .. import runs
+    from ..data import DataLoader
     from ..runner import (
         create_run_folder,
         evaluate_splits,
@@ -127,6 +143,7 @@ def _run(cfg: RunConfig, comm: Any, say: Callable[[str], None], watchdog: Any = 
     from ..train import AFTER_HISTORY, CHECKPOINT_KIND, LambdaCallback, Trainer
     from ..viz import LivePlot
     from .async_ps import AsyncWorker, ParameterServer
+    from .comm import set_epilogue
     from .data_parallel import DataParallel
     from .pipeline import PipelineParallel
     from .sampler import DistributedLoader, DistributedSampler
@@ -156,14 +173,29 @@ def _run(cfg: RunConfig, comm: Any, say: Callable[[str], None], watchdog: Any = 
             )
         )
     ckpt = None if run_dir is None else run_dir / runs.CHECKPOINT
-    if rank == 0 and mode == "sync":
-        # rank 0's last good state, as in a single-process run: kept when a rank dies
-        record = {**run_record(cfg), "world_size": size}
+    saved_epoch = [0]
+    record = {**run_record(cfg), "world_size": size}
 
-        def save_checkpoint(t: Any, epoch: int, logs: Any) -> None:
-            save({**t.state_dict(), "run": record}, ckpt, kind=CHECKPOINT_KIND)
+    def where() -> str:
+        return _where_to_resume(run_dir, ckpt, saved_epoch[0], mode, size)
 
-        callbacks.append(LambdaCallback(order=AFTER_HISTORY, on_epoch_end=save_checkpoint))
+    def write_checkpoint(state: dict[str, Any], epoch: int) -> None:
+        save({**state, "run": record}, ckpt, kind=CHECKPOINT_KIND)
+        saved_epoch[0] = epoch
+        if watcher is not None:
+            watcher.tell(epilogue=where())
+
+    if rank == 0 and mode != "async":
+        # rank 0's last good state after every epoch, as in a single-process run: kept when a rank
+        # dies (the pipeline's gathers every stage's weights)
+        keep = LambdaCallback(
+            order=AFTER_HISTORY, on_epoch_end=lambda t, e, logs: write_checkpoint(t.state_dict(), t.epoch)
+        )
+        callbacks.append(keep)
+    if rank == 0:
+        set_epilogue(where)  # whatever ends rank 0 now, its last words say where the checkpoint is
+        if watcher is not None:
+            watcher.tell(status_path=str(run_dir / runs.STATUS), epilogue=where())
     progress = cfg.progress and rank == 0
     transform = make_augmenter(cfg, data.standardizer)
     n_train = len(data.train[0])
@@ -180,6 +212,8 @@ def _run(cfg: RunConfig, comm: Any, say: Callable[[str], None], watchdog: Any = 
             scheduler=make_scheduler(cfg, opt), **kw,
         )  # fmt: skip
 
+    # batch norm cannot normalise a lone last sample: the loaders merge it, as the Trainer's do
+    bn = any("BatchNorm" in type(m).__name__ for m in model.modules())
     t_fit = time.perf_counter()
     final_model = model
     history: dict[str, list[float]]
@@ -191,7 +225,7 @@ def _run(cfg: RunConfig, comm: Any, say: Callable[[str], None], watchdog: Any = 
             final_model = model
         dp = DataParallel(model, comm)
         sampler = DistributedSampler(n_train, comm=comm, seed=seed)
-        loader = DistributedLoader(data.train, batch // size, sampler, transform=transform)
+        loader = DistributedLoader(data.train, batch // size, sampler, transform=transform, merge_last=bn)
         trainer = trainer_for(
             dp, make_optimizer(cfg, dp.parameters()), dp, regularizer=regularizer, progress=progress, seed=seed
         )
@@ -213,6 +247,7 @@ def _run(cfg: RunConfig, comm: Any, say: Callable[[str], None], watchdog: Any = 
 
             def epoch_done(epoch: int, logs: dict[str, float]) -> None:
                 runs.write_history(run_dir, server.history)
+                write_checkpoint(server.state_dict(), epoch + 1)
                 shown = ", ".join(f"{k} {v:.4f}" for k, v in logs.items() if k.endswith(("loss", metric)))
                 say(f"epoch {epoch + 1}/{epochs}: {shown}")
 
@@ -226,22 +261,26 @@ def _run(cfg: RunConfig, comm: Any, say: Callable[[str], None], watchdog: Any = 
         else:
             worker = AsyncWorker(model.parameters(), lr=cfg.lr, model=model, comm=comm)
             sampler = DistributedSampler(n_train, num_replicas=size - 1, rank=rank - 1, seed=seed)
-            loader = DistributedLoader(data.train, batch, sampler, transform=transform)
+            loader = DistributedLoader(data.train, batch, sampler, transform=transform, merge_last=bn)
             trainer = trainer_for(model, worker, worker, regularizer=regularizer, progress=False, seed=seed + rank)
             with np.errstate(over="ignore", invalid="ignore"):
                 trainer.fit(loader, val=data.val, test=data.test, epochs=epochs)
-            return _all_succeeded(comm)
+            return _all_succeeded(comm, watchdog)
     else:  # pipeline
         pipe = PipelineParallel(model, comm, chunks=cfg.micro_batches, optimizer=lambda ps: make_optimizer(cfg, ps))
         if rank != 0:
             pipe.serve()
-            return _all_succeeded(comm)
+            return _all_succeeded(comm, watchdog)
         trainer = trainer_for(pipe, make_optimizer(cfg, pipe.parameters()), pipe, progress=progress, seed=seed)
         try:
             with np.errstate(over="ignore", invalid="ignore"):
-                trainer.fit(
-                    data.train, val=data.val, test=data.test, epochs=epochs, batch_size=batch, transform=transform
-                )
+                if bn:  # the stages' batch norm is out of the Trainer's sight: the loader it would build, merging
+                    train = DataLoader(data.train, batch, transform=transform, seed=seed, merge_last=True)
+                    trainer.fit(train, val=data.val, test=data.test, epochs=epochs)
+                else:
+                    trainer.fit(
+                        data.train, val=data.val, test=data.test, epochs=epochs, batch_size=batch, transform=transform
+                    )
             history, evaluator = trainer.history, trainer
             final: dict[str, Any] = evaluate_splits(evaluator, data)
             model.load_state_dict(pipe.state_dict())  # gather every stage into the plain model
@@ -249,7 +288,7 @@ def _run(cfg: RunConfig, comm: Any, say: Callable[[str], None], watchdog: Any = 
             pipe.close()
         comm_note = f"stages {pipe.layers_per_stage} layers, {pipe.bytes_sent / 1e6:.1f} MB sent by rank 0"
     train_seconds = time.perf_counter() - t_fit
-    _all_succeeded(comm)  # rank 0 writes a finished-looking folder only when no rank failed
+    _all_succeeded(comm, watchdog)  # rank 0 writes a finished-looking folder only when no rank failed
     if rank != 0:
         return 0
     if mode != "pipeline":
@@ -283,9 +322,22 @@ def _resume_sync(trainer: Any, path: Any, size: int) -> None:
     trainer.load_state_dict(state)
 
 
-def _all_succeeded(comm: Any) -> int:
+def _all_succeeded(comm: Any, watchdog: Any = None) -> int:
     """Every rank checks in here once its part of the run succeeded.  A rank that failed
     aborts instead (comm.guard), which ends the ranks waiting here: rank 0 never writes
-    metrics.json and model.npz for a run one of whose workers failed."""
+    metrics.json and model.npz for a run one of whose workers failed.  The watchdog stops
+    here on every rank together (the ranks that return now stop beating)."""
     comm.allreduce(1)
+    if watchdog is not None:
+        watchdog.stop()
     return 0
+
+
+def _where_to_resume(run_dir: Any, ckpt: Any, epoch: int, mode: str, size: int) -> str:
+    """Rank 0's last words after a peer stopped: the folder, its last good checkpoint, what to do."""
+    if ckpt is None or not ckpt.is_file():
+        return f"run folder {run_dir} marked failed, no checkpoint yet (no epoch ended): start the run again"
+    where = f"run folder {run_dir} marked failed; last good checkpoint {ckpt} (end of epoch {epoch})"
+    if mode == "sync":
+        return f"{where}: resume with mpiexec -n {size} kisonet train --resume {run_dir}"
+    return f"{where} holds rank 0's weights (--distributed {mode} runs do not resume: start again)"

@@ -18,6 +18,7 @@ therefore the single-process gradient of batch B: the equivalence the tests chec
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -124,6 +125,12 @@ class DistributedLoader:
     permutation (no ``set_epoch`` call needed; it exists for PyTorch habits).
     ``transform`` is applied to each input batch (augmentation).
     ``state_dict``/``load_state_dict`` keep the epoch for resumed runs.
+
+    ``merge_last`` (set for models with batch norm, as the single-process
+    :class:`kisonet.data.DataLoader` does): when each rank's shard would end with a batch
+    of one sample, that sample joins the batch before (``batch_size + 1``).  Every rank's
+    shard has the same length, so every rank merges, takes the same number of steps and
+    stays in step with the others' collectives; the shard with sampler rank 0 warns, once.
     """
 
     def __init__(
@@ -132,6 +139,7 @@ class DistributedLoader:
         batch_size: int,
         sampler: DistributedSampler,
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
+        merge_last: bool = False,
     ) -> None:
         X, y = data
         X, y = np.asarray(X), np.asarray(y)
@@ -143,8 +151,21 @@ class DistributedLoader:
         self.batch_size = _int("DistributedLoader: batch_size", batch_size, 1)
         self.sampler = sampler
         self.transform = transform
+        n, bs = len(sampler), self.batch_size
+        # merge only when there is a batch before the lone sample to merge it into
+        self.merge_last = bool(merge_last) and n > bs and n % bs == 1
+        if self.merge_last and sampler.rank == 0:
+            warnings.warn(
+                f"DistributedLoader: each of the {sampler.num_replicas} shards of {n} samples, in batches of {bs}, "
+                "leaves a last batch of one sample, which batch normalisation cannot normalise; on every rank it is "
+                f"merged into the batch before ({bs + 1} samples)",
+                UserWarning,
+                stacklevel=2,
+            )
 
     def __len__(self) -> int:
+        if self.merge_last:
+            return len(self.sampler) // self.batch_size
         return math.ceil(len(self.sampler) / self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
@@ -156,9 +177,9 @@ class DistributedLoader:
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         idx = self.sampler.indices()
-        bs = self.batch_size
-        for i in range(0, len(idx), bs):
-            sel = idx[i : i + bs]
+        bs, nb = self.batch_size, len(self)
+        for k in range(nb):
+            sel = idx[k * bs : len(idx) if k == nb - 1 else (k + 1) * bs]
             xb = self.X[sel]
             if self.transform is not None:
                 xb = self.transform(xb)
