@@ -80,22 +80,23 @@ def _mpi_loaded() -> bool:
     return "mpi4py.MPI" in sys.modules
 
 
+def _in_use(comm: Any) -> Any:
+    """``comm``, else ``MPI.COMM_WORLD`` when MPI is in use (loaded or launched by mpiexec), else None."""
+    if comm is None and (_mpi_loaded() or _launched_by_mpi()):
+        comm = world()
+    return comm
+
+
 def get_rank(comm: Any = None) -> int:
     """This process's rank (0 when MPI is not in use)."""
-    if comm is None:
-        if not _mpi_loaded() and not _launched_by_mpi():
-            return 0
-        comm = world()
-    return int(comm.Get_rank())
+    comm = _in_use(comm)
+    return 0 if comm is None else int(comm.Get_rank())
 
 
 def get_world_size(comm: Any = None) -> int:
     """Number of ranks (1 when MPI is not in use)."""
-    if comm is None:
-        if not _mpi_loaded() and not _launched_by_mpi():
-            return 1
-        comm = world()
-    return int(comm.Get_size())
+    comm = _in_use(comm)
+    return 1 if comm is None else int(comm.Get_size())
 
 
 def is_root(comm: Any = None) -> bool:

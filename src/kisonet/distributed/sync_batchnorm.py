@@ -94,7 +94,8 @@ class SyncBatchNorm(BatchNormBase):
     """Batch normalisation with statistics over the global batch of every rank in ``comm``.
 
     Same arguments and state dict as ``BatchNorm1d``/``BatchNorm2d`` (any (N, C, ...)
-    input), plus ``comm`` (default ``MPI.COMM_WORLD``) and ``timeout``.  Costs three
+    input: ``num_features, eps, momentum, affine, track_running_stats, *, unbiased_var``),
+    plus the keywords ``comm`` (default ``MPI.COMM_WORLD``) and ``timeout``.  Costs three
     small Allreduces per layer per step (2C+1, C and 2C numbers).
     """
 
@@ -102,16 +103,9 @@ class SyncBatchNorm(BatchNormBase):
     _layout = "(N, C, ...)"
 
     def __init__(
-        self,
-        num_features: int,
-        eps: float = 1e-5,
-        momentum: float | None = 0.1,
-        affine: bool = True,
-        track_running_stats: bool = True,
-        comm: Any = None,
-        timeout: float | None = None,
+        self, num_features: int, *args: Any, comm: Any = None, timeout: float | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats)
+        super().__init__(num_features, *args, **kwargs)  # BatchNormBase's arguments, checked there
         self.comm = comm
         self.timeout = timeout
 
@@ -145,9 +139,9 @@ def convert_sync_batchnorm(module: Module, comm: Any = None) -> Module:
 
     if isinstance(module, (BatchNorm1d, BatchNorm2d)):
         new = SyncBatchNorm(
-            module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats, comm=comm
-        )
-        new.unbiased_var = getattr(module, "unbiased_var", True)
+            module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats,
+            comm=comm, unbiased_var=getattr(module, "unbiased_var", True),
+        )  # fmt: skip
         new.load_state_dict(module.state_dict())
         new.train(module.training)
         return new
