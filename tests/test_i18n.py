@@ -62,6 +62,7 @@ def test_gettext_translates_and_falls_back_to_english():
     i18n.set_language("ja_JP.UTF-8")
     assert i18n.gettext("learning rate") == "学習率"
     assert i18n.gettext("a message nobody translated") == "a message nobody translated"
+    i18n.set_language("en")
     with pytest.raises(kn.KisonetValueError, match=r"unknown language 'jp' \(did you mean 'ja'\?\)"):
         i18n.set_language("jp")
 

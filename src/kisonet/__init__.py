@@ -79,6 +79,7 @@ from .errors import (
 from .random import get_generator, get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from .threads import get_num_threads, set_num_threads
+from .i18n import tr
 
 # The rest of kisonet loads on first use (PEP 562): ``kn.nn``, ``kn.optim``, ``kn.data``,
 # ``kn.train``, ``kn.viz`` (matplotlib), ``kn.experiments``, ``kn.distributed`` (mpi4py), ...
@@ -99,6 +100,7 @@ _SUBMODULES = frozenset(
         "errors",
         "experiments",
         "i18n",
+        "lang",
         "io",
         "models",
         "nn",
@@ -129,7 +131,7 @@ def __getattr__(name: str):
         except ModuleNotFoundError as e:
             if e.name != f"{__name__}.{name}":
                 raise
-    raise AttributeError(f"module 'kisonet' has no attribute {name!r}")
+    raise AttributeError(tr("module 'kisonet' has no attribute {0!r}", name))
 
 
 def __dir__() -> list[str]:

@@ -28,6 +28,8 @@ import ctypes
 import os
 import platform
 
+from .i18n import tr
+
 __all__ = ["apply_default", "keep_freed_memory", "settings"]
 
 # glibc's <malloc.h>
@@ -57,10 +59,14 @@ def keep_freed_memory(trim_threshold_mb: int = 128, mmap_threshold_mb: int = 32)
 
     for name, v in (("trim_threshold_mb", trim_threshold_mb), ("mmap_threshold_mb", mmap_threshold_mb)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise KisonetValueError(f"keep_freed_memory: {name} must be an int >= 0, got {v!r}")
+            raise KisonetValueError(tr("keep_freed_memory: {0} must be an int >= 0, got {1!r}", name, v))
     if mmap_threshold_mb > _MMAP_MAX_MB:
         raise KisonetValueError(
-            f"keep_freed_memory: mmap_threshold_mb must be <= {_MMAP_MAX_MB} (glibc's limit), got {mmap_threshold_mb}"
+            tr(
+                "keep_freed_memory: mmap_threshold_mb must be <= {0} (glibc's limit), got {1}",
+                _MMAP_MAX_MB,
+                mmap_threshold_mb,
+            )
         )
     libc = _libc()
     if libc is None:

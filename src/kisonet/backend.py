@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .i18n import tr
+
 try:  # CuPy is optional and never required; kisonet runs on NumPy.
     import cupy as _cupy  # type: ignore[import-not-found]
 except Exception:  # pragma: no cover - CuPy is absent on CPU machines
@@ -42,9 +44,9 @@ def set_default_dtype(dtype: Any) -> None:
     try:
         d = np.dtype(dtype)
     except TypeError as e:
-        raise KisonetValueError(f"set_default_dtype: {dtype!r} is not a dtype") from e
+        raise KisonetValueError(tr("set_default_dtype: {0!r} is not a dtype", dtype)) from e
     if d not in _FLOAT_DTYPES:
-        raise KisonetValueError(f"set_default_dtype: expected float32 or float64, got {d}")
+        raise KisonetValueError(tr("set_default_dtype: expected float32 or float64, got {0}", d))
     _DEFAULT_DTYPE = d
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from .data.transforms import PRESETS
 from .errors import ConfigError, KisonetValueError, closest
+from .i18n import tr
 from .models import MODELS
 from .models import parse_spec as parse_model_spec
 from .nn.activation import ACTIVATIONS
@@ -222,8 +223,12 @@ class RunConfig:
         version = data.get("format_version", data.get("format-version", 0))
         if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
             raise ConfigError(
-                f"{source}: written by a newer kisonet (format_version {version}; this one reads up to "
-                f"{FORMAT_VERSION}); upgrade kisonet"
+                tr(
+                    "{0}: written by a newer kisonet (format_version {1}; this one reads up to {2}); upgrade kisonet",
+                    source,
+                    version,
+                    FORMAT_VERSION,
+                )
             )
         values: dict[str, Any] = {}
         for raw_key, value in data.items():
@@ -232,12 +237,18 @@ class RunConfig:
                 continue
             if k.replace("-", "_") in RENAMED:
                 new = cls.key(RENAMED[k.replace("-", "_")])
-                raise ConfigError(f"{source}: {raw_key}: this key was renamed to {new!r}; rename it")
+                raise ConfigError(tr("{0}: {1}: this key was renamed to {2!r}; rename it", source, raw_key, new))
             if k not in keys:
                 if extra == "ignore":
                     continue
                 raise ConfigError(
-                    f"{source}: {raw_key}: unknown option{closest(k, keys)}; valid keys: {', '.join(keys)}"
+                    tr(
+                        "{0}: {1}: unknown option{2}; valid keys: {3}",
+                        source,
+                        raw_key,
+                        closest(k, keys),
+                        ", ".join(keys),
+                    )
                 )
             values[k.replace("-", "_")] = (value, f"{source}: {raw_key}")
         cfg = cls()
@@ -279,9 +290,9 @@ class RunConfig:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
-            raise ConfigError(f"{source} is not valid JSON: {e}") from None
+            raise ConfigError(tr("{0} is not valid JSON: {1}", source, e)) from None
         if not isinstance(data, dict):
-            raise ConfigError(f"{source} must hold a JSON object of options")
+            raise ConfigError(tr("{0} must hold a JSON object of options", source))
         return cls.from_dict(data, source)
 
     @classmethod
@@ -291,7 +302,7 @@ class RunConfig:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{source} is not valid TOML: {e}") from None
+            raise ConfigError(tr("{0} is not valid TOML: {1}", source, e)) from None
         return cls.from_dict(_train_table(data), source)
 
     @classmethod
@@ -312,18 +323,20 @@ class RunConfig:
         try:
             cfg.momentum = check_momentum(opt, cfg.momentum)
         except KisonetValueError as e:
-            raise ConfigError(f"--momentum: {e}") from None
+            raise ConfigError(tr("--momentum: {0}", e)) from None
         placement = cfg.eps_placement
         if placement != "outside" and opt not in EPS_OPTIMIZERS[placement]:
             raise ConfigError(
-                f"--eps-placement {placement}: applies to {', '.join(EPS_OPTIMIZERS[placement])}, not {opt}"
+                tr("--eps-placement {0}: applies to {1}, not {2}", placement, ", ".join(EPS_OPTIMIZERS[placement]), opt)
             )
         if cfg.eps is not None and opt not in _EPS_ANY:
-            raise ConfigError(f"--eps: the {opt} optimizer has no eps; use it with an adaptive optimizer (adam, ...)")
+            raise ConfigError(
+                tr("--eps: the {0} optimizer has no eps; use it with an adaptive optimizer (adam, ...)", opt)
+            )
         if cfg.early_stopping_criterion != "patience" and not cfg.early_stopping:
-            raise ConfigError("--early-stopping-criterion: set --early-stopping N (the number of increases) too")
+            raise ConfigError(tr("--early-stopping-criterion: set --early-stopping N (the number of increases) too"))
         if cfg.early_stopping and not cfg.val_split > 0:
-            raise ConfigError("--early-stopping: needs a validation set; set --val-split above 0 (e.g. 0.1)")
+            raise ConfigError(tr("--early-stopping: needs a validation set; set --val-split above 0 (e.g. 0.1)"))
         return cfg
 
 
@@ -358,20 +371,20 @@ def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
             with open(path, encoding="utf-8") as f:
                 data = json.load(f)
             if not isinstance(data, dict):
-                raise ConfigError(f"--config: {path} must hold a JSON object of options")
+                raise ConfigError(tr("--config: {0} must hold a JSON object of options", path))
             data.pop("out", None)
             data.pop("overwrite", None)  # repeating a run never clobbers a folder by itself
             return data
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except json.JSONDecodeError as e:
-        raise ConfigError(f"--config: {path} is not valid JSON: {e}") from None
+        raise ConfigError(tr("--config: {0} is not valid JSON: {1}", path, e)) from None
     except FileNotFoundError:
-        raise ConfigError(f"--config: file not found: {path}") from None
+        raise ConfigError(tr("--config: file not found: {0}", path)) from None
     except IsADirectoryError:
-        raise ConfigError(f"--config: {path} is a folder, expected a TOML file") from None
+        raise ConfigError(tr("--config: {0} is a folder, expected a TOML file", path)) from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"--config: {path} is not valid TOML: {e}") from None
+        raise ConfigError(tr("--config: {0} is not valid TOML: {1}", path, e)) from None
     except OSError as e:
-        raise ConfigError(f"--config: cannot read {path}: {e.strerror}") from None
+        raise ConfigError(tr("--config: cannot read {0}: {1}", path, e.strerror)) from None
     return _train_table(data)

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from .errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
+from .i18n import tr
 from .random import make_generator, manual_seed
 from .validation import check_float, check_int
 
@@ -73,7 +74,7 @@ def build_member(make_model: Callable[..., Any], index: int, seed: int, override
         wants_index = False
     model = make_model(index, **kwargs) if wants_index else make_model(**kwargs)
     if not (hasattr(model, "parameters") and callable(model)):
-        raise KisonetTypeError(f"make_model returned {type(model).__name__}, expected a kisonet.nn.Module")
+        raise KisonetTypeError(tr("make_model returned {0}, expected a kisonet.nn.Module", type(model).__name__))
     return model
 
 
@@ -191,11 +192,11 @@ class Ensemble(TrainsModels):
     ) -> None:
         owner = type(self).__name__
         if not callable(make_model):
-            raise KisonetTypeError(f"{owner}: make_model must be callable, got {type(make_model).__name__}")
+            raise KisonetTypeError(tr("{0}: make_model must be callable, got {1}", owner, type(make_model).__name__))
         if task not in ("classification", "regression"):
-            raise unknown_name("task", task, ("classification", "regression"))
+            raise unknown_name(tr("task"), task, ("classification", "regression"))
         if voting not in VOTING:
-            raise unknown_name("voting", voting, VOTING)
+            raise unknown_name(tr("voting"), voting, VOTING)
         self.make_model = make_model
         self.n_models = check_int(owner, "n_models", n_models)
         if loss is None:
@@ -219,13 +220,13 @@ class Ensemble(TrainsModels):
         X = as_inputs(X)
         y = np.asarray(getattr(y, "data", y))
         if len(X) != len(y):
-            raise ShapeError(f"{type(self).__name__}.fit: X has {len(X)} samples but y has {len(y)}")
+            raise ShapeError(tr("{0}.fit: X has {1} samples but y has {2}", type(self).__name__, len(X), len(y)))
         if len(X) == 0:
-            raise KisonetValueError(f"{type(self).__name__}.fit: no samples")
+            raise KisonetValueError(tr("{0}.fit: no samples", type(self).__name__))
         if self.task == "classification":
             if y.dtype.kind not in "iub":
                 raise KisonetTypeError(
-                    f"{type(self).__name__}: classification needs integer class labels, got dtype {y.dtype}"
+                    tr("{0}: classification needs integer class labels, got dtype {1}", type(self).__name__, y.dtype)
                 )
             y = y.astype(np.int64)
             self.n_classes_ = max(int(y.max()) + 1, self.n_classes_ or 0)
@@ -235,7 +236,7 @@ class Ensemble(TrainsModels):
 
     def _require_fit(self) -> None:
         if not self.models_:
-            raise KisonetValueError(f"{type(self).__name__}: call fit() before predicting")
+            raise KisonetValueError(tr("{0}: call fit() before predicting", type(self).__name__))
 
     # --- member outputs ---------------------------------------------------------------
     def member_outputs(self, X: Any, batch_size: int = 256) -> np.ndarray:
@@ -267,7 +268,7 @@ class Ensemble(TrainsModels):
         """Combined class probabilities (N, C): the (weighted) mean of the members'
         probabilities for soft voting, the (weighted) fraction of votes for hard voting."""
         if self.task != "classification":
-            raise KisonetValueError(f"{type(self).__name__}.predict_proba: the task is {self.task!r}")
+            raise KisonetValueError(tr("{0}.predict_proba: the task is {1!r}", type(self).__name__, self.task))
         return self._combine(self.member_outputs(X, batch_size))
 
     def predict(self, X: Any, batch_size: int = 256) -> np.ndarray:
@@ -321,7 +322,9 @@ class Ensemble(TrainsModels):
         from .train import Trainer
 
         if state.get("kind") != type(self).__name__:
-            raise KisonetValueError(f"{type(self).__name__}.load_state_dict: the state is of a {state.get('kind')!r}")
+            raise KisonetValueError(
+                tr("{0}.load_state_dict: the state is of a {1!r}", type(self).__name__, state.get("kind"))
+            )
         self.models_, self.trainers_ = [], []
         for i, sd in enumerate(state["members"]):
             model = build_member(self.make_model, i, self.seed + i)
@@ -421,15 +424,17 @@ class ModelAveraging(Ensemble):
         **kwargs: Any,
     ) -> None:
         if vary not in self.VARY:
-            raise unknown_name("vary", vary, self.VARY)
+            raise unknown_name(tr("vary"), vary, self.VARY)
         if configs is not None:
             configs = [dict(c) for c in configs]
             for c in configs:
                 for key in c:
                     if key not in self.CONFIG_KEYS:
-                        raise unknown_name("ModelAveraging config key", key, self.CONFIG_KEYS)
+                        raise unknown_name(tr("ModelAveraging config key"), key, self.CONFIG_KEYS)
             if n_models is not None and n_models != len(configs):
-                raise KisonetValueError(f"ModelAveraging: n_models={n_models} but {len(configs)} configs were given")
+                raise KisonetValueError(
+                    tr("ModelAveraging: n_models={0} but {1} configs were given", n_models, len(configs))
+                )
             n_models = len(configs)
         super().__init__(make_model, 5 if n_models is None else n_models, **kwargs)
         self.vary = vary
@@ -498,7 +503,7 @@ class AdaBoost(Ensemble):
     ) -> None:
         kwargs.setdefault("voting", "hard")
         if kwargs.get("task", "classification") != "classification":
-            raise KisonetValueError("AdaBoost (SAMME) is for classification; use Bagging for regression")
+            raise KisonetValueError(tr("AdaBoost (SAMME) is for classification; use Bagging for regression"))
         super().__init__(make_model, n_models, epochs=epochs, **kwargs)
         self.voting = "hard"
         self.learning_rate = check_float("AdaBoost", "learning_rate", learning_rate, 0.0)
@@ -513,7 +518,7 @@ class AdaBoost(Ensemble):
             self.n_classes_ = int(n_classes)
         k = int(self.n_classes_)
         if k < 2:
-            raise KisonetValueError(f"AdaBoost: needs at least 2 classes, got {k}")
+            raise KisonetValueError(tr("AdaBoost: needs at least 2 classes, got {0}", k))
         n = len(X)
         w = np.full(n, 1.0 / n)
         votes = np.zeros((n, k))
@@ -532,8 +537,14 @@ class AdaBoost(Ensemble):
             if err >= 1.0 - 1.0 / k:
                 if not self.models_:
                     raise KisonetValueError(
-                        f"AdaBoost: the first weak learner's weighted error {err:.3f} is no better than "
-                        f"chance (1 - 1/K = {1 - 1 / k:.3f}); train it longer or give it more capacity"
+                        tr(
+                            (
+                                "AdaBoost: the first weak learner's weighted error {0:.3f} is no better than "
+                                "chance (1 - 1/K = {1:.3f}); train it longer or give it more capacity"
+                            ),
+                            err,
+                            1 - 1 / k,
+                        )
                     )
                 break
             e = max(err, 1e-10)

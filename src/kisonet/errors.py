@@ -12,6 +12,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from .lang import tr
+
 
 class KisonetError(Exception):
     """Base class of every error kisonet raises deliberately."""
@@ -66,10 +68,14 @@ class RunFolderError(KisonetIOError):
 def closest(name: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest valid name, or ``""``."""
     match = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.5)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+    return tr(" (did you mean {0!r}?)", match[0]) if match else ""
 
 
 def unknown_name(kind: str, name: str, choices: Iterable[str]) -> KisonetValueError:
-    """Build the error for an unknown name, listing the valid ones and the closest."""
+    """Build the error for an unknown name, listing the valid ones and the closest.
+
+    ``kind`` is shown as given: pass it through :func:`kisonet.i18n.tr` (``tr("optimizer")``)."""
     choices = sorted(choices)
-    return KisonetValueError(f"unknown {kind} {name!r}{closest(name, choices)}; choose from: {', '.join(choices)}")
+    return KisonetValueError(
+        tr("unknown {0} {1!r}{2}; choose from: {3}", kind, name, closest(name, choices), ", ".join(choices))
+    )

@@ -1,8 +1,10 @@
 """Messages in English or Japanese, through gettext catalogs shipped in the package.
 
 English is the default and the source language: a message is written in English in the code,
-wrapped in :func:`gettext` (imported as ``_``), and looked up in
-``kisonet/locale/<lang>/LC_MESSAGES/kisonet.mo``. A message with no translation stays English.
+wrapped in :func:`gettext` (imported as ``_``) or, for a message with values in it, in
+:func:`tr` (``tr("{0}: expected {1} features, got {2}", name, n, shape)``: every error and warning
+kisonet raises is written so), and looked up in ``kisonet/locale/<lang>/LC_MESSAGES/kisonet.mo``.
+A message with no translation stays English.
 
 The language is, in this order: :func:`set_language` (the CLI's ``--lang ja``), the environment
 variable ``KISONET_LANG``, then the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``ja_JP.UTF-8``
@@ -14,16 +16,24 @@ The catalogs' sources are the ``.po`` files beside the ``.mo`` files; after edit
 
 from __future__ import annotations
 
-import ast
-import gettext as _gettext
 import os
 import re
-import struct
 import unicodedata
-from functools import cache
 from pathlib import Path
 
 from .errors import unknown_name
+from .lang import (
+    DOMAIN,
+    LANGUAGES,
+    LOCALE_DIR,
+    catalog,
+    chosen_language,
+    get_language,
+    gettext,
+    normalise_language,
+    tr,
+    use_language,
+)
 
 __all__ = [
     "LANGUAGES",
@@ -38,66 +48,22 @@ __all__ = [
     "set_language",
     "text_width",
     "translate_help",
+    "tr",
     "translate_message",
 ]
-
-#: The languages kisonet speaks: code -> name (as written in that language).
-LANGUAGES: dict[str, str] = {"en": "English", "ja": "日本語"}
-DOMAIN = "kisonet"
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-
-_chosen: str | None = None
-
-
-def normalise_language(lang: str) -> str | None:
-    """'ja', 'ja_JP.UTF-8', 'JA-jp' -> 'ja'; None when no language of ours matches."""
-    code = str(lang).strip().lower().replace("-", "_").split(".")[0].split("@")[0].split("_")[0]
-    return code if code in LANGUAGES else None
 
 
 def set_language(lang: str | None) -> str:
     """Use ``lang`` ('en', 'ja', or a locale name such as 'ja_JP.UTF-8') from now on;
     None goes back to the environment's choice. Returns the language in force."""
-    global _chosen
     if lang is None:
-        _chosen = None
+        use_language(None)
     else:
         code = normalise_language(lang)
         if code is None:
-            raise unknown_name("language", str(lang), LANGUAGES)
-        _chosen = code
+            raise unknown_name(tr("language"), str(lang), LANGUAGES)
+        use_language(code)
     return get_language()
-
-
-def chosen_language() -> str | None:
-    """The language set by :func:`set_language`, or None when the environment decides."""
-    return _chosen
-
-
-def get_language() -> str:
-    """The language in force: 'en' or 'ja' (see the module's docstring for the order)."""
-    if _chosen is not None:
-        return _chosen
-    env = os.environ.get("KISONET_LANG")
-    if env:
-        return normalise_language(env) or "en"
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var)
-        if value:  # the first one set decides, as in POSIX
-            return normalise_language(value) or "en"
-    return "en"
-
-
-@cache
-def _catalog(lang: str) -> _gettext.NullTranslations:
-    if lang == "en":
-        return _gettext.NullTranslations()
-    return _gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[lang], fallback=True)
-
-
-def gettext(message: str) -> str:
-    """``message`` in the language in force (itself when there is no translation)."""
-    return _catalog(get_language()).gettext(message)
 
 
 _ = gettext
@@ -200,7 +166,7 @@ def read_po(path: str | os.PathLike) -> dict[str, str]:
         elif line.startswith('"') and current is not None:
             current.append(_po_string(line, path, n))
         else:
-            raise ValueError(f"{path}:{n}: cannot read {raw!r}")
+            raise ValueError(tr("{0}:{1}: cannot read {2!r}", path, n, raw))
     flush()
     return entries
 
@@ -208,12 +174,16 @@ def read_po(path: str | os.PathLike) -> dict[str, str]:
 def _po_string(token: str, path: str | os.PathLike, line: int) -> str:
     token = token.strip()
     if not (token.startswith('"') and token.endswith('"')):
-        raise ValueError(f"{path}:{line}: expected a quoted string, got {token!r}")
+        raise ValueError(tr("{0}:{1}: expected a quoted string, got {2!r}", path, line, token))
+    import ast
+
     return ast.literal_eval(token)
 
 
 def compile_catalog(po: str | os.PathLike, mo: str | os.PathLike | None = None) -> Path:
     """Write the GNU .mo file of ``po`` (beside it by default) and return its path."""
+    import struct
+
     po = Path(po)
     mo = po.with_suffix(".mo") if mo is None else Path(mo)
     entries = read_po(po)
@@ -237,7 +207,7 @@ def compile_catalog(po: str | os.PathLike, mo: str | os.PathLike | None = None) 
     table = struct.pack(f"<{4 * n}I", *offsets)
     body = b"".join(b + b"\0" for b in ids) + b"".join(b + b"\0" for b in strs)
     mo.write_bytes(header + table + body)
-    _catalog.cache_clear()
+    catalog.cache_clear()
     return mo
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import KisonetIOError, KisonetValueError
+from .i18n import tr
 
 __all__ = ["atomic_write", "check_regular_file", "describe_os_error"]
 
@@ -33,11 +34,13 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str |
     The parent directory must exist.
     """
     if mode not in ("w", "wb"):
-        raise KisonetValueError(f"atomic_write: mode must be 'w' or 'wb', got {mode!r}")
+        raise KisonetValueError(tr("atomic_write: mode must be 'w' or 'wb', got {0!r}", mode))
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
-        raise KisonetIOError(f"atomic_write: directory {str(directory)!r} does not exist (writing {str(path)!r})")
+        raise KisonetIOError(
+            tr("atomic_write: directory {0!r} does not exist (writing {1!r})", str(directory), str(path))
+        )
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         if mode == "w":
@@ -77,11 +80,11 @@ def check_regular_file(path: str | os.PathLike[str], what: str = "file") -> Path
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise KisonetIOError(f"{what} {str(path)!r} not found") from None
+        raise KisonetIOError(tr("{0} {1!r} not found", what, str(path))) from None
     except OSError as e:
         raise KisonetIOError(f"{what} {str(path)!r}: {e.strerror or e}") from None
     if stat.S_ISDIR(st.st_mode):
-        raise KisonetIOError(f"{what} {str(path)!r} is a folder, not a file")
+        raise KisonetIOError(tr("{0} {1!r} is a folder, not a file", what, str(path)))
     if not stat.S_ISREG(st.st_mode):
         kind = (
             "a FIFO (named pipe)"
@@ -92,7 +95,9 @@ def check_regular_file(path: str | os.PathLike[str], what: str = "file") -> Path
             if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
             else "a special file"
         )
-        raise KisonetIOError(f"{what} {str(path)!r} is {kind}, not a regular file; kisonet reads only regular files")
+        raise KisonetIOError(
+            tr("{0} {1!r} is {2}, not a regular file; kisonet reads only regular files", what, str(path), kind)
+        )
     return path
 
 

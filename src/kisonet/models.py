@@ -31,6 +31,7 @@ from typing import Any
 
 from . import nn
 from .errors import KisonetTypeError, KisonetValueError, ShapeError, closest
+from .i18n import tr
 from .registry import Registry
 
 __all__ = [
@@ -50,7 +51,7 @@ __all__ = [
 def _no_args(name: str) -> Any:
     def parse(tail: str | None, spec: str) -> str:
         if tail is not None:
-            raise KisonetValueError(f"{name} takes no ':' arguments, got {spec!r}")
+            raise KisonetValueError(tr("{0} takes no ':' arguments, got {1!r}", name, spec))
         return name
 
     return parse
@@ -64,7 +65,7 @@ def _mlp_args(tail: str | None, spec: str) -> str:
     except ValueError:
         sizes = [0]
     if any(h <= 0 for h in sizes):
-        raise KisonetValueError(f"mlp hidden sizes must be positive integers like mlp:256,128, got {spec!r}")
+        raise KisonetValueError(tr("mlp hidden sizes must be positive integers like mlp:256,128, got {0!r}", spec))
     return "mlp:" + ",".join(map(str, sizes))
 
 
@@ -79,14 +80,16 @@ def parse_spec(spec: Any) -> str:
     ``'simple-cnn'`` | ``'lenet'`` | ``'package.module:function'`` (imported only when built)."""
     s = str(spec).strip()
     if not s:
-        raise KisonetValueError(f"expected a model: {spec_forms()}")
+        raise KisonetValueError(tr("expected a model: {0}", spec_forms()))
     head, sep, tail = s.partition(":")
     key = head.lower().replace("_", "-")
     if key in MODELS:
         return MODELS.entry(key).meta["parse"](tail if sep else None, s)
     if sep and re.fullmatch(r"[A-Za-z_][\w.]*", head) and re.fullmatch(r"[A-Za-z_]\w*", tail):
         return s
-    raise KisonetValueError(f"unknown model {s!r}{closest(key, MODELS.names())}; choose from: {spec_forms()}")
+    raise KisonetValueError(
+        tr("unknown model {0!r}{1}; choose from: {2}", s, closest(key, MODELS.names()), spec_forms())
+    )
 
 
 def spec_forms() -> str:
@@ -102,9 +105,9 @@ def make_activation(name: str) -> nn.Module:
 
 def _check_common(owner: str, n_classes: int, dropout: float) -> None:
     if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-        raise KisonetValueError(f"{owner}: n_classes must be a positive int, got {n_classes!r}")
+        raise KisonetValueError(tr("{0}: n_classes must be a positive int, got {1!r}", owner, n_classes))
     if not 0.0 <= float(dropout) < 1.0:
-        raise KisonetValueError(f"{owner}: dropout must be in [0, 1), got {dropout!r}")
+        raise KisonetValueError(tr("{0}: dropout must be in [0, 1), got {1!r}", owner, dropout))
 
 
 def image_shape(owner: str, input_shape: Sequence[int]) -> tuple[int, int, int]:
@@ -117,7 +120,7 @@ def image_shape(owner: str, input_shape: Sequence[int]) -> tuple[int, int, int]:
     if len(shape) == 1 and math.isqrt(shape[0]) ** 2 == shape[0]:
         s = math.isqrt(shape[0])
         return (1, s, s)
-    raise ShapeError(f"{owner} needs image input (C, H, W), got samples of shape {shape}")
+    raise ShapeError(tr("{0} needs image input (C, H, W), got samples of shape {1}", owner, shape))
 
 
 def _dense_block(d: int, width: int, activation: str, init: Any, dropout: float, batch_norm: bool) -> list[nn.Module]:
@@ -170,7 +173,7 @@ class MLP(_Stack):
         _check_common("MLP", n_classes, dropout)
         d = math.prod(in_features) if isinstance(in_features, Sequence) else int(in_features)
         if d < 1:
-            raise KisonetValueError(f"MLP: in_features must be positive, got {in_features!r}")
+            raise KisonetValueError(tr("MLP: in_features must be positive, got {0!r}", in_features))
         self.hidden = tuple(int(h) for h in hidden)
         layers: list[nn.Module] = [nn.Flatten()]
         for h in self.hidden:
@@ -203,10 +206,12 @@ class SimpleCNN(_Stack):
         _check_common("SimpleCNN", n_classes, dropout)
         c, h, w = image_shape("SimpleCNN", input_shape)
         if h < kernel_size or w < kernel_size:
-            raise ShapeError(f"SimpleCNN: a {kernel_size}x{kernel_size} kernel does not fit input of shape {(c, h, w)}")
+            raise ShapeError(tr("SimpleCNN: a {0}x{0} kernel does not fit input of shape {1}", kernel_size, (c, h, w)))
         oh, ow = (h - kernel_size + 1) // 2, (w - kernel_size + 1) // 2
         if oh < 1 or ow < 1:
-            raise ShapeError(f"SimpleCNN: input of shape {(c, h, w)} is too small for conv {kernel_size} + pool 2")
+            raise ShapeError(
+                tr("SimpleCNN: input of shape {0} is too small for conv {1} + pool 2", (c, h, w), kernel_size)
+            )
         self.layers = nn.Sequential(
             nn.Reshape((c, h, w)),
             *_conv_block(c, channels, kernel_size, 0, activation, init, batch_norm),
@@ -238,7 +243,7 @@ class LeNet(_Stack):
         _check_common("LeNet", n_classes, dropout)
         c, h, w = image_shape("LeNet", input_shape)
         if h < 4 or w < 4:
-            raise ShapeError(f"LeNet needs images of at least 4x4 (two 2x2 poolings), got shape {(c, h, w)}")
+            raise ShapeError(tr("LeNet needs images of at least 4x4 (two 2x2 poolings), got shape {0}", (c, h, w)))
         layers: list[nn.Module] = [nn.Reshape((c, h, w))]
         cin = c
         for cout in (6, 16):
@@ -288,10 +293,10 @@ class AlexNet(_Stack):
         super().__init__()
         _check_common("AlexNet", n_classes, dropout)
         if not (isinstance(width, (int, float)) and math.isfinite(width) and width > 0):
-            raise KisonetValueError(f"AlexNet: width must be a positive number, got {width!r}")
+            raise KisonetValueError(tr("AlexNet: width must be a positive number, got {0!r}", width))
         c, h, w = image_shape("AlexNet", input_shape)
         if h < 8 or w < 8:
-            raise ShapeError(f"AlexNet needs images of at least 8x8 (three 2x2 poolings), got shape {(c, h, w)}")
+            raise ShapeError(tr("AlexNet needs images of at least 8x8 (three 2x2 poolings), got shape {0}", (c, h, w)))
         self.width = float(width)
         ch = [max(1, round(k * width)) for k in (64, 192, 384, 256, 256)]
         units = max(1, round(4096 * width))
@@ -328,7 +333,7 @@ def _alexnet_args(tail: str | None, spec: str) -> str:
     except ValueError:
         width = -1.0
     if not (math.isfinite(width) and width > 0):
-        raise KisonetValueError(f"alexnet's width must be a positive number like alexnet:0.25, got {spec!r}")
+        raise KisonetValueError(tr("alexnet's width must be a positive number like alexnet:0.25, got {0!r}", spec))
     return f"alexnet:{width:g}"
 
 
@@ -341,12 +346,12 @@ def _user_builder(spec: str):
     try:
         module = importlib.import_module(mod_name)
     except ImportError as e:
-        raise KisonetValueError(f"model {spec!r}: cannot import module {mod_name!r} ({e})") from e
+        raise KisonetValueError(tr("model {0!r}: cannot import module {1!r} ({2})", spec, mod_name, e)) from e
     fn = getattr(module, fn_name, None)
     if fn is None or not callable(fn):
         names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
         raise KisonetValueError(
-            f"model {spec!r}: module {mod_name!r} has no function {fn_name!r}{closest(fn_name, names)}"
+            tr("model {0!r}: module {1!r} has no function {2!r}{3}", spec, mod_name, fn_name, closest(fn_name, names))
         )
     return fn
 
@@ -394,7 +399,7 @@ def build_model(
     model = fn(**kwargs)
     if not isinstance(model, nn.Module):
         raise KisonetTypeError(
-            f"model {spec!r}: the builder returned {type(model).__name__}, expected a kisonet.nn.Module"
+            tr("model {0!r}: the builder returned {1}, expected a kisonet.nn.Module", spec, type(model).__name__)
         )
     return model
 

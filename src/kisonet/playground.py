@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .errors import KisonetValueError, closest, unknown_name
+from .i18n import tr
 
 __all__ = [
     "DATASETS",
@@ -231,7 +232,7 @@ def make_points(name: str, n: int, noise: float, seed: int) -> tuple[np.ndarray,
 
     ``noise`` is in units of the problem's own size (0: clean; 0.5: classes overlap a lot)."""
     if name not in DATASETS:
-        raise unknown_name("dataset", name, DATASETS)
+        raise unknown_name(tr("dataset"), name, DATASETS)
     rng = np.random.default_rng(seed)
     y = (np.arange(n) % 2).astype(np.int64)
     rng.shuffle(y)
@@ -582,13 +583,13 @@ def optimizer_paths_request(args: dict[str, Any]) -> dict[str, Any]:
             raise _fail("optimizer paths", f"unknown parameter {str(k)[:40]!r}{closest(str(k), allowed)}")
     fname = str(args.get("function", "elongated"))
     if fname not in FUNCTIONS:
-        raise unknown_name("function", fname[:40], FUNCTIONS)
+        raise unknown_name(tr("function"), fname[:40], FUNCTIONS)
     tf = FUNCTIONS[fname]
     by_lower = {o.lower(): o for o in OPTIMIZERS}
     chosen = []
     for o in str(args.get("optimizers", "SGD,Momentum,AdaGrad,Adam")).split(",")[: len(OPTIMIZERS)]:
         if o.strip().lower() not in by_lower:
-            raise unknown_name("optimizer", o.strip()[:40], OPTIMIZERS)
+            raise unknown_name(tr("optimizer"), o.strip()[:40], OPTIMIZERS)
         chosen.append(by_lower[o.strip().lower()])
 
     def num(key: str, lo: float, hi: float, default: float, integer: bool = False) -> float:

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .i18n import tr
+
 _GENERATOR = np.random.Generator(np.random.PCG64(0))
 
 
@@ -20,7 +22,7 @@ def manual_seed(seed: int) -> np.random.Generator:
     from .errors import KisonetValueError
 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise KisonetValueError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
+        raise KisonetValueError(tr("manual_seed: seed must be a non-negative int, got {0!r}", seed))
     _GENERATOR = np.random.Generator(np.random.PCG64(int(seed)))
     return _GENERATOR
 
@@ -43,7 +45,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
         from .errors import KisonetValueError
 
         raise KisonetValueError(
-            f"set_rng_state: not a state from kn.get_rng_state() (a PCG64 state dict): {e}"
+            tr("set_rng_state: not a state from kn.get_rng_state() (a PCG64 state dict): {0}", e)
         ) from None
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from .errors import KisonetValueError, unknown_name
+from .i18n import tr
 
 __all__ = ["Entry", "Registry", "normalize_name"]
 
@@ -57,7 +58,7 @@ class Entry(Generic[T]):
         meta = self.__dict__.get("meta", {})
         if key in meta:
             return meta[key]
-        raise AttributeError(f"{self.name!r} entry has no field {key!r}")
+        raise AttributeError(tr("{0!r} entry has no field {1!r}", self.name, key))
 
 
 class Registry(Mapping[str, T]):
@@ -82,7 +83,7 @@ class Registry(Mapping[str, T]):
         for spelling in (name, *aliases):
             k = self._key(spelling)
             if k in self._lookup:
-                raise KisonetValueError(f"{self.kind} {spelling!r} is registered twice")
+                raise KisonetValueError(tr("{0} {1!r} is registered twice", self.kind, spelling))
             self._lookup[k] = name
         self._entries[name] = Entry(name, value, description, aliases, dict(meta))
         return value

@@ -27,13 +27,14 @@ import numpy as np
 from .autograd import Function, Tensor
 from .autograd.tensor import tensor
 from .errors import KisonetTypeError, KisonetValueError
+from .i18n import tr
 
 
 def _check(owner: str, name: str, value: Any, *, strict: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or value != value:
-        raise KisonetValueError(f"{owner}: {name} must be a number, got {value!r}")
+        raise KisonetValueError(tr("{0}: {1} must be a number, got {2!r}", owner, name, value))
     if (strict and not value > 0) or (not strict and not value >= 0):
-        raise KisonetValueError(f"{owner}: {name} must be {'>' if strict else '>='} 0, got {value!r}")
+        raise KisonetValueError(tr("{0}: {1} must be {2} 0, got {3!r}", owner, name, ">" if strict else ">=", value))
     return float(value)
 
 
@@ -48,11 +49,14 @@ def select_parameters(model_or_params: Any, include_bias: bool = False) -> list[
         params = list(model_or_params)
     else:
         raise KisonetTypeError(
-            f"regularizer: expected a Module, a Tensor or an iterable of Tensors, got {type(model_or_params).__name__}"
+            tr(
+                "regularizer: expected a Module, a Tensor or an iterable of Tensors, got {0}",
+                type(model_or_params).__name__,
+            )
         )
     for p in params:
         if not isinstance(p, Tensor):
-            raise KisonetTypeError(f"regularizer: expected Tensors, got {type(p).__name__}")
+            raise KisonetTypeError(tr("regularizer: expected Tensors, got {0}", type(p).__name__))
     return [p for p in params if include_bias or p.ndim > 1]
 
 
@@ -239,7 +243,7 @@ def _norm_input(x: Any, include_bias: bool) -> Tensor:
         return tensor(np.asarray(x))
     params = select_parameters(x, include_bias)
     if not params:
-        raise KisonetValueError("norm: no parameters to take the norm of (biases are left out unless include_bias)")
+        raise KisonetValueError(tr("norm: no parameters to take the norm of (biases are left out unless include_bias)"))
     from .autograd.ops import concatenate
 
     return params[0].reshape(-1) if len(params) == 1 else concatenate([p.reshape(-1) for p in params])
@@ -291,7 +295,7 @@ def norm(x: Any, p: float = 2.0, include_bias: bool = False) -> Tensor:
     """``||x||_p`` for ``p`` = 0 (:func:`l0_norm`), ``float('inf')`` (:func:`linf_norm`) or any
     ``p > 0`` (:func:`lp_norm`); as ``torch.linalg.vector_norm(x, ord=p)`` for a tensor."""
     if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or p != p:
-        raise KisonetValueError(f"norm: p must be 0, a number > 0 or inf, got {p!r}")
+        raise KisonetValueError(tr("norm: p must be 0, a number > 0 or inf, got {0!r}", p))
     if p == 0:
         return l0_norm(x, include_bias)
     return lp_norm(x, p, include_bias)
@@ -374,10 +378,12 @@ def _param_list(owner: str, x: Any) -> list[tuple[str, Tensor]]:
         out = []
         for i, p in enumerate(x):
             if not isinstance(p, Tensor):
-                raise KisonetTypeError(f"{owner}: expected Tensors, got {type(p).__name__}")
+                raise KisonetTypeError(tr("{0}: expected Tensors, got {1}", owner, type(p).__name__))
             out.append((str(i), p))
         return out
-    raise KisonetTypeError(f"{owner}: expected a Module, a Tensor or an iterable of Tensors, got {type(x).__name__}")
+    raise KisonetTypeError(
+        tr("{0}: expected a Module, a Tensor or an iterable of Tensors, got {1}", owner, type(x).__name__)
+    )
 
 
 def tying_penalty(params_a: Any, params_b: Any, lam: float) -> Tensor:
@@ -391,11 +397,13 @@ def tying_penalty(params_a: Any, params_b: Any, lam: float) -> Tensor:
     lam = _check("tying_penalty", "lam", lam)
     a, b = _param_list("tying_penalty", params_a), _param_list("tying_penalty", params_b)
     if len(a) != len(b):
-        raise KisonetValueError(f"tying_penalty: {len(a)} tensors on side A but {len(b)} on side B")
+        raise KisonetValueError(tr("tying_penalty: {0} tensors on side A but {1} on side B", len(a), len(b)))
     terms = []
     for (na, pa), (nb, pb) in zip(a, b, strict=True):
         if pa.shape != pb.shape:
-            raise KisonetValueError(f"tying_penalty: {na!r} has shape {pa.shape} but its partner {nb!r} has {pb.shape}")
+            raise KisonetValueError(
+                tr("tying_penalty: {0!r} has shape {1} but its partner {2!r} has {3}", na, pa.shape, nb, pb.shape)
+            )
         terms.append(_SumSqDiff.apply(pa, pb))
     return _total(terms, [p for _, p in a]) * lam
 
@@ -421,7 +429,7 @@ class TiedPenalty:
         self.lam = _check("TiedPenalty", "lam", lam)
         a, b = _param_list("TiedPenalty", model_a), _param_list("TiedPenalty", model_b)
         if len(a) != len(b):
-            raise KisonetValueError(f"TiedPenalty: model A has {len(a)} parameters but model B has {len(b)}")
+            raise KisonetValueError(tr("TiedPenalty: model A has {0} parameters but model B has {1}", len(a), len(b)))
         prefixes = None if names is None else tuple(names)
         pairs = []
         for (na, pa), (nb, pb) in zip(a, b, strict=True):
@@ -430,10 +438,12 @@ class TiedPenalty:
             if prefixes is not None and not na.startswith(prefixes):
                 continue
             if pa.shape != pb.shape:
-                raise KisonetValueError(f"TiedPenalty: {na!r} has shape {pa.shape} but {nb!r} has {pb.shape}")
+                raise KisonetValueError(
+                    tr("TiedPenalty: {0!r} has shape {1} but {2!r} has {3}", na, pa.shape, nb, pb.shape)
+                )
             pairs.append((pa, pb))
         if not pairs:
-            raise KisonetValueError("TiedPenalty: no parameter pairs selected")
+            raise KisonetValueError(tr("TiedPenalty: no parameter pairs selected"))
         self.pairs = pairs
 
     def __call__(self, model: Any = None) -> Tensor:
@@ -485,23 +495,23 @@ class ActivityL1:
     def _resolve(layers: Any, model: Any) -> list[tuple[str, Any]]:
         items = [layers] if isinstance(layers, str) or hasattr(layers, "register_forward_hook") else list(layers)
         if not items:
-            raise KisonetValueError("ActivityL1: no layers given")
+            raise KisonetValueError(tr("ActivityL1: no layers given"))
         named = dict(model.named_modules()) if model is not None else None
         out = []
         for i, it in enumerate(items):
             if isinstance(it, str):
                 if named is None:
-                    raise KisonetValueError(f"ActivityL1: layer name {it!r} needs model=")
+                    raise KisonetValueError(tr("ActivityL1: layer name {0!r} needs model=", it))
                 if it not in named:
                     from .errors import unknown_name
 
-                    raise unknown_name("layer", it, [n for n in named if n])
+                    raise unknown_name(tr("layer"), it, [n for n in named if n])
                 out.append((it, named[it]))
             elif hasattr(it, "register_forward_hook"):
                 name = next((n for n, m in named.items() if m is it), None) if named else None
                 out.append((name or f"{i}:{type(it).__name__}", it))
             else:
-                raise KisonetTypeError(f"ActivityL1: expected Modules or layer names, got {type(it).__name__}")
+                raise KisonetTypeError(tr("ActivityL1: expected Modules or layer names, got {0}", type(it).__name__))
         return out
 
     def _hook(self, name: str):

@@ -31,6 +31,7 @@ from typing import Any
 
 from .config import RunConfig
 from .errors import ConfigError
+from .i18n import tr
 
 __all__ = [
     "CHECKPOINT",
@@ -115,19 +116,21 @@ def prepare_data(config: RunConfig | Mapping[str, Any]) -> PreparedData:
     if key not in kd.DATASETS:
         from .errors import closest
 
-        raise ConfigError(f"--dataset: unknown dataset {name!r}{closest(key, names)}; choose from: {', '.join(names)}")
+        raise ConfigError(
+            tr("--dataset: unknown dataset {0!r}{1}; choose from: {2}", name, closest(key, names), ", ".join(names))
+        )
     key = kd.DATASETS.canonical(key)
     try:
         bundle = kd.load_dataset(key, data_dir=cfg.data_dir, seed=cfg.seed)
     except DataError as e:
         raise ConfigError(f"--dataset {key}: {e}".replace("\n", " ")) from None
     except KisonetValueError as e:
-        raise ConfigError(f"--dataset {key}: {e}") from None
+        raise ConfigError(tr("--dataset {0}: {1}", key, e)) from None
     (Xtr, ytr), test, val = bundle.train, bundle.test, bundle.val
     frac = float(cfg.val_split)
     if frac > 0 and val is None:
         if round(len(Xtr) * frac) < 1 or round(len(Xtr) * (1 - frac)) < 1:
-            raise ConfigError(f"--val-split: {frac} of {len(Xtr)} training samples leaves an empty split")
+            raise ConfigError(tr("--val-split: {0} of {1} training samples leaves an empty split", frac, len(Xtr)))
         (Xtr, ytr), val = kd.split_train_val(Xtr, ytr, frac, seed=cfg.seed)
     elif frac == 0:
         val = None
@@ -167,7 +170,13 @@ def _check_augment(cfg: RunConfig, X: Any) -> None:
             transforms.preset(cfg.augment)(np.asarray(X[:2], dtype=np.float32))
     except (KisonetError, ValueError, IndexError, TypeError) as e:
         raise ConfigError(
-            f"--augment {cfg.augment}: does not fit {cfg.dataset}'s samples of shape {tuple(X.shape[1:])} ({e})"
+            tr(
+                "--augment {0}: does not fit {1}'s samples of shape {2} ({3})",
+                cfg.augment,
+                cfg.dataset,
+                tuple(X.shape[1:]),
+                e,
+            )
         ) from None
     finally:
         set_rng_state(state)
@@ -186,9 +195,9 @@ def build_model(config: RunConfig | Mapping[str, Any], data: PreparedData) -> An
             dropout=cfg.dropout, batch_norm=cfg.batch_norm,
         )  # fmt: skip
     except ShapeError as e:
-        raise ConfigError(f"--model {cfg.model}: {e} (dataset {cfg.dataset})") from None
+        raise ConfigError(tr("--model {0}: {1} (dataset {2})", cfg.model, e, cfg.dataset)) from None
     except KisonetValueError as e:
-        raise ConfigError(f"--model: {e}") from None
+        raise ConfigError(tr("--model: {0}", e)) from None
     apply_notes_forms(cfg, model)
     return model
 
@@ -199,9 +208,9 @@ def apply_notes_forms(config: RunConfig | Mapping[str, Any], model: Any) -> None
 
     cfg = as_run_config(config)
     if set_dropout_scaling(model, cfg.dropout_scaling) == 0 and cfg.dropout_scaling != "inverted":
-        raise ConfigError(f"--dropout-scaling {cfg.dropout_scaling}: the model has no dropout; add --dropout P")
+        raise ConfigError(tr("--dropout-scaling {0}: the model has no dropout; add --dropout P", cfg.dropout_scaling))
     if set_batch_norm_inference(model, cfg.bn_inference) == 0 and cfg.bn_inference != "running":
-        raise ConfigError(f"--bn-inference {cfg.bn_inference}: the model has no batch norm; add --batch-norm")
+        raise ConfigError(tr("--bn-inference {0}: the model has no batch norm; add --batch-norm", cfg.bn_inference))
 
 
 def prepare_data_and_model(config: RunConfig | Mapping[str, Any]) -> tuple[PreparedData, Any]:
@@ -306,7 +315,7 @@ def make_scheduler(config: RunConfig | Mapping[str, Any], optimizer: Any, steps:
     try:
         return from_spec(cfg.schedule, optimizer, cfg.epochs if steps is None else int(steps))
     except KisonetValueError as e:
-        raise ConfigError(f"--schedule: {e}") from None
+        raise ConfigError(tr("--schedule: {0}", e)) from None
 
 
 def make_regularizer(config: RunConfig | Mapping[str, Any]) -> Any:
@@ -317,7 +326,7 @@ def make_regularizer(config: RunConfig | Mapping[str, Any]) -> Any:
 
         return L1(cfg.l1, half=cfg.l1_half)
     if cfg.l1_half:
-        raise ConfigError("--l1-half: halves the --l1 penalty; set --l1 LAMBDA above 0")
+        raise ConfigError(tr("--l1-half: halves the --l1 penalty; set --l1 LAMBDA above 0"))
     return None
 
 
@@ -506,7 +515,9 @@ def prepare_members(
     manual_seed(cfg.seed)
     data = prepare_data(cfg)
     if classification_only and data.task != "classification":
-        raise ConfigError(f"{classification_only}: needs a classification dataset, {cfg.dataset} is {data.task}")
+        raise ConfigError(
+            tr("{0}: needs a classification dataset, {1} is {2}", classification_only, cfg.dataset, data.task)
+        )
 
     def make_model() -> Any:
         return build_model(cfg, data)  # the notes' dropout/batch-norm forms applied
@@ -562,7 +573,7 @@ def finish_run(
     try:
         runs.save_curves(run_dir, history, ("loss", data.metric), title=title)
     except ImportError as e:  # matplotlib missing: the run itself is complete
-        warn(f"{name}: warning: no curves.png ({e})")
+        warn(tr("{0}: warning: no curves.png ({1})", name, e))
 
 
 def format_table(final: dict[str, float], seconds: float, metric: str) -> str:
@@ -637,8 +648,13 @@ def run(
     cfg = as_run_config(config).finalize()
     if cfg.distributed != "none":
         raise ConfigError(
-            f"--distributed {cfg.distributed}: run it with kisonet.distributed.runner.run_distributed "
-            "(mpiexec -n N kisonet train --distributed MODE)"
+            tr(
+                (
+                    "--distributed {0}: run it with kisonet.distributed.runner.run_distributed "
+                    "(mpiexec -n N kisonet train --distributed MODE)"
+                ),
+                cfg.distributed,
+            )
         )
     with blas_threads(cfg):
         from . import runs
@@ -708,7 +724,7 @@ def _run(
 
     def save_checkpoint(t: Any, epoch: int, logs: Any) -> None:
         save({**t.state_dict(), "run": record}, ckpt_path, kind=CHECKPOINT_KIND)
-        last_good["at"] = f"end of epoch {t.epoch}"
+        last_good["at"] = tr("end of epoch {0}", t.epoch)
 
     callbacks.append(LambdaCallback(order=AFTER_HISTORY, on_epoch_end=save_checkpoint))
     trainer = Trainer(
@@ -723,7 +739,9 @@ def _run(
             msg = str(e)
             raise ConfigError(msg if msg.startswith("--resume") else f"--resume: {msg}") from None
         inner = state.get("in_epoch")
-        last_good["at"] = f"end of epoch {trainer.epoch}" if inner is None else "saved when the run was interrupted"
+        last_good["at"] = (
+            tr("end of epoch {0}", trainer.epoch) if inner is None else tr("saved when the run was interrupted")
+        )
         where = f"epoch {trainer.epoch + 1}" + ("" if inner is None else f", step {int(inner['step']) + 1}")
         echo(f"kisonet train: resuming {run_dir} at {where} (global step {trainer.global_step + 1})")
     echo(
@@ -748,26 +766,26 @@ def _run(
     except OSError as e:  # disk full, folder made read-only, ...: the last checkpoint is intact
         from .io import describe_os_error
 
-        where = f" (end of epoch {trainer.epoch})" if ckpt_path.is_file() else ""
-        keep = f"the last checkpoint{where} is kept; " if ckpt_path.is_file() else ""
+        where = tr(" (end of epoch {0})", trainer.epoch) if ckpt_path.is_file() else ""
+        keep = tr("the last checkpoint{0} is kept; ", where) if ckpt_path.is_file() else ""
         msg = f"writing the run folder failed: {describe_os_error(e)}"
         with contextlib.suppress(OSError):
             folder.interrupt(msg) if ckpt_path.is_file() else folder.fail(msg)
-        warn(f"kisonet train: error: {msg}")
+        warn(tr("kisonet train: error: {0}", msg))
         warn(
-            f"kisonet train: {keep}fix it, then continue with: kisonet train --resume {run_dir}"
+            tr("kisonet train: {0}fix it, then continue with: kisonet train --resume {1}", keep, run_dir)
             if keep
-            else "kisonet train: no checkpoint was written yet; fix it, then start the run again"
+            else tr("kisonet train: no checkpoint was written yet; fix it, then start the run again")
         )
         return 3
     train_seconds = time.perf_counter() - t_fit
     history = trainer.history
     runs.write_history(run_dir, history)
     if failure is not None:
-        warn(f"kisonet train: error: training stopped by the NaN/Inf guard: {failure}")
+        warn(tr("kisonet train: error: training stopped by the NaN/Inf guard: {0}", failure))
         if last_good["at"] is not None and ckpt_path.is_file():
-            warn(f"kisonet train: last good checkpoint: {ckpt_path} ({last_good['at']})")
-        warn(f"kisonet train: try a smaller --lr (now {cfg.lr:g}); partial history in {run_dir}")
+            warn(tr("kisonet train: last good checkpoint: {0} ({1})", ckpt_path, last_good["at"]))
+        warn(tr("kisonet train: try a smaller --lr (now {0:g}); partial history in {1}", cfg.lr, run_dir))
         folder.fail(f"stopped by the NaN/Inf guard: {failure}".splitlines()[0][:500])
         return 1
     if interrupt.signal is not None and trainer.epoch < cfg.epochs and not trainer.stop_training:
@@ -775,11 +793,21 @@ def _run(
         save({**state, "run": record}, ckpt_path, kind=CHECKPOINT_KIND)
         inner = state.get("in_epoch")
         where = f"end of epoch {trainer.epoch}" if inner is None else f"epoch {trainer.epoch + 1}, step {inner['step']}"
-        warn(
-            f"kisonet train: interrupted by {interrupt.signal} at {where} (global step {trainer.global_step}); "
-            f"checkpoint saved to {ckpt_path}"
+        shown = (
+            tr("end of epoch {0}", trainer.epoch)
+            if inner is None
+            else tr("epoch {0}, step {1}", trainer.epoch + 1, inner["step"])
         )
-        warn(f"kisonet train: continue with: kisonet train --resume {run_dir}")
+        warn(
+            tr(
+                "kisonet train: interrupted by {0} at {1} (global step {2}); checkpoint saved to {3}",
+                interrupt.signal,
+                shown,
+                trainer.global_step,
+                ckpt_path,
+            )
+        )
+        warn(tr("kisonet train: continue with: kisonet train --resume {0}", run_dir))
         folder.interrupt(f"by {interrupt.signal} at {where}; continue with: kisonet train --resume {run_dir}")
         return 128 + int(getattr(signal, interrupt.signal))
 

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CheckpointError, KisonetIOError, KisonetValueError, RunFolderError
+from .i18n import tr
 from .io import atomic_write, check_regular_file
 
 __all__ = [
@@ -110,11 +111,11 @@ def make_run_dir(out: str | os.PathLike | None = None, root: str | os.PathLike =
     try:
         path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise KisonetIOError(f"run folder {str(path)!r} exists and is not a folder") from None
+        raise KisonetIOError(tr("run folder {0!r} exists and is not a folder", str(path))) from None
     except OSError as e:
         from .io import describe_os_error
 
-        raise KisonetIOError(f"cannot create run folder {str(path)!r}: {describe_os_error(e)}") from None
+        raise KisonetIOError(tr("cannot create run folder {0!r}: {1}", str(path), describe_os_error(e))) from None
     return path
 
 
@@ -155,11 +156,13 @@ def _read_json(path: Path) -> dict[str, Any]:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except FileNotFoundError:
-        raise KisonetIOError(f"{str(path)!r} not found (is {str(path.parent)!r} a kisonet run folder?)") from None
+        raise KisonetIOError(
+            tr("{0!r} not found (is {1!r} a kisonet run folder?)", str(path), str(path.parent))
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
-        raise KisonetIOError(f"{str(path)!r} is not valid JSON: {e}") from None
+        raise KisonetIOError(tr("{0!r} is not valid JSON: {1}", str(path), e)) from None
     except OSError as e:
-        raise KisonetIOError(f"{str(path)!r} is unreadable: {e.strerror or e}") from None
+        raise KisonetIOError(tr("{0!r} is unreadable: {1}", str(path), e.strerror or e)) from None
 
 
 def write_config(run_dir: str | os.PathLike, config: Mapping[str, Any]) -> Path:
@@ -227,7 +230,9 @@ def read_history(run_dir: str | os.PathLike) -> dict[str, list[float]]:
         with open(path, encoding="utf-8", newline="") as f:
             rows = list(csv.reader(f))
     except FileNotFoundError:
-        raise KisonetIOError(f"{str(path)!r} not found (is {str(path.parent)!r} a kisonet run folder?)") from None
+        raise KisonetIOError(
+            tr("{0!r} not found (is {1!r} a kisonet run folder?)", str(path), str(path.parent))
+        ) from None
     if not rows:
         return {}
     header, body = rows[0], rows[1:]
@@ -287,19 +292,25 @@ def model_from_config(cfg: Mapping[str, Any], model: str | None = None) -> Any:
     try:
         spec = cfg["spec"]
         if not isinstance(spec, str):
-            raise KisonetValueError(f"spec must be a string, got {spec!r}")
+            raise KisonetValueError(tr("spec must be a string, got {0!r}", spec))
         if is_custom_spec(spec):
             if model is None:
                 raise CheckpointError(
-                    f"the model is built by your own code ({spec!r}); kisonet never imports code named by a file: "
-                    f"name it yourself (--model {spec} on the command line, model={spec!r} in Python)"
+                    tr(
+                        (
+                            "the model is built by your own code ({0!r}); kisonet never imports code named "
+                            "by a file: name it yourself (--model {0} on the command line, model={0!r} in "
+                            "Python)"
+                        ),
+                        spec,
+                    )
                 )
             spec = model
         elif model is not None and model != spec:
             from .models import parse_spec
 
             if parse_spec(model) != spec:
-                raise KisonetValueError(f"model {model!r} given, but the saved model is {spec!r}")
+                raise KisonetValueError(tr("model {0!r} given, but the saved model is {1!r}", model, spec))
         shape = tuple(int(d) for d in cfg["input_shape"])
         built = build_model(
             spec,
@@ -317,7 +328,7 @@ def model_from_config(cfg: Mapping[str, Any], model: str | None = None) -> Any:
         raise
     except (KeyError, TypeError, ValueError, KisonetError) as e:
         what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
-        raise CheckpointError(f"the saved model_config cannot rebuild a model: {what}") from None
+        raise CheckpointError(tr("the saved model_config cannot rebuild a model: {0}", what)) from None
 
 
 def load_model_file(run_dir: str | os.PathLike, kind: str = MODEL_KIND, what: str = "kisonet run folder") -> Any:
@@ -329,10 +340,14 @@ def load_model_file(run_dir: str | os.PathLike, kind: str = MODEL_KIND, what: st
     if not path.exists():
         if (Path(run_dir) / "checkpoint.npz").exists():  # an interrupted `kisonet train`
             raise CheckpointError(
-                f"{str(path)!r} not found: the run in {str(run_dir)!r} was interrupted; "
-                f"finish it with `kisonet train --resume {run_dir}`"
+                tr(
+                    "{0!r} not found: the run in {1!r} was interrupted; finish it with `kisonet train --resume {2}`",
+                    str(path),
+                    str(run_dir),
+                    run_dir,
+                )
             )
-        raise CheckpointError(f"{str(path)!r} not found (is {str(run_dir)!r} a {what}?)")
+        raise CheckpointError(tr("{0!r} not found (is {1!r} a {2}?)", str(path), str(run_dir), what))
     return load(path, kind=kind)
 
 
@@ -364,10 +379,10 @@ def _rebuild_single(obj: Any, path: Path, model: str | None) -> tuple[Any, dict[
         net.load_state_dict(obj["model"])
         std = standardizer_from_state(obj.get("standardizer"))
     except CheckpointError as e:
-        raise CheckpointError(f"cannot load {str(path)!r}: {e}") from None
+        raise CheckpointError(tr("cannot load {0!r}: {1}", str(path), e)) from None
     except (KeyError, TypeError, ValueError, KisonetError) as e:
         what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
-        raise CheckpointError(f"cannot load {str(path)!r}: {what}") from None
+        raise CheckpointError(tr("cannot load {0!r}: {1}", str(path), what)) from None
     net.eval()
     if isinstance(obj.get("input_range"), dict):
         cfg["input_range"] = obj["input_range"]
@@ -512,13 +527,23 @@ def _acquire_lock(run_dir: Path, command: str) -> Path:
                 if holder is not None:
                     who = f"pid {holder.get('pid')} on {holder.get('host')}" if holder.get("pid") else "another process"
                     raise RunFolderError(
-                        f"run folder {str(run_dir)!r} is being written by {who} ({holder.get('command')}, since "
-                        f"{holder.get('since', '?')}); wait for it to end, or choose another folder "
-                        f"(if no run is writing it, delete {str(path)!r})"
+                        tr(
+                            (
+                                "run folder {0!r} is being written by {1} ({2}, since {3}); wait for it to end, "
+                                "or choose another folder (if no run is writing it, delete {4!r})"
+                            ),
+                            str(run_dir),
+                            who,
+                            holder.get("command"),
+                            holder.get("since", "?"),
+                            str(path),
+                        )
                     ) from None
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()  # stale: its process is gone
-        raise RunFolderError(f"run folder {str(run_dir)!r}: could not take its lock (another writer keeps racing)")
+        raise RunFolderError(
+            tr("run folder {0!r}: could not take its lock (another writer keeps racing)", str(run_dir))
+        )
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -568,13 +593,21 @@ class RunFolder:
         if out is not None:
             path = Path(out)
             if path.exists() and not path.is_dir():
-                raise RunFolderError(f"{flag}: {str(path)!r} is a file, not a folder; choose a folder name")
+                raise RunFolderError(tr("{0}: {1!r} is a file, not a folder; choose a folder name", flag, str(path)))
             if holds_run(path) and not (overwrite or resume):
                 holder = lock_holder(path)
                 busy = "" if holder is None else f", being written by pid {holder.get('pid')}"
                 raise RunFolderError(
-                    f"{flag}: {str(path)!r} already holds a run ({describe_status(path)}{busy}); "
-                    f"pass --overwrite to replace it, continue it with --resume, or choose another {flag}"
+                    tr(
+                        (
+                            "{0}: {1!r} already holds a run ({2}{3}); pass --overwrite to replace it, "
+                            "continue it with --resume, or choose another {0}"
+                        ),
+                        flag,
+                        str(path),
+                        describe_status(path),
+                        busy,
+                    )
                 )
         path = make_run_dir(out, root)
         lock = _acquire_lock(path, command)
@@ -600,7 +633,7 @@ class RunFolder:
     def set_status(self, status: str, message: str | None = None, **extra: Any) -> None:
         """Write ``status.json`` (atomically): the status, the command, pid, host and time."""
         if status not in STATUSES:
-            raise KisonetValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+            raise KisonetValueError(tr("status must be one of {0}, got {1!r}", ", ".join(STATUSES), status))
         self._status = {
             "status": status,
             "command": self.command,
@@ -724,7 +757,7 @@ def check_inputs(X: Any, what: str = "inputs") -> None:
     """Refuse an empty array or one holding NaN or Inf (a model would answer class 0 for them)."""
     a = np.asarray(X)
     if a.size == 0 or (a.ndim >= 1 and len(a) == 0):
-        raise KisonetValueError(f"{what}: no samples (shape {a.shape})")
+        raise KisonetValueError(tr("{0}: no samples (shape {1})", what, a.shape))
     if a.dtype.kind in "fc":
         bad = ~np.isfinite(a)
         if bad.any():
@@ -732,7 +765,14 @@ def check_inputs(X: Any, what: str = "inputs") -> None:
             first = int(np.argmax(bad.reshape(len(a), -1).any(axis=1))) if a.ndim else 0
             kinds = " and ".join(k for k, m in (("NaN", np.isnan(a)), ("Inf", np.isinf(a))) if m.any())
             raise KisonetValueError(
-                f"{what}: {n} of {len(a) if a.ndim else 1} samples hold {kinds} (first: sample {first})"
+                tr(
+                    "{0}: {1} of {2} samples hold {3} (first: sample {4})",
+                    what,
+                    n,
+                    len(a) if a.ndim else 1,
+                    kinds,
+                    first,
+                )
             )
 
 
@@ -838,24 +878,32 @@ def load(run_dir: str | os.PathLike, model: str | None = None) -> LoadedRun:
 
     path = Path(run_dir)
     if not path.is_dir():
-        raise CheckpointError(f"{str(path)!r} is not a folder (expected a kisonet run folder)")
+        raise CheckpointError(tr("{0!r} is not a folder (expected a kisonet run folder)", str(path)))
     status = read_status(path)
     file = path / MODEL
     if not file.exists():
         st = status.get("status")
         if st == "interrupted" and (path / CHECKPOINT).is_file():
             raise CheckpointError(
-                f"{str(file)!r} not found: the run in {str(path)!r} was interrupted; "
-                f"finish it with `kisonet train --resume {path}`"
+                tr(
+                    "{0!r} not found: the run in {1!r} was interrupted; finish it with `kisonet train --resume {2}`",
+                    str(file),
+                    str(path),
+                    path,
+                )
             )
         if st in ("running", "failed", "interrupted"):
-            raise CheckpointError(f"{str(path)!r} has no model: the run is {describe_status(path, status)}")
-        raise CheckpointError(f"{str(file)!r} not found (is {str(path)!r} a kisonet run folder?)")
+            raise CheckpointError(tr("{0!r} has no model: the run is {1}", str(path), describe_status(path, status)))
+        raise CheckpointError(tr("{0!r} not found (is {1!r} a kisonet run folder?)", str(file), str(path)))
     kind = str(read_meta(file).get("kind"))
     if kind not in FOLDER_KINDS:
         raise CheckpointError(
-            f"cannot load {str(file)!r}: it holds {kind!r}, not a model of a run folder "
-            f"(expected one of {', '.join(FOLDER_KINDS)})"
+            tr(
+                "cannot load {0!r}: it holds {1!r}, not a model of a run folder (expected one of {2})",
+                str(file),
+                kind,
+                ", ".join(FOLDER_KINDS),
+            )
         )
     obj = load_file(file, kind=kind)
     try:
@@ -885,7 +933,7 @@ def load(run_dir: str | os.PathLike, model: str | None = None) -> LoadedRun:
     try:
         shape = tuple(int(d) for d in cfg["input_shape"])
     except (KeyError, TypeError, ValueError):
-        raise CheckpointError(f"cannot load {str(file)!r}: no valid input_shape") from None
+        raise CheckpointError(tr("cannot load {0!r}: no valid input_shape", str(file))) from None
     return LoadedRun(net, std, kind, task, cfg, shape, rng if isinstance(rng, dict) else None, config, status)
 
 
@@ -912,7 +960,7 @@ def rebuild_ensemble(obj: Any, file: Path, model: str | None) -> tuple[Any, dict
         cfg, state = dict(obj["model_config"]), obj["ensemble"]
         classes = {"Bagging": E.Bagging, "AdaBoost": E.AdaBoost, "ModelAveraging": E.ModelAveraging}
         if state.get("kind") not in classes:
-            raise KisonetValueError(f"unknown ensemble kind {state.get('kind')!r}")
+            raise KisonetValueError(tr("unknown ensemble kind {0!r}", state.get("kind")))
         cls = classes[state["kind"]]
         kwargs: dict[str, Any] = {"task": state["task"]}
         if cls is not E.AdaBoost:
@@ -921,10 +969,10 @@ def rebuild_ensemble(obj: Any, file: Path, model: str | None) -> tuple[Any, dict
         ens = cls(lambda: model_from_config(cfg, model), len(state["members"]), **kwargs).load_state_dict(state)
         std = standardizer_from_state(obj.get("standardizer"))
     except CheckpointError as e:
-        raise CheckpointError(f"cannot load {str(file)!r}: {e}") from None
+        raise CheckpointError(tr("cannot load {0!r}: {1}", str(file), e)) from None
     except (KeyError, TypeError, ValueError, AttributeError, KisonetError) as e:
         what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
-        raise CheckpointError(f"cannot load {str(file)!r}: {what}") from None
+        raise CheckpointError(tr("cannot load {0!r}: {1}", str(file), what)) from None
     return ens, cfg, std
 
 
@@ -943,12 +991,12 @@ def _rebuild_autoencoder(obj: Any, file: Path) -> tuple[Any, dict[str, Any], Any
         elif head == "conv":
             net = Autoencoder.conv(shape, sizes, int(c["code"]) or None, act, output)
         else:
-            raise KisonetValueError(f"unknown encoder {c['encoder']!r}")
+            raise KisonetValueError(tr("unknown encoder {0!r}", c["encoder"]))
         net.load_state_dict(obj["model"])
         std = standardizer_from_state(obj.get("standardizer"))
     except (KeyError, TypeError, ValueError, AttributeError, KisonetError) as e:
         what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
-        raise CheckpointError(f"cannot load {str(file)!r}: {what}") from None
+        raise CheckpointError(tr("cannot load {0!r}: {1}", str(file), what)) from None
     cfg = {**c, "input_shape": list(shape), "task": "reconstruction"}
     return net.eval(), cfg, std
 
@@ -961,10 +1009,10 @@ def check_resume(run_dir: str | os.PathLike, saved: Mapping[str, Any] | None, co
         return
     options = saved.get("options") if isinstance(saved, Mapping) else None
     if not isinstance(options, Mapping):
-        raise RunFolderError(f"--resume: the checkpoint in {str(run_dir)!r} has a malformed options record")
+        raise RunFolderError(tr("--resume: the checkpoint in {0!r} has a malformed options record", str(run_dir)))
     if saved.get("options_digest") != options_digest(options):
         raise RunFolderError(
-            f"--resume: the checkpoint in {str(run_dir)!r} has an options record that fails its digest"
+            tr("--resume: the checkpoint in {0!r} has an options record that fails its digest", str(run_dir))
         )
     keys = changed_options(options, config)
     if keys:
@@ -972,6 +1020,14 @@ def check_resume(run_dir: str | os.PathLike, saved: Mapping[str, Any] | None, co
         shown = ", ".join(f"{k}: {options.get(k)!r} -> {now.get(k)!r}" for k in keys[:6])
         more = f" (and {len(keys) - 6} more)" if len(keys) > 6 else ""
         raise RunFolderError(
-            f"--resume: {CONFIG} in {str(run_dir)!r} changed since its checkpoint was written ({shown}{more}); "
-            f"restore those values to resume, or start a new run with another --out"
+            tr(
+                (
+                    "--resume: {0} in {1!r} changed since its checkpoint was written ({2}{3}); "
+                    "restore those values to resume, or start a new run with another --out"
+                ),
+                CONFIG,
+                str(run_dir),
+                shown,
+                more,
+            )
         )

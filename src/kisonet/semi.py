@@ -31,6 +31,7 @@ import numpy as np
 
 from .ensemble import TrainsModels, as_inputs, build_member, softmax_rows
 from .errors import KisonetTypeError, KisonetValueError, ShapeError
+from .i18n import tr
 from .validation import check_float, check_int
 
 __all__ = ["SelfTraining", "labelled_split", "self_training"]
@@ -94,7 +95,7 @@ class SelfTraining(TrainsModels):
         trainer_kwargs: dict[str, Any] | None = None,
     ) -> None:
         if not callable(make_model):
-            raise KisonetTypeError(f"SelfTraining: make_model must be callable, got {type(make_model).__name__}")
+            raise KisonetTypeError(tr("SelfTraining: make_model must be callable, got {0}", type(make_model).__name__))
         self.make_model = make_model
         self.threshold = check_float("SelfTraining", "threshold", threshold, 0.0, 1.0)
         self.max_rounds = check_int("SelfTraining", "max_rounds", max_rounds, low=0)
@@ -132,20 +133,26 @@ class SelfTraining(TrainsModels):
         yl = np.asarray(getattr(y_labeled, "data", y_labeled))
         Xu = as_inputs(X_unlabeled)
         if len(Xl) != len(yl):
-            raise ShapeError(f"SelfTraining.fit: X_labeled has {len(Xl)} samples but y_labeled has {len(yl)}")
+            raise ShapeError(tr("SelfTraining.fit: X_labeled has {0} samples but y_labeled has {1}", len(Xl), len(yl)))
         if len(Xl) == 0:
-            raise KisonetValueError("SelfTraining.fit: no labelled samples")
+            raise KisonetValueError(tr("SelfTraining.fit: no labelled samples"))
         if yl.dtype.kind not in "iub":
-            raise KisonetTypeError(f"SelfTraining: labels must be integer classes, got dtype {yl.dtype}")
+            raise KisonetTypeError(tr("SelfTraining: labels must be integer classes, got dtype {0}", yl.dtype))
         if Xu.shape[1:] != Xl.shape[1:]:
             raise ShapeError(
-                f"SelfTraining.fit: unlabelled samples of shape {Xu.shape[1:]} but labelled of shape {Xl.shape[1:]}"
+                tr(
+                    "SelfTraining.fit: unlabelled samples of shape {0} but labelled of shape {1}",
+                    Xu.shape[1:],
+                    Xl.shape[1:],
+                )
             )
         truth = None
         if y_unlabeled_true is not None:
             truth = np.asarray(y_unlabeled_true)
             if len(truth) != len(Xu):
-                raise ShapeError(f"SelfTraining.fit: {len(Xu)} unlabelled samples but {len(truth)} true labels")
+                raise ShapeError(
+                    tr("SelfTraining.fit: {0} unlabelled samples but {1} true labels", len(Xu), len(truth))
+                )
         yl = yl.astype(np.int64)
         t0 = time.perf_counter()
         self.model_ = None
@@ -197,7 +204,7 @@ class SelfTraining(TrainsModels):
 
     def _require_fit(self) -> None:
         if self.trainer_ is None:
-            raise KisonetValueError("SelfTraining: call fit() before predicting")
+            raise KisonetValueError(tr("SelfTraining: call fit() before predicting"))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities of the final model."""

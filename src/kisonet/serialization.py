@@ -40,6 +40,7 @@ import numpy as np
 
 from ._version import __version__
 from .errors import CheckpointError, KisonetTypeError
+from .i18n import tr
 from .io import atomic_write
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "load", "read_meta", "save"]
@@ -75,8 +76,11 @@ def _text(s: str, path: str) -> str:
         s.encode("utf-8")
     except UnicodeEncodeError:
         raise KisonetTypeError(
-            f"save: the string {s[:40]!r} at {path or 'top level'} is not valid Unicode (a lone surrogate); "
-            "it would not load back"
+            tr(
+                "save: the string {0!r} at {1} is not valid Unicode (a lone surrogate); it would not load back",
+                s[:40],
+                path or "top level",
+            )
         ) from None
     return s
 
@@ -105,7 +109,10 @@ class _Flattener:
             arr = np.asarray(obj)
             if arr.dtype.kind == "V" or arr.dtype.hasobject or arr.dtype.names is not None:
                 raise KisonetTypeError(
-                    f"save: {path or 'the object'} is an array of Python objects; only numeric/string arrays are saved"
+                    tr(
+                        "save: {0} is an array of Python objects; only numeric/string arrays are saved",
+                        path or "the object",
+                    )
                 )
             key = self._key(path)
             self.arrays[key] = arr
@@ -126,8 +133,15 @@ class _Flattener:
             for k, v in obj.items():
                 if isinstance(k, bool) or not isinstance(k, (str, int)):
                     raise KisonetTypeError(
-                        f"save: dict keys must be str or int, got {type(k).__name__} {k!r} at {path or 'top level'} "
-                        "(it would not load back as the same key)"
+                        tr(
+                            (
+                                "save: dict keys must be str or int, got {0} {1!r} at {2} (it would not load "
+                                "back as the same key)"
+                            ),
+                            type(k).__name__,
+                            k,
+                            path or "top level",
+                        )
                     )
                 if isinstance(k, str):
                     _text(k, path)
@@ -141,8 +155,15 @@ class _Flattener:
             }
         hint = " (save model.state_dict(), not the model)" if hasattr(obj, "state_dict") else ""
         raise KisonetTypeError(
-            f"save: cannot store {type(obj).__name__} at {path or 'top level'}{hint}; "
-            "allowed: dicts, lists, tuples, arrays/tensors, int, float, str, bool, None"
+            tr(
+                (
+                    "save: cannot store {0} at {1}{2}; allowed: dicts, lists, tuples, "
+                    "arrays/tensors, int, float, str, bool, None"
+                ),
+                type(obj).__name__,
+                path or "top level",
+                hint,
+            )
         )
 
 
@@ -151,7 +172,7 @@ def save(obj: Any, path: str | os.PathLike[str], kind: str = "state") -> None:
     bools, None) to ``path`` atomically.  ``kind`` labels the content (checked by
     ``load(path, kind=...)``).  Tensors are stored as their arrays."""
     if not isinstance(kind, str):
-        raise KisonetTypeError(f"save: kind must be a str, got {type(kind).__name__}")
+        raise KisonetTypeError(tr("save: kind must be a str, got {0}", type(kind).__name__))
     flat = _Flattener()
     structure = flat.node(obj, "")
     meta = {
@@ -168,7 +189,7 @@ def save(obj: Any, path: str | os.PathLike[str], kind: str = "state") -> None:
 
 
 def _fail(path: Any, reason: str) -> CheckpointError:
-    return CheckpointError(f"cannot load {os.fspath(path)!r}: {reason}")
+    return CheckpointError(tr("cannot load {0!r}: {1}", os.fspath(path), reason))
 
 
 # Deflate expands at most ~1032x; a larger declared ratio is a forged entry (a zip bomb).

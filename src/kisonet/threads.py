@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .errors import KisonetValueError
+from .i18n import tr
 
 _limiter = None
 # threadpoolctl's handles on the BLAS libraries loaded by NumPy, found once (that search
@@ -18,7 +19,7 @@ def set_num_threads(n: int) -> None:
     """Use ``n`` threads in the BLAS library behind NumPy (matrix products, im2col GEMMs)."""
     global _limiter
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise KisonetValueError(f"set_num_threads: n must be a positive int, got {n!r}")
+        raise KisonetValueError(tr("set_num_threads: n must be a positive int, got {0!r}", n))
     from threadpoolctl import threadpool_limits
 
     _limiter = threadpool_limits(limits=n, user_api="blas")

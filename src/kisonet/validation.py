@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import ConfigError, KisonetValueError, closest
+from .i18n import tr
 
 __all__ = [
     "Parser",
@@ -49,7 +50,10 @@ def choice(choices: Sequence[str], kind: str) -> Parser:
         v = str(value).strip().lower().replace("_", "-")
         if v in choices:
             return v
-        raise fail(where, f"unknown {kind} {str(value)!r}{closest(v, choices)}; choose from: {', '.join(choices)}")
+        raise fail(
+            where,
+            tr("unknown {0} {1!r}{2}; choose from: {3}", kind, str(value), closest(v, choices), ", ".join(choices)),
+        )
 
     parse.choices = choices  # type: ignore[attr-defined]
     return parse
@@ -83,7 +87,7 @@ def number(
         if allow_none and (value is None or str(value).lower() in ("none", "auto", "default")):
             return None
         if isinstance(value, bool):
-            raise fail(where, f"expected {what} in {rng}, got {value!r}")
+            raise fail(where, tr("expected {0} in {1}, got {2!r}", what, rng, value))
         try:
             if kind is int:
                 if isinstance(value, float) and not value.is_integer():
@@ -92,11 +96,11 @@ def number(
             else:
                 v = float(value)
         except (TypeError, ValueError):
-            raise fail(where, f"expected {what} in {rng}, got {value!r}") from None
+            raise fail(where, tr("expected {0} in {1}, got {2!r}", what, rng, value)) from None
         if kind is float and not math.isfinite(v):
-            raise fail(where, f"expected a finite number in {rng}, got {value!r}")
+            raise fail(where, tr("expected a finite number in {0}, got {1!r}", rng, value))
         if _outside(v, low, high, low_open, high_open):
-            raise fail(where, f"expected {what} in {rng}, got {value!r}")
+            raise fail(where, tr("expected {0} in {1}, got {2!r}", what, rng, value))
         return v
 
     return parse
@@ -109,12 +113,12 @@ def text(allow_none: bool = True) -> Parser:
         if value is None:
             return None
         if not isinstance(value, (str, os.PathLike)):
-            raise fail(where, f"expected a string, got {value!r}")
+            raise fail(where, tr("expected a string, got {0!r}", value))
         s = os.fspath(value)
         if not s.strip():
             if allow_none:
                 return None
-            raise fail(where, "expected a non-empty string")
+            raise fail(where, tr("expected a non-empty string"))
         return s
 
     return parse
@@ -129,7 +133,7 @@ def boolean(value: Any, where: str) -> bool:
         return True
     if s in ("0", "false", "no", "off"):
         return False
-    raise fail(where, f"expected true or false, got {value!r}")
+    raise fail(where, tr("expected true or false, got {0!r}", value))
 
 
 def from_check(check: Callable[[Any], Any]) -> Parser:
@@ -153,7 +157,7 @@ def check_int(owner: str, name: str, value: Any, low: int = 1) -> int:
     import numbers
 
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise KisonetValueError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
+        raise KisonetValueError(tr("{0}: {1} must be an int >= {2}, got {3!r}", owner, name, low, value))
     return int(value)
 
 
@@ -166,5 +170,5 @@ def check_float(
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or _outside(float(value), low, high, low_open, False):
         rng = f"{'(' if low_open else '['}{low}, {'inf' if high is None else high}]"
-        raise KisonetValueError(f"{owner}: {name} must be a number in {rng}, got {value!r}")
+        raise KisonetValueError(tr("{0}: {1} must be a number in {2}, got {3!r}", owner, name, rng, value))
     return float(value)

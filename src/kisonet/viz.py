@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .errors import KisonetTypeError, KisonetValueError, ShapeError
-from .i18n import get_language, gettext
+from .i18n import get_language, gettext, tr
 from .i18n import gettext as _
 
 __all__ = [
@@ -115,7 +115,7 @@ def plot_history(
     no recorded split are skipped; asking only for absent ones raises, listing the keys.
     """
     if not isinstance(history, dict):
-        raise KisonetTypeError(f"plot_history: history must be a dict of lists, got {type(history).__name__}")
+        raise KisonetTypeError(tr("plot_history: history must be a dict of lists, got {0}", type(history).__name__))
     if isinstance(metrics, str):
         metrics = (metrics,)
     panels = []
@@ -127,8 +127,11 @@ def plot_history(
             panels.append((m, series))
     if not panels:
         raise KisonetValueError(
-            f"plot_history: none of the metrics {list(metrics)} is in the history "
-            f"(keys: {', '.join(history) or 'none'})"
+            tr(
+                "plot_history: none of the metrics {0} is in the history (keys: {1})",
+                list(metrics),
+                ", ".join(history) or "none",
+            )
         )
     fig = new_figure((4.5 * len(panels), 3.4))
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
@@ -175,8 +178,10 @@ def _predict_labels(predictor: Any, grid: np.ndarray) -> np.ndarray:
         out = np.asarray(getattr(out, "data", out))
     else:
         raise KisonetTypeError(
-            "decision_boundary: expected a Trainer, a Module or predict_fn(X) -> labels/scores, "
-            f"got {type(predictor).__name__}"
+            tr(
+                "decision_boundary: expected a Trainer, a Module or predict_fn(X) -> labels/scores, got {0}",
+                type(predictor).__name__,
+            )
         )
     if out.ndim == 2 and out.shape[1] > 1:
         return out.argmax(axis=1)
@@ -205,9 +210,9 @@ def decision_boundary(
     """
     X = np.asarray(getattr(X, "data", X), dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2:
-        raise ShapeError(f"decision_boundary: X must be (n, 2) for a 2-D classifier, got shape {X.shape}")
+        raise ShapeError(tr("decision_boundary: X must be (n, 2) for a 2-D classifier, got shape {0}", X.shape))
     if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
-        raise KisonetValueError(f"decision_boundary: resolution must be an int >= 2, got {resolution!r}")
+        raise KisonetValueError(tr("decision_boundary: resolution must be an int >= 2, got {0!r}", resolution))
     lo, hi = X.min(axis=0), X.max(axis=0)
     span = np.where(hi > lo, hi - lo, 1.0)
     lo, hi = lo - padding * span, hi + padding * span
@@ -231,7 +236,7 @@ def decision_boundary(
     if y is not None:
         yv = np.asarray(getattr(y, "data", y)).reshape(-1)
         if yv.shape[0] != X.shape[0]:
-            raise ShapeError(f"decision_boundary: X has {X.shape[0]} points but y has {yv.shape[0]}")
+            raise ShapeError(tr("decision_boundary: X has {0} points but y has {1}", X.shape[0], yv.shape[0]))
         ax.scatter(X[:, 0], X[:, 1], c=yv, cmap=cmap, vmin=-0.5, vmax=n_cls - 0.5, s=14, edgecolors="k", linewidths=0.3)
     else:
         ax.scatter(X[:, 0], X[:, 1], c="k", s=8)
@@ -265,12 +270,12 @@ def plot_confusion_matrix(
     if y_pred is None:
         cm = np.asarray(y_true_or_cm)
         if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
-            raise ShapeError(f"plot_confusion_matrix: a matrix must be square, got shape {cm.shape}")
+            raise ShapeError(tr("plot_confusion_matrix: a matrix must be square, got shape {0}", cm.shape))
     else:
         cm = _cm(y_true_or_cm, y_pred, num_classes)
     k = cm.shape[0]
     if class_names is not None and len(class_names) != k:
-        raise KisonetValueError(f"plot_confusion_matrix: {len(class_names)} class names for {k} classes")
+        raise KisonetValueError(tr("plot_confusion_matrix: {0} class names for {1} classes", len(class_names), k))
     shown = cm.astype(np.float64)
     if normalize:
         rows = shown.sum(axis=1, keepdims=True)
@@ -322,13 +327,13 @@ def image_grid(
     x = np.asarray(getattr(images, "data", images))
     if x.ndim == 4:
         if x.shape[1] not in (1, 3):
-            raise ShapeError(f"image_grid: NCHW images need 1 or 3 channels, got shape {x.shape}")
+            raise ShapeError(tr("image_grid: NCHW images need 1 or 3 channels, got shape {0}", x.shape))
         x = x[:, 0] if x.shape[1] == 1 else x.transpose(0, 2, 3, 1)
     elif x.ndim != 3:
-        raise ShapeError(f"image_grid: images must be NCHW or NHW, got shape {x.shape}")
+        raise ShapeError(tr("image_grid: images must be NCHW or NHW, got shape {0}", x.shape))
     n = min(x.shape[0], int(max_images))
     if n == 0:
-        raise KisonetValueError("image_grid: no images")
+        raise KisonetValueError(tr("image_grid: no images"))
     x = x[:n].astype(np.float64)
     lab = None if labels is None else np.asarray(getattr(labels, "data", labels)).reshape(-1)[:n]
     pred = None if predictions is None else np.asarray(getattr(predictions, "data", predictions))
@@ -339,7 +344,7 @@ def image_grid(
     if nrow is None:
         nrow = int(np.ceil(np.sqrt(n)))
     if isinstance(nrow, bool) or not isinstance(nrow, (int, np.integer)) or nrow < 1:
-        raise KisonetValueError(f"image_grid: nrow must be an int >= 1, got {nrow!r}")
+        raise KisonetValueError(tr("image_grid: nrow must be an int >= 1, got {0!r}", nrow))
     cols = min(int(nrow), n)
     rows = int(np.ceil(n / cols))
     lo, hi = float(x.min()), float(x.max())
@@ -408,7 +413,7 @@ def reconstruction_figure(
         flat = a.reshape(len(a), -1)
         s = math.isqrt(flat.shape[1])
         if s * s != flat.shape[1]:
-            raise ShapeError(f"reconstruction_figure: cannot show samples of shape {X.shape[1:]} as images")
+            raise ShapeError(tr("reconstruction_figure: cannot show samples of shape {0} as images", X.shape[1:]))
         return flat.reshape(len(a), s, s)
 
     unit = X.min() >= 0 and X.max() <= 1
@@ -483,8 +488,10 @@ def use_japanese_font() -> str:
     path = japanese_font_path()
     if path is None:
         raise KisonetValueError(
-            "no Japanese font found for matplotlib; install one with "
-            '`pip install "kisonet[ja]"` (matplotlib-fontja: IPAex Gothic)'
+            tr(
+                "no Japanese font found for matplotlib; install one with `pip install "
+                '"kisonet[ja]"` (matplotlib-fontja: IPAex Gothic)'
+            )
         )
     font_manager.fontManager.addfont(path)
     name = font_manager.FontProperties(fname=path).get_name()
@@ -549,12 +556,12 @@ class LivePlot:
         self.metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
         if boundary is not None:
             if not (isinstance(boundary, tuple) and len(boundary) == 2):
-                raise KisonetTypeError("LivePlot: boundary must be an (X, y) pair of 2-D inputs and labels")
+                raise KisonetTypeError(tr("LivePlot: boundary must be an (X, y) pair of 2-D inputs and labels"))
             X = np.asarray(getattr(boundary[0], "data", boundary[0]))
             if X.ndim != 2 or X.shape[1] != 2:
-                raise ShapeError(f"LivePlot: boundary inputs must have shape (n, 2), got {X.shape}")
+                raise ShapeError(tr("LivePlot: boundary inputs must have shape (n, 2), got {0}", X.shape))
         if max_overhead is not None and not (isinstance(max_overhead, (int, float)) and 0 < max_overhead <= 1):
-            raise KisonetValueError(f"LivePlot: max_overhead must be in (0, 1] or None, got {max_overhead!r}")
+            raise KisonetValueError(tr("LivePlot: max_overhead must be in (0, 1] or None, got {0!r}", max_overhead))
         self.boundary = boundary
         self.path = path
         self.boundary_path = boundary_path

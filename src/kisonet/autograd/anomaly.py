@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NumericalError
+from ..i18n import tr
 
 __all__ = ["detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly"]
 
@@ -112,8 +113,10 @@ def check_root(grad: np.ndarray) -> None:
     """The gradient handed to ``backward()`` (1 for a scalar loss) must be finite."""
     if _non_finite(grad):
         raise NumericalError(
-            f"detect_anomaly: the gradient given to backward() has {_describe(grad)}; "
-            "the NaN/Inf comes from outside the graph"
+            tr(
+                "detect_anomaly: the gradient given to backward() has {0}; the NaN/Inf comes from outside the graph",
+                _describe(grad),
+            )
         )
 
 
@@ -129,9 +132,18 @@ def check_output_grads(fn: Any, in_grads: tuple, needs: tuple) -> None:
                 bad_x = " (itself containing NaN/Inf)" if _non_finite(x) else ""
                 in_desc = f" (input of shape {tuple(x.shape)}, dtype {x.dtype}{bad_x})"
             raise NumericalError(
-                f"detect_anomaly: {fn.name} backward returned a non-finite gradient for its input {i}"
-                f"{in_desc}: {_describe(gi)}, while the gradient flowing into {fn.name} was finite. "
-                f"The {fn.name} op was created at:\n{format_site(fn)}"
+                tr(
+                    (
+                        "detect_anomaly: {0} backward returned a non-finite gradient for its input "
+                        "{1}{2}: {3}, while the gradient flowing into {0} was finite. The {0} op was "
+                        "created at:\n{4}"
+                    ),
+                    fn.name,
+                    i,
+                    in_desc,
+                    _describe(gi),
+                    format_site(fn),
+                )
             )
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import GraphError
+from ..i18n import tr
 from . import anomaly, grad_mode
 
 
@@ -91,14 +92,28 @@ class Function:
             for t, v in zip(self.inputs, self._versions, strict=True):
                 if t._vc[0] != v:
                     raise GraphError(
-                        f"{self.name}: an input of shape {t.shape} needed for the gradient was "
-                        f"modified in place after the forward pass (version {v} -> {t._vc[0]}); "
-                        "compute on a copy instead"
+                        tr(
+                            (
+                                "{0}: an input of shape {1} needed for the gradient was modified in place after "
+                                "the forward pass (version {2} -> {3}); compute on a copy instead"
+                            ),
+                            self.name,
+                            t.shape,
+                            v,
+                            t._vc[0],
+                        )
                     )
         if self.saves_output and self._out_vc[0] != self._out_version:
             raise GraphError(
-                f"{self.name}: its output, needed for the gradient, was modified in place after "
-                f"the forward pass (version {self._out_version} -> {self._out_vc[0]}); compute on a copy instead"
+                tr(
+                    (
+                        "{0}: its output, needed for the gradient, was modified in place after the "
+                        "forward pass (version {1} -> {2}); compute on a copy instead"
+                    ),
+                    self.name,
+                    self._out_version,
+                    self._out_vc[0],
+                )
             )
 
     def _free(self) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import KisonetError, KisonetValueError
+from ..i18n import tr
 from .grad_mode import enable_grad
 from .tensor import Tensor
 
@@ -48,7 +49,7 @@ def gradcheck(
     ]
     tensors += [(getattr(p, "name", None) or f"param {i}", p) for i, p in enumerate(params)]
     if not tensors:
-        raise KisonetValueError("gradcheck: no input requires grad and no params were given")
+        raise KisonetValueError(tr("gradcheck: no input requires grad and no params were given"))
     if backend.get_default_dtype() != np.float64:
         # A module's internal constants follow the default dtype; check in float64.
         prev_default = backend.get_default_dtype()
@@ -82,7 +83,7 @@ def _check(fn, call_inputs: Sequence[Any], tensors, eps, atol, rtol, seed) -> bo
     with enable_grad():
         out = fn(*call_inputs)
     if not isinstance(out, Tensor):
-        raise KisonetValueError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+        raise KisonetValueError(tr("gradcheck: fn must return a Tensor, got {0}", type(out).__name__))
     weights = np.random.default_rng(seed).standard_normal(out.shape)
 
     def loss() -> float:
@@ -110,8 +111,18 @@ def _check(fn, call_inputs: Sequence[Any], tensors, eps, atol, rtol, seed) -> bo
         if err.size and err.max() > 0:
             idx = np.unravel_index(int(np.argmax(err)), t.shape)
             raise GradcheckError(
-                f"gradcheck: gradient of {name} (shape {t.shape}) differs at index {tuple(int(i) for i in idx)}: "
-                f"analytic {analytic[idx]:.8g}, numeric {numeric[idx]:.8g} "
-                f"(atol={atol}, rtol={rtol})"
+                tr(
+                    (
+                        "gradcheck: gradient of {0} (shape {1}) differs at index {2}: analytic {3:.8g}, "
+                        "numeric {4:.8g} (atol={5}, rtol={6})"
+                    ),
+                    name,
+                    t.shape,
+                    tuple(int(i) for i in idx),
+                    analytic[idx],
+                    numeric[idx],
+                    atol,
+                    rtol,
+                )
             )
     return True

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError
+from ..i18n import tr
 from .function import Function, sum_to
 from .tensor import Tensor, _index_arrays, _to_array, as_tensor
 
@@ -25,14 +26,14 @@ from .tensor import Tensor, _index_arrays, _to_array, as_tensor
 def _broadcast_error(name: str, a: np.ndarray, b: np.ndarray) -> ShapeError:
     # Built only after NumPy refused the operands: checking shapes up front would cost
     # more than a small elementwise op itself.
-    return ShapeError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast")
+    return ShapeError(tr("{0}: shapes {1} and {2} do not broadcast", name, a.shape, b.shape))
 
 
 def normalize_axis(name: str, axis: Any, ndim: int, dim: Any = None) -> tuple[int, ...] | None:
     """NumPy's ``axis`` (None, int or tuple; ``dim`` is PyTorch's alias) as a sorted tuple."""
     if dim is not None:
         if axis is not None:
-            raise KisonetValueError(f"{name}: give axis= or dim=, not both")
+            raise KisonetValueError(tr("{0}: give axis= or dim=, not both", name))
         axis = dim
     if axis is None:
         return None
@@ -42,16 +43,16 @@ def normalize_axis(name: str, axis: Any, ndim: int, dim: Any = None) -> tuple[in
         try:
             axes = tuple(axis)
         except TypeError:
-            raise KisonetTypeError(f"{name}: axis must be an int or a tuple of ints, got {axis!r}") from None
+            raise KisonetTypeError(tr("{0}: axis must be an int or a tuple of ints, got {1!r}", name, axis)) from None
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)):
-            raise KisonetTypeError(f"{name}: axis must be an int or a tuple of ints, got {axis!r}")
+            raise KisonetTypeError(tr("{0}: axis must be an int or a tuple of ints, got {1!r}", name, axis))
         if not -ndim <= a < builtins.max(ndim, 1):
-            raise KisonetValueError(f"{name}: axis {a} is out of range for a tensor with {ndim} dimensions")
+            raise KisonetValueError(tr("{0}: axis {1} is out of range for a tensor with {2} dimensions", name, a, ndim))
         out.append(int(a) % builtins.max(ndim, 1))
     if len(set(out)) != len(out):
-        raise KisonetValueError(f"{name}: repeated axis in {axis!r}")
+        raise KisonetValueError(tr("{0}: repeated axis in {1!r}", name, axis))
     return tuple(sorted(out))
 
 
@@ -195,15 +196,15 @@ class MatMul(Function):
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
-            raise ShapeError(f"matmul: 0-d operand (shapes {a.shape} and {b.shape}); use * for scalars")
+            raise ShapeError(tr("matmul: 0-d operand (shapes {0} and {1}); use * for scalars", a.shape, b.shape))
         ka = a.shape[-1]
         kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
         if ka != kb:
-            raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not align ({ka} != {kb})")
+            raise ShapeError(tr("matmul: shapes {0} and {1} do not align ({2} != {3})", a.shape, b.shape, ka, kb))
         try:
             y = a @ b
         except ValueError:
-            raise ShapeError(f"matmul: batch shapes of {a.shape} and {b.shape} do not broadcast") from None
+            raise ShapeError(tr("matmul: batch shapes of {0} and {1} do not broadcast", a.shape, b.shape)) from None
         self.a, self.b = a, b
         return y
 
@@ -406,7 +407,9 @@ class Where(Function):
         try:
             np.broadcast_shapes(self.cond.shape, a.shape, b.shape)
         except ValueError:
-            raise ShapeError(f"where: shapes {self.cond.shape}, {a.shape} and {b.shape} do not broadcast") from None
+            raise ShapeError(
+                tr("where: shapes {0}, {1} and {2} do not broadcast", self.cond.shape, a.shape, b.shape)
+            ) from None
         return np.where(self.cond, a, b)
 
     def backward(self, gy):
@@ -485,7 +488,7 @@ class MaxMin(Function):
 
     def forward(self, x):
         if x.size == 0:
-            raise KisonetValueError(f"{self.op}: reduction of an empty tensor of shape {x.shape}")
+            raise KisonetValueError(tr("{0}: reduction of an empty tensor of shape {1}", self.op, x.shape))
         reduce = np.max if self.op == "max" else np.min
         y = reduce(x, axis=self.axes, keepdims=True)
         self.x, self.yk = x, y
@@ -513,7 +516,7 @@ class Var(Function):
         d = x - mu
         n = x.size // builtins.max(mu.size, 1)
         if n - self.ddof <= 0:
-            raise KisonetValueError(f"var: {n} element(s) per reduction with ddof={self.ddof}")
+            raise KisonetValueError(tr("var: {0} element(s) per reduction with ddof={1}", n, self.ddof))
         self.d, self.denom = d, n - self.ddof
         return np.sum(d * d, axis=self.axes, keepdims=self.keepdims) / self.denom
 
@@ -537,7 +540,9 @@ class Reshape(Function):
         try:
             return x.reshape(self.shape)
         except ValueError:
-            raise ShapeError(f"reshape: cannot reshape {x.shape} ({x.size} elements) into {self.shape}") from None
+            raise ShapeError(
+                tr("reshape: cannot reshape {0} ({1} elements) into {2}", x.shape, x.size, self.shape)
+            ) from None
 
     def backward(self, gy):
         return gy.reshape(self.in_shape)
@@ -551,7 +556,7 @@ class Transpose(Function):
 
     def forward(self, x):
         if self.axes is not None and sorted(int(a) % builtins.max(x.ndim, 1) for a in self.axes) != list(range(x.ndim)):
-            raise ShapeError(f"transpose: axes {self.axes} are not a permutation of {x.ndim} axes")
+            raise ShapeError(tr("transpose: axes {0} are not a permutation of {1} axes", self.axes, x.ndim))
         return np.transpose(x, self.axes)
 
     def backward(self, gy):
@@ -570,7 +575,7 @@ class BroadcastTo(Function):
         try:
             return np.broadcast_to(x, self.shape)
         except ValueError:
-            raise ShapeError(f"broadcast_to: cannot broadcast {x.shape} to {self.shape}") from None
+            raise ShapeError(tr("broadcast_to: cannot broadcast {0} to {1}", x.shape, self.shape)) from None
 
     def backward(self, gy):
         return gy  # the engine's sum_to reduces it to x's shape
@@ -588,7 +593,7 @@ class GetItem(Function):
         try:
             return x[self.index]
         except IndexError as e:
-            raise KisonetValueError(f"getitem: index {self.index!r} on shape {x.shape}: {e}") from None
+            raise KisonetValueError(tr("getitem: index {0!r} on shape {1}: {2}", self.index, x.shape, e)) from None
 
     def backward(self, gy):
         gx = np.zeros(self.shape, dtype=gy.dtype)
@@ -614,7 +619,9 @@ class Concatenate(Function):
         try:
             y = np.concatenate(xs, axis=self.axis)
         except ValueError as e:
-            raise ShapeError(f"concatenate: shapes {[x.shape for x in xs]} along axis {self.axis}: {e}") from None
+            raise ShapeError(
+                tr("concatenate: shapes {0} along axis {1}: {2}", [x.shape for x in xs], self.axis, e)
+            ) from None
         self.splits = np.cumsum([x.shape[self.axis] for x in xs])[:-1]
         return y
 
@@ -631,7 +638,7 @@ class Stack(Function):
         try:
             return np.stack(xs, axis=self.axis)
         except ValueError as e:
-            raise ShapeError(f"stack: shapes {[x.shape for x in xs]} along axis {self.axis}: {e}") from None
+            raise ShapeError(tr("stack: shapes {0} along axis {1}: {2}", [x.shape for x in xs], self.axis, e)) from None
 
     def backward(self, gy):
         return tuple(np.moveaxis(gy, self.axis, 0))
@@ -646,9 +653,11 @@ class Pad(Function):
         try:
             width = np.broadcast_to(np.asarray(self.pad_width, dtype=np.int64), (x.ndim, 2))
         except ValueError:
-            raise ShapeError(f"pad: pad_width {self.pad_width!r} does not fit a tensor of shape {x.shape}") from None
+            raise ShapeError(
+                tr("pad: pad_width {0!r} does not fit a tensor of shape {1}", self.pad_width, x.shape)
+            ) from None
         if (width < 0).any():
-            raise KisonetValueError(f"pad: negative pad_width {self.pad_width!r}")
+            raise KisonetValueError(tr("pad: negative pad_width {0!r}", self.pad_width))
         self.slices = tuple(slice(int(lo), int(lo) + n) for (lo, _), n in zip(width, x.shape, strict=True))
         return np.pad(x, width, mode="constant", constant_values=self.value)
 
@@ -701,8 +710,14 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - NumPy's name
         if isinstance(b, (int, np.integer)) and b < 0 and a.dtype.kind in "iub":
             # NumPy's own ValueError otherwise; the reciprocal of an integer is not an integer
             raise KisonetValueError(
-                f"pow: integer tensor ({a.dtype}) to the negative integer power {b}; "
-                "convert it first with .astype(kn.get_default_dtype())"
+                tr(
+                    (
+                        "pow: integer tensor ({0}) to the negative integer power {1}; convert it first "
+                        "with .astype(kn.get_default_dtype())"
+                    ),
+                    a.dtype,
+                    b,
+                )
             )
         return PowScalar.apply(a, c=float(b) if not isinstance(b, (int, np.integer)) else int(b))
     return Pow.apply(a, b)
@@ -767,12 +782,12 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
 def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Tensor:
     """Limit x to [a_min, a_max] (either may be None)."""
     if a_min is None and a_max is None:
-        raise KisonetValueError("clip: give a_min, a_max or both")
+        raise KisonetValueError(tr("clip: give a_min, a_max or both"))
     lo = a_min._data if isinstance(a_min, Tensor) else a_min
     hi = a_max._data if isinstance(a_max, Tensor) else a_max
     for bound in (lo, hi):
         if bound is not None and np.asarray(bound).dtype.kind not in "fiub":
-            raise KisonetTypeError(f"clip: bounds must be numbers, got {bound!r}")
+            raise KisonetTypeError(tr("clip: bounds must be numbers, got {0!r}", bound))
     return Clip.apply(x, lo=lo, hi=hi)
 
 
@@ -782,9 +797,9 @@ def astype(x: Any, dtype: Any) -> Tensor:
     try:
         dt = np.dtype(dtype)
     except TypeError:
-        raise KisonetTypeError(f"astype: {dtype!r} is not a dtype") from None
+        raise KisonetTypeError(tr("astype: {0!r} is not a dtype", dtype)) from None
     if dt.kind not in "fiub":
-        raise KisonetTypeError(f"astype: dtype {dt} is not numeric (float, int or bool)")
+        raise KisonetTypeError(tr("astype: dtype {0} is not numeric (float, int or bool)", dt))
     if x.requires_grad and dt.kind == "f":
         return AsType.apply(x, dtype=dt)
     return Tensor._make(x._data.astype(dt), False, None)
@@ -849,7 +864,7 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
     axes = list(range(x.ndim))
     for a in (axis1, axis2):
         if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -x.ndim <= a < x.ndim:
-            raise KisonetValueError(f"swapaxes: axis {a!r} is out of range for a tensor of shape {x.shape}")
+            raise KisonetValueError(tr("swapaxes: axis {0!r} is out of range for a tensor of shape {1}", a, x.shape))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes)
 
@@ -860,7 +875,7 @@ def squeeze(x: Any, axis: Any = None) -> Tensor:
     try:
         shape = np.squeeze(np.empty(x.shape, dtype=np.bool_), axis=axis).shape
     except (ValueError, IndexError) as e:
-        raise ShapeError(f"squeeze: axis {axis!r} of a tensor of shape {x.shape}: {e}") from None
+        raise ShapeError(tr("squeeze: axis {0!r} of a tensor of shape {1}: {2}", axis, x.shape, e)) from None
     return reshape(x, shape)
 
 
@@ -870,7 +885,7 @@ def expand_dims(x: Any, axis: Any) -> Tensor:
     try:
         shape = np.expand_dims(np.empty(x.shape, dtype=np.bool_), axis).shape
     except (ValueError, IndexError) as e:
-        raise ShapeError(f"expand_dims: axis {axis!r} for a tensor of shape {x.shape}: {e}") from None
+        raise ShapeError(tr("expand_dims: axis {0!r} for a tensor of shape {1}: {2}", axis, x.shape, e)) from None
     return reshape(x, shape)
 
 
@@ -890,14 +905,14 @@ def getitem(x: Any, index: Any) -> Tensor:
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
     if len(tensors) == 0:
-        raise KisonetValueError("concatenate: need at least one tensor")
+        raise KisonetValueError(tr("concatenate: need at least one tensor"))
     return Concatenate.apply(*tensors, axis=axis)
 
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along a new axis."""
     if len(tensors) == 0:
-        raise KisonetValueError("stack: need at least one tensor")
+        raise KisonetValueError(tr("stack: need at least one tensor"))
     return Stack.apply(*tensors, axis=axis)
 
 
@@ -912,10 +927,10 @@ def _check_shape(what: str, shape: Any) -> tuple[int, ...]:
     try:
         dims = tuple(dims)
     except TypeError:
-        raise KisonetTypeError(f"{what}: shape must be an int or a sequence of ints, got {shape!r}") from None
+        raise KisonetTypeError(tr("{0}: shape must be an int or a sequence of ints, got {1!r}", what, shape)) from None
     for d in dims:
         if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
-            raise KisonetValueError(f"{what}: shape must hold non-negative ints, got {tuple(dims)!r}")
+            raise KisonetValueError(tr("{0}: shape must hold non-negative ints, got {1!r}", what, tuple(dims)))
     return tuple(int(d) for d in dims)
 
 
@@ -940,11 +955,11 @@ def ones(shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 def arange(*args: Any, dtype: Any = None) -> Tensor:
     """Like ``np.arange``."""
     if len(args) >= 3 and args[2] == 0:
-        raise KisonetValueError(f"arange: step must not be 0, got arange{tuple(args)!r}")
+        raise KisonetValueError(tr("arange: step must not be 0, got arange{0!r}", tuple(args)))
     try:
         values = np.arange(*args)
     except (TypeError, ValueError) as e:
-        raise KisonetValueError(f"arange{tuple(args)!r}: {e}") from None
+        raise KisonetValueError(tr("arange{0!r}: {1}", tuple(args), e)) from None
     return Tensor(_to_array(values, dtype))
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import GraphError, KisonetIndexError, KisonetTypeError, KisonetValueError, ShapeError
+from ..i18n import tr
 from . import anomaly, grad_mode
 from .function import Function, sum_to
 
@@ -33,17 +34,21 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
         try:
             dtype = np.dtype(dtype)
         except TypeError as e:
-            raise KisonetTypeError(f"tensor: {dtype!r} is not a dtype") from e
+            raise KisonetTypeError(tr("tensor: {0!r} is not a dtype", dtype)) from e
         if dtype.kind not in _ALLOWED_KINDS:
-            raise KisonetTypeError(f"tensor: dtype {dtype} is not numeric (float, int, bool)")
+            raise KisonetTypeError(tr("tensor: dtype {0} is not numeric (float, int, bool)", dtype))
     xp = backend.get_array_module(data)
     try:
         arr = xp.asarray(data)
     except (ValueError, TypeError) as e:
-        raise KisonetTypeError(f"tensor: cannot make an array from {type(data).__name__}: {e}") from e
+        raise KisonetTypeError(tr("tensor: cannot make an array from {0}: {1}", type(data).__name__, e)) from e
     if arr.dtype.kind not in _ALLOWED_KINDS:
         raise KisonetTypeError(
-            f"tensor: data of dtype {arr.dtype} (kind {arr.dtype.kind!r}) is refused; give numbers (float, int or bool)"
+            tr(
+                "tensor: data of dtype {0} (kind {1!r}) is refused; give numbers (float, int or bool)",
+                arr.dtype,
+                arr.dtype.kind,
+            )
         )
     if dtype is not None:
         return arr.astype(dtype, copy=False)
@@ -72,7 +77,7 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
         arr = _to_array(data, dtype)
         if requires_grad and arr.dtype.kind not in _FLOAT_KINDS:
-            raise KisonetTypeError(f"tensor: only floating tensors can require gradients, got dtype {arr.dtype}")
+            raise KisonetTypeError(tr("tensor: only floating tensors can require gradients, got dtype {0}", arr.dtype))
         self._data = arr
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
@@ -144,12 +149,12 @@ class Tensor:
     def __iter__(self):
         # Rows, as for an ndarray (without this Python would index until IndexError).
         if self._data.ndim == 0:
-            raise KisonetTypeError("iteration over a 0-d tensor")
+            raise KisonetTypeError(tr("iteration over a 0-d tensor"))
         return (self[i] for i in range(len(self._data)))
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
-            raise KisonetTypeError("len() of a 0-d tensor")
+            raise KisonetTypeError(tr("len() of a 0-d tensor"))
         return len(self._data)
 
     def numpy(self) -> np.ndarray:
@@ -158,7 +163,7 @@ class Tensor:
 
     def item(self) -> float | int | bool:
         if self._data.size != 1:
-            raise KisonetValueError(f"item(): tensor of shape {self.shape} has {self.size} elements, not 1")
+            raise KisonetValueError(tr("item(): tensor of shape {0} has {1} elements, not 1", self.shape, self.size))
         return self._data.item()
 
     def tolist(self) -> Any:
@@ -175,9 +180,11 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.dtype.kind != "f":
-            raise KisonetTypeError(f"requires_grad_: only floating tensors can require gradients, got {self.dtype}")
+            raise KisonetTypeError(
+                tr("requires_grad_: only floating tensors can require gradients, got {0}", self.dtype)
+            )
         if not self.is_leaf and not requires_grad:
-            raise GraphError("requires_grad_(False) on a non-leaf tensor; use .detach()")
+            raise GraphError(tr("requires_grad_(False) on a non-leaf tensor; use .detach()"))
         self.requires_grad = requires_grad
         return self
 
@@ -189,7 +196,7 @@ class Tensor:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned array
         replaces the gradient.  Returns a function that removes the hook."""
         if not self.requires_grad:
-            raise GraphError("register_hook on a tensor that does not require grad")
+            raise GraphError(tr("register_hook on a tensor that does not require grad"))
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
@@ -209,8 +216,14 @@ class Tensor:
     def _check_inplace(self, what: str) -> None:
         if self.requires_grad and grad_mode.is_grad_enabled():
             raise GraphError(
-                f"{what}: in-place change of a tensor that requires grad (shape {self.shape}); "
-                "do it inside kn.no_grad() or on a copy"
+                tr(
+                    (
+                        "{0}: in-place change of a tensor that requires grad (shape {1}); do it inside "
+                        "kn.no_grad() or on a copy"
+                    ),
+                    what,
+                    self.shape,
+                )
             )
 
     def _inplace(self, what: str, fn: Callable[[np.ndarray], None]) -> Tensor:
@@ -218,9 +231,11 @@ class Tensor:
         try:
             fn(self._data)
         except (ValueError, TypeError) as e:  # NumPy's broadcast/cast refusal, in kisonet's words
-            raise ShapeError(f"{what}: cannot write into a tensor of shape {self.shape} ({self.dtype}): {e}") from None
+            raise ShapeError(
+                tr("{0}: cannot write into a tensor of shape {1} ({2}): {3}", what, self.shape, self.dtype, e)
+            ) from None
         except IndexError as e:
-            raise KisonetIndexError(f"{what}: on a tensor of shape {self.shape}: {e}") from None
+            raise KisonetIndexError(tr("{0}: on a tensor of shape {1}: {2}", what, self.shape, e)) from None
         self._vc[0] += 1
         return self
 
@@ -258,20 +273,29 @@ class Tensor:
         """
         if not self.requires_grad:
             raise GraphError(
-                "backward: this tensor does not require grad (no input had requires_grad=True, "
-                "or it was computed under kn.no_grad())"
+                tr(
+                    "backward: this tensor does not require grad (no input had requires_grad=True, "
+                    "or it was computed under kn.no_grad())"
+                )
             )
         if grad is None:
             if self._data.size != 1:
                 raise GraphError(
-                    f"backward: grad can be implied only for a one-element output, but this tensor "
-                    f"has shape {self.shape}; pass grad= of that shape (e.g. the loss must be reduced)"
+                    tr(
+                        (
+                            "backward: grad can be implied only for a one-element output, but this tensor "
+                            "has shape {0}; pass grad= of that shape (e.g. the loss must be reduced)"
+                        ),
+                        self.shape,
+                    )
                 )
             g = np.ones_like(self._data)
         else:
             g = _to_array(grad, self.dtype)
             if g.shape != self.shape:
-                raise KisonetValueError(f"backward: grad has shape {g.shape} but the tensor has shape {self.shape}")
+                raise KisonetValueError(
+                    tr("backward: grad has shape {0} but the tensor has shape {1}", g.shape, self.shape)
+                )
         run_backward(self, g, retain_graph)
 
     # --- operators ----------------------------------------------------------------
@@ -346,7 +370,7 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise KisonetValueError(
-                f"the truth value of a tensor with {self.size} elements is ambiguous; use .any() or .all()"
+                tr("the truth value of a tensor with {0} elements is ambiguous; use .any() or .all()", self.size)
             )
         return bool(self._data)
 
@@ -359,7 +383,7 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         # NumPy's protocol: copy=True must copy, copy=False must not (or raise).
         if copy is False and dtype is not None and np.dtype(dtype) != self._data.dtype:
-            raise KisonetValueError(f"cannot view a {self.dtype} tensor as {np.dtype(dtype)} without a copy")
+            raise KisonetValueError(tr("cannot view a {0} tensor as {1} without a copy", self.dtype, np.dtype(dtype)))
         arr = self._data if dtype is None else self._data.astype(dtype, copy=False)
         return arr.copy() if copy and arr is self._data else arr
 
@@ -486,9 +510,11 @@ def _arg_reduce(fn: Callable, t: Tensor, axis: Any, keepdims: bool) -> Tensor:
     """argmax/argmin with kisonet's errors for an empty reduction or a bad axis."""
     a = t._data
     if axis is not None and not (isinstance(axis, (int, np.integer)) and -a.ndim <= axis < max(a.ndim, 1)):
-        raise KisonetValueError(f"{fn.__name__}: axis {axis!r} is out of range for a tensor of shape {t.shape}")
+        raise KisonetValueError(
+            tr("{0}: axis {1!r} is out of range for a tensor of shape {2}", fn.__name__, axis, t.shape)
+        )
     if (a.size == 0 and axis is None) or (axis is not None and a.ndim and a.shape[axis] == 0):
-        raise KisonetValueError(f"{fn.__name__}: reduction over an empty axis (tensor of shape {t.shape})")
+        raise KisonetValueError(tr("{0}: reduction over an empty axis (tensor of shape {1})", fn.__name__, t.shape))
     return Tensor._make(fn(a, axis=axis, keepdims=keepdims), False, None)
 
 
@@ -507,7 +533,9 @@ def _compare(op: Callable, a: Any, b: Any) -> Tensor:
     try:
         return Tensor._make(op(a, b), False, None)
     except ValueError as e:
-        raise KisonetValueError(f"{op.__name__}: shapes {np.shape(a)} and {np.shape(b)} do not broadcast") from e
+        raise KisonetValueError(
+            tr("{0}: shapes {1} and {2} do not broadcast", op.__name__, np.shape(a), np.shape(b))
+        ) from e
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
@@ -571,9 +599,11 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
         if fn is not None:
             if fn.inputs is None:
                 raise GraphError(
-                    "backward through a graph that was already freed: the first backward() "
-                    "released its saved arrays; call backward(retain_graph=True) the first "
-                    "time if you need to back-propagate twice"
+                    tr(
+                        "backward through a graph that was already freed: the first backward() released "
+                        "its saved arrays; call backward(retain_graph=True) the first time if you need "
+                        "to back-propagate twice"
+                    )
                 )
             for inp in fn.inputs:
                 if inp.requires_grad and id(inp) not in seen:
@@ -618,7 +648,9 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
         if check:
             anomaly.check_output_grads(fn, in_grads, fn.needs_input_grad)
         if len(in_grads) != len(fn.inputs):
-            raise GraphError(f"{fn.name}.backward returned {len(in_grads)} gradient(s) for {len(fn.inputs)} input(s)")
+            raise GraphError(
+                tr("{0}.backward returned {1} gradient(s) for {2} input(s)", fn.name, len(in_grads), len(fn.inputs))
+            )
         for inp, gi, need in zip(fn.inputs, in_grads, fn.needs_input_grad, strict=True):
             if not need or gi is None:
                 continue

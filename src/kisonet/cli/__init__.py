@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from .. import i18n
 from ..errors import closest
 from ..errors import ConfigError as UsageError
+from ..i18n import tr
 
 # name -> (module relative to this package, one-line help). One line per command: the help lives
 # here so that `kisonet --help` lists the commands without importing them.
@@ -165,8 +166,12 @@ def _take_lang(argv: list[str]) -> list[str]:
             value = a.split("=", 1)[1] if "=" in a else next(it, "")
             if i18n.normalise_language(value) is None:
                 raise UsageError(
-                    f"--lang: unknown language {value!r}{closest(value, i18n.LANGUAGES)}; "
-                    f"choose from: {', '.join(i18n.LANGUAGES)}"
+                    tr(
+                        "--lang: unknown language {0!r}{1}; choose from: {2}",
+                        value,
+                        closest(value, i18n.LANGUAGES),
+                        ", ".join(i18n.LANGUAGES),
+                    )
                 )
             i18n.set_language(value)
         else:
@@ -217,12 +222,12 @@ def _unrecognized(argv: list[str], parser: argparse.ArgumentParser, command: str
         flags.extend(s for s in action.option_strings if s.startswith("--"))
     bad = [a for a in argv if a.startswith("-")]
     if not bad:
-        return f"unexpected argument {argv[0]!r}; see `kisonet {command or ''} --help`".replace("  ", " ")
+        return tr("unexpected argument {0!r}; see `{1} --help`", argv[0], f"kisonet {command or ''}".strip())
     first = bad[0].split("=", 1)[0]
     hint = closest(first, flags)
-    return f"unknown option {first!r}{hint}" + (
-        "" if hint else f"; see `kisonet {command or ''} --help`".replace("  ", " ")
-    )
+    if hint:
+        return tr("unknown option {0!r}{1}", first, hint)
+    return tr("unknown option {0!r}; see `{1} --help`", first, f"kisonet {command or ''}".strip())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -249,7 +254,12 @@ def _main(argv: list[str], prog: str) -> int:
     try:
         if command is not None and command not in COMMANDS and not argv[0].startswith("-"):
             raise UsageError(
-                f"unknown command {command!r}{closest(command, COMMANDS)}; choose from: {', '.join(COMMANDS)}"
+                tr(
+                    "unknown command {0!r}{1}; choose from: {2}",
+                    command,
+                    closest(command, COMMANDS),
+                    ", ".join(COMMANDS),
+                )
             )
         parser = build_parser(command if command in COMMANDS else None)
         args, rest = parser.parse_known_args(argv)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..i18n import tr
 from . import options as O  # noqa: N812
 from .options import UsageError
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     names = list(kd.DATASET_NAMES)
     if name not in names:
         raise UsageError(
-            f"--dataset: unknown dataset {name!r}{O.closest(name, names)}; choose from: {', '.join(names)}"
+            tr("--dataset: unknown dataset {0!r}{1}; choose from: {2}", name, O.closest(name, names), ", ".join(names))
         )
     preset = cfg["augment"] or ("cifar" if name == "cifar10" else "digits")
     try:
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if len(bundle.input_shape) < 2 and not (
         len(bundle.input_shape) == 1 and int(bundle.input_shape[0] ** 0.5) ** 2 == bundle.input_shape[0]
     ):
-        raise UsageError(f"--dataset {name}: samples of shape {bundle.input_shape} are not images")
+        raise UsageError(tr("--dataset {0}: samples of shape {1} are not images", name, bundle.input_shape))
     out = Path(cfg["out"])
     out.mkdir(parents=True, exist_ok=True)
     path = out / "grid.png"

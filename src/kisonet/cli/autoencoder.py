@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..i18n import tr
 from . import options as O  # noqa: N812
 from .options import Option, UsageError
 
@@ -33,13 +34,15 @@ def parse_encoder(value: Any, where: str) -> str:
     s = str(value).strip().lower()
     head, sep, tail = s.partition(":")
     if head not in ("mlp", "conv"):
-        raise UsageError(f"{where}: expected mlp:H1,H2,... or conv:C1,C2,..., got {value!r}")
+        raise UsageError(tr("{0}: expected mlp:H1,H2,... or conv:C1,C2,..., got {1!r}", where, value))
     try:
         sizes = [int(t) for t in tail.split(",") if t.strip()] if sep else []
     except ValueError:
         sizes = [-1]
     if any(k < 1 for k in sizes) or (head == "conv" and not sizes):
-        raise UsageError(f"{where}: sizes must be positive integers like {head}:{'128' if head == 'mlp' else '16,32'}")
+        raise UsageError(
+            tr("{0}: sizes must be positive integers like {1}:{2}", where, head, "128" if head == "mlp" else "16,32")
+        )
     return f"{head}:{','.join(map(str, sizes))}"
 
 
@@ -101,17 +104,17 @@ def _build(config: dict[str, Any], input_shape: tuple[int, ...], denoising: bool
     try:
         if head == "mlp":
             if config["code"] < 1:
-                raise UsageError("--code: an mlp autoencoder needs a code size >= 1")
+                raise UsageError(tr("--code: an mlp autoencoder needs a code size >= 1"))
             return cls.mlp(input_shape, sizes, config["code"], act, output, tied=config["tied"], **kw)
         if config["tied"]:
-            raise UsageError("--tied: only for --encoder mlp:...")
+            raise UsageError(tr("--tied: only for --encoder mlp:..."))
         return cls.conv(input_shape, sizes, config["code"] or None, act, output, **kw)
     except ShapeError as e:
-        raise UsageError(f"--encoder {config['encoder']}: {e} (dataset {config['dataset']})") from None
+        raise UsageError(tr("--encoder {0}: {1} (dataset {2})", config["encoder"], e, config["dataset"])) from None
     except KisonetValueError as e:
         if isinstance(e, UsageError):
             raise
-        raise UsageError(f"--encoder/--noise-level: {e}") from None
+        raise UsageError(tr("--encoder/--noise-level: {0}", e)) from None
 
 
 def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] | None = None) -> int:
@@ -122,13 +125,15 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
 
     check_unsupported(config, "autoencoder")
     if config["model"] != "mlp:256,128":
-        raise UsageError("--model: the autoencoder's architecture is set with --encoder (mlp:H1,... or conv:C1,...)")
+        raise UsageError(
+            tr("--model: the autoencoder's architecture is set with --encoder (mlp:H1,... or conv:C1,...)")
+        )
     if config["noise"] != "none" and config["noise"] != "gaussian" and config["noise-level"] > 1:
-        raise UsageError(f"--noise-level: {config['noise']} noise needs a probability in [0, 1]")
+        raise UsageError(tr("--noise-level: {0} noise needs a probability in [0, 1]", config["noise"]))
     if config["tied"] and not config["encoder"].startswith("mlp"):
-        raise UsageError("--tied: only for --encoder mlp:...")
+        raise UsageError(tr("--tied: only for --encoder mlp:..."))
     if config["encoder"].startswith("mlp") and config["code"] < 1:
-        raise UsageError("--code: an mlp autoencoder needs a code size >= 1")
+        raise UsageError(tr("--code: an mlp autoencoder needs a code size >= 1"))
     t_start = time.perf_counter()
     import numpy as np
 

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..i18n import tr
 from . import options as O  # noqa: N812
 from .options import UsageError
 
@@ -37,7 +38,7 @@ def _number_list(kind: type, low: float, high: float, what: str):
     def parse(value: Any, where: str) -> list[Any]:
         items = [t for t in str(value).replace(" ", "").split(",") if t]
         if not items:
-            raise UsageError(f"{where}: expected a comma-separated list of {what}, got {value!r}")
+            raise UsageError(tr("{0}: expected a comma-separated list of {1}, got {2!r}", where, what, value))
         return [O.number(kind, low=low, high=high)(t, where) for t in items]
 
     return parse
@@ -359,7 +360,7 @@ def run(args: argparse.Namespace) -> int:
     method = str(args.method).strip().lower()
     if method not in METHODS:
         raise UsageError(
-            f"unknown method {args.method!r}{O.closest(method, METHODS)}; choose from: {', '.join(METHODS)}"
+            tr("unknown method {0!r}{1}; choose from: {2}", args.method, O.closest(method, METHODS), ", ".join(METHODS))
         )
     cfg, _ = O.resolve(args, COMMON)
     if not cfg.get("threads"):
@@ -379,9 +380,9 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
 
     model, mcfg, std, run_cfg = load_run(args.run_dir)
     if not run_cfg:
-        raise UsageError(f"RUN_DIR: {args.run_dir!r} has no config.json (needed to load the run's data)")
+        raise UsageError(tr("RUN_DIR: {0!r} has no config.json (needed to load the run's data)", args.run_dir))
     if mcfg.get("task", "classification") != "classification":
-        raise UsageError("RUN_DIR: compression reports need a classification run")
+        raise UsageError(tr("RUN_DIR: compression reports need a classification run"))
     out = runs.RunFolder.open(
         cfg["out"] or Path(args.run_dir) / f"compress-{method}",
         f"kisonet compress {method}",

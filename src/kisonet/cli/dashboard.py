@@ -11,6 +11,7 @@ import argparse
 import ipaddress
 import sys
 
+from ..i18n import tr
 from .options import UsageError
 
 DEFAULT_PORT = 8765
@@ -20,9 +21,9 @@ def _port(value: str) -> int:
     try:
         p = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer in [0, 65535], got {value!r}") from None
+        raise argparse.ArgumentTypeError(tr("expected an integer in [0, 65535], got {0!r}", value)) from None
     if not 0 <= p <= 65535:
-        raise argparse.ArgumentTypeError(f"expected an integer in [0, 65535], got {value!r}")
+        raise argparse.ArgumentTypeError(tr("expected an integer in [0, 65535], got {0!r}", value))
     return p
 
 
@@ -31,9 +32,11 @@ def _bounded(kind: type, low: float, high: float):  # noqa: ANN202
         try:
             v = kind(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number in [{low:g}, {high:g}], got {value!r}") from None
+            raise argparse.ArgumentTypeError(
+                tr("expected a number in [{0:g}, {1:g}], got {2!r}", low, high, value)
+            ) from None
         if not low <= v <= high:
-            raise argparse.ArgumentTypeError(f"expected a number in [{low:g}, {high:g}], got {value!r}")
+            raise argparse.ArgumentTypeError(tr("expected a number in [{0:g}, {1:g}], got {2!r}", low, high, value))
         return v
 
     return parse
@@ -62,17 +65,17 @@ def run(args: argparse.Namespace) -> int:
 
     root = Path(args.runs_dir)
     if root.exists() and not root.is_dir():
-        raise UsageError(f"RUNS_DIR {str(root)!r} is not a folder")
+        raise UsageError(tr("RUNS_DIR {0!r} is not a folder", str(root)))
     host = str(args.host).strip()
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
-        raise UsageError(f"--host: expected an IP address such as 127.0.0.1, got {host!r}") from None
+        raise UsageError(tr("--host: expected an IP address such as 127.0.0.1, got {0!r}", host)) from None
     try:
         from ..dashboard.server import create_app, make_server
     except ImportError as e:
         raise UsageError(
-            f'the dashboard needs the web extra ({e.name} is missing): pip install "kisonet[web]"'
+            tr('the dashboard needs the web extra ({0} is missing): pip install "kisonet[web]"', e.name)
         ) from None
     allowed = None if loopback else (host, "127.0.0.1", "localhost")
     app = create_app(
@@ -81,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         server = make_server(app, host, args.port)
     except OSError as e:
-        raise UsageError(f"--port {args.port}: cannot listen on {host}:{args.port} ({e.strerror or e})") from None
+        raise UsageError(tr("--port {0}: cannot listen on {1}:{0} ({2})", args.port, host, e.strerror or e)) from None
     port = server.server_port
     shown = f"[{host}]" if ":" in host else host
     if not loopback:

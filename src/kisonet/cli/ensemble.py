@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..i18n import tr
 from . import options as O  # noqa: N812
 from .options import Option, UsageError
 
@@ -75,7 +76,7 @@ def check_unsupported(config: dict[str, Any], command: str, names: Sequence[str]
         unsupported.pop(name, None)
     for name, default in unsupported.items():
         if name in config and config[name] != default:
-            raise UsageError(f"--{name}: not supported by `kisonet {command}` (leave it at {default})")
+            raise UsageError(tr("--{0}: not supported by `kisonet {1}` (leave it at {2})", name, command, default))
 
 
 def setup(

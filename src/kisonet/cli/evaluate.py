@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..i18n import tr
 from . import options as O  # noqa: N812
 from .options import UsageError
 
@@ -72,14 +73,16 @@ def open_run(run_dir: str, command: str, model: str | None = None) -> Any:
 
     path = Path(run_dir)
     if not path.is_dir():
-        raise UsageError(f"RUN_DIR: {run_dir!r} is not a folder")
+        raise UsageError(tr("RUN_DIR: {0!r} is not a folder", run_dir))
     status = runs.read_status(path)
     if status.get("status") in ("failed", "running"):
-        raise UsageError(f"RUN_DIR: the run in {run_dir!r} is {runs.describe_status(path, status)}; it has no result")
+        raise UsageError(
+            tr("RUN_DIR: the run in {0!r} is {1}; it has no result", run_dir, runs.describe_status(path, status))
+        )
     try:
         loaded = runs.load(path, model=model)
     except KisonetIOError as e:
-        raise UsageError(f"RUN_DIR: {e}") from None
+        raise UsageError(tr("RUN_DIR: {0}", e)) from None
     if status.get("status") not in ("finished", "unknown"):
         print(f"{command}: note: the run in {run_dir} is {runs.describe_status(path, status)}", file=sys.stderr)
     return loaded
@@ -93,8 +96,14 @@ def load_run(run_dir: str, model: str | None = None):
     loaded = open_run(run_dir, "kisonet", model)
     if loaded.kind not in (runs.MODEL_KIND, runs.COMPRESSED_KIND):
         raise UsageError(
-            f"RUN_DIR: {run_dir!r} holds an {runs.FOLDER_KINDS[loaded.kind]} run; this needs a single-model run "
-            "folder (kisonet train); evaluate and predict read every kind"
+            tr(
+                (
+                    "RUN_DIR: {0!r} holds an {1} run; this needs a single-model run folder (kisonet "
+                    "train); evaluate and predict read every kind"
+                ),
+                run_dir,
+                runs.FOLDER_KINDS[loaded.kind],
+            )
         )
     return loaded.model, loaded.model_config, loaded.standardizer, loaded.config
 
@@ -107,7 +116,7 @@ def check_range(X: np.ndarray, loaded: Any, strict: bool, command: str, what: st
     if msg is None:
         return
     if strict:
-        raise UsageError(f"--strict: {msg}")
+        raise UsageError(tr("--strict: {0}", msg))
     print(f"{command}: warning: {msg} (--strict refuses such inputs)", file=sys.stderr)
 
 
@@ -122,11 +131,13 @@ def run(args: argparse.Namespace) -> int:
     mcfg, std, run_cfg = loaded.model_config, loaded.standardizer, loaded.config
     name = cfg["dataset"] or run_cfg.get("dataset")
     if name is None:
-        raise UsageError("--dataset: the run folder has no config.json; name the dataset")
+        raise UsageError(tr("--dataset: the run folder has no config.json; name the dataset"))
     key = str(name).strip().lower().replace("_", "-")
     names = list(kd.DATASET_NAMES)
     if key not in names:
-        raise UsageError(f"--dataset: unknown dataset {name!r}{O.closest(key, names)}; choose from: {', '.join(names)}")
+        raise UsageError(
+            tr("--dataset: unknown dataset {0!r}{1}; choose from: {2}", name, O.closest(key, names), ", ".join(names))
+        )
     data_dir = cfg["data-dir"] or (run_cfg.get("data-dir") if key == run_cfg.get("dataset") else None)
     try:
         bundle = kd.load_dataset(key, data_dir=data_dir, seed=int(run_cfg.get("seed", 0)))
@@ -134,12 +145,18 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--dataset {key}: {e}".replace("\n", " ")) from None
     if tuple(bundle.input_shape) != loaded.input_shape:
         raise UsageError(
-            f"--dataset {key}: samples of shape {tuple(bundle.input_shape)}, but the model was trained on "
-            f"{loaded.input_shape}"
+            tr(
+                "--dataset {0}: samples of shape {1}, but the model was trained on {2}",
+                key,
+                tuple(bundle.input_shape),
+                loaded.input_shape,
+            )
         )
     task = loaded.task
     if task == "classification" and bundle.task == "classification" and bundle.n_classes != mcfg.get("n_classes"):
-        raise UsageError(f"--dataset {key}: {bundle.n_classes} classes, but the model predicts {mcfg['n_classes']}")
+        raise UsageError(
+            tr("--dataset {0}: {1} classes, but the model predicts {2}", key, bundle.n_classes, mcfg["n_classes"])
+        )
     split = cfg["split"]
     if split == "test":
         X, y = bundle.test
@@ -149,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             frac = float(run_cfg.get("val-split", 0.0))
             if not frac > 0:
-                raise UsageError("--split val: the run held out no validation set (--val-split 0)")
+                raise UsageError(tr("--split val: the run held out no validation set (--val-split 0)"))
             # the same held-out part as in training: same fraction, same seed
             _, (X, y) = kd.split_train_val(*bundle.train, frac, seed=int(run_cfg.get("seed", 0)))
     else:  # the whole training part (training and validation samples)

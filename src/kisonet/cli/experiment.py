@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..i18n import tr
 from . import options as O  # noqa: N812
 from .options import UsageError
 
@@ -57,18 +58,20 @@ def run(args: argparse.Namespace) -> int:
     from .. import experiments
 
     if args.name is None:
-        raise UsageError("name an experiment, or use --list; choose from: " + ", ".join(experiments.EXPERIMENTS))
+        raise UsageError(tr("name an experiment, or use --list; choose from: {0}", ", ".join(experiments.EXPERIMENTS)))
     key = args.name.strip().lower().replace("_", "-")
     if key not in experiments.EXPERIMENTS:
         names = list(experiments.EXPERIMENTS)
-        raise UsageError(f"unknown experiment {args.name!r}{closest(key, names)}; choose from: {', '.join(names)}")
+        raise UsageError(
+            tr("unknown experiment {0!r}{1}; choose from: {2}", args.name, closest(key, names), ", ".join(names))
+        )
     seed = O.number(int, low=0)(args.seed, "--seed")
     if args.dataset is not None:
         from ..data import DATASET_NAMES
 
         ds = args.dataset.strip().lower().replace("_", "-")
         if ds not in DATASET_NAMES:
-            raise UsageError(f"--dataset: unknown dataset {args.dataset!r}{closest(ds, list(DATASET_NAMES))}")
+            raise UsageError(tr("--dataset: unknown dataset {0!r}{1}", args.dataset, closest(ds, list(DATASET_NAMES))))
     try:
         experiments.run_experiment(
             key, quick=args.quick, dataset=args.dataset, data_dir=args.data_dir, out=args.out, seed=seed

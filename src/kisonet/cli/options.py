@@ -23,6 +23,7 @@ from ..config import DISTRIBUTED_MODES as _MODES
 from ..config import EPS_OPTIMIZERS, EPS_PLACEMENTS, RENAMED, RunConfig, option_fields, read_config_file  # noqa: F401
 from ..data.transforms import PRESETS
 from ..errors import ConfigError, closest  # noqa: F401 - O.closest
+from ..i18n import tr
 from ..nn.activation import ACTIVATIONS as ACTIVATION_REGISTRY
 from ..nn.init import init_forms
 from ..nn.init import parse_init as lib_parse_init
@@ -171,9 +172,11 @@ def resolve(
             where = f"{os.path.basename(config_path)}: {raw_key}"
             if key.replace("-", "_") in RENAMED:
                 new = RunConfig.key(RENAMED[key.replace("-", "_")])
-                raise UsageError(f"{where}: this key was renamed to {new!r}; rename it")
+                raise UsageError(tr("{0}: this key was renamed to {1!r}; rename it", where, new))
             if key not in keys:
-                raise UsageError(f"{where}: unknown option{closest(key, keys)}; valid keys: {', '.join(keys)}")
+                raise UsageError(
+                    tr("{0}: unknown option{1}; valid keys: {2}", where, closest(key, keys), ", ".join(keys))
+                )
             config[key] = by_name[key].parse(value, where)
             sources[key] = "config"
     given = vars(ns)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..i18n import tr
 from . import options as O  # noqa: N812
 from .evaluate import READ_OPTIONS
 from .options import UsageError
@@ -47,7 +48,7 @@ def _load_input(path: str, input_shape: tuple[int, ...]) -> np.ndarray:
     from ..runs import check_inputs
 
     if not Path(path).exists():
-        raise UsageError(f"INPUT: file not found: {path}")
+        raise UsageError(tr("INPUT: file not found: {0}", path))
     try:
         check_regular_file(path, "INPUT: file")
     except KisonetIOError as e:
@@ -55,15 +56,15 @@ def _load_input(path: str, input_shape: tuple[int, ...]) -> np.ndarray:
     try:
         X = np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise UsageError(f"INPUT: file not found: {path}") from None
+        raise UsageError(tr("INPUT: file not found: {0}", path)) from None
     except (ValueError, OSError, EOFError) as e:
-        raise UsageError(f"INPUT: {path} is not a readable .npy array ({e})") from None
+        raise UsageError(tr("INPUT: {0} is not a readable .npy array ({1})", path, e)) from None
     if not isinstance(X, np.ndarray):
         if hasattr(X, "close"):
             X.close()
-        raise UsageError(f"INPUT: {path} must hold one .npy array (an .npz archive holds several)")
+        raise UsageError(tr("INPUT: {0} must hold one .npy array (an .npz archive holds several)", path))
     if X.dtype.kind not in "fiub":
-        raise UsageError(f"INPUT: {path} must hold a numeric array, got dtype {X.dtype}")
+        raise UsageError(tr("INPUT: {0} must hold a numeric array, got dtype {1}", path, X.dtype))
     with np.errstate(over="ignore"):
         X = X.astype(np.float32, copy=False)
     if X.shape == input_shape:
@@ -72,8 +73,12 @@ def _load_input(path: str, input_shape: tuple[int, ...]) -> np.ndarray:
         X = X.reshape(len(X), *input_shape)
     if X.ndim == 0 or X.shape[1:] != input_shape:
         raise UsageError(
-            f"INPUT: {path} has shape {X.shape}; expected (N, {', '.join(map(str, input_shape))}) "
-            f"like the run's training samples"
+            tr(
+                "INPUT: {0} has shape {1}; expected (N, {2}) like the run's training samples",
+                path,
+                X.shape,
+                ", ".join(map(str, input_shape)),
+            )
         )
     try:
         check_inputs(X, f"INPUT: {path}")
@@ -90,16 +95,18 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         path = Path(out)
         if path.suffix.lower() not in OUT_FORMATS:
-            raise UsageError(f"--out: {out!r} must end in one of {', '.join(OUT_FORMATS)} (the format is chosen by it)")
+            raise UsageError(
+                tr("--out: {0!r} must end in one of {1} (the format is chosen by it)", out, ", ".join(OUT_FORMATS))
+            )
         if not path.parent.is_dir():
-            raise UsageError(f"--out: folder {str(path.parent)!r} does not exist")
+            raise UsageError(tr("--out: folder {0!r} does not exist", str(path.parent)))
         if path.is_dir():
-            raise UsageError(f"--out: {out!r} is a folder; name a file")
+            raise UsageError(tr("--out: {0!r} is a folder; name a file", out))
     loaded = open_run(args.run_dir, "kisonet predict", cfg["model"])
     X = _load_input(args.input, loaded.input_shape)
     check_range(X, loaded, cfg["strict"], "kisonet predict", f"INPUT {args.input}")
     if cfg["proba"] and loaded.task != "classification":
-        raise UsageError(f"--proba: the run's model is a {loaded.task} model (no class probabilities)")
+        raise UsageError(tr("--proba: the run's model is a {0} model (no class probabilities)", loaded.task))
     preds = loaded.predict(X, batch_size=cfg["batch-size"], proba=cfg["proba"])
     if cfg["proba"]:
         preds = preds.astype(np.float32)

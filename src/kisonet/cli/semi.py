@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..i18n import tr
 from . import options as O  # noqa: N812
 from .options import Option
 
@@ -75,7 +76,7 @@ def semi_from_config(config: dict[str, Any], echo: Callable[[str], None] | None 
     X, y = data.train
     lab, unl = labelled_split(y, config["labelled"], seed=int(config["seed"]))
     if len(unl) == 0:
-        raise UsageError(f"--labelled {config['labelled']}: leaves no unlabelled sample out of {len(y)}")
+        raise UsageError(tr("--labelled {0}: leaves no unlabelled sample out of {1}", config["labelled"], len(y)))
     st = SelfTraining(
         make_model, config["threshold"], int(config["rounds"]), max_per_round=config["max-per-round"],
         seed=int(config["seed"]), **kw,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import runner as R  # noqa: N812
+from ..i18n import tr
 from ..runner import (  # noqa: F401 - the names this module always offered
     CHECKPOINT,
     STANDARDIZE_EPS,
@@ -78,34 +79,53 @@ def resume_run(args: argparse.Namespace) -> int:
     ]
     if changed:
         raise UsageError(
-            f"--resume continues the run with the options saved in its config.json; drop {', '.join(changed)} "
-            "(to change them, start a new run)"
+            tr(
+                (
+                    "--resume continues the run with the options saved in its config.json; drop {0} "
+                    "(to change them, start a new run)"
+                ),
+                ", ".join(changed),
+            )
         )
     if not run_dir.is_dir():
-        raise UsageError(f"--resume: {str(run_dir)!r} is not a run folder")
+        raise UsageError(tr("--resume: {0!r} is not a run folder", str(run_dir)))
     if not (run_dir / CHECKPOINT).is_file():
         if (run_dir / runs.METRICS).is_file():
-            raise UsageError(f"--resume: the run in {str(run_dir)!r} already finished (metrics.json is written)")
+            raise UsageError(tr("--resume: the run in {0!r} already finished (metrics.json is written)", str(run_dir)))
         raise UsageError(
-            f"--resume: {str(run_dir)!r} has no {CHECKPOINT} (the run stopped before its first epoch ended, "
-            "or it is not a `kisonet train` run folder); start the run again"
+            tr(
+                (
+                    "--resume: {0!r} has no {1} (the run stopped before its first epoch ended, or it "
+                    "is not a `kisonet train` run folder); start the run again"
+                ),
+                str(run_dir),
+                CHECKPOINT,
+            )
         )
     # config.json is validated like a --config file: unknown keys and bad values are named
     if not (run_dir / runs.CONFIG).is_file():
-        raise UsageError(f"--resume: {str(run_dir / runs.CONFIG)!r} not found (is {str(run_dir)!r} a run folder?)")
+        raise UsageError(
+            tr("--resume: {0!r} not found (is {1!r} a run folder?)", str(run_dir / runs.CONFIG), str(run_dir))
+        )
     try:
         config, _ = O.resolve(argparse.Namespace(), O.TRAIN_OPTIONS + RUN_CONTROL_OPTIONS, str(run_dir / runs.CONFIG))
     except UsageError as e:
-        raise UsageError(f"--resume: {e}") from None
+        raise UsageError(tr("--resume: {0}", e)) from None
     except KisonetIOError as e:
-        raise UsageError(f"--resume: {e}") from None
+        raise UsageError(tr("--resume: {0}", e)) from None
     for opt in O.TRAIN_OPTIONS + RUN_CONTROL_OPTIONS:
         if opt.config_key and opt.name in RESUME_COMPATIBLE and opt.dest in given:
             config[opt.name] = opt.parse(given[opt.dest], opt.flag)
     if config.get("distributed", "none") not in ("none", "sync"):
         raise UsageError(
-            f"--resume: {str(run_dir)!r} is a --distributed {config['distributed']} run; only single-process and "
-            "--distributed sync runs can be resumed"
+            tr(
+                (
+                    "--resume: {0!r} is a --distributed {1} run; only single-process and "
+                    "--distributed sync runs can be resumed"
+                ),
+                str(run_dir),
+                config["distributed"],
+            )
         )
     config["out"] = str(run_dir)
     # before the folder is touched: the checkpoint must load and belong to these options

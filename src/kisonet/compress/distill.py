@@ -26,6 +26,7 @@ import numpy as np
 from ..autograd import Function, Tensor, no_grad
 from ..autograd.tensor import as_tensor
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError
+from ..i18n import tr
 from ..nn.functional.loss import log_softmax_rows
 from ..nn.module import Module
 
@@ -76,9 +77,9 @@ class DistillationLoss(Function):
 
 def _check(T: float, alpha: float) -> None:
     if not np.isfinite(T) or T <= 0:
-        raise KisonetValueError(f"distillation: temperature T must be > 0, got {T!r}")
+        raise KisonetValueError(tr("distillation: temperature T must be > 0, got {0!r}", T))
     if not 0.0 <= alpha <= 1.0:
-        raise KisonetValueError(f"distillation: alpha (the hard-label weight) must be in [0, 1], got {alpha!r}")
+        raise KisonetValueError(tr("distillation: alpha (the hard-label weight) must be in [0, 1], got {0!r}", alpha))
 
 
 def distillation_loss(
@@ -98,15 +99,17 @@ def distillation_loss(
     )
     if s.ndim != 2 or s.shape != t.shape:
         raise ShapeError(
-            f"distillation_loss: student logits {s.shape} and teacher logits {t.shape} must both be (N, C)"
+            tr("distillation_loss: student logits {0} and teacher logits {1} must both be (N, C)", s.shape, t.shape)
         )
     y = (target._data if isinstance(target, Tensor) else np.asarray(target)).reshape(-1)
     if y.dtype.kind not in "iu":
-        raise KisonetTypeError(f"distillation_loss: target must be integer class indices, got dtype {y.dtype}")
+        raise KisonetTypeError(tr("distillation_loss: target must be integer class indices, got dtype {0}", y.dtype))
     if y.shape[0] != s.shape[0]:
-        raise ShapeError(f"distillation_loss: {y.shape[0]} labels for {s.shape[0]} logit rows")
+        raise ShapeError(tr("distillation_loss: {0} labels for {1} logit rows", y.shape[0], s.shape[0]))
     if y.size and (y.min() < 0 or y.max() >= s.shape[1]):
-        raise KisonetValueError(f"distillation_loss: labels must be in [0, {s.shape[1] - 1}], got {y.min()}..{y.max()}")
+        raise KisonetValueError(
+            tr("distillation_loss: labels must be in [0, {0}], got {1}..{2}", s.shape[1] - 1, y.min(), y.max())
+        )
     return DistillationLoss.apply(s, t, y=y.astype(np.int64), T=float(T), alpha=float(alpha))
 
 
@@ -123,7 +126,7 @@ class Distiller:
     def __init__(self, teacher: Any, T: float = 4.0, alpha: float = 0.1) -> None:
         _check(float(T), float(alpha))
         if not callable(teacher):
-            raise KisonetTypeError(f"Distiller: teacher must be a model, got {type(teacher).__name__}")
+            raise KisonetTypeError(tr("Distiller: teacher must be a model, got {0}", type(teacher).__name__))
         self.teacher, self.T, self.alpha = teacher, float(T), float(alpha)
         self._teacher_logits: np.ndarray | None = None
         self._remove: Any = None
@@ -153,7 +156,7 @@ class Distiller:
 
     def __call__(self, out: Tensor, y: Any) -> Tensor:
         if self._teacher_logits is None:
-            raise KisonetValueError("Distiller: no teacher logits; attach(student) before training")
+            raise KisonetValueError(tr("Distiller: no teacher logits; attach(student) before training"))
         return distillation_loss(out, self._teacher_logits, y, self.T, self.alpha)
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetTypeError, KisonetValueError, unknown_name
+from ..i18n import tr
 from ..nn.conv import Conv2d
 from ..nn.linear import Linear
 from ..nn.module import Module
@@ -63,7 +64,7 @@ def _check_amount(amount: Any) -> float:
         or not isinstance(amount, (int, float, np.integer, np.floating))
         or not (0.0 <= float(amount) <= 1.0)
     ):
-        raise KisonetValueError(f"prune: amount must be a fraction in [0, 1], got {amount!r}")
+        raise KisonetValueError(tr("prune: amount must be a fraction in [0, 1], got {0!r}", amount))
     return float(amount)
 
 
@@ -86,7 +87,7 @@ def _get_mask(module: Module, name: str = "weight") -> np.ndarray | None:
 def _set_mask(module: Module, name: str, mask: np.ndarray) -> None:
     p = getattr(module, name, None)
     if p is None:
-        raise KisonetValueError(f"prune: {type(module).__name__} has no parameter {name!r}")
+        raise KisonetValueError(tr("prune: {0} has no parameter {1!r}", type(module).__name__, name))
     old = _get_mask(module, name)
     if old is not None:
         mask = mask & old  # pruning never revives a weight
@@ -130,7 +131,7 @@ def global_unstructured(layers: Iterable[Module | tuple[Module, str]], amount: f
     amount = _check_amount(amount)
     pairs = [(m, "weight") if isinstance(m, Module) else (m[0], m[1]) for m in layers]
     if not pairs:
-        raise KisonetValueError("global_unstructured: no layers given")
+        raise KisonetValueError(tr("global_unstructured: no layers given"))
     scores = [_magnitude(m, n) for m, n in pairs]
     flat = np.concatenate([s.reshape(-1) for s in scores])
     keep = _keep_largest(flat, int(round(amount * flat.size)))
@@ -153,7 +154,7 @@ def ln_structured(
     ``dim=0`` the bias of a pruned unit is masked too, so the unit outputs exactly 0."""
     amount = _check_amount(amount)
     if n not in (1, 2):
-        raise KisonetValueError(f"ln_structured: n must be 1 or 2 (the L1 or L2 norm), got {n!r}")
+        raise KisonetValueError(tr("ln_structured: n must be 1 or 2 (the L1 or L2 norm), got {0!r}", n))
     p = getattr(module, name)
     w = p._data.astype(np.float64)
     d = dim % w.ndim
@@ -187,19 +188,21 @@ def magnitude_prune(
     classes) is excluded unless ``exclude`` says otherwise.
     """
     if scope not in SCOPES:
-        raise unknown_name("pruning scope", scope, SCOPES)
+        raise unknown_name(tr("pruning scope"), scope, SCOPES)
     _check_amount(amount)
     layers_all = prunable_layers(model)
     if exclude is None:
         exclude = (layers_all[-1][0],) if structured and len(layers_all) > 1 else ()
     layers = [(name, m) for name, m in layers_all if name not in set(exclude)]
     if not layers:
-        raise KisonetValueError(f"magnitude_prune: {type(model).__name__} has no Linear/Conv2d layer to prune")
+        raise KisonetValueError(tr("magnitude_prune: {0} has no Linear/Conv2d layer to prune", type(model).__name__))
     if structured:
         if scope == "global":
             raise KisonetValueError(
-                "magnitude_prune: structured pruning is layer-wise (unit norms of different layers are not "
-                "comparable); use scope='layer'"
+                tr(
+                    "magnitude_prune: structured pruning is layer-wise (unit norms of different "
+                    "layers are not comparable); use scope='layer'"
+                )
             )
         for _, m in layers:
             ln_structured(m, "weight", amount, n=n, dim=0)
@@ -246,7 +249,7 @@ def remove(module: Module, name: str | None = None) -> Module:
     (for every pruned parameter of ``module`` and its sub-modules, or just ``name`` of ``module``)."""
     if name is not None:
         if _get_mask(module, name) is None:
-            raise KisonetValueError(f"remove: parameter {name!r} of {type(module).__name__} is not pruned")
+            raise KisonetValueError(tr("remove: parameter {0!r} of {1} is not pruned", name, type(module).__name__))
         _apply_mask_one(module, name)
         del module._buffers[_mask_name(name)]
         module._non_persistent.discard(_mask_name(name))
@@ -296,7 +299,7 @@ class PruningCallback(Callback):
 
     def __init__(self, model: Module) -> None:
         if not isinstance(model, Module):
-            raise KisonetTypeError(f"PruningCallback: expected a Module, got {type(model).__name__}")
+            raise KisonetTypeError(tr("PruningCallback: expected a Module, got {0}", type(model).__name__))
         self.model = model
 
     def on_backward_end(self, trainer: Any) -> None:
@@ -310,7 +313,7 @@ def schedule(target: float, steps: int, initial: float = 0.0) -> list[float]:
     """The cubic sparsity schedule s_i = s_f + (s_0 - s_f)(1 - i/n)^3 for i = 1..n (ends at ``target``)."""
     target = _check_amount(target)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise KisonetValueError(f"prune schedule: steps must be an int >= 1, got {steps!r}")
+        raise KisonetValueError(tr("prune schedule: steps must be an int >= 1, got {0!r}", steps))
     return [target + (initial - target) * (1 - i / steps) ** 3 for i in range(1, steps + 1)]
 
 
@@ -335,11 +338,11 @@ class IterativePruner(PruningCallback):
     ) -> None:
         super().__init__(model)
         if scope not in SCOPES:
-            raise unknown_name("pruning scope", scope, SCOPES)
+            raise unknown_name(tr("pruning scope"), scope, SCOPES)
         if isinstance(frequency, bool) or not isinstance(frequency, int) or frequency < 1:
-            raise KisonetValueError(f"IterativePruner: frequency must be an int >= 1, got {frequency!r}")
+            raise KisonetValueError(tr("IterativePruner: frequency must be an int >= 1, got {0!r}", frequency))
         if isinstance(start_epoch, bool) or not isinstance(start_epoch, int) or start_epoch < 0:
-            raise KisonetValueError(f"IterativePruner: start_epoch must be an int >= 0, got {start_epoch!r}")
+            raise KisonetValueError(tr("IterativePruner: start_epoch must be an int >= 0, got {0!r}", start_epoch))
         self.levels = schedule(target, steps)
         self.target, self.steps, self.frequency, self.start_epoch = float(target), int(steps), frequency, start_epoch
         self.scope, self.structured, self.n = scope, bool(structured), n

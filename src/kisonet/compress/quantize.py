@@ -44,6 +44,7 @@ import numpy as np
 
 from ..autograd import Function, Tensor, no_grad
 from ..errors import KisonetTypeError, KisonetValueError, unknown_name
+from ..i18n import tr
 from ..nn.conv import Conv2d
 from ..nn.functional.conv import conv2d, conv_output_size, im2col, pad_array, padding4
 from ..nn.functional.linear import linear
@@ -89,8 +90,14 @@ MAX_BITS = 16
 def _check_bits(bits: Any) -> int:
     if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 2 <= bits <= MAX_BITS:
         raise KisonetValueError(
-            f"quantize: bits must be an int in [2, {MAX_BITS}] (codes are stored as int8 up to 8 bits, "
-            f"int16 above), got {bits!r}"
+            tr(
+                (
+                    "quantize: bits must be an int in [2, {0}] (codes are stored as int8 up to 8 "
+                    "bits, int16 above), got {1!r}"
+                ),
+                MAX_BITS,
+                bits,
+            )
         )
     return int(bits)
 
@@ -102,7 +109,7 @@ def code_dtype(bits: int) -> np.dtype:
 
 def _check_rounding(rounding: str) -> str:
     if rounding not in ROUNDINGS:
-        raise unknown_name("rounding", rounding, ROUNDINGS)
+        raise unknown_name(tr("rounding"), rounding, ROUNDINGS)
     return rounding
 
 
@@ -117,7 +124,7 @@ def round_codes(u: np.ndarray, rounding: str = "nearest") -> np.ndarray:
 
 def _check_scheme(scheme: str) -> str:
     if scheme not in SCHEMES:
-        raise unknown_name("quantisation scheme", scheme, SCHEMES)
+        raise unknown_name(tr("quantisation scheme"), scheme, SCHEMES)
     return scheme
 
 
@@ -164,9 +171,11 @@ def compute_qparams(
     if x is not None:
         a = np.asarray(x)
         if a.size == 0:
-            raise KisonetValueError("compute_qparams: cannot compute a range of an empty array")
+            raise KisonetValueError(tr("compute_qparams: cannot compute a range of an empty array"))
         if axis is not None and not -a.ndim <= axis < a.ndim:
-            raise KisonetValueError(f"compute_qparams: axis {axis} out of range for an array of shape {a.shape}")
+            raise KisonetValueError(
+                tr("compute_qparams: axis {0} out of range for an array of shape {1}", axis, a.shape)
+            )
         red = _reduce_axes(a.ndim, axis)
         x_min, x_max = a.min(axis=red), a.max(axis=red)
     lo = np.minimum(np.asarray(x_min, dtype=np.float64), 0.0)
@@ -252,7 +261,9 @@ def fixed_point(
     """
     total_bits = _check_bits(total_bits)
     if isinstance(frac_bits, bool) or not isinstance(frac_bits, (int, np.integer)) or not 0 <= frac_bits < total_bits:
-        raise KisonetValueError(f"fixed_point: frac_bits must be an int in [0, {total_bits - 1}], got {frac_bits!r}")
+        raise KisonetValueError(
+            tr("fixed_point: frac_bits must be an int in [0, {0}], got {1!r}", total_bits - 1, frac_bits)
+        )
     a = np.asarray(x, dtype=np.float64)
     half = 1 << (total_bits - 1)
     codes = np.clip(round_codes(a * (1 << frac_bits), rounding), -half, half - 1)
@@ -334,7 +345,7 @@ class _QuantizedBase(Module):
     def set_input_qparams(self, x_min: float, x_max: float, scheme: str = "affine") -> None:
         """Quantise this layer's input to int8 using the calibrated range [x_min, x_max]."""
         if self.mode != "int8":
-            raise KisonetValueError(f"{self._describe()}: int8 activations need int8 weights, not {self.mode}")
+            raise KisonetValueError(tr("{0}: int8 activations need int8 weights, not {1}", self._describe(), self.mode))
         s, z = compute_qparams(None, 8, scheme, None, x_min=x_min, x_max=x_max)
         self.input_scale, self.input_zero_point = s, z
         self.input_scheme = scheme
@@ -417,7 +428,12 @@ class QuantizedLinear(_QuantizedBase):
             from ..errors import ShapeError
 
             raise ShapeError(
-                f"{self._describe()} got input of shape {xa.shape} (its last axis must be {self.in_features})"
+                tr(
+                    "{0} got input of shape {1} (its last axis must be {2})",
+                    self._describe(),
+                    xa.shape,
+                    self.in_features,
+                )
             )
         acc = _int_matmul(self._quantize_input(xa), self._centred_weight().T)
         y = acc * self._out_scale()
@@ -495,7 +511,9 @@ class QuantizedConv2d(_QuantizedBase):
         if xa.ndim != 4 or xa.shape[1] != self.in_channels:
             from ..errors import ShapeError
 
-            raise ShapeError(f"{name} got input of shape {xa.shape}; expected (N, {self.in_channels}, H, W)")
+            raise ShapeError(
+                tr("{0} got input of shape {1}; expected (N, {2}, H, W)", name, xa.shape, self.in_channels)
+            )
         pad = padding4(name, self.padding, self.kernel_size, self.stride)
         out_hw = conv_output_size(name, xa.shape, self.kernel_size, self.stride, pad)
         # centred codes: padding with 0 is padding with the real value 0
@@ -595,7 +613,7 @@ def calibrate(
             h()
         float_model.train(was_training)
     if seen == 0:
-        raise KisonetValueError("calibrate: the calibration data yielded no batch")
+        raise KisonetValueError(tr("calibrate: the calibration data yielded no batch"))
     return {k: (v[0], v[1]) for k, v in ranges.items()}
 
 
@@ -621,15 +639,15 @@ def quantize_model(
     ``num_calibration_batches`` batches, and the layers compute in integers.
     """
     if dtype not in ("int8", "float16"):
-        raise unknown_name("quantisation dtype", dtype, ("int8", "float16"))
+        raise unknown_name(tr("quantisation dtype"), dtype, ("int8", "float16"))
     if not isinstance(model, Module):
-        raise KisonetTypeError(f"quantize_model: expected a kisonet.nn.Module, got {type(model).__name__}")
+        raise KisonetTypeError(tr("quantize_model: expected a kisonet.nn.Module, got {0}", type(model).__name__))
     _check_scheme(scheme)
     _check_scheme(activation_scheme)
     _check_bits(bits)
     _check_rounding(rounding)
     if calibration_data is not None and dtype != "int8":
-        raise KisonetValueError("quantize_model: int8 activations (calibration_data) need dtype='int8'")
+        raise KisonetValueError(tr("quantize_model: int8 activations (calibration_data) need dtype='int8'"))
     ranges = calibrate(model, calibration_data, num_calibration_batches) if calibration_data is not None else {}
     q = copy.deepcopy(model)
     names = {id(m): n for n, m in q.named_modules()}
@@ -644,7 +662,9 @@ def quantize_model(
 
     n = _swap(q, make, (Linear, Conv2d))
     if n == 0:
-        raise KisonetValueError(f"quantize_model: {type(model).__name__} has no Linear or Conv2d layer to quantise")
+        raise KisonetValueError(
+            tr("quantize_model: {0} has no Linear or Conv2d layer to quantise", type(model).__name__)
+        )
     return q.eval()
 
 
@@ -734,7 +754,7 @@ def convert(qat_model: Module, calibration_data: Any = None, num_calibration_bat
     """Turn a :func:`prepare_qat` model into an int8 :func:`quantize_model` model with its settings."""
     layers = [m for m in qat_model.modules() if isinstance(m, _QATMixin)]
     if not layers:
-        raise KisonetValueError("convert: the model has no QAT layer (use prepare_qat first)")
+        raise KisonetValueError(tr("convert: the model has no QAT layer (use prepare_qat first)"))
     m0 = layers[0]
     return quantize_model(
         qat_model, "int8", m0.qat_scheme, m0.qat_per_channel, m0.qat_bits, calibration_data, num_calibration_batches

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..errors import CheckpointError
+from ..i18n import tr
 from ..nn.module import Module
 from .prune import prunable_layers
 from .quantize import _QuantizedBase, quantize_model, quantized_layers
@@ -186,16 +187,14 @@ def rebuild_model(obj: Any, path: str | os.PathLike, model: str | None = None) -
                 if name in set(info.get("activations", ())):
                     m.set_input_qparams(0.0, 1.0, info.get("activation_scheme", "affine"))  # placeholders, loaded next
         elif info["dtype"] != "float32":
-            raise CheckpointError(f"cannot load {os.fspath(path)!r}: unknown compression {info['dtype']!r}")
+            raise CheckpointError(tr("cannot load {0!r}: unknown compression {1!r}", os.fspath(path), info["dtype"]))
         net.load_state_dict(_decode_state(obj["model"]))
     except CheckpointError as e:
-        msg = str(e)
-        raise CheckpointError(
-            msg if msg.startswith("cannot load") else f"cannot load {os.fspath(path)!r}: {msg}"
-        ) from None
+        msg, lead = str(e), tr("cannot load {0!r}", os.fspath(path))
+        raise CheckpointError(msg if msg.startswith(("cannot load", lead)) else f"{lead}: {msg}") from None
     except (KeyError, TypeError, ValueError, AttributeError, KisonetError) as e:
         what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
-        raise CheckpointError(f"cannot load {os.fspath(path)!r}: {what}") from None
+        raise CheckpointError(tr("cannot load {0!r}: {1}", os.fspath(path), what)) from None
     obj.pop("model")
     return net.eval(), obj
 

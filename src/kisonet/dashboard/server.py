@@ -28,6 +28,7 @@ from flask import Flask, Response, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from ..errors import KisonetError
+from ..i18n import tr
 from .catalog import Catalog, safe_file
 from .sessions import SessionError, SessionManager
 from .strings import LANGUAGES, strings
@@ -129,13 +130,13 @@ def create_app(
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
         ok_names = allowed_hosts or ("127.0.0.1", "localhost", "[::1]")
         if name not in ok_names:
-            raise RefusedError(f"host {host!r} not served (the dashboard answers {', '.join(ok_names)})", 403)
+            raise RefusedError(tr("host {0!r} not served (the dashboard answers {1})", host, ", ".join(ok_names)), 403)
         if request.method not in ("GET", "HEAD"):
             origin = request.headers.get("Origin")
             if origin and origin.split("://", 1)[-1].lower() != host:
-                raise RefusedError("cross-origin request refused", 403)
+                raise RefusedError(tr("cross-origin request refused"), 403)
         if not limiter.allow(request.remote_addr or "?"):
-            raise RefusedError("too many requests; slow down", 429)
+            raise RefusedError(tr("too many requests; slow down"), 429)
         return None
 
     @app.after_request
@@ -171,15 +172,15 @@ def create_app(
     def arg(name: str, default: str | None = None, max_len: int = 512) -> str:
         v = request.args.get(name, default)
         if v is None:
-            raise RefusedError(f"missing parameter {name!r}")
+            raise RefusedError(tr("missing parameter {0!r}", name))
         if len(v) > max_len:
-            raise RefusedError(f"parameter {name!r} longer than {max_len} characters")
+            raise RefusedError(tr("parameter {0!r} longer than {1} characters", name, max_len))
         return v
 
     def body() -> dict[str, Any]:
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
-            raise RefusedError("expected a JSON object body")
+            raise RefusedError(tr("expected a JSON object body"))
         return data
 
     # --- pages ----------------------------------------------------------------------------
@@ -199,7 +200,7 @@ def create_app(
     def api_strings() -> Any:
         lang = arg("lang", "en", 8)
         if lang not in LANGUAGES:
-            raise RefusedError(f"unknown language {lang!r}; choose from: {', '.join(LANGUAGES)}")
+            raise RefusedError(tr("unknown language {0!r}; choose from: {1}", lang, ", ".join(LANGUAGES)))
         return jsonify(lang=lang, strings=strings(lang))
 
     # --- runs -----------------------------------------------------------------------------
@@ -211,7 +212,7 @@ def create_app(
     def run_path(rel: str) -> Path:
         p = catalog.resolve_run(rel)
         if p is None:
-            raise RefusedError(f"no run folder {rel!r} in the runs folder", 404)
+            raise RefusedError(tr("no run folder {0!r} in the runs folder", rel), 404)
         return p
 
     @app.get("/api/run")
@@ -226,7 +227,7 @@ def create_app(
         run_path(rel)
         found = safe_file(catalog.root, f"{rel}/{name}")
         if found is None:
-            raise RefusedError(f"no servable file {name!r} in run {rel!r}", 404)
+            raise RefusedError(tr("no servable file {0!r} in run {1!r}", name, rel), 404)
         path, ctype = found
         return send_file(str(path), mimetype=ctype, max_age=0, conditional=True)
 

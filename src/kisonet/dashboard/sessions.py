@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from ..i18n import tr
+
 __all__ = ["Session", "SessionError", "SessionManager"]
 
 GRACE = 10.0  # s a session survives without a page (a reload re-attaches within this)
@@ -95,13 +97,13 @@ class Session:
 
     def send(self, msg: dict[str, Any]) -> None:
         if self.proc.poll() is not None or self.proc.stdin is None:
-            raise SessionError("the playground session has ended; reload the page", 410)
+            raise SessionError(tr("the playground session has ended; reload the page"), 410)
         try:
             with self.lock:  # one line at a time from the request threads
                 self.proc.stdin.write((json.dumps(msg) + "\n").encode())
                 self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            raise SessionError("the playground session has ended; reload the page", 410) from None
+            raise SessionError(tr("the playground session has ended; reload the page"), 410) from None
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -154,7 +156,7 @@ class SessionManager:
             live = [s for s in self.sessions.values() if s.alive()]
             if len(live) >= self.max_sessions:
                 raise SessionError(
-                    f"{len(live)} playground sessions are open (at most {self.max_sessions}); close a tab", 429
+                    tr("{0} playground sessions are open (at most {1}); close a tab", len(live), self.max_sessions), 429
                 )
             sid = secrets.token_urlsafe(12)
             s = Session(sid, self.cpu_seconds)
@@ -169,7 +171,7 @@ class SessionManager:
         with self.lock:
             s = self.sessions.get(sid)
         if s is None or not s.alive():
-            raise SessionError("no such playground session (it ended); reload the page", 404)
+            raise SessionError(tr("no such playground session (it ended); reload the page"), 404)
         return s
 
     def control(self, sid: str, msg: dict[str, Any]) -> None:
@@ -180,12 +182,12 @@ class SessionManager:
         with s.lock:
             s.controls = [t for t in s.controls if now - t < 1.0]
             if len(s.controls) >= MAX_CONTROL:
-                raise SessionError("too many playground commands; slow down", 429)
+                raise SessionError(tr("too many playground commands; slow down"), 429)
             s.controls.append(now)
         action = msg.get("action")
         if action not in ("run", "pause", "step", "reset", "config", "update"):
             raise SessionError(
-                f"unknown action {str(action)[:20]!r}; choose from: run, pause, step, reset, config, update"
+                tr("unknown action {0!r}; choose from: run, pause, step, reset, config, update", str(action)[:20])
             )
         out: dict[str, Any] = {"action": action}
         if action == "config":
@@ -193,21 +195,23 @@ class SessionManager:
         elif action == "step":
             steps = msg.get("steps", 1)
             if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 1000:
-                raise SessionError(f"steps: expected an integer in [1, 1000], got {str(steps)[:20]!r}")
+                raise SessionError(tr("steps: expected an integer in [1, 1000], got {0!r}", str(steps)[:20]))
             out["steps"] = steps
         elif action == "update":
             lanes = msg.get("lanes")
             if not isinstance(lanes, list) or len(lanes) > 4 or not all(isinstance(x, dict) for x in lanes):
-                raise SessionError("update: expected lanes, a list of up to 4 objects")
+                raise SessionError(tr("update: expected lanes, a list of up to 4 objects"))
             from ..playground import LIMITS
 
             for i, live in enumerate(lanes):
                 for k, v in live.items():
                     if k not in ("lr", "l1", "l2", "input_noise"):
-                        raise SessionError(f"update: lanes[{i}].{str(k)[:20]} cannot change while training")
+                        raise SessionError(tr("update: lanes[{0}].{1} cannot change while training", i, str(k)[:20]))
                     lo, hi = LIMITS[k]
                     if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-                        raise SessionError(f"update: lanes[{i}].{k} expected a number in [{lo:g}, {hi:g}]")
+                        raise SessionError(
+                            tr("update: lanes[{0}].{1} expected a number in [{2:g}, {3:g}]", i, k, lo, hi)
+                        )
             out["lanes"] = lanes
         s.send(out)
 

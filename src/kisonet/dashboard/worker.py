@@ -18,6 +18,8 @@ import sys
 import time
 from typing import Any
 
+from ..i18n import tr
+
 FPS = 15.0  # frames a second while training (the boundary redraws this often)
 MAX_LINE = 64 * 1024
 
@@ -63,7 +65,7 @@ def main() -> int:
                         _send({"event": "data", "points": pg.points(), "config": cfg})
                         _send({"event": "frame", "running": running, **pg.frame()})
                     elif pg is None:
-                        raise KisonetError("no setting yet")
+                        raise KisonetError(tr("no setting yet"))
                     elif action == "run":
                         running = True
                     elif action == "pause":
@@ -82,7 +84,7 @@ def main() -> int:
                         if not running:
                             _send({"event": "frame", "running": False, **pg.frame()})
                     else:
-                        raise KisonetError(f"unknown action {str(action)[:20]!r}")
+                        raise KisonetError(tr("unknown action {0!r}", str(action)[:20]))
                 except KisonetError as e:
                     _send({"event": "error", "error": str(e)})
                 except (ValueError, KeyError, TypeError, AttributeError) as e:

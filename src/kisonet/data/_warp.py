@@ -21,6 +21,7 @@ import functools
 import numpy as np
 
 from ..errors import KisonetValueError, ShapeError
+from ..i18n import tr
 
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 PADDING_MODES = ("constant", "edge", "reflect")
@@ -91,9 +92,9 @@ def sample(
     clipped to each image's range (with the fill) because the cubic kernel overshoots.
     """
     if interpolation not in INTERPOLATIONS:
-        raise KisonetValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
+        raise KisonetValueError(tr("interpolation must be one of {0}, got {1!r}", INTERPOLATIONS, interpolation))
     if padding_mode not in PADDING_MODES:
-        raise KisonetValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+        raise KisonetValueError(tr("padding_mode must be one of {0}, got {1!r}", PADDING_MODES, padding_mode))
     n, c, h, w = x.shape
     dtype = x.dtype
     ys = ys.astype(dtype, copy=False)
@@ -101,7 +102,7 @@ def sample(
     k = _NTAPS[interpolation]
     fill_arr = np.asarray(fill, dtype=dtype).reshape(-1)
     if fill_arr.size not in (1, c):
-        raise ShapeError(f"fill has {fill_arr.size} values for images with {c} channels")
+        raise ShapeError(tr("fill has {0} values for images with {1} channels", fill_arr.size, c))
     fill_arr = np.broadcast_to(fill_arr, (c,))
     # Channels-first layout (C, N, H, W): per tap, one index array over all pixels of
     # all images (long contiguous rows, so NumPy's broadcasting over channels is cheap).

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..i18n import tr
 
 RECORD = 1 + 3 * 32 * 32
 TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
@@ -28,15 +29,30 @@ def parse_cifar_records(data: bytes, source: str = "<bytes>", n_classes: int = 1
     """Records -> ``(X uint8 (N, 3, 32, 32), y int64 (N,))``; validated strictly."""
     if len(data) == 0 or len(data) % RECORD:
         raise DataError(
-            f"CIFAR binary {source}: {len(data)} bytes is not a positive multiple of the {RECORD}-byte record "
-            f"({len(data) // RECORD} whole records + {len(data) % RECORD} bytes); truncated or not a CIFAR-10 batch"
+            tr(
+                (
+                    "CIFAR binary {0}: {1} bytes is not a positive multiple of the {2}-byte record "
+                    "({3} whole records + {4} bytes); truncated or not a CIFAR-10 batch"
+                ),
+                source,
+                len(data),
+                RECORD,
+                len(data) // RECORD,
+                len(data) % RECORD,
+            )
         )
     rec = np.frombuffer(data, dtype=np.uint8).reshape(-1, RECORD)
     y = rec[:, 0].astype(np.int64)
     bad = np.flatnonzero(y >= n_classes)
     if bad.size:
         raise DataError(
-            f"CIFAR binary {source}: record {bad[0]} has label {y[bad[0]]} (valid 0-{n_classes - 1}); corrupted file"
+            tr(
+                "CIFAR binary {0}: record {1} has label {2} (valid 0-{3}); corrupted file",
+                source,
+                bad[0],
+                y[bad[0]],
+                n_classes - 1,
+            )
         )
     X = rec[:, 1:].reshape(-1, 3, 32, 32).copy()
     return X, y
@@ -47,7 +63,7 @@ def read_cifar_bin(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise DataError(f"cannot read CIFAR binary file {path}: {e.strerror or e}") from e
+        raise DataError(tr("cannot read CIFAR binary file {0}: {1}", path, e.strerror or e)) from e
     return parse_cifar_records(data, str(path))
 
 
@@ -74,10 +90,14 @@ def read_cifar_archive(archive: str | os.PathLike) -> dict[str, tuple[np.ndarray
                     continue
                 found[name] = parse_cifar_records(fh.read(), f"{archive}:{member.name}")
     except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
-        raise DataError(f"CIFAR archive {archive} is corrupted or truncated ({e}); delete it and fetch it again") from e
+        raise DataError(
+            tr("CIFAR archive {0} is corrupted or truncated ({1}); delete it and fetch it again", archive, e)
+        ) from e
     missing = [f for f in TRAIN_FILES + TEST_FILES if f not in found]
     if missing:
-        raise DataError(f"CIFAR archive {archive} lacks {', '.join(missing)} (expected under {ARCHIVE_DIR}/)")
+        raise DataError(
+            tr("CIFAR archive {0} lacks {1} (expected under {2}/)", archive, ", ".join(missing), ARCHIVE_DIR)
+        )
     return {
         "train": _concat([found[f] for f in TRAIN_FILES]),
         "test": _concat([found[f] for f in TEST_FILES]),

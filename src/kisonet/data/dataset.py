@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import KisonetIndexError, KisonetTypeError, KisonetValueError, ShapeError
+from ..i18n import tr
 
 
 @runtime_checkable
@@ -29,19 +30,23 @@ def _as_index(index: Any, n: int, owner: str) -> Any:
     if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
         i = int(index)
         if not -n <= i < n:
-            raise KisonetIndexError(f"{owner}: index {i} out of range for length {n}")
+            raise KisonetIndexError(tr("{0}: index {1} out of range for length {2}", owner, i, n))
         return i
     if isinstance(index, slice):
         return index
     idx = np.asarray(index)
     if idx.dtype == bool:
         if idx.shape != (n,):
-            raise ShapeError(f"{owner}: boolean mask of shape {idx.shape} for length {n}")
+            raise ShapeError(tr("{0}: boolean mask of shape {1} for length {2}", owner, idx.shape, n))
         return idx
     if not np.issubdtype(idx.dtype, np.integer):
-        raise KisonetTypeError(f"{owner}: index must be an int, a slice or an integer array, got dtype {idx.dtype}")
+        raise KisonetTypeError(
+            tr("{0}: index must be an int, a slice or an integer array, got dtype {1}", owner, idx.dtype)
+        )
     if idx.size and (idx.min() < -n or idx.max() >= n):
-        raise KisonetIndexError(f"{owner}: index array has values in [{idx.min()}, {idx.max()}] for length {n}")
+        raise KisonetIndexError(
+            tr("{0}: index array has values in [{1}, {2}] for length {3}", owner, idx.min(), idx.max(), n)
+        )
     return idx
 
 
@@ -56,13 +61,17 @@ class ArrayDataset:
     def __init__(self, X: Any, y: Any = None) -> None:
         X = np.asarray(X)
         if X.ndim == 0:
-            raise ShapeError(f"ArrayDataset: X must have at least one axis, got a scalar of shape {X.shape}")
+            raise ShapeError(tr("ArrayDataset: X must have at least one axis, got a scalar of shape {0}", X.shape))
         if y is not None:
             y = np.asarray(y)
             if y.ndim == 0 or y.shape[0] != X.shape[0]:
                 raise ShapeError(
-                    f"ArrayDataset: X has {X.shape[0]} samples (shape {X.shape}) "
-                    f"but y has shape {y.shape}; the first axes must match"
+                    tr(
+                        "ArrayDataset: X has {0} samples (shape {1}) but y has shape {2}; the first axes must match",
+                        X.shape[0],
+                        X.shape,
+                        y.shape,
+                    )
                 )
         self.X = X
         self.y = y
@@ -92,14 +101,18 @@ class Subset:
 
     def __init__(self, dataset: Any, indices: Sequence[int] | np.ndarray) -> None:
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
-            raise KisonetTypeError(f"Subset: {type(dataset).__name__} has no __len__/__getitem__")
+            raise KisonetTypeError(tr("Subset: {0} has no __len__/__getitem__", type(dataset).__name__))
         idx = np.asarray(indices)
         if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
-            raise KisonetValueError(f"Subset: indices must be a 1-D integer array, got shape {idx.shape} {idx.dtype}")
+            raise KisonetValueError(
+                tr("Subset: indices must be a 1-D integer array, got shape {0} {1}", idx.shape, idx.dtype)
+            )
         idx = idx.astype(np.int64, copy=False)
         n = len(dataset)
         if idx.size and (idx.min() < -n or idx.max() >= n):
-            raise KisonetIndexError(f"Subset: indices in [{idx.min()}, {idx.max()}] for a dataset of length {n}")
+            raise KisonetIndexError(
+                tr("Subset: indices in [{0}, {1}] for a dataset of length {2}", idx.min(), idx.max(), n)
+            )
         self.dataset = dataset
         self.indices = idx
 
@@ -110,7 +123,7 @@ class Subset:
         idx = _as_index(index, len(self), "Subset")
         inner = self.indices[idx]
         if isinstance(inner, np.ndarray) and not supports_batch_index(self.dataset):
-            raise KisonetTypeError("Subset: batch indexing needs an underlying dataset that supports it")
+            raise KisonetTypeError(tr("Subset: batch indexing needs an underlying dataset that supports it"))
         return self.dataset[inner if isinstance(inner, np.ndarray) else int(inner)]
 
     def __repr__(self) -> str:
@@ -133,5 +146,5 @@ def as_dataset(data: Any) -> Any:
     if hasattr(data, "__len__") and hasattr(data, "__getitem__"):
         return data
     raise KisonetTypeError(
-        f"expected a dataset (with __len__ and __getitem__) or an (X, y) tuple, got {type(data).__name__}"
+        tr("expected a dataset (with __len__ and __getitem__) or an (X, y) tuple, got {0}", type(data).__name__)
     )

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, KisonetValueError
+from ..i18n import tr
 from ..registry import Registry
 from . import cifar as _cifar
 from .download import REMOTE_FILES, RemoteFile, cache_dir, fetch, instructions, verify
@@ -93,15 +94,15 @@ def _target(y: Any) -> np.ndarray:
 
 
 def _holdout(X: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, stratify: bool) -> tuple[Pair, Pair]:
-    tr, te = split_indices(y.reshape(len(y), -1)[:, 0], (1 - test_fraction, test_fraction), stratify, seed)
-    return (X[tr], y[tr]), (X[te], y[te])
+    train_i, test_i = split_indices(y.reshape(len(y), -1)[:, 0], (1 - test_fraction, test_fraction), stratify, seed)
+    return (X[train_i], y[train_i]), (X[test_i], y[test_i])
 
 
 def _sklearn():
     try:
         import sklearn.datasets as skd
     except ImportError as e:  # pragma: no cover - scikit-learn is a dependency
-        raise DataError("the embedded datasets come with scikit-learn: pip install scikit-learn") from e
+        raise DataError(tr("the embedded datasets come with scikit-learn: pip install scikit-learn")) from e
     return skd
 
 
@@ -192,7 +193,7 @@ def make_spirals(
     """
     if n_classes < 2 or n_samples < n_classes:
         raise KisonetValueError(
-            f"spirals: need n_classes >= 2 and n_samples >= n_classes, got {n_classes}, {n_samples}"
+            tr("spirals: need n_classes >= 2 and n_samples >= n_classes, got {0}, {1}", n_classes, n_samples)
         )
     rng = np.random.default_rng(seed)
     per = n_samples // n_classes
@@ -285,10 +286,15 @@ def _check_user_file(p: Path, r: RemoteFile) -> None:
     """
     pinned = r.raw_sha256 is not None or (p.name == r.filename and r.filename.endswith(".tar.gz"))
     if pinned and not verify(p, r):
+        raw = tr(", uncompressed {0}", r.raw_sha256) if r.raw_sha256 else ""
         raise DataError(
-            f"{p} does not match the published {r.filename} (SHA-256 {r.sha256}"
-            + (f", uncompressed {r.raw_sha256}" if r.raw_sha256 else "")
-            + "); it is corrupted or a different file"
+            tr(
+                "{0} does not match the published {1} (SHA-256 {2}{3}); it is corrupted or a different file",
+                p,
+                r.filename,
+                r.sha256,
+                raw,
+            )
         )
 
 
@@ -307,7 +313,7 @@ def _local_files(dataset: str, remotes: tuple[RemoteFile, ...], data_dir: Any, d
             _check_user_file(p, r)
             out[r.filename] = p
         if missing:
-            raise DataError(f"{dataset}: missing in {d}.\n" + instructions(missing, d))
+            raise DataError(tr("{0}: missing in {1}.\n{2}", dataset, d, instructions(missing, d)))
         return out
     target = cache_dir() / dataset
     for r in remotes:
@@ -319,7 +325,12 @@ def _local_files(dataset: str, remotes: tuple[RemoteFile, ...], data_dir: Any, d
             missing = [m for m in remotes if not (target / m.filename).is_file()]
             tried = "\n  ".join(e.attempts)
             raise DataError(
-                f"cannot download {dataset} (network unreachable?):\n  {tried}\n" + instructions(missing, target)
+                tr(
+                    "cannot download {0} (network unreachable?):\n  {1}\n{2}",
+                    dataset,
+                    tried,
+                    instructions(missing, target),
+                )
             ) from e
     return out
 
@@ -368,13 +379,15 @@ def _mnist_t10k(seed: int, data_dir: Any, download: bool) -> DatasetBundle:
         if data_dir is not None or not download:
             missing = [r for r in remotes if found[r.filename] is None]
             where = dirs[0]
-            raise DataError(f"mnist-t10k: the MNIST test files are not in {where}.\n" + instructions(missing, where))
+            raise DataError(
+                tr("mnist-t10k: the MNIST test files are not in {0}.\n{1}", where, instructions(missing, where))
+            )
         found = _local_files("mnist", remotes, None, True)  # the t10k half of the MNIST cache
     for r in remotes:
         _check_user_file(found[r.filename], r)
     X, y = load_idx_pair(found["t10k-images-idx3-ubyte.gz"], found["t10k-labels-idx1-ubyte.gz"])
     if len(y) != 10000:
-        raise DataError(f"mnist-t10k: expected the 10,000-image MNIST test set, found {len(y)} images")
+        raise DataError(tr("mnist-t10k: expected the 10,000-image MNIST test set, found {0} images", len(y)))
     return DatasetBundle(
         "mnist-t10k", (X[:8000], y[:8000]), (X[8000:], y[8000:]), None, 10, (1, 28, 28), "classification",
         "the 10,000 MNIST test images alone: first 8,000 = train pool, last 2,000 = test",
@@ -458,7 +471,7 @@ def load_dataset(
         return entry.loader(int(seed), data_dir, download, **kwargs)
     except TypeError as e:
         if kwargs and "unexpected keyword" in str(e):
-            raise KisonetValueError(f"load_dataset({key!r}): {e}") from e
+            raise KisonetValueError(tr("load_dataset({0!r}): {1}", key, e)) from e
         raise
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DataError
+from ..i18n import tr
 
 CHUNK = 1 << 16
 
@@ -247,7 +248,7 @@ def download_file(
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise DataError(f"cannot create the data directory {directory}: {e.strerror or e}") from e
+        raise DataError(tr("cannot create the data directory {0}: {1}", directory, e.strerror or e)) from e
     dest = directory / remote.filename
     errors: list[str] = []
     network_only = True
@@ -258,7 +259,7 @@ def download_file(
             errors.append(f"{url}: {_describe(e)}")
             continue
         except OSError as e:  # writing the temp file failed: no point trying other mirrors
-            raise DataError(f"cannot write into {directory}: {e.strerror or e}") from e
+            raise DataError(tr("cannot write into {0}: {1}", directory, e.strerror or e)) from e
         got = sha256_file(tmp)
         if got != remote.sha256:
             tmp.unlink()
@@ -270,13 +271,17 @@ def download_file(
     tried = "\n  ".join(errors)
     if network_only:
         err = DataError(
-            f"could not download {remote.filename} (network unreachable?):\n  {tried}\n"
-            + instructions([remote], directory)
+            tr(
+                "could not download {0} (network unreachable?):\n  {1}\n{2}",
+                remote.filename,
+                tried,
+                instructions([remote], directory),
+            )
         )
         err.unreachable = True  # the caller may widen the instructions to every missing file
         err.attempts = errors
         raise err
-    raise DataError(f"could not download a verified copy of {remote.filename}:\n  {tried}")
+    raise DataError(tr("could not download a verified copy of {0}:\n  {1}", remote.filename, tried))
 
 
 def _describe(e: BaseException) -> str:
@@ -294,13 +299,16 @@ def _describe(e: BaseException) -> str:
 
 def instructions(remotes: Sequence[RemoteFile], directory: str | os.PathLike) -> str:
     """Human instructions: which files to fetch from where, and where to put them."""
-    lines = ["Download these files by hand:"]
+    lines = [tr("Download these files by hand:")]
     for r in remotes:
-        size = f" ({r.size:,} bytes)" if r.size else ""
+        size = tr(" ({0:,} bytes)", r.size) if r.size else ""
         lines.append(f"  {r.filename}{size}, sha256 {r.sha256}")
-        lines.extend(f"      from {u}" for u in r.urls)
+        lines.extend(tr("      from {0}", u) for u in r.urls)
     lines.append(
-        f"and put them in {directory} (or in any folder passed as data_dir=..., or set KISONET_DATA to a folder)."
+        tr(
+            "and put them in {0} (or in any folder passed as data_dir=..., or set KISONET_DATA to a folder).",
+            directory,
+        )
     )
     return "\n".join(lines)
 
@@ -322,14 +330,18 @@ def fetch(
         if verify(dest, remote):
             return dest
         warnings.warn(
-            f"kisonet: cached {dest} does not match its published SHA-256 {remote.sha256}; removed it",
+            tr("kisonet: cached {0} does not match its published SHA-256 {1}; removed it", dest, remote.sha256),
             stacklevel=2,
         )
         try:
             dest.unlink()
         except OSError as e:
-            raise DataError(f"{dest} is corrupted (SHA-256 mismatch) and cannot be removed: {e.strerror or e}") from e
+            raise DataError(
+                tr("{0} is corrupted (SHA-256 mismatch) and cannot be removed: {1}", dest, e.strerror or e)
+            ) from e
     if not download or offline():
-        why = "download=False" if not download else "KISONET_OFFLINE is set"
-        raise DataError(f"{remote.filename} is not in {directory} and {why}.\n" + instructions([remote], directory))
+        why = "download=False" if not download else tr("KISONET_OFFLINE is set")
+        raise DataError(
+            tr("{0} is not in {1} and {2}.\n{3}", remote.filename, directory, why, instructions([remote], directory))
+        )
     return download_file(remote, directory, progress=progress, timeout=timeout)

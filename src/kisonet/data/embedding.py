@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetValueError, ShapeError
+from ..i18n import tr
 
 __all__ = ["pca", "tsne"]
 
@@ -33,9 +34,9 @@ def _as_matrix(X: Any, who: str) -> np.ndarray:
     if A.ndim != 2:
         A = A.reshape(len(A), -1) if A.ndim > 2 else A
     if A.ndim != 2 or A.shape[0] < 2:
-        raise ShapeError(f"{who}: expected samples as rows, (N >= 2, D), got shape {np.shape(X)}")
+        raise ShapeError(tr("{0}: expected samples as rows, (N >= 2, D), got shape {1}", who, np.shape(X)))
     if not np.all(np.isfinite(A)):
-        raise KisonetValueError(f"{who}: X contains NaN or Inf")
+        raise KisonetValueError(tr("{0}: X contains NaN or Inf", who))
     return A
 
 
@@ -50,7 +51,12 @@ def pca(X: Any, n_components: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarr
     k = int(n_components)
     if not 1 <= k <= min(A.shape):
         raise KisonetValueError(
-            f"pca: n_components must be in 1..{min(A.shape)} for data of shape {A.shape}, got {n_components!r}"
+            tr(
+                "pca: n_components must be in 1..{0} for data of shape {1}, got {2!r}",
+                min(A.shape),
+                A.shape,
+                n_components,
+            )
         )
     Xc = A - A.mean(axis=0)
     U, S, Vt = np.linalg.svd(Xc, full_matrices=False)
@@ -104,9 +110,9 @@ def tsne(
     A = _as_matrix(X, "tsne")
     n = A.shape[0]
     if not 1.0 <= float(perplexity) < n:
-        raise KisonetValueError(f"tsne: perplexity must be in [1, N) = [1, {n}), got {perplexity!r}")
+        raise KisonetValueError(tr("tsne: perplexity must be in [1, N) = [1, {0}), got {1!r}", n, perplexity))
     if init not in ("pca", "random"):
-        raise KisonetValueError(f"tsne: init must be 'pca' or 'random', got {init!r}")
+        raise KisonetValueError(tr("tsne: init must be 'pca' or 'random', got {0!r}", init))
     sq = (A * A).sum(axis=1)
     D2 = np.maximum(sq[:, None] + sq[None, :] - 2 * A @ A.T, 0.0)
     P = _affinities(D2, float(perplexity))

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
+from ..i18n import tr
 
 IDX_TYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
@@ -43,32 +44,38 @@ def read_bytes(path: str | os.PathLike, what: str = "file") -> bytes:
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise DataError(f"cannot read {what} {path}: {e.strerror or e}") from e
+        raise DataError(tr("cannot read {0} {1}: {2}", what, path, e.strerror or e)) from e
     if raw[:2] != GZIP_MAGIC:
         return raw
     try:
         return gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(
-            f"{what} {path} is a corrupted or truncated gzip file ({e}); delete it and fetch it again"
+            tr("{0} {1} is a corrupted or truncated gzip file ({2}); delete it and fetch it again", what, path, e)
         ) from e
 
 
 def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
     """Parse IDX bytes into an array of native byte order (validated strictly)."""
     if len(data) < 4:
-        raise DataError(f"IDX {source}: {len(data)} bytes is too short for the 4-byte magic number")
+        raise DataError(tr("IDX {0}: {1} bytes is too short for the 4-byte magic number", source, len(data)))
     zero1, zero2, code, ndim = data[0], data[1], data[2], data[3]
     if zero1 != 0 or zero2 != 0 or code not in IDX_TYPES:
         raise DataError(
-            f"IDX {source}: bad magic number 0x{data[:4].hex()} (expected 0x0000 + type code in "
-            f"{{{', '.join(f'0x{c:02x}' for c in IDX_TYPES)}}} + ndim); not an IDX file"
+            tr(
+                "IDX {0}: bad magic number 0x{1} (expected 0x0000 + type code in {{{2}}} + ndim); not an IDX file",
+                source,
+                data[:4].hex(),
+                ", ".join(f"0x{c:02x}" for c in IDX_TYPES),
+            )
         )
     if ndim == 0:
-        raise DataError(f"IDX {source}: magic number declares 0 dimensions")
+        raise DataError(tr("IDX {0}: magic number declares 0 dimensions", source))
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise DataError(f"IDX {source}: truncated header ({len(data)} bytes, {header} needed for {ndim} dimensions)")
+        raise DataError(
+            tr("IDX {0}: truncated header ({1} bytes, {2} needed for {3} dimensions)", source, len(data), header, ndim)
+        )
     dims = struct.unpack(f">{ndim}I", data[4:header])
     dtype = IDX_TYPES[code]
     expected = math.prod(dims) * dtype.itemsize  # Python ints: a crafted header cannot overflow int64
@@ -76,7 +83,15 @@ def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
     if got != expected:
         kind = "truncated" if got < expected else "has trailing bytes"
         raise DataError(
-            f"IDX {source}: {kind}: dims {dims} of {dtype.itemsize}-byte items need {expected} data bytes, found {got}"
+            tr(
+                "IDX {0}: {1}: dims {2} of {3}-byte items need {4} data bytes, found {5}",
+                source,
+                kind,
+                dims,
+                dtype.itemsize,
+                expected,
+                got,
+            )
         )
     arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
     return arr.astype(dtype.newbyteorder("="))  # a writable native-endian copy
@@ -92,7 +107,7 @@ def write_idx(path: str | os.PathLike, array: Any, compress: bool | None = None)
     a = np.asarray(array)
     code = _CODES.get(a.dtype.newbyteorder("=").str)
     if code is None or a.ndim == 0 or a.ndim > 255:
-        raise DataError(f"write_idx: cannot store dtype {a.dtype} with {a.ndim} dims as IDX")
+        raise DataError(tr("write_idx: cannot store dtype {0} with {1} dims as IDX", a.dtype, a.ndim))
     body = struct.pack(f">BBBB{a.ndim}I", 0, 0, code, a.ndim, *a.shape) + a.astype(IDX_TYPES[code]).tobytes()
     path = Path(path)
     if compress is None:
@@ -106,11 +121,13 @@ def load_idx_pair(images: str | os.PathLike, labels: str | os.PathLike) -> tuple
     X = read_idx(images)
     y = read_idx(labels)
     if X.ndim != 3 or X.dtype != np.uint8:
-        raise DataError(f"IDX images {images}: expected uint8 data of 3 dims (N, H, W), got {X.dtype} {X.shape}")
+        raise DataError(
+            tr("IDX images {0}: expected uint8 data of 3 dims (N, H, W), got {1} {2}", images, X.dtype, X.shape)
+        )
     if y.ndim != 1:
-        raise DataError(f"IDX labels {labels}: expected 1 dim (N,), got shape {y.shape}")
+        raise DataError(tr("IDX labels {0}: expected 1 dim (N,), got shape {1}", labels, y.shape))
     if X.shape[0] != y.shape[0]:
-        raise DataError(f"IDX pair {images} / {labels}: {X.shape[0]} images but {y.shape[0]} labels")
+        raise DataError(tr("IDX pair {0} / {1}: {2} images but {3} labels", images, labels, X.shape[0], y.shape[0]))
     # one multiply in float32 (1/255 is exact enough for [0, 1] pixels)
     Xf = X.reshape(X.shape[0], 1, X.shape[1], X.shape[2]).astype(np.float32)
     Xf *= np.float32(1.0 / 255.0)

@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetTypeError, KisonetValueError
+from ..i18n import tr
 from ..random import get_generator
 from .dataset import ArrayDataset, as_dataset, supports_batch_index
 
 
 def _check_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise KisonetTypeError(f"DataLoader: {name} must be an int, got {value!r}")
+        raise KisonetTypeError(tr("DataLoader: {0} must be an int, got {1!r}", name, value))
     return int(value)
 
 
@@ -63,21 +64,21 @@ class DataLoader:
         n = len(self.dataset)
         batch_size = _check_int("batch_size", batch_size)
         if n == 0:
-            raise KisonetValueError("DataLoader: the dataset is empty (0 samples)")
+            raise KisonetValueError(tr("DataLoader: the dataset is empty (0 samples)"))
         if batch_size < 1:
-            raise KisonetValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
+            raise KisonetValueError(tr("DataLoader: batch_size must be >= 1, got {0}", batch_size))
         if drop_last and batch_size > n:
             raise KisonetValueError(
-                f"DataLoader: batch_size={batch_size} > {n} samples with drop_last=True would yield no batch"
+                tr("DataLoader: batch_size={0} > {1} samples with drop_last=True would yield no batch", batch_size, n)
             )
         if transform is not None and not callable(transform):
-            raise KisonetTypeError(f"DataLoader: transform must be callable, got {type(transform).__name__}")
+            raise KisonetTypeError(tr("DataLoader: transform must be callable, got {0}", type(transform).__name__))
         if seed is None:
             seed = int(get_generator().integers(2**63))
         else:
             seed = _check_int("seed", seed)
             if seed < 0:
-                raise KisonetValueError(f"DataLoader: seed must be >= 0, got {seed}")
+                raise KisonetValueError(tr("DataLoader: seed must be >= 0, got {0}", seed))
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -85,8 +86,16 @@ class DataLoader:
         self.merge_last = bool(merge_last) and not self.drop_last and n > batch_size and n % batch_size == 1
         if self.merge_last:
             warnings.warn(
-                f"DataLoader: {n} samples in batches of {batch_size} leave a last batch of one sample, which batch "
-                f"normalisation cannot normalise; it is merged into the batch before ({batch_size + 1} samples)",
+                tr(
+                    (
+                        "DataLoader: {0} samples in batches of {1} leave a last batch of one sample, "
+                        "which batch normalisation cannot normalise; it is merged into the batch before "
+                        "({2} samples)"
+                    ),
+                    n,
+                    batch_size,
+                    batch_size + 1,
+                ),
                 UserWarning,
                 stacklevel=2,
             )
@@ -177,17 +186,25 @@ class DataLoader:
             epoch, position = int(state["epoch"]), int(state["position"])
             rng_state, epoch_rng_state = state["rng_state"], state["epoch_rng_state"]
         except (KeyError, TypeError, ValueError) as e:
-            raise KisonetValueError(f"DataLoader.load_state_dict: malformed state ({e!r})") from e
+            raise KisonetValueError(tr("DataLoader.load_state_dict: malformed state ({0!r})", e)) from e
         if n != self._n or bs != self.batch_size:
             raise KisonetValueError(
-                f"DataLoader.load_state_dict: state is for {n} samples in batches of {bs}, "
-                f"this loader has {self._n} samples in batches of {self.batch_size}"
+                tr(
+                    (
+                        "DataLoader.load_state_dict: state is for {0} samples in batches of {1}, this "
+                        "loader has {2} samples in batches of {3}"
+                    ),
+                    n,
+                    bs,
+                    self._n,
+                    self.batch_size,
+                )
             )
         if (
             bool(state.get("shuffle", self.shuffle)) != self.shuffle
             or bool(state.get("drop_last", self.drop_last)) != self.drop_last
         ):
-            raise KisonetValueError("DataLoader.load_state_dict: shuffle/drop_last differ from the saved loader")
+            raise KisonetValueError(tr("DataLoader.load_state_dict: shuffle/drop_last differ from the saved loader"))
         self.seed = int(state.get("seed", self.seed))
         self.epoch = epoch
         if epoch_rng_state is not None and 0 <= position < len(self):

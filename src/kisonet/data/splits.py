@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetValueError, ShapeError
+from ..i18n import tr
 
 Pair = tuple[np.ndarray, np.ndarray]
 
@@ -21,9 +22,11 @@ Pair = tuple[np.ndarray, np.ndarray]
 def _check_xy(X: Any, y: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
     X, y = np.asarray(X), np.asarray(y)
     if X.ndim == 0 or y.ndim == 0 or X.shape[0] != y.shape[0]:
-        raise ShapeError(f"{who}: X of shape {X.shape} and y of shape {y.shape} must share their first axis")
+        raise ShapeError(
+            tr("{0}: X of shape {1} and y of shape {2} must share their first axis", who, X.shape, y.shape)
+        )
     if X.shape[0] == 0:
-        raise KisonetValueError(f"{who}: no samples to split")
+        raise KisonetValueError(tr("{0}: no samples to split", who))
     return X, y
 
 
@@ -43,9 +46,9 @@ def _part_sizes(n: int, ratios: Sequence[float]) -> np.ndarray:
 def _check_ratios(ratios: Sequence[float], who: str) -> np.ndarray:
     r = np.asarray(ratios, dtype=np.float64)
     if r.ndim != 1 or r.size < 2 or np.any(~np.isfinite(r)) or np.any(r < 0) or r.sum() <= 0:
-        raise KisonetValueError(f"{who}: ratios must be >= 0 and not all zero, got {tuple(ratios)}")
+        raise KisonetValueError(tr("{0}: ratios must be >= 0 and not all zero, got {1}", who, tuple(ratios)))
     if abs(r.sum() - 1.0) > 1e-6:
-        raise KisonetValueError(f"{who}: ratios must sum to 1, got {tuple(ratios)} (sum {r.sum():g})")
+        raise KisonetValueError(tr("{0}: ratios must sum to 1, got {1} (sum {2:g})", who, tuple(ratios), r.sum()))
     return r
 
 
@@ -84,16 +87,16 @@ def split_indices(y: Any, ratios: Sequence[float], stratify: bool = True, seed: 
     """
     y = np.asarray(y)
     if y.ndim == 0:
-        raise ShapeError("split_indices: y must have one entry per sample, got a scalar")
+        raise ShapeError(tr("split_indices: y must have one entry per sample, got a scalar"))
     n = y.shape[0]
     try:
         r = np.asarray(ratios, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
-        raise KisonetValueError(f"split_indices: ratios must be numbers, got {ratios!r}") from None
+        raise KisonetValueError(tr("split_indices: ratios must be numbers, got {0!r}", ratios)) from None
     if r.size == 0 or not np.all(np.isfinite(r)) or np.any(r < 0) or not r.sum() > 0:
-        raise KisonetValueError(f"split_indices: ratios must be >= 0 and not all 0, got {ratios!r}")
+        raise KisonetValueError(tr("split_indices: ratios must be >= 0 and not all 0, got {0!r}", ratios))
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise KisonetValueError(f"split_indices: seed must be a non-negative int or None, got {seed!r}")
+        raise KisonetValueError(tr("split_indices: seed must be a non-negative int or None, got {0!r}", seed))
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[] for _ in r]
     if stratify:
@@ -136,7 +139,9 @@ def train_val_test_split(
     X, y = _check_xy(X, y, "train_val_test_split")
     r = _check_ratios(ratios, "train_val_test_split")
     if r.size != 3:
-        raise KisonetValueError(f"train_val_test_split: expected 3 ratios (train, val, test), got {tuple(ratios)}")
+        raise KisonetValueError(
+            tr("train_val_test_split: expected 3 ratios (train, val, test), got {0}", tuple(ratios))
+        )
     idx = split_indices(y, r, stratify=stratify and _is_classification(y), seed=seed)
     return tuple((X[i], y[i]) for i in idx)  # type: ignore[return-value]
 
@@ -147,7 +152,7 @@ def split_train_val(
     """Hold out ``val_fraction`` of ``(X, y)``: returns ``((Xtr, ytr), (Xva, yva))``."""
     X, y = _check_xy(X, y, "split_train_val")
     if not 0.0 < float(val_fraction) < 1.0:
-        raise KisonetValueError(f"split_train_val: val_fraction must be in (0, 1), got {val_fraction}")
+        raise KisonetValueError(tr("split_train_val: val_fraction must be in (0, 1), got {0}", val_fraction))
     idx = split_indices(y, (1.0 - val_fraction, val_fraction), stratify=stratify and _is_classification(y), seed=seed)
     return (X[idx[0]], y[idx[0]]), (X[idx[1]], y[idx[1]])
 
@@ -161,7 +166,7 @@ class KFold:
 
     def __init__(self, n_splits: int = 5, shuffle: bool = False, seed: int | None = None) -> None:
         if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
-            raise KisonetValueError(f"{type(self).__name__}: n_splits must be an int >= 2, got {n_splits!r}")
+            raise KisonetValueError(tr("{0}: n_splits must be an int >= 2, got {1!r}", type(self).__name__, n_splits))
         self.n_splits = int(n_splits)
         self.shuffle = bool(shuffle)
         self.seed = seed
@@ -172,7 +177,7 @@ class KFold:
     def _n(self, X: Any) -> int:
         n = len(X)
         if n < self.n_splits:
-            raise KisonetValueError(f"{type(self).__name__}: n_splits={self.n_splits} > {n} samples")
+            raise KisonetValueError(tr("{0}: n_splits={1} > {2} samples", type(self).__name__, self.n_splits, n))
         return n
 
     def split(self, X: Any, y: Any = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -200,16 +205,16 @@ class StratifiedKFold(KFold):
 
     def split(self, X: Any, y: Any = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         if y is None:
-            raise KisonetValueError("StratifiedKFold.split needs the labels y")
+            raise KisonetValueError(tr("StratifiedKFold.split needs the labels y"))
         n = self._n(X)
         y = np.asarray(y)
         if y.shape[0] != n:
-            raise ShapeError(f"StratifiedKFold.split: X has {n} samples but y has shape {y.shape}")
+            raise ShapeError(tr("StratifiedKFold.split: X has {0} samples but y has shape {1}", n, y.shape))
         classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
         inverse = inverse.reshape(-1)
         if counts.max() < self.n_splits:
             raise KisonetValueError(
-                f"StratifiedKFold: n_splits={self.n_splits} exceeds the largest class size {counts.max()}"
+                tr("StratifiedKFold: n_splits={0} exceeds the largest class size {1}", self.n_splits, counts.max())
             )
         rng = np.random.default_rng(self.seed)
         fold_of = np.empty(n, dtype=np.int64)
@@ -238,7 +243,7 @@ class Standardizer:
 
     def __init__(self, axis: int | Sequence[int] | None = None, eps: float = 1e-8) -> None:
         if not float(eps) >= 0.0:
-            raise KisonetValueError(f"Standardizer: eps must be >= 0, got {eps}")
+            raise KisonetValueError(tr("Standardizer: eps must be >= 0, got {0}", eps))
         self.axis = axis
         self.eps = float(eps)
         self.mean_: np.ndarray | None = None
@@ -251,16 +256,16 @@ class Standardizer:
         try:
             return tuple(sorted(int(a) % X.ndim for a in axes))
         except ZeroDivisionError as e:
-            raise ShapeError(f"Standardizer: cannot pool axis {self.axis} of a scalar") from e
+            raise ShapeError(tr("Standardizer: cannot pool axis {0} of a scalar", self.axis)) from e
 
     def fit(self, X: Any) -> Standardizer:
         """Compute the mean and standard deviation of the training data ``X``."""
         X = np.asarray(X)
         if X.ndim == 0 or X.shape[0] == 0:
-            raise KisonetValueError(f"Standardizer.fit: needs at least one sample, got shape {X.shape}")
+            raise KisonetValueError(tr("Standardizer.fit: needs at least one sample, got shape {0}", X.shape))
         axes = self._axes(X)
         if any(a >= X.ndim for a in axes):
-            raise ShapeError(f"Standardizer.fit: axis {self.axis} out of range for shape {X.shape}")
+            raise ShapeError(tr("Standardizer.fit: axis {0} out of range for shape {1}", self.axis, X.shape))
         dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.float32
         # accumulate in float64 for accuracy (a one-off pass), store in the data's float dtype
         mean = X.mean(axis=axes, keepdims=True, dtype=np.float64)
@@ -272,15 +277,26 @@ class Standardizer:
 
     def _check(self, X: np.ndarray, who: str) -> None:
         if self.mean_ is None:
-            raise KisonetValueError(f"Standardizer.{who}: call fit() first")
+            raise KisonetValueError(tr("Standardizer.{0}: call fit() first", who))
         if X.ndim != self.mean_.ndim + 1:
             raise ShapeError(
-                f"Standardizer.{who}: fitted on samples of {self.mean_.ndim} axes, got an array of shape {X.shape}"
+                tr(
+                    "Standardizer.{0}: fitted on samples of {1} axes, got an array of shape {2}",
+                    who,
+                    self.mean_.ndim,
+                    X.shape,
+                )
             )
         for a, (d, m) in enumerate(zip(X.shape[1:], self.mean_.shape, strict=True)):
             if m != 1 and d != m:
                 raise ShapeError(
-                    f"Standardizer.{who}: fitted on per-sample shape with axis {a + 1} = {m}, got shape {X.shape}"
+                    tr(
+                        "Standardizer.{0}: fitted on per-sample shape with axis {1} = {2}, got shape {3}",
+                        who,
+                        a + 1,
+                        m,
+                        X.shape,
+                    )
                 )
 
     def _scale(self) -> np.ndarray:
@@ -308,16 +324,16 @@ class Standardizer:
     def state_dict(self) -> dict[str, Any]:
         """Arrays and settings to save with a model (no pickle needed)."""
         if self.mean_ is None:
-            raise KisonetValueError("Standardizer.state_dict: call fit() first")
+            raise KisonetValueError(tr("Standardizer.state_dict: call fit() first"))
         return {"mean": self.mean_.copy(), "std": self.std_.copy(), "eps": np.asarray(self.eps)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         try:
             mean, std = np.asarray(state["mean"]), np.asarray(state["std"])
         except KeyError as e:
-            raise KisonetValueError(f"Standardizer.load_state_dict: missing key {e}") from e
+            raise KisonetValueError(tr("Standardizer.load_state_dict: missing key {0}", e)) from e
         if mean.shape != std.shape:
-            raise ShapeError(f"Standardizer.load_state_dict: mean {mean.shape} and std {std.shape} differ")
+            raise ShapeError(tr("Standardizer.load_state_dict: mean {0} and std {1} differ", mean.shape, std.shape))
         self.mean_, self.std_ = mean.copy(), std.copy()
         if "eps" in state:
             self.eps = float(np.asarray(state["eps"]))

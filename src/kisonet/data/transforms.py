@@ -32,6 +32,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import random as kn_random
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError
+from ..i18n import tr
 from ..registry import Registry
 from . import _warp
 
@@ -68,7 +69,7 @@ from ..nn.functional.dropout import corrupt  # noqa: E402
 
 def _check_prob(owner: str, name: str, p: Any) -> float:
     if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) or not 0.0 <= p <= 1.0:
-        raise KisonetValueError(f"{owner}: {name} must be a probability in [0, 1], got {p!r}")
+        raise KisonetValueError(tr("{0}: {1} must be a probability in [0, 1], got {2!r}", owner, name, p))
     return float(p)
 
 
@@ -76,7 +77,7 @@ def _check_positive(owner: str, name: str, v: Any, allow_zero: bool = False) -> 
     ok = isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and math.isfinite(v)
     if not ok or v < 0 or (v == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise KisonetValueError(f"{owner}: {name} must be a finite number {bound}, got {v!r}")
+        raise KisonetValueError(tr("{0}: {1} must be a finite number {2}, got {3!r}", owner, name, bound, v))
     return float(v)
 
 
@@ -86,11 +87,11 @@ def _check_range(
     try:
         a, b = (float(v) for v in r)
     except (TypeError, ValueError):
-        raise KisonetValueError(f"{owner}: {name} must be a pair (low, high), got {r!r}") from None
+        raise KisonetValueError(tr("{0}: {1} must be a pair (low, high), got {2!r}", owner, name, r)) from None
     if not (math.isfinite(a) and math.isfinite(b)) or a > b:
-        raise KisonetValueError(f"{owner}: {name} must satisfy low <= high, got {r!r}")
+        raise KisonetValueError(tr("{0}: {1} must satisfy low <= high, got {2!r}", owner, name, r))
     if (lo is not None and a < lo) or (hi is not None and b > hi):
-        raise KisonetValueError(f"{owner}: {name} must lie within [{lo}, {hi}], got {r!r}")
+        raise KisonetValueError(tr("{0}: {1} must lie within [{2}, {3}], got {4!r}", owner, name, lo, hi, r))
     return a, b
 
 
@@ -103,13 +104,15 @@ def _check_size(owner: str, name: str, size: Any) -> tuple[int, int]:
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        raise KisonetValueError(f"{owner}: {name} must be a positive int or a pair (height, width), got {size!r}")
+        raise KisonetValueError(
+            tr("{0}: {1} must be a positive int or a pair (height, width), got {2!r}", owner, name, size)
+        )
     return int(h), int(w)
 
 
 def _check_choice(owner: str, name: str, value: Any, choices: Sequence[str]) -> str:
     if value not in choices:
-        raise KisonetValueError(f"{owner}: {name} must be one of {tuple(choices)}, got {value!r}")
+        raise KisonetValueError(tr("{0}: {1} must be one of {2}, got {3!r}", owner, name, tuple(choices), value))
     return value
 
 
@@ -119,7 +122,9 @@ def _check_fill(owner: str, fill: Any) -> float | tuple[float, ...]:
     try:
         return tuple(float(v) for v in fill)
     except (TypeError, ValueError):
-        raise KisonetValueError(f"{owner}: fill must be a number or one number per channel, got {fill!r}") from None
+        raise KisonetValueError(
+            tr("{0}: fill must be a number or one number per channel, got {1!r}", owner, fill)
+        ) from None
 
 
 def _symmetric(owner: str, name: str, v: Any) -> tuple[float, float]:
@@ -159,7 +164,9 @@ class Transform:
 
     def __init__(self, seed: int | None = None) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise KisonetValueError(f"{type(self).__name__}: seed must be a non-negative int or None, got {seed!r}")
+            raise KisonetValueError(
+                tr("{0}: seed must be a non-negative int or None, got {1!r}", type(self).__name__, seed)
+            )
         self.seed = seed
         self._rng = None if seed is None else kn_random.make_generator(int(seed))
 
@@ -180,17 +187,25 @@ class Transform:
             arr = np.asarray(arr)
         if arr.dtype.kind != "f":
             raise KisonetTypeError(
-                f"{type(self).__name__} expects floating images, got dtype {arr.dtype} "
-                "(convert first, e.g. x.astype(np.float32) / 255)"
+                tr(
+                    "{0} expects floating images, got dtype {1} (convert first, e.g. x.astype(np.float32) / 255)",
+                    type(self).__name__,
+                    arr.dtype,
+                )
             )
         if arr.ndim == 3:
             out = self._apply(arr[None], self.generator)[0]
         elif arr.ndim == 4:
             out = self._apply(arr, self.generator) if len(arr) else arr.copy()
         else:
+            hint = tr(" (flat vectors: reshape to (N, C, H, W) first)") if arr.ndim == 2 else ""
             raise ShapeError(
-                f"{type(self).__name__} expects images of shape (N, C, H, W) or (C, H, W), got shape {arr.shape}"
-                + (" (flat vectors: reshape to (N, C, H, W) first)" if arr.ndim == 2 else "")
+                tr(
+                    "{0} expects images of shape (N, C, H, W) or (C, H, W), got shape {1}{2}",
+                    type(self).__name__,
+                    arr.shape,
+                    hint,
+                )
             )
         if as_tensor:
             return Tensor(out, dtype=out.dtype)
@@ -219,10 +234,12 @@ def _check_transforms(owner: str, transforms: Any) -> list[Callable]:
     try:
         transforms = list(transforms)
     except TypeError:
-        raise KisonetTypeError(f"{owner}: expected a list of transforms, got {type(transforms).__name__}") from None
+        raise KisonetTypeError(
+            tr("{0}: expected a list of transforms, got {1}", owner, type(transforms).__name__)
+        ) from None
     for i, t in enumerate(transforms):
         if not callable(t):
-            raise KisonetTypeError(f"{owner}: transform #{i} ({type(t).__name__}) is not callable")
+            raise KisonetTypeError(tr("{0}: transform #{1} ({2}) is not callable", owner, i, type(t).__name__))
     return transforms
 
 
@@ -286,7 +303,9 @@ def _assemble(x: np.ndarray, parts: list[tuple[np.ndarray, np.ndarray]], owner: 
     """Put per-subset results (index array, output) back into one batch."""
     shapes = {out.shape[1:] for _, out in parts}
     if len(shapes) > 1:
-        raise ShapeError(f"{owner}: its branches give images of different shapes {sorted(shapes)}; cannot batch them")
+        raise ShapeError(
+            tr("{0}: its branches give images of different shapes {1}; cannot batch them", owner, sorted(shapes))
+        )
     (shape,) = shapes
     result = np.empty((len(x), *shape), dtype=parts[0][1].dtype)
     for idx, out in parts:
@@ -321,14 +340,14 @@ class RandomChoice(Transform):
         super().__init__(seed)
         self.transforms = _check_transforms("RandomChoice", transforms)
         if not self.transforms:
-            raise KisonetValueError("RandomChoice: transforms must not be empty")
+            raise KisonetValueError(tr("RandomChoice: transforms must not be empty"))
         if p is None:
             self.p = None
         else:
             probs = np.asarray(p, dtype=np.float64)
             if probs.shape != (len(self.transforms),) or (probs < 0).any() or probs.sum() <= 0:
                 raise KisonetValueError(
-                    f"RandomChoice: p must hold {len(self.transforms)} non-negative weights, got {p!r}"
+                    tr("RandomChoice: p must hold {0} non-negative weights, got {1!r}", len(self.transforms), p)
                 )
             self.p = tuple(float(v) for v in probs / probs.sum())
 
@@ -403,7 +422,11 @@ def _parse_padding(owner: str, padding: Any) -> tuple[int, int, int, int]:
         vals = (vals[0], vals[1], vals[0], vals[1])
     if len(vals) != 4 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0 for v in vals):
         raise KisonetValueError(
-            f"{owner}: padding must be a non-negative int, a pair or (left, top, right, bottom), got {padding!r}"
+            tr(
+                "{0}: padding must be a non-negative int, a pair or (left, top, right, bottom), got {1!r}",
+                owner,
+                padding,
+            )
         )
     return tuple(int(v) for v in vals)  # type: ignore[return-value]
 
@@ -438,7 +461,7 @@ class RandomCrop(Transform):
         self.pad_if_needed = bool(pad_if_needed)
         fill = _check_fill("RandomCrop", fill)
         if not isinstance(fill, float):
-            raise KisonetValueError(f"RandomCrop: fill must be a number, got {fill!r}")
+            raise KisonetValueError(tr("RandomCrop: fill must be a number, got {0!r}", fill))
         self.fill = fill
         self.pad_mode = _check_choice("RandomCrop", "pad_mode", pad_mode, _warp.PADDING_MODES)
 
@@ -456,7 +479,9 @@ class RandomCrop(Transform):
         if self.pad_mode == "constant":
             return np.pad(x, width, mode="constant", constant_values=self.fill)
         if self.pad_mode == "reflect" and (max(top, bottom) >= x.shape[2] or max(left, right) >= x.shape[3]):
-            raise ShapeError(f"RandomCrop: reflect padding {self.padding} needs images larger than it, got {x.shape}")
+            raise ShapeError(
+                tr("RandomCrop: reflect padding {0} needs images larger than it, got {1}", self.padding, x.shape)
+            )
         return np.pad(x, width, mode=self.pad_mode)
 
     def _apply(self, x, rng):
@@ -465,8 +490,17 @@ class RandomCrop(Transform):
         ph, pw = xp.shape[2:]
         if h > ph or w > pw:
             raise ShapeError(
-                f"RandomCrop(size={self.size}) larger than the padded image {ph}x{pw} "
-                f"(input {x.shape[2]}x{x.shape[3]}); use padding or pad_if_needed=True"
+                tr(
+                    (
+                        "RandomCrop(size={0}) larger than the padded image {1}x{2} (input {3}x{4}); use "
+                        "padding or pad_if_needed=True"
+                    ),
+                    self.size,
+                    ph,
+                    pw,
+                    x.shape[2],
+                    x.shape[3],
+                )
             )
         top = rng.integers(0, ph - h + 1, size=len(x))
         left = rng.integers(0, pw - w + 1, size=len(x))
@@ -526,10 +560,10 @@ class RandomResizedCrop(Transform):
         self.size = _check_size("RandomResizedCrop", "size", size)
         self.scale = _check_range("RandomResizedCrop", "scale", scale, 0.0, 1.0)
         if self.scale[1] <= 0:
-            raise KisonetValueError(f"RandomResizedCrop: scale must allow a positive area, got {scale!r}")
+            raise KisonetValueError(tr("RandomResizedCrop: scale must allow a positive area, got {0!r}", scale))
         self.ratio = _check_range("RandomResizedCrop", "ratio", ratio)
         if self.ratio[0] <= 0:
-            raise KisonetValueError(f"RandomResizedCrop: ratio must be positive, got {ratio!r}")
+            raise KisonetValueError(tr("RandomResizedCrop: ratio must be positive, got {0!r}", ratio))
         self.interpolation = _check_choice("RandomResizedCrop", "interpolation", interpolation, _warp.INTERPOLATIONS)
 
     def _apply(self, x, rng):
@@ -657,11 +691,13 @@ class RandomAffine(_Warp):
             except (TypeError, ValueError):
                 tx = ty = -1.0
             if not (0 <= tx <= 1 and 0 <= ty <= 1):
-                raise KisonetValueError(f"{name}: translate must be two fractions in [0, 1], got {translate!r}")
+                raise KisonetValueError(
+                    tr("{0}: translate must be two fractions in [0, 1], got {1!r}", name, translate)
+                )
             self.translate = (tx, ty)
         self.scale = None if scale is None else _check_range(name, "scale", scale)
         if self.scale is not None and self.scale[0] <= 0:
-            raise KisonetValueError(f"{name}: scale must be positive, got {scale!r}")
+            raise KisonetValueError(tr("{0}: scale must be positive, got {1!r}", name, scale))
         self.shear = self._parse_shear(name, shear)
         self.interpolation = _check_choice(name, "interpolation", interpolation, _warp.INTERPOLATIONS)
         self.fill = _check_fill(name, fill)
@@ -682,7 +718,7 @@ class RandomAffine(_Warp):
             a = _check_range(name, "shear", vals[:2])
             b = _check_range(name, "shear", vals[2:])
             return (*a, *b)
-        raise KisonetValueError(f"{name}: shear must be a number, a pair or 4 numbers, got {shear!r}")
+        raise KisonetValueError(tr("{0}: shear must be a number, a pair or 4 numbers, got {1!r}", name, shear))
 
     def _draw(self, rng: np.random.Generator, n: int, h: int, w: int):
         angle = rng.uniform(*self.degrees, size=n)
@@ -750,9 +786,9 @@ class Cutout(Transform):
     def __init__(self, size: int, n_holes: int = 1, fill: float = 0.0, seed: int | None = None) -> None:
         super().__init__(seed)
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
-            raise KisonetValueError(f"Cutout: size must be a positive int, got {size!r}")
+            raise KisonetValueError(tr("Cutout: size must be a positive int, got {0!r}", size))
         if isinstance(n_holes, bool) or not isinstance(n_holes, (int, np.integer)) or n_holes < 1:
-            raise KisonetValueError(f"Cutout: n_holes must be a positive int, got {n_holes!r}")
+            raise KisonetValueError(tr("Cutout: n_holes must be a positive int, got {0!r}", n_holes))
         self.size, self.n_holes = int(size), int(n_holes)
         self.fill = _check_fill("Cutout", fill)
 
@@ -795,11 +831,11 @@ class RandomErasing(Transform):
         self.scale = _check_range("RandomErasing", "scale", scale, 0.0, 1.0)
         self.ratio = _check_range("RandomErasing", "ratio", ratio)
         if self.ratio[0] <= 0:
-            raise KisonetValueError(f"RandomErasing: ratio must be positive, got {ratio!r}")
+            raise KisonetValueError(tr("RandomErasing: ratio must be positive, got {0!r}", ratio))
         if isinstance(value, str):
             if value != "random":
                 raise KisonetValueError(
-                    f"RandomErasing: value must be a number, per-channel numbers or 'random', got {value!r}"
+                    tr("RandomErasing: value must be a number, per-channel numbers or 'random', got {0!r}", value)
                 )
             self.value: Any = value
         else:
@@ -867,7 +903,9 @@ class ElasticDistortion(_Warp):
         if reference_size is not None and (
             isinstance(reference_size, bool) or not isinstance(reference_size, (int, np.integer)) or reference_size < 1
         ):
-            raise KisonetValueError(f"ElasticDistortion: reference_size must be a positive int, got {reference_size!r}")
+            raise KisonetValueError(
+                tr("ElasticDistortion: reference_size must be a positive int, got {0!r}", reference_size)
+            )
         self.reference_size = reference_size
 
     def scaled(self, h: int, w: int) -> tuple[float, float]:
@@ -936,15 +974,15 @@ class Normalize(Transform):
         self.mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
         self.std = np.atleast_1d(np.asarray(std, dtype=np.float64))
         if self.mean.ndim != 1 or self.std.ndim != 1 or not np.isfinite(self.mean).all():
-            raise KisonetValueError(f"Normalize: mean must be a number or one number per channel, got {mean!r}")
+            raise KisonetValueError(tr("Normalize: mean must be a number or one number per channel, got {0!r}", mean))
         if not np.isfinite(self.std).all() or (self.std <= 0).any():
-            raise KisonetValueError(f"Normalize: std must be positive (one per channel), got {std!r}")
+            raise KisonetValueError(tr("Normalize: std must be positive (one per channel), got {0!r}", std))
 
     def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         c = x.shape[1]
         for name, v in (("mean", self.mean), ("std", self.std)):
             if len(v) not in (1, c):
-                raise ShapeError(f"Normalize: {len(v)} {name} values for images with {c} channels")
+                raise ShapeError(tr("Normalize: {0} {1} values for images with {2} channels", len(v), name, c))
         return self.mean.astype(x.dtype).reshape(-1, 1, 1), self.std.astype(x.dtype).reshape(-1, 1, 1)
 
     def _apply(self, x, rng):
@@ -1006,7 +1044,7 @@ def preset(name: str, **options: Any) -> Compose:
     try:
         return factory(**options)
     except TypeError as e:
-        raise KisonetValueError(f"preset({name!r}): {e}") from None
+        raise KisonetValueError(tr("preset({0!r}): {1}", name, e)) from None
 
 
 # ----------------------------------------------------------------------------
@@ -1026,7 +1064,10 @@ def _as_images(X: Any) -> np.ndarray:
         if side * side == arr.shape[1]:
             return arr.reshape(len(arr), 1, side, side)
     raise ShapeError(
-        f"augmentation_grid expects images (N, C, H, W), (N, H, W) or square flat vectors, got shape {arr.shape}"
+        tr(
+            "augmentation_grid expects images (N, C, H, W), (N, H, W) or square flat vectors, got shape {0}",
+            arr.shape,
+        )
     )
 
 
@@ -1040,9 +1081,9 @@ def augmentation_grid(
     a generator seeded with ``seed`` and leaves kisonet's global generator as it was.
     """
     if isinstance(n_images, bool) or not isinstance(n_images, (int, np.integer)) or n_images < 1:
-        raise KisonetValueError(f"augmentation_grid: n_images must be a positive int, got {n_images!r}")
+        raise KisonetValueError(tr("augmentation_grid: n_images must be a positive int, got {0!r}", n_images))
     if isinstance(n_augmented, bool) or not isinstance(n_augmented, (int, np.integer)) or n_augmented < 0:
-        raise KisonetValueError(f"augmentation_grid: n_augmented must be a non-negative int, got {n_augmented!r}")
+        raise KisonetValueError(tr("augmentation_grid: n_augmented must be a non-negative int, got {0!r}", n_augmented))
     imgs = _as_images(X)[:n_images]
     state = kn_random.get_rng_state()
     try:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetValueError
+from ..i18n import tr
 from ..optim.optimizer import Optimizer
 from .comm import recv_json, require_mpi, send_json, wait, world
 from .flat import FlatBuffer
@@ -85,12 +86,12 @@ class ParameterServer:
     ) -> None:
         self.comm = world() if comm is None else comm
         if self.comm.Get_rank() != 0:
-            raise KisonetValueError(f"ParameterServer must run on rank 0, not rank {self.comm.Get_rank()}")
+            raise KisonetValueError(tr("ParameterServer must run on rank 0, not rank {0}", self.comm.Get_rank()))
         if self.comm.Get_size() < 2:
-            raise KisonetValueError("ParameterServer needs at least 2 ranks (a server and a worker); got 1")
+            raise KisonetValueError(tr("ParameterServer needs at least 2 ranks (a server and a worker); got 1"))
         if max_staleness is not None and (isinstance(max_staleness, bool) or int(max_staleness) < 0):
             raise KisonetValueError(
-                f"ParameterServer: max_staleness must be None or an int >= 0, got {max_staleness!r}"
+                tr("ParameterServer: max_staleness must be None or an int >= 0, got {0!r}", max_staleness)
             )
         self.model, self.optimizer = model, optimizer
         self.max_staleness = None if max_staleness is None else int(max_staleness)
@@ -181,7 +182,7 @@ class ParameterServer:
                     if on_epoch_end is not None:
                         on_epoch_end(e, logs)
             else:
-                raise KisonetValueError(f"parameter server: unknown message kind {kind} from rank {w}")
+                raise KisonetValueError(tr("parameter server: unknown message kind {0} from rank {1}", kind, w))
             # Reply to every deferred worker the staleness bound now allows.
             slowest = min((clock[a] for a in active), default=0)
             still = []
@@ -224,7 +225,7 @@ class AsyncWorker(Optimizer):
         super().__init__(params, {"lr": lr})
         self.comm = world() if comm is None else comm
         if self.comm.Get_rank() == 0:
-            raise KisonetValueError("AsyncWorker runs on ranks >= 1; rank 0 is the parameter server")
+            raise KisonetValueError(tr("AsyncWorker runs on ranks >= 1; rank 0 is the parameter server"))
         self.timeout = timeout
         self._params = [p for g in self.param_groups for p in g["params"]]
         self._flat = FlatBuffer(self._params)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetError
+from ..i18n import tr
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -65,8 +66,13 @@ def require_mpi() -> Any:
         from mpi4py import MPI
     except ImportError as e:
         raise DistributedError(
-            "kisonet.distributed needs mpi4py and an MPI runtime: pip install 'kisonet[mpi]' "
-            f"(mpi4py + the mpich wheel), then launch with mpiexec -n N ... ({e})"
+            tr(
+                (
+                    "kisonet.distributed needs mpi4py and an MPI runtime: pip install 'kisonet[mpi]' "
+                    "(mpi4py + the mpich wheel), then launch with mpiexec -n N ... ({0})"
+                ),
+                e,
+            )
         ) from None
     return MPI
 
@@ -133,8 +139,14 @@ def wait(request: Any, what: str, timeout: float | None = None, status: Any = No
             pause = min(pause * 1.5, 2e-3)
             if time.perf_counter() - t0 > timeout:
                 raise DistributedTimeoutError(
-                    f"{what}: no completion after {timeout:.0f} s (a peer rank failed, hung or was killed); "
-                    "set $KISONET_DIST_TIMEOUT to wait longer"
+                    tr(
+                        (
+                            "{0}: no completion after {1:.0f} s (a peer rank failed, hung or was killed); "
+                            "set $KISONET_DIST_TIMEOUT to wait longer"
+                        ),
+                        what,
+                        timeout,
+                    )
                 )
 
 

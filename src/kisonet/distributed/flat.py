@@ -16,6 +16,7 @@ import numpy as np
 
 from ..backend import get_default_dtype
 from ..errors import KisonetTypeError
+from ..i18n import tr
 
 __all__ = ["FlatBuffer", "DEFAULT_BUCKET_BYTES"]
 
@@ -38,7 +39,7 @@ class FlatBuffer:
             dtype = dts.pop() if len(dts) == 1 else get_default_dtype()
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
-            raise KisonetTypeError(f"FlatBuffer: parameters must be floating point, got {self.dtype}")
+            raise KisonetTypeError(tr("FlatBuffer: parameters must be floating point, got {0}", self.dtype))
         sizes = [int(p._data.size) for p in self.params]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.numel = int(self.offsets[-1])

@@ -39,6 +39,7 @@ from ..autograd import Tensor, is_grad_enabled
 from ..autograd.function import Function
 from ..autograd.grad_mode import set_grad_enabled
 from ..errors import KisonetTypeError, KisonetValueError
+from ..i18n import tr
 from ..nn.module import Module, Sequential
 from .comm import recv_json, require_mpi, send_json, wait, world
 
@@ -58,12 +59,19 @@ def _find_sequential(model: Module) -> tuple[str, Sequential]:
             rest = [n for n, p in model.named_parameters() if not n.startswith(name + ".")]
             if rest:
                 raise KisonetValueError(
-                    f"PipelineParallel: {type(model).__name__} has parameters outside its Sequential {name!r} "
-                    f"({', '.join(rest[:3])}); give a model whose forward is one Sequential"
+                    tr(
+                        (
+                            "PipelineParallel: {0} has parameters outside its Sequential {1!r} ({2}); give a "
+                            "model whose forward is one Sequential"
+                        ),
+                        type(model).__name__,
+                        name,
+                        ", ".join(rest[:3]),
+                    )
                 )
             return name + ".", child
     raise KisonetTypeError(
-        f"PipelineParallel: {type(model).__name__} is not a Sequential and holds none (e.g. MLP.layers)"
+        tr("PipelineParallel: {0} is not a Sequential and holds none (e.g. MLP.layers)", type(model).__name__)
     )
 
 
@@ -79,12 +87,17 @@ def split_sequential(model: Module, n_stages: int, balance: Sequence[int] | None
     items = list(seq._modules.items())
     L = len(items)
     if n_stages < 1 or n_stages > L:
-        raise KisonetValueError(f"PipelineParallel: cannot split {L} layers into {n_stages} stages")
+        raise KisonetValueError(tr("PipelineParallel: cannot split {0} layers into {1} stages", L, n_stages))
     if balance is not None:
         balance = [int(b) for b in balance]
         if len(balance) != n_stages or sum(balance) != L or min(balance) < 1:
             raise KisonetValueError(
-                f"PipelineParallel: balance {balance} must have {n_stages} positive entries summing to {L} layers"
+                tr(
+                    "PipelineParallel: balance {0} must have {1} positive entries summing to {2} layers",
+                    balance,
+                    n_stages,
+                    L,
+                )
             )
         counts = balance
     else:
@@ -193,7 +206,7 @@ class PipelineParallel(Module):
     ) -> None:
         super().__init__()
         if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
-            raise KisonetValueError(f"PipelineParallel: chunks must be an int >= 1, got {chunks!r}")
+            raise KisonetValueError(tr("PipelineParallel: chunks must be an int >= 1, got {0!r}", chunks))
         self.comm = world() if comm is None else comm
         self.rank, self.size = int(self.comm.Get_rank()), int(self.comm.Get_size())
         self.chunks = int(chunks)
@@ -215,7 +228,9 @@ class PipelineParallel(Module):
     def _send_array(self, dest: int, cmd: float, micro: float, a: np.ndarray) -> list[Any]:
         a = np.ascontiguousarray(a)
         if a.ndim > HDR - 6:
-            raise KisonetValueError(f"PipelineParallel: activations of {a.ndim} axes are not supported (max {HDR - 6})")
+            raise KisonetValueError(
+                tr("PipelineParallel: activations of {0} axes are not supported (max {1})", a.ndim, HDR - 6)
+            )
         hdr = np.zeros(HDR, dtype=np.float64)
         hdr[:6] = cmd, micro, float(self.training), float(is_grad_enabled()), _DTYPES.index(a.dtype.type), a.ndim
         hdr[6 : 6 + a.ndim] = a.shape
@@ -265,9 +280,9 @@ class PipelineParallel(Module):
     # --- rank 0: the model the Trainer sees -------------------------------------------------
     def forward(self, x: Any) -> Tensor:
         if self.rank != 0:
-            raise KisonetValueError(f"PipelineParallel: only rank 0 runs forward; rank {self.rank} must serve()")
+            raise KisonetValueError(tr("PipelineParallel: only rank 0 runs forward; rank {0} must serve()", self.rank))
         if self._closed:
-            raise KisonetValueError("PipelineParallel: closed (the other stages have stopped)")
+            raise KisonetValueError(tr("PipelineParallel: closed (the other stages have stopped)"))
         if not isinstance(x, Tensor):
             x = Tensor(np.asarray(x))
         if self.size == 1:
@@ -344,7 +359,7 @@ class PipelineParallel(Module):
     def serve(self) -> None:
         """Run this rank's stage until rank 0 calls :meth:`close` (ranks >= 1)."""
         if self.rank == 0:
-            raise KisonetValueError("PipelineParallel.serve runs on ranks >= 1; rank 0 trains")
+            raise KisonetValueError(tr("PipelineParallel.serve runs on ranks >= 1; rank 0 trains"))
         MPI = require_mpi()
         params = list(self.stage.parameters())
         opt = None
@@ -373,7 +388,7 @@ class PipelineParallel(Module):
                 micro = int(hdr[1])
                 if micro not in saved:
                     raise KisonetValueError(
-                        f"PipelineParallel rank {self.rank}: gradient for unknown micro-batch {micro}"
+                        tr("PipelineParallel rank {0}: gradient for unknown micro-batch {1}", self.rank, micro)
                     )
                 h, out = saved.pop(micro)
                 out.backward(gy)
@@ -409,7 +424,9 @@ class PipelineParallel(Module):
                 self._complete()
                 return
             else:
-                raise KisonetValueError(f"PipelineParallel rank {self.rank}: unknown command {cmd} from rank {src}")
+                raise KisonetValueError(
+                    tr("PipelineParallel rank {0}: unknown command {1} from rank {2}", self.rank, cmd, src)
+                )
 
     def extra_repr(self) -> str:
         return f"rank={self.rank}/{self.size}, chunks={self.chunks}, layers_per_stage={self.layers_per_stage}"

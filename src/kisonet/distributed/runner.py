@@ -29,6 +29,7 @@ from typing import Any
 
 from ..config import DISTRIBUTED_MODES, RunConfig
 from ..errors import ConfigError
+from ..i18n import tr
 from ..runner import as_run_config, blas_threads
 
 __all__ = ["run_distributed", "train_distributed"]
@@ -45,7 +46,7 @@ def run_distributed(
     try:
         comm = world()
     except DistributedError as e:
-        raise ConfigError(f"--distributed: {e}") from None
+        raise ConfigError(tr("--distributed: {0}", e)) from None
     rank = comm.Get_rank()
     say = (echo or (lambda s: print(s, flush=True))) if rank == 0 else (lambda s: None)
     _check(cfg, comm.Get_size())
@@ -85,9 +86,15 @@ def _same_options(cfg: RunConfig, comm: Any) -> None:
     keys = sorted({k for o in options for k in runs.changed_options(options[0], o)})
     ranks = [r for r, d in enumerate(digests) if d != digests[0]]
     raise ConfigError(
-        f"--distributed: the ranks were started with different options ({', '.join(keys)} differ between rank 0 "
-        f"and rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}); launch every rank with the same "
-        "command line"
+        tr(
+            (
+                "--distributed: the ranks were started with different options ({0} differ "
+                "between rank 0 and rank{1} {2}); launch every rank with the same command line"
+            ),
+            ", ".join(keys),
+            "s" if len(ranks) > 1 else "",
+            ", ".join(map(str, ranks)),
+        )
     )
 
 
@@ -100,18 +107,28 @@ def _check(cfg: RunConfig, size: int) -> None:
     need = DISTRIBUTED_MODES.entry(mode).min_ranks
     if size < need:
         raise ConfigError(
-            f"--distributed {mode}: needs at least {need} MPI ranks, got {size}; "
-            "launch with mpiexec -n N kisonet train ..."
+            tr(
+                (
+                    "--distributed {0}: needs at least {1} MPI ranks, got {2}; launch with mpiexec "
+                    "-n N kisonet train ..."
+                ),
+                mode,
+                need,
+                size,
+            )
         )
     if mode == "sync" and cfg.batch_size % size:
         raise ConfigError(
-            f"--distributed sync: --batch-size {cfg.batch_size} (the global batch) must be divisible "
-            f"by the {size} ranks"
+            tr(
+                "--distributed sync: --batch-size {0} (the global batch) must be divisible by the {1} ranks",
+                cfg.batch_size,
+                size,
+            )
         )
     if mode == "async" and cfg.early_stopping:
-        raise ConfigError("--early-stopping: not available with --distributed async (workers stop independently)")
+        raise ConfigError(tr("--early-stopping: not available with --distributed async (workers stop independently)"))
     if mode == "pipeline" and cfg.l1:
-        raise ConfigError("--l1: not available with --distributed pipeline (each stage holds part of the weights)")
+        raise ConfigError(tr("--l1: not available with --distributed pipeline (each stage holds part of the weights)"))
 
 
 def _run(
@@ -317,7 +334,11 @@ def _resume_sync(trainer: Any, path: Any, size: int) -> None:
     saved = (state.get("run") or {}).get("world_size")
     if saved is not None and int(saved) != size:
         raise RunFolderError(
-            f"--resume: the run was trained on {saved} ranks, this launch has {size}; resume it with mpiexec -n {saved}"
+            tr(
+                "--resume: the run was trained on {0} ranks, this launch has {1}; resume it with mpiexec -n {0}",
+                saved,
+                size,
+            )
         )
     trainer.load_state_dict(state)
 

@@ -25,13 +25,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetValueError, ShapeError
+from ..i18n import tr
 
 __all__ = ["DistributedSampler", "DistributedLoader"]
 
 
 def _int(name: str, v: Any, low: int) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-        raise KisonetValueError(f"{name} must be an int >= {low}, got {v!r}")
+        raise KisonetValueError(tr("{0} must be an int >= {1}, got {2!r}", name, low, v))
     return int(v)
 
 
@@ -68,7 +69,9 @@ class DistributedSampler:
         self.num_replicas = _int("DistributedSampler: num_replicas", num_replicas, 1)
         self.rank = _int("DistributedSampler: rank", rank, 0)
         if self.rank >= self.num_replicas:
-            raise KisonetValueError(f"DistributedSampler: rank {rank} out of range for {num_replicas} replicas")
+            raise KisonetValueError(
+                tr("DistributedSampler: rank {0} out of range for {1} replicas", rank, num_replicas)
+            )
         self.seed = _int("DistributedSampler: seed", seed, 0)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         if drop_last:
@@ -77,7 +80,7 @@ class DistributedSampler:
             self.num_samples = math.ceil(self.n / self.num_replicas)
         if self.num_samples == 0:
             raise KisonetValueError(
-                f"DistributedSampler: {self.n} samples cannot give each of {self.num_replicas} ranks one"
+                tr("DistributedSampler: {0} samples cannot give each of {1} ranks one", self.n, self.num_replicas)
             )
         self.total_size = self.num_samples * self.num_replicas
         self.epoch = 0
@@ -144,9 +147,9 @@ class DistributedLoader:
         X, y = data
         X, y = np.asarray(X), np.asarray(y)
         if len(X) != len(y):
-            raise ShapeError(f"DistributedLoader: X has {len(X)} samples but y has {len(y)}")
+            raise ShapeError(tr("DistributedLoader: X has {0} samples but y has {1}", len(X), len(y)))
         if len(X) != sampler.n:
-            raise ShapeError(f"DistributedLoader: the sampler covers {sampler.n} samples but X has {len(X)}")
+            raise ShapeError(tr("DistributedLoader: the sampler covers {0} samples but X has {1}", sampler.n, len(X)))
         self.X, self.y = X, y
         self.batch_size = _int("DistributedLoader: batch_size", batch_size, 1)
         self.sampler = sampler

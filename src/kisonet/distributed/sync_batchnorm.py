@@ -27,6 +27,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..autograd.function import Function
 from ..errors import KisonetValueError
+from ..i18n import tr
 from ..nn.functional.normalization import update_running_stats
 from ..nn.module import Module
 from ..nn.normalization import BatchNormBase
@@ -123,7 +124,7 @@ class SyncBatchNorm(BatchNormBase):
         out = _SyncBatchNormFunction.apply(x, *params, comm=self.comm, eps=self.eps, timeout=self.timeout, stats=stats)
         M = stats["M"]
         if M <= 1:
-            raise KisonetValueError(f"SyncBatchNorm({self.num_features}): expected more than 1 value per channel")
+            raise KisonetValueError(tr("SyncBatchNorm({0}): expected more than 1 value per channel", self.num_features))
         if self.track_running_stats:
             var = stats["var"] * (M / (M - 1)) if self.unbiased_var else stats["var"]
             update_running_stats(

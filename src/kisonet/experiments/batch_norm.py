@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..lang import tr
 from .common import Lesson, last, mlp_spec, new_figure, run_config, start, train, with_blas_threads
 
 __all__ = ["LESSON", "batch_norm"]
@@ -71,7 +72,7 @@ def batch_norm(
     if bn_inference not in BN_INFERENCE:
         from ..errors import unknown_name
 
-        raise unknown_name("bn_inference", bn_inference, BN_INFERENCE)
+        raise unknown_name(tr("bn_inference"), bn_inference, BN_INFERENCE)
     ctx = start("batch-norm", quick, dataset, data_dir, out, seed, verbose=verbose)
 
     ctx.lesson = LESSON

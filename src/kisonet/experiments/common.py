@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, KisonetValueError
+from ..i18n import tr
 from ..io import atomic_write
 
 __all__ = [
@@ -74,7 +75,7 @@ def with_blas_threads(fn: Callable[..., Any]) -> Callable[..., Any]:
         if threads is None:
             return fn(*args, **kwargs)
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise KisonetValueError(f"{fn.__name__}: threads must be a positive int or None, got {threads!r}")
+            raise KisonetValueError(tr("{0}: threads must be a positive int or None, got {1!r}", fn.__name__, threads))
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=threads, user_api="blas"):
@@ -124,8 +125,13 @@ def choose_dataset(dataset: str | None = None, data_dir: str | os.PathLike | Non
         return DataChoice("mnist", ddir, f"the full MNIST was found in {where}", bundle)
     if ddir is not None:
         raise DataError(
-            f"--data-dir {ddir}: no MNIST files there (expected t10k-images-idx3-ubyte.gz and "
-            "t10k-labels-idx1-ubyte.gz); drop --data-dir to use the embedded digits"
+            tr(
+                (
+                    "--data-dir {0}: no MNIST files there (expected t10k-images-idx3-ubyte.gz and "
+                    "t10k-labels-idx1-ubyte.gz); drop --data-dir to use the embedded digits"
+                ),
+                ddir,
+            )
         )
     return DataChoice("digits", None, "no MNIST files found (use --data-dir DIR or $KISONET_DATA); embedded 8x8 digits")
 
@@ -216,13 +222,15 @@ class Context:
         from ..data import load_dataset
 
         if self.data_choice is None:
-            raise KisonetValueError(f"experiment {self.name!r} was started without data")
+            raise KisonetValueError(tr("experiment {0!r} was started without data", self.name))
         dc = self.data_choice
         bundle = dc.bundle  # MNIST splits are fixed (no seed), so the copy loaded by the check is the one
         if bundle is None:
             bundle = load_dataset(dc.name, data_dir=dc.data_dir, seed=self.seed, download=False)
         if bundle.task != "classification":
-            raise KisonetValueError(f"experiment {self.name!r} needs a classification dataset, got {dc.name!r}")
+            raise KisonetValueError(
+                tr("experiment {0!r} needs a classification dataset, got {1!r}", self.name, dc.name)
+            )
         Xtr, ytr = bundle.train
         Xte, yte = bundle.test
         Xtr, ytr = _subsample(np.asarray(Xtr), np.asarray(ytr), n_train, self.seed)
@@ -351,7 +359,7 @@ def start(
     from .. import random as kr
 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise KisonetValueError(f"experiment {name!r}: seed must be an int >= 0, got {seed!r}")
+        raise KisonetValueError(tr("experiment {0!r}: seed must be an int >= 0, got {1!r}", name, seed))
     echo = (lambda s: print(s, flush=True)) if verbose else (lambda s: None)
     choice = choose_dataset(dataset, data_dir) if needs_data else None
     path = Path(out) if out is not None else default_out(name)

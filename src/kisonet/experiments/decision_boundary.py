@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..lang import tr
 from .common import Lesson, Split, run_config, start, train, with_blas_threads
 
 __all__ = ["LESSON", "decision_boundary", "two_d_data"]
@@ -46,8 +47,8 @@ def two_d_data(name: str, n_samples: int, noise: float, seed: int, turns: float 
 
     if name == "spirals":
         X, y = make_spirals(n_samples, 2, noise, turns=turns, seed=seed)
-        tr, te = split_indices(y, (0.8, 0.2), True, seed)
-        (Xtr, ytr), (Xte, yte) = (X[tr], y[tr]), (X[te], y[te])
+        train_i, test_i = split_indices(y, (0.8, 0.2), True, seed)
+        (Xtr, ytr), (Xte, yte) = (X[train_i], y[train_i]), (X[test_i], y[test_i])
     else:
         b = load_dataset(name, seed=seed, n_samples=n_samples, noise=noise)
         (Xtr, ytr), (Xte, yte) = b.train, b.test
@@ -91,7 +92,7 @@ def decision_boundary(
 
     for name in datasets:
         if name not in DATASETS:
-            raise unknown_name("2-D dataset", name, DATASETS)
+            raise unknown_name(tr("2-D dataset"), name, DATASETS)
     datas = {name: two_d_data(name, n_samples, noise[name], seed) for name in datasets}
     ctx.echo(f"  {' and '.join(datas)}, {n_samples} points each (80% train), hidden sizes {list(hidden_sizes)}, "
              f"{epochs} full-batch Adam steps (lr {lr}), L2 λ={l2:g}")  # fmt: skip

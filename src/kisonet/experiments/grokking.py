@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..i18n import tr
 from .common import Lesson, new_figure, start, with_blas_threads
 
 __all__ = ["LESSON", "Square", "grokking", "modular_addition"]
@@ -50,9 +51,9 @@ def modular_addition(p: int, train_fraction: float, seed: int = 0) -> dict[str, 
     from ..errors import KisonetValueError
 
     if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 2:
-        raise KisonetValueError(f"modular_addition: p must be an int >= 2, got {p!r}")
+        raise KisonetValueError(tr("modular_addition: p must be an int >= 2, got {0!r}", p))
     if not 0.0 < float(train_fraction) < 1.0:
-        raise KisonetValueError(f"modular_addition: train_fraction must be in (0, 1), got {train_fraction!r}")
+        raise KisonetValueError(tr("modular_addition: train_fraction must be in (0, 1), got {0!r}", train_fraction))
     a, b = np.divmod(np.arange(p * p), p)
     y = (a + b) % p
     X = np.zeros((p * p, 2 * p), dtype=get_default_dtype())
@@ -60,8 +61,13 @@ def modular_addition(p: int, train_fraction: float, seed: int = 0) -> dict[str, 
     X[np.arange(p * p), p + b] = 1
     perm = np.random.default_rng(seed).permutation(p * p)
     n_train = max(1, int(round(train_fraction * p * p)))
-    tr, te = perm[:n_train], perm[n_train:]
-    return {"X_train": X[tr], "y_train": y[tr].astype(np.int64), "X_test": X[te], "y_test": y[te].astype(np.int64)}
+    train_i, test_i = perm[:n_train], perm[n_train:]
+    return {
+        "X_train": X[train_i],
+        "y_train": y[train_i].astype(np.int64),
+        "X_test": X[test_i],
+        "y_test": y[test_i].astype(np.int64),
+    }
 
 
 def _square_module() -> Any:

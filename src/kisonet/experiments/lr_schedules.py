@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..lang import tr
 from .common import Lesson, StepLog, last, mlp_spec, new_figure, run_config, smooth, start, train, with_blas_threads
 
 __all__ = ["LESSON", "SCHEDULES", "lr_schedules", "schedule_spec"]
@@ -72,7 +73,7 @@ def schedule_spec(name: str, lr: float, total_steps: int, steps_per_epoch: int) 
         "warm restarts": f"restarts:{max(1, -(-T // 7))},2",
     }
     if name not in table:
-        raise unknown_name("schedule", name, SCHEDULES)
+        raise unknown_name(tr("schedule"), name, SCHEDULES)
     return table[name]
 
 
@@ -101,7 +102,7 @@ def lr_schedules(
     names = SCHEDULES if schedules is None else tuple(schedules)
     for name in names:
         if name not in SCHEDULES:
-            raise unknown_name("schedule", name, SCHEDULES)
+            raise unknown_name(tr("schedule"), name, SCHEDULES)
     from dataclasses import replace
 
     ctx = start("lr-schedules", quick, dataset, data_dir, out, seed, verbose=verbose)

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ..lang import tr
 from .common import DataChoice, Lesson, Split, new_figure, run_config, start, train, with_blas_threads
 
 __all__ = ["LESSON", "NORMS", "norm_cnn", "norm_mlp", "normalization"]
@@ -68,7 +69,7 @@ def _norm_layer(kind: str, channels: int, hw: tuple[int, int], groups: int) -> A
         return nn.InstanceNorm2d(channels, affine=True)
     if kind == "group":
         return nn.GroupNorm(min(groups, channels), channels)
-    raise KisonetValueError(f"unknown normalisation {kind!r}")  # pragma: no cover - guarded by norm_cnn
+    raise KisonetValueError(tr("unknown normalisation {0!r}", kind))  # pragma: no cover - guarded by norm_cnn
 
 
 def norm_cnn(input_shape: Sequence[int], n_classes: int, norm: str = "none", channels: tuple[int, int] = (16, 32),
@@ -80,7 +81,7 @@ def norm_cnn(input_shape: Sequence[int], n_classes: int, norm: str = "none", cha
     from ..nn import Reshape
 
     if norm not in NORMS:
-        raise unknown_name("normalisation", norm, NORMS)
+        raise unknown_name(tr("normalisation"), norm, NORMS)
     c, h, w = image_shape("norm_cnn", input_shape)
     layers: list[Any] = [Reshape((c, h, w))]
     cin = c
@@ -105,7 +106,7 @@ def norm_mlp(n_in: int, n_classes: int, norm: str = "batch", hidden: tuple[int, 
     from ..errors import unknown_name
 
     if norm not in ("batch", "layer"):
-        raise unknown_name("MLP normalisation", norm, ("batch", "layer"))
+        raise unknown_name(tr("MLP normalisation"), norm, ("batch", "layer"))
     layers: list[Any] = [nn.Flatten()]
     d = n_in
     for h in hidden:
@@ -235,15 +236,15 @@ def _plot(ctx: Any, runs: dict[str, Any], data: Split, main_bs: int, batch_sizes
     ax_curve.grid(alpha=0.3)
     ax_curve.legend(fontsize=8, loc="lower right")
     x = np.arange(len(NORMS))
-    tr = [100 * runs[f"{n}|{main_bs}"]["train_acc"] for n in NORMS]
+    train_pct = [100 * runs[f"{n}|{main_bs}"]["train_acc"] for n in NORMS]
     te = [100 * runs[f"{n}|{main_bs}"]["test_acc"] for n in NORMS]
-    ax_bar.bar(x - 0.2, tr, 0.4, color="C0", label="train")
+    ax_bar.bar(x - 0.2, train_pct, 0.4, color="C0", label="train")
     ax_bar.bar(x + 0.2, te, 0.4, color="C3", label="test")
     for xi, v in zip(x, te, strict=True):
         ax_bar.annotate(f"{v:.1f}", (xi + 0.2, v + 0.3), ha="center", fontsize=8)
     ax_bar.set_xticks(x)
     ax_bar.set_xticklabels(NORMS)
-    ax_bar.set_ylim(max(0.0, min(tr + te) - 10), 101)
+    ax_bar.set_ylim(max(0.0, min(train_pct + te) - 10), 101)
     ax_bar.set_ylabel("final accuracy (%)")
     ax_bar.set_title(f"Five normalisations ({ctx.data_choice.name})")
     ax_bar.legend(fontsize=8, loc="lower right")

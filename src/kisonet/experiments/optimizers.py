@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..lang import tr
 from .common import Lesson, StepLog, mlp_spec, new_figure, run_config, smooth, start, train, with_blas_threads
 
 __all__ = ["LESSON", "OPTIMIZERS", "optimizers"]
@@ -104,7 +105,7 @@ def optimizers(
     if eps_placement not in ADAM_EPS_PLACEMENTS:
         from ..errors import unknown_name
 
-        raise unknown_name("eps_placement", eps_placement, ADAM_EPS_PLACEMENTS)
+        raise unknown_name(tr("eps_placement"), eps_placement, ADAM_EPS_PLACEMENTS)
     base = run_config(ctx, model=mlp_spec(depth, width), init="he", epochs=epochs, batch_size=batch_size)
     runs: dict[str, dict[str, Any]] = {}
     for name in OPTIMIZERS:

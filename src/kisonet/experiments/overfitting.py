@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..lang import tr
 from .common import EvalEachEpoch, Lesson, Split, accuracy, mlp_spec, run_config, start, train, with_blas_threads
 
 __all__ = ["LESSON", "EvalEachEpoch", "accuracy", "cures", "overfitting"]  # the helpers live in .common
@@ -127,10 +128,12 @@ def overfitting(
     # 300 training + 300 validation images (the validation set is used by early stopping only)
     full = ctx.load(2 * n_train, 1000 if quick else None)
     perm = np.random.default_rng(seed).permutation(len(full.y_train))
-    tr, va = perm[:n_train], perm[n_train : 2 * n_train]
-    data = Split(full.X_train[tr], full.y_train[tr], full.X_test, full.y_test, full.n_classes, full.input_shape)
-    val = (full.X_train[va], full.y_train[va])
-    ctx.echo(f"  {n_train} training / {len(va)} validation (early stopping only) / {len(data.y_test)} test images; "
+    train_i, val_i = perm[:n_train], perm[n_train : 2 * n_train]
+    data = Split(
+        full.X_train[train_i], full.y_train[train_i], full.X_test, full.y_test, full.n_classes, full.input_shape
+    )
+    val = (full.X_train[val_i], full.y_train[val_i])
+    ctx.echo(f"  {n_train} training / {len(val_i)} validation (early stopping only) / {len(data.y_test)} test images; "
              f"MLP 6x100 ReLU, SGD lr {lr}, batch 100, {epochs} epochs")  # fmt: skip
 
     from ..errors import unknown_name
@@ -139,7 +142,7 @@ def overfitting(
     if only is not None:
         for k in only:
             if k not in setups:
-                raise unknown_name("overfitting set-up", k, setups)
+                raise unknown_name(tr("overfitting set-up"), k, setups)
         setups = {k: v for k, v in setups.items() if k == "none" or k in only}
     common = run_config(ctx, model=mlp_spec(6, 100), init="he", optimizer="sgd", lr=lr, epochs=epochs, batch_size=100)
     runs: dict[str, Any] = {}
@@ -172,7 +175,7 @@ def overfitting(
              f"gap: {smallest} ({100 * runs[smallest]['gap']:.1f}); best test accuracy: {best} "
              f"({100 * runs[best]['test_acc']:.1f}%).")  # fmt: skip
     return ctx.finish(
-        {"runs": runs, "n_train": n_train, "n_val": len(va), "epochs": epochs, "lr": lr,
+        {"runs": runs, "n_train": n_train, "n_val": len(val_i), "epochs": epochs, "lr": lr,
          "all_finite": all(_finite([r["train_acc"], r["test_acc"]]) for r in runs.values())},
         ("set-up", "train acc", "test acc", "gap (points)", "test vs none", "epochs"),
         rows, notes, f"Over-fitting {n_train} images, and its cures", lesson=LESSON,
@@ -187,9 +190,9 @@ def _plot(ctx: Any, runs: dict[str, Any], epochs: int, n_train: int) -> None:
     for i, (label, r) in enumerate(runs.items()):
         ax = fig.add_subplot(gs[i // 4, i % 4])
         h = r["history"]
-        tr = h.get("train_eval_accuracy", [])
+        train_accs = h.get("train_eval_accuracy", [])
         te = h.get("test_accuracy", [])
-        ax.plot(np.arange(1, len(tr) + 1), tr, "-", color="C0", label="train")
+        ax.plot(np.arange(1, len(train_accs) + 1), train_accs, "-", color="C0", label="train")
         ax.plot(np.arange(1, len(te) + 1), te, "-", color="C3", label="test")
         if "best_epoch" in r and r["best_epoch"]:
             ax.axvline(r["best_epoch"], color="k", ls=":", lw=1, label="best val loss")

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..lang import tr
 from .common import Lesson, last, mlp_spec, new_figure, run_config, start, train, with_blas_threads
 
 __all__ = ["LESSON", "INITS", "NOTES_INITS", "hidden_unit_spread", "weight_init"]
@@ -97,7 +98,7 @@ def weight_init(
     chosen = tuple(INITS) if inits is None else tuple(inits)
     for label in chosen:
         if label not in table:
-            raise unknown_name("init", label, table)
+            raise unknown_name(tr("init"), label, table)
 
     ctx = start("weight-init", quick, dataset, data_dir, out, seed, verbose=verbose)
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..errors import KisonetValueError, ShapeError
+from ..i18n import tr
 from ..registry import Registry
 from .functional import activation as A  # noqa: N812
 from .module import Module
@@ -54,7 +55,7 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.integer, np.floating)):
-            raise KisonetValueError(f"LeakyReLU: negative_slope must be a number, got {negative_slope!r}")
+            raise KisonetValueError(tr("LeakyReLU: negative_slope must be a number, got {0!r}", negative_slope))
         self.negative_slope = float(negative_slope)
 
     def forward(self, x: Any) -> Tensor:
@@ -118,7 +119,12 @@ class Flatten(Module):
         e = self.end_dim % nd if -nd <= self.end_dim < nd else None
         if s is None or e is None or s > e:
             raise KisonetValueError(
-                f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}) does not fit input of shape {x.shape}"
+                tr(
+                    "Flatten(start_dim={0}, end_dim={1}) does not fit input of shape {2}",
+                    self.start_dim,
+                    self.end_dim,
+                    x.shape,
+                )
             )
         shape = x.shape
         new = (*shape[:s], -1 if 0 not in shape else 0, *shape[e + 1 :])
@@ -149,7 +155,13 @@ class Reshape(Module):
             want *= s
         if n != want:
             raise ShapeError(
-                f"Reshape{self.shape} got input of shape {tuple(x.shape)}: {n} values per sample, not {want}"
+                tr(
+                    "Reshape{0} got input of shape {1}: {2} values per sample, not {3}",
+                    self.shape,
+                    tuple(x.shape),
+                    n,
+                    want,
+                )
             )
         return x.reshape(x.shape[0], *self.shape)
 

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad, transpose
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
+from ..i18n import tr
 from ..random import make_generator
 from . import functional as F  # noqa: N812 - the PyTorch convention
 from .activation import Flatten, Identity, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh
@@ -60,7 +61,7 @@ _ACTS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "leaky-relu": LeakyReLU
 def _act(name: str) -> Module:
     key = str(name).lower().replace("_", "-")
     if key not in _ACTS:
-        raise unknown_name("activation", name, _ACTS)
+        raise unknown_name(tr("activation"), name, _ACTS)
     return _ACTS[key]()
 
 
@@ -75,7 +76,7 @@ class TiedLinear(Module):
     def __init__(self, linear: Linear, bias: bool = True) -> None:
         super().__init__()
         if not isinstance(linear, Linear):
-            raise KisonetTypeError(f"TiedLinear: expected a Linear to tie to, got {type(linear).__name__}")
+            raise KisonetTypeError(tr("TiedLinear: expected a Linear to tie to, got {0}", type(linear).__name__))
         self.weight = linear.weight  # shared Parameter: named_parameters() lists it once
         self.in_features, self.out_features = linear.out_features, linear.in_features
         self.bias = Parameter(np.zeros(self.out_features, dtype=linear.weight.dtype)) if bias else None
@@ -97,8 +98,12 @@ class Autoencoder(Module):
         super().__init__()
         if not isinstance(encoder, Module) or not isinstance(decoder, Module):
             raise KisonetTypeError(
-                f"{type(self).__name__}: encoder and decoder must be Modules, got "
-                f"{type(encoder).__name__} and {type(decoder).__name__}"
+                tr(
+                    "{0}: encoder and decoder must be Modules, got {1} and {2}",
+                    type(self).__name__,
+                    type(encoder).__name__,
+                    type(decoder).__name__,
+                )
             )
         self.encoder = encoder
         self.decoder = decoder
@@ -147,8 +152,13 @@ class Autoencoder(Module):
         d = math.prod(shape)
         if d < 1 or int(code) < 1 or any(int(h) < 1 for h in hidden):
             raise KisonetValueError(
-                f"{cls.__name__}.mlp: sizes must be positive, got input_shape={shape}, "
-                f"hidden={tuple(hidden)}, code={code}"
+                tr(
+                    "{0}.mlp: sizes must be positive, got input_shape={1}, hidden={2}, code={3}",
+                    cls.__name__,
+                    shape,
+                    tuple(hidden),
+                    code,
+                )
             )
         sizes = [d, *[int(h) for h in hidden], int(code)]
         enc_layers: list[Module] = [Flatten()]
@@ -185,15 +195,26 @@ class Autoencoder(Module):
         if len(shape) == 2:
             shape = (1, *shape)
         if len(shape) != 3:
-            raise ShapeError(f"{cls.__name__}.conv needs image input (C, H, W), got input_shape {tuple(input_shape)}")
+            raise ShapeError(
+                tr("{0}.conv needs image input (C, H, W), got input_shape {1}", cls.__name__, tuple(input_shape))
+            )
         c, h, w = shape
         chans = [int(k) for k in channels]
         if not chans or any(k < 1 for k in chans):
-            raise KisonetValueError(f"{cls.__name__}.conv: channels must be positive ints, got {tuple(channels)}")
+            raise KisonetValueError(
+                tr("{0}.conv: channels must be positive ints, got {1}", cls.__name__, tuple(channels))
+            )
         f = 2 ** len(chans)
         if h % f or w % f:
             raise ShapeError(
-                f"{cls.__name__}.conv: {len(chans)} pooling stages need H and W divisible by {f}, got {h}x{w}"
+                tr(
+                    "{0}.conv: {1} pooling stages need H and W divisible by {2}, got {3}x{4}",
+                    cls.__name__,
+                    len(chans),
+                    f,
+                    h,
+                    w,
+                )
             )
         enc: list[Module] = [Reshape(shape)]
         cin = c
@@ -224,7 +245,7 @@ class DenoisingAutoencoder(Autoencoder):
     def __init__(self, encoder: Module, decoder: Module, noise: str = "gaussian", level: float = 0.3) -> None:
         super().__init__(encoder, decoder)
         if noise not in NOISES:
-            raise unknown_name("noise", noise, NOISES)
+            raise unknown_name(tr("noise"), noise, NOISES)
         if (
             isinstance(level, bool)
             or not isinstance(level, (int, float))
@@ -232,8 +253,12 @@ class DenoisingAutoencoder(Autoencoder):
             or (noise != "gaussian" and level > 1)
         ):
             raise KisonetValueError(
-                f"DenoisingAutoencoder: level must be >= 0{' and <= 1' if noise != 'gaussian' else ''} "
-                f"for {noise} noise, got {level!r}"
+                tr(
+                    "DenoisingAutoencoder: level must be >= 0{0} for {1} noise, got {2!r}",
+                    " and <= 1" if noise != "gaussian" else "",
+                    noise,
+                    level,
+                )
             )
         self.noise = noise
         self.level = float(level)
@@ -273,7 +298,7 @@ def batched_outputs(module: Module, X: Any, batch_size: int = 256) -> np.ndarray
     finally:
         module.train(was)
     if not outs:
-        raise KisonetValueError(f"{type(module).__name__}: no samples")
+        raise KisonetValueError(tr("{0}: no samples", type(module).__name__))
     return np.concatenate(outs)
 
 
@@ -292,6 +317,8 @@ def reconstruction_error(
     Xn = X if noise is None else corrupt(X, noise, level, rng=make_generator(seed))
     R = batched_outputs(model, Xn, batch_size)
     if R.size != X.size:
-        raise ShapeError(f"reconstruction_error: the model returned shape {R.shape} for inputs of shape {X.shape}")
+        raise ShapeError(
+            tr("reconstruction_error: the model returned shape {0} for inputs of shape {1}", R.shape, X.shape)
+        )
     d = R.reshape(X.shape) - X
     return float(np.mean(d * d, dtype=np.float64))

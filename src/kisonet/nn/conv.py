@@ -11,6 +11,7 @@ from ..autograd import Tensor
 from ..autograd.tensor import float_input
 from ..backend import get_default_dtype
 from ..errors import KisonetValueError
+from ..i18n import tr
 from .functional.conv import _pair, conv2d, conv_transpose2d
 from .init import init_layer_
 from .module import Module, Parameter
@@ -18,7 +19,7 @@ from .module import Module, Parameter
 
 def _channels(name: str, what: str, n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise KisonetValueError(f"{name}: {what} must be a positive int, got {n!r}")
+        raise KisonetValueError(tr("{0}: {1} must be a positive int, got {2!r}", name, what, n))
     return int(n)
 
 
@@ -90,9 +91,13 @@ class Conv2d(_ConvNd):
         self._check_sizes(in_channels, out_channels, kernel_size, stride)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
-                raise KisonetValueError(f"Conv2d: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+                raise KisonetValueError(
+                    tr("Conv2d: padding must be an int, a pair, 'same' or 'valid', got {0!r}", padding)
+                )
             if padding == "same" and self.stride != (1, 1):
-                raise KisonetValueError(f"Conv2d: padding='same' needs stride 1 (like PyTorch), got {self.stride}")
+                raise KisonetValueError(
+                    tr("Conv2d: padding='same' needs stride 1 (like PyTorch), got {0}", self.stride)
+                )
             self.padding = padding
         else:
             self.padding = _pair(self._kind, "padding", padding, 0)
@@ -128,7 +133,11 @@ class ConvTranspose2d(_ConvNd):
         self.output_padding = _pair(self._kind, "output_padding", output_padding, 0)
         if self.output_padding[0] >= self.stride[0] or self.output_padding[1] >= self.stride[1]:
             raise KisonetValueError(
-                f"ConvTranspose2d: output_padding {self.output_padding} must be smaller than the stride {self.stride}"
+                tr(
+                    "ConvTranspose2d: output_padding {0} must be smaller than the stride {1}",
+                    self.output_padding,
+                    self.stride,
+                )
             )
         self._make_parameters(bias, init)
 

@@ -7,6 +7,7 @@ from typing import Any
 from ..autograd import Tensor
 from ..autograd.tensor import as_tensor
 from ..errors import KisonetTypeError, KisonetValueError
+from ..i18n import tr
 from .functional.dropout import DROPOUT_SCALINGS, check_p, check_scaling, dropout, dropout_mask, gaussian_noise
 from .functional.linear import linear
 from .linear import Linear
@@ -61,7 +62,7 @@ class DropConnect(Module):
     def __init__(self, linear: Linear, p: float = 0.5) -> None:
         super().__init__()
         if not isinstance(linear, Linear):
-            raise KisonetTypeError(f"DropConnect: expected a Linear layer, got {type(linear).__name__}")
+            raise KisonetTypeError(tr("DropConnect: expected a Linear layer, got {0}", type(linear).__name__))
         self.linear = linear
         self.p = check_p("DropConnect", p)
 
@@ -95,7 +96,7 @@ class GaussianNoise(Module):
     def __init__(self, std: float) -> None:
         super().__init__()
         if isinstance(std, bool) or not isinstance(std, (int, float)) or not std >= 0:
-            raise KisonetValueError(f"GaussianNoise: std must be a number >= 0, got {std!r}")
+            raise KisonetValueError(tr("GaussianNoise: std must be a number >= 0, got {0!r}", std))
         self.std = float(std)
 
     def forward(self, x: Any) -> Tensor:

@@ -40,6 +40,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
+from ..i18n import tr
 from ..random import get_generator
 from ..registry import Registry
 
@@ -71,7 +72,7 @@ def _fill(t: Any, values: np.ndarray) -> Any:
     with no_grad():
         arr = _array(t)
         if not isinstance(arr, np.ndarray):
-            raise KisonetTypeError(f"init: expected a Tensor or ndarray, got {type(t).__name__}")
+            raise KisonetTypeError(tr("init: expected a Tensor or ndarray, got {0}", type(t).__name__))
         np.copyto(arr, values, casting="unsafe")
         if isinstance(t, Tensor):
             t._version += 1
@@ -119,11 +120,11 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         elif isinstance(param, (int, float)) and not isinstance(param, bool):
             slope = float(param)
         else:
-            raise KisonetValueError(f"calculate_gain: negative_slope {param!r} is not a number")
+            raise KisonetValueError(tr("calculate_gain: negative_slope {0!r} is not a number", param))
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise unknown_name("nonlinearity", nonlinearity, (*linear, "sigmoid", "tanh", "relu", "leaky_relu", "selu"))
+    raise unknown_name(tr("nonlinearity"), nonlinearity, (*linear, "sigmoid", "tanh", "relu", "leaky_relu", "selu"))
 
 
 def _calculate_fan_in_and_fan_out(tensor: Any) -> tuple[int, int]:
@@ -132,7 +133,7 @@ def _calculate_fan_in_and_fan_out(tensor: Any) -> tuple[int, int]:
     shape = _array(tensor).shape
     if len(shape) < 2:
         raise ShapeError(
-            f"fan in and fan out cannot be computed for a tensor of shape {shape} (fewer than 2 dimensions)"
+            tr("fan in and fan out cannot be computed for a tensor of shape {0} (fewer than 2 dimensions)", shape)
         )
     receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
     return shape[1] * receptive, shape[0] * receptive
@@ -140,7 +141,7 @@ def _calculate_fan_in_and_fan_out(tensor: Any) -> tuple[int, int]:
 
 def _fan(tensor: Any, mode: str) -> int:
     if mode not in ("fan_in", "fan_out"):
-        raise unknown_name("mode", mode, ("fan_in", "fan_out"))
+        raise unknown_name(tr("mode"), mode, ("fan_in", "fan_out"))
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -163,14 +164,14 @@ def constant_(tensor: Any, val: float) -> Any:
 def uniform_(tensor: Any, a: float = 0.0, b: float = 1.0) -> Any:
     """Fill with U(a, b)."""
     if not b >= a:
-        raise KisonetValueError(f"uniform_: need a <= b, got a={a}, b={b}")
+        raise KisonetValueError(tr("uniform_: need a <= b, got a={0}, b={1}", a, b))
     return _uniform(tensor, a, b)
 
 
 def normal_(tensor: Any, mean: float = 0.0, std: float = 1.0) -> Any:
     """Fill with N(mean, std^2)."""
     if std < 0:
-        raise KisonetValueError(f"normal_: std must be >= 0, got {std}")
+        raise KisonetValueError(tr("normal_: std must be >= 0, got {0}", std))
     return _normal(tensor, mean, std)
 
 
@@ -192,7 +193,7 @@ def xavier_normal_(tensor: Any, gain: float = 1.0, mode: str = "fan_avg") -> Any
     if mode == "fan_in":
         return _normal(tensor, 0.0, gain / math.sqrt(fan_in))
     if mode != "fan_avg":
-        raise unknown_name("xavier_normal_ mode", mode, ("fan_avg", "fan_in"))
+        raise unknown_name(tr("xavier_normal_ mode"), mode, ("fan_avg", "fan_in"))
     return _normal(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
@@ -260,11 +261,11 @@ def parse_init(init: Any) -> str | None:
         except ValueError:
             std = -1.0
         if not (math.isfinite(std) and std > 0):
-            raise KisonetValueError(f"normal:STD needs a positive number, got {init!r}")
+            raise KisonetValueError(tr("normal:STD needs a positive number, got {0!r}", init))
         short = f"{std:g}"  # 'normal:0.10' -> 'normal:0.1'; a value %g would round keeps all its digits
         return f"normal:{short if float(short) == std else repr(std)}"
     if s not in INITS:
-        raise unknown_name("init", init, init_forms())
+        raise unknown_name(tr("init"), init, init_forms())
     return INITS.canonical(s)
 
 
@@ -300,13 +301,15 @@ def init_layer_(weight: Any, bias: Any | None = None, init: str | Callable[[Any]
             try:
                 std = float(init.split(":", 1)[1])
             except ValueError as e:
-                raise KisonetValueError(f"init {init!r}: the part after 'normal:' must be a number (the std)") from e
+                raise KisonetValueError(
+                    tr("init {0!r}: the part after 'normal:' must be a number (the std)", init)
+                ) from e
             normal_(weight, 0.0, std)
         elif init in INITS:
             INITS[init](weight)
         else:
-            raise unknown_name("init", init, init_forms())
+            raise unknown_name(tr("init"), init, init_forms())
     else:
-        raise KisonetTypeError(f"init must be None, a name or a callable, got {type(init).__name__}")
+        raise KisonetTypeError(tr("init must be None, a name or a callable, got {0}", type(init).__name__))
     if bias is not None:
         zeros_(bias)

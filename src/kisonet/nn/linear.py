@@ -11,6 +11,7 @@ from ..autograd import Tensor
 from ..autograd.tensor import float_input
 from ..backend import get_default_dtype
 from ..errors import KisonetValueError, ShapeError
+from ..i18n import tr
 from .functional.linear import Linear as _LinearFn
 from .init import init_layer_
 from .module import Module, Parameter
@@ -21,7 +22,7 @@ __all__ = ["Linear"]
 def _check_features(name: str, **sizes: Any) -> None:
     for k, v in sizes.items():
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-            raise KisonetValueError(f"{name}: {k} must be a positive int, got {v!r}")
+            raise KisonetValueError(tr("{0}: {1} must be a positive int, got {2!r}", name, k, v))
 
 
 class Linear(Module):
@@ -57,8 +58,12 @@ class Linear(Module):
     def _check_input(self, x: Tensor) -> None:
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ShapeError(
-                f"Linear({self.in_features}->{self.out_features}) got input of shape {tuple(x.shape)} "
-                f"(its last axis must be {self.in_features})"
+                tr(
+                    "Linear({0}->{1}) got input of shape {2} (its last axis must be {0})",
+                    self.in_features,
+                    self.out_features,
+                    tuple(x.shape),
+                )
             )
 
     def forward(self, x: Any) -> Tensor:

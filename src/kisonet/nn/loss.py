@@ -11,6 +11,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..errors import KisonetValueError, unknown_name
+from ..i18n import tr
 from .functional import loss as L  # noqa: N812
 from .module import Module
 
@@ -30,7 +31,7 @@ class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         if reduction not in L._REDUCTIONS:
-            raise unknown_name(f"{type(self).__name__} reduction", reduction, L._REDUCTIONS)
+            raise unknown_name(tr("{0} reduction", type(self).__name__), reduction, L._REDUCTIONS)
         self.reduction = reduction
 
     def extra_repr(self) -> str:
@@ -82,9 +83,9 @@ class CrossEntropyLoss(_Loss):
     ) -> None:
         super().__init__(reduction)
         if not 0.0 <= label_smoothing <= 1.0:
-            raise KisonetValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}")
+            raise KisonetValueError(tr("CrossEntropyLoss: label_smoothing must be in [0, 1], got {0}", label_smoothing))
         if smoothing_form not in L._SMOOTHING_FORMS:
-            raise unknown_name("smoothing_form", smoothing_form, L._SMOOTHING_FORMS)
+            raise unknown_name(tr("smoothing_form"), smoothing_form, L._SMOOTHING_FORMS)
         self.register_buffer("weight", _array_or_none(weight))
         self.ignore_index = int(ignore_index)
         self.label_smoothing = float(label_smoothing)

@@ -17,6 +17,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..autograd.function import Function
 from ..errors import KisonetIndexError, KisonetTypeError, KisonetValueError, ShapeError
+from ..i18n import tr
 
 
 class Parameter(Tensor):
@@ -66,7 +67,7 @@ class Module:
     # --- registration -----------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
-            raise KisonetTypeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+            raise KisonetTypeError(tr("{0}: call super().__init__() before assigning attributes", type(self).__name__))
         params, modules, buffers = self._parameters, self._modules, self._buffers
         if isinstance(value, Parameter):
             self.__dict__.pop(name, None)
@@ -80,7 +81,9 @@ class Module:
             modules[name] = value
         elif name in params:
             if value is not None:
-                raise KisonetTypeError(f"cannot assign {type(value).__name__} to parameter {name!r} (use a Parameter)")
+                raise KisonetTypeError(
+                    tr("cannot assign {0} to parameter {1!r} (use a Parameter)", type(value).__name__, name)
+                )
             params[name] = None
         elif name in buffers:
             buffers[name] = None if value is None else np.asarray(value)
@@ -94,7 +97,7 @@ class Module:
         for store in ("_parameters", "_buffers", "_modules"):
             if store in d and name in d[store]:
                 return d[store][name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise AttributeError(tr("{0!r} object has no attribute {1!r}", type(self).__name__, name))
 
     def __delattr__(self, name: str) -> None:
         for store in (self._parameters, self._buffers, self._modules):
@@ -106,7 +109,9 @@ class Module:
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (or a ``None`` placeholder, e.g. ``bias=False``)."""
         if param is not None and not isinstance(param, Parameter):
-            raise KisonetTypeError(f"register_parameter({name!r}): expected a Parameter, got {type(param).__name__}")
+            raise KisonetTypeError(
+                tr("register_parameter({0!r}): expected a Parameter, got {1}", name, type(param).__name__)
+            )
         self._parameters[name] = param
 
     def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:
@@ -120,7 +125,7 @@ class Module:
 
     def add_module(self, name: str, module: Module | None) -> None:
         if module is not None and not isinstance(module, Module):
-            raise KisonetTypeError(f"add_module({name!r}): expected a Module, got {type(module).__name__}")
+            raise KisonetTypeError(tr("add_module({0!r}): expected a Module, got {1}", name, type(module).__name__))
         self._modules[name] = module
 
     # --- traversal ---------------------------------------------------------------
@@ -213,7 +218,7 @@ class Module:
         """Convert parameters and floating buffers to float32 or float64 (in place)."""
         d = np.dtype(dtype)
         if d not in (np.float32, np.float64):
-            raise KisonetValueError(f"Module.to: expected float32 or float64, got {d}")
+            raise KisonetValueError(tr("Module.to: expected float32 or float64, got {0}", d))
         for p in self.parameters():
             p.data = p.data.astype(d)
             if p.grad is not None:
@@ -253,8 +258,11 @@ class Module:
         """
         if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
             raise KisonetTypeError(
-                f"load_state_dict for {type(self).__name__}: expected a dict of arrays (model.state_dict()), "
-                f"got {type(state).__name__}"
+                tr(
+                    "load_state_dict for {0}: expected a dict of arrays (model.state_dict()), got {1}",
+                    type(self).__name__,
+                    type(state).__name__,
+                )
             )
         targets: dict[str, tuple[Module, str, bool]] = {}
         for mod_prefix, m in self.named_modules():
@@ -269,10 +277,10 @@ class Module:
         if strict and (missing or unexpected):
             parts = []
             if missing:
-                parts.append(f"missing: {', '.join(missing)}")
+                parts.append(tr("missing: {0}", ", ".join(missing)))
             if unexpected:
-                parts.append(f"unexpected: {', '.join(unexpected)}")
-            raise KisonetValueError(f"load_state_dict for {type(self).__name__}: " + "; ".join(parts))
+                parts.append(tr("unexpected: {0}", ", ".join(unexpected)))
+            raise KisonetValueError(tr("load_state_dict for {0}: {1}", type(self).__name__, "; ".join(parts)))
         for key, (m, name, is_param) in targets.items():
             if key not in state:
                 continue
@@ -280,12 +288,22 @@ class Module:
             current = m._parameters[name].data if is_param else m._buffers[name]
             if value.shape != current.shape:
                 raise ShapeError(
-                    f"load_state_dict for {type(self).__name__}: {key} has shape {value.shape} in the "
-                    f"state but {current.shape} in the model"
+                    tr(
+                        "load_state_dict for {0}: {1} has shape {2} in the state but {3} in the model",
+                        type(self).__name__,
+                        key,
+                        value.shape,
+                        current.shape,
+                    )
                 )
             if value.dtype.kind not in "fiub":
                 raise KisonetTypeError(
-                    f"load_state_dict for {type(self).__name__}: {key} holds {value.dtype} data, not numbers"
+                    tr(
+                        "load_state_dict for {0}: {1} holds {2} data, not numbers",
+                        type(self).__name__,
+                        key,
+                        value.dtype,
+                    )
                 )
         for key, (m, name, is_param) in targets.items():
             if key not in state:
@@ -417,7 +435,7 @@ class Sequential(Module):
         else:
             for i, m in enumerate(modules):
                 if not isinstance(m, Module):
-                    raise KisonetTypeError(f"Sequential: item {i} is a {type(m).__name__}, not a Module")
+                    raise KisonetTypeError(tr("Sequential: item {0} is a {1}, not a Module", i, type(m).__name__))
                 self.add_module(str(i), m)
 
     def forward(self, x: Any) -> Any:
@@ -430,7 +448,7 @@ class Sequential(Module):
         if isinstance(i, slice):
             return Sequential(*mods[i])
         if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not -len(mods) <= i < len(mods):
-            raise KisonetIndexError(f"Sequential: index {i!r} out of range for {len(mods)} layers")
+            raise KisonetIndexError(tr("Sequential: index {0!r} out of range for {1} layers", i, len(mods)))
         return mods[int(i)]
 
     def __len__(self) -> int:
@@ -454,7 +472,7 @@ class ModuleList(Module):
 
     def append(self, module: Module) -> ModuleList:
         if not isinstance(module, Module):
-            raise KisonetTypeError(f"ModuleList: expected a Module, got {type(module).__name__}")
+            raise KisonetTypeError(tr("ModuleList: expected a Module, got {0}", type(module).__name__))
         self.add_module(str(len(self._modules)), module)
         return self
 

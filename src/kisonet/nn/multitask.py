@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import KisonetTypeError, KisonetValueError, unknown_name
+from ..i18n import tr
 from .module import Module, ModuleDict
 
 __all__ = ["MultiTask"]
@@ -42,14 +43,14 @@ class MultiTask(Module):
     def __init__(self, trunk: Module, heads: Mapping[str, Module]) -> None:
         super().__init__()
         if not isinstance(trunk, Module):
-            raise KisonetTypeError(f"MultiTask: trunk must be a Module, got {type(trunk).__name__}")
+            raise KisonetTypeError(tr("MultiTask: trunk must be a Module, got {0}", type(trunk).__name__))
         if not isinstance(heads, Mapping) or not heads:
-            raise KisonetValueError("MultiTask: heads must be a non-empty dict {task name: Module}")
+            raise KisonetValueError(tr("MultiTask: heads must be a non-empty dict {{task name: Module}}"))
         for name, h in heads.items():
             if not isinstance(name, str) or not name.isidentifier():
-                raise KisonetValueError(f"MultiTask: head names must be identifiers, got {name!r}")
+                raise KisonetValueError(tr("MultiTask: head names must be identifiers, got {0!r}", name))
             if not isinstance(h, Module):
-                raise KisonetTypeError(f"MultiTask: head {name!r} must be a Module, got {type(h).__name__}")
+                raise KisonetTypeError(tr("MultiTask: head {0!r} must be a Module, got {1}", name, type(h).__name__))
         self.trunk = trunk
         self.heads = ModuleDict(dict(heads))
 
@@ -74,19 +75,19 @@ class MultiTask(Module):
         weights = dict(weights or {})
         for k in weights:
             if k not in self.heads:
-                raise unknown_name("task", k, self.tasks)
+                raise unknown_name(tr("task"), k, self.tasks)
         if isinstance(losses, Mapping):
             for k in losses:
                 if k not in self.heads:
-                    raise unknown_name("task", k, self.tasks)
+                    raise unknown_name(tr("task"), k, self.tasks)
             missing = [t for t in self.tasks if t not in losses]
             if missing:
-                raise KisonetValueError(f"MultiTask.loss_spec: no loss for task(s) {missing}")
+                raise KisonetValueError(tr("MultiTask.loss_spec: no loss for task(s) {0}", missing))
         spec = {}
         for t in self.tasks:
             w = float(weights.get(t, 1.0))
             if not w >= 0:
-                raise KisonetValueError(f"MultiTask.loss_spec: weight of {t!r} must be >= 0, got {w}")
+                raise KisonetValueError(tr("MultiTask.loss_spec: weight of {0!r} must be >= 0, got {1}", t, w))
             spec[t] = (losses[t] if isinstance(losses, Mapping) else losses, w)
         return spec
 

@@ -25,20 +25,21 @@ from ..autograd import Tensor
 from ..autograd.tensor import float_input
 from ..backend import get_default_dtype
 from ..errors import KisonetValueError, ShapeError, closest
+from ..i18n import tr
 from .functional.normalization import batch_norm, group_norm, instance_norm, layer_norm
 from .module import Module, Parameter
 
 
 def _check_hparams(name: str, eps: float, momentum: float | None) -> None:
     if not (isinstance(eps, (int, float)) and eps > 0):
-        raise KisonetValueError(f"{name}: eps must be a positive number, got {eps!r}")
+        raise KisonetValueError(tr("{0}: eps must be a positive number, got {1!r}", name, eps))
     if momentum is not None and not (isinstance(momentum, (int, float)) and 0.0 <= momentum <= 1.0):
-        raise KisonetValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum!r}")
+        raise KisonetValueError(tr("{0}: momentum must be in [0, 1] or None, got {1!r}", name, momentum))
 
 
 def _positive(name: str, what: str, n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise KisonetValueError(f"{name}: {what} must be a positive int, got {n!r}")
+        raise KisonetValueError(tr("{0}: {1} must be a positive int, got {2!r}", name, what, n))
     return int(n)
 
 
@@ -91,8 +92,13 @@ class BatchNormBase(Module):
     def _check_input(self, x: Tensor) -> None:
         if x.ndim not in self._dims or x.shape[1] != self.num_features:
             raise ShapeError(
-                f"{type(self).__name__}({self.num_features}) got input of shape {x.shape}; "
-                f"expected {self._layout} with C={self.num_features}"
+                tr(
+                    "{0}({1}) got input of shape {2}; expected {3} with C={1}",
+                    type(self).__name__,
+                    self.num_features,
+                    x.shape,
+                    self._layout,
+                )
             )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -143,8 +149,12 @@ def set_batch_norm_inference(model: Module, mode: str) -> int:
     """
     if mode not in BN_INFERENCE:
         raise KisonetValueError(
-            f"set_batch_norm_inference: unknown mode {mode!r}{closest(str(mode), BN_INFERENCE)}; "
-            f"choose from: {', '.join(BN_INFERENCE)}"
+            tr(
+                "set_batch_norm_inference: unknown mode {0!r}{1}; choose from: {2}",
+                mode,
+                closest(str(mode), BN_INFERENCE),
+                ", ".join(BN_INFERENCE),
+            )
         )
     n = 0
     for m in model.modules():
@@ -186,7 +196,7 @@ class LayerNorm(Module):
         ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
         self.normalized_shape = tuple(_positive("LayerNorm", "normalized_shape", n) for n in ns)
         if not self.normalized_shape:
-            raise KisonetValueError("LayerNorm: normalized_shape must not be empty")
+            raise KisonetValueError(tr("LayerNorm: normalized_shape must not be empty"))
         _check_hparams("LayerNorm", eps, None)
         self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
         dt = get_default_dtype()
@@ -244,7 +254,7 @@ class GroupNorm(Module):
         self.num_channels = _positive("GroupNorm", "num_channels", num_channels)
         if num_channels % num_groups:
             raise KisonetValueError(
-                f"GroupNorm: num_channels={num_channels} is not divisible by num_groups={num_groups}"
+                tr("GroupNorm: num_channels={0} is not divisible by num_groups={1}", num_channels, num_groups)
             )
         _check_hparams("GroupNorm", eps, None)
         self.eps, self.affine = float(eps), bool(affine)
@@ -260,8 +270,12 @@ class GroupNorm(Module):
         x = float_input(x, self.weight)
         if x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ShapeError(
-                f"GroupNorm({self.num_groups}, {self.num_channels}) got input of shape {x.shape}; "
-                f"expected (N, {self.num_channels}, ...)"
+                tr(
+                    "GroupNorm({0}, {1}) got input of shape {2}; expected (N, {1}, ...)",
+                    self.num_groups,
+                    self.num_channels,
+                    x.shape,
+                )
             )
         return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 

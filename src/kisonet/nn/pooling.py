@@ -6,6 +6,7 @@ from typing import Any
 
 from ..autograd import Tensor
 from ..errors import KisonetValueError, unknown_name
+from ..i18n import tr
 from .functional.conv import _pair
 from .functional.pooling import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
 from .module import Module
@@ -20,7 +21,7 @@ class _Pool2d(Module):
         self.padding = _pair(name, "padding", padding, 0)
         if self.padding[0] > self.kernel_size[0] // 2 or self.padding[1] > self.kernel_size[1] // 2:
             raise KisonetValueError(
-                f"{name}: padding {self.padding} must be at most half the kernel size {self.kernel_size}"
+                tr("{0}: padding {1} must be at most half the kernel size {2}", name, self.padding, self.kernel_size)
             )
 
     def _name(self) -> str:
@@ -72,9 +73,9 @@ class Upsample(Module):
     def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest") -> None:
         super().__init__()
         if mode != "nearest":
-            raise unknown_name("Upsample mode", mode, ("nearest",))
+            raise unknown_name(tr("Upsample mode"), mode, ("nearest",))
         if (size is None) == (scale_factor is None):
-            raise KisonetValueError("Upsample: give exactly one of size= and scale_factor=")
+            raise KisonetValueError(tr("Upsample: give exactly one of size= and scale_factor="))
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
 
     def forward(self, x: Tensor) -> Tensor:

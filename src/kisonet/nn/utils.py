@@ -10,6 +10,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..errors import KisonetTypeError, KisonetValueError, NumericalError, ShapeError
+from ..i18n import tr
 
 
 def _params(parameters: Any) -> list[Tensor]:
@@ -18,7 +19,7 @@ def _params(parameters: Any) -> list[Tensor]:
     if hasattr(parameters, "parameters") and callable(parameters.parameters):
         return list(parameters.parameters())
     if not isinstance(parameters, Iterable):
-        raise KisonetTypeError(f"expected a Tensor or an iterable of Tensors, got {type(parameters).__name__}")
+        raise KisonetTypeError(tr("expected a Tensor or an iterable of Tensors, got {0}", type(parameters).__name__))
     return list(parameters)
 
 
@@ -66,16 +67,22 @@ def clip_grad_norm_(
     max_norm = float(max_norm)
     norm_type = float(norm_type)
     if not max_norm >= 0:
-        raise KisonetValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
+        raise KisonetValueError(tr("clip_grad_norm_: max_norm must be >= 0, got {0}", max_norm))
     if not norm_type > 0:
-        raise KisonetValueError(f"clip_grad_norm_: norm_type must be > 0, got {norm_type}")
+        raise KisonetValueError(tr("clip_grad_norm_: norm_type must be > 0, got {0}", norm_type))
     grads = [p.grad for p in _params(parameters) if p.grad is not None]
     dtype = grads[0].dtype if grads else np.float32
     total = get_total_norm(grads, norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise NumericalError(
-            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}; "
-            "pass error_if_nonfinite=False to clip anyway"
+            tr(
+                (
+                    "clip_grad_norm_: the total norm of order {0} of the gradients is {1}; pass "
+                    "error_if_nonfinite=False to clip anyway"
+                ),
+                norm_type,
+                total,
+            )
         )
     coef = min(1.0, max_norm / (total + 1e-6))
     if coef < 1.0:
@@ -88,7 +95,7 @@ def clip_grad_value_(parameters: Any, clip_value: float) -> None:
     """Clip every gradient element to ``[-clip_value, clip_value]`` in place."""
     c = float(clip_value)
     if not c >= 0:
-        raise KisonetValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
+        raise KisonetValueError(tr("clip_grad_value_: clip_value must be >= 0, got {0}", clip_value))
     for p in _params(parameters):
         if p.grad is not None:
             np.clip(p.grad, -c, c, out=p.grad)
@@ -98,7 +105,7 @@ def parameters_to_vector(parameters: Any) -> Tensor:
     """All parameters flattened and concatenated into one 1-D Tensor (a copy, no graph)."""
     params = _params(parameters)
     if not params:
-        raise KisonetValueError("parameters_to_vector: no parameters")
+        raise KisonetValueError(tr("parameters_to_vector: no parameters"))
     return Tensor(np.concatenate([p.data.reshape(-1) for p in params]))
 
 
@@ -108,7 +115,7 @@ def vector_to_parameters(vec: Any, parameters: Any) -> None:
     params = _params(parameters)
     n = sum(p.size for p in params)
     if v.ndim != 1 or v.size != n:
-        raise ShapeError(f"vector_to_parameters: expected a vector of {n} elements, got shape {v.shape}")
+        raise ShapeError(tr("vector_to_parameters: expected a vector of {0} elements, got shape {1}", n, v.shape))
     offset = 0
     for p in params:
         np.copyto(p.data, v[offset : offset + p.size].reshape(p.shape), casting="unsafe")

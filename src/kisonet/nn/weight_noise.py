@@ -21,6 +21,7 @@ import numpy as np
 from .. import random as kn_random
 from ..autograd import Tensor
 from ..errors import KisonetTypeError, KisonetValueError
+from ..i18n import tr
 from .module import Module, Parameter
 
 __all__ = ["WeightNoise"]
@@ -43,13 +44,13 @@ class WeightNoise(Module):
     def __init__(self, module: Module, std: float, which: str = "weight", seed: int | None = None) -> None:
         super().__init__()
         if not isinstance(module, Module):
-            raise KisonetTypeError(f"WeightNoise: expected a Module to wrap, got {type(module).__name__}")
+            raise KisonetTypeError(tr("WeightNoise: expected a Module to wrap, got {0}", type(module).__name__))
         if isinstance(std, bool) or not isinstance(std, (int, float, np.integer, np.floating)) or not 0 <= std < np.inf:
-            raise KisonetValueError(f"WeightNoise: std must be a finite number >= 0, got {std!r}")
+            raise KisonetValueError(tr("WeightNoise: std must be a finite number >= 0, got {0!r}", std))
         if which not in _WHICH:
-            raise KisonetValueError(f"WeightNoise: which must be one of {_WHICH}, got {which!r}")
+            raise KisonetValueError(tr("WeightNoise: which must be one of {0}, got {1!r}", _WHICH, which))
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise KisonetValueError(f"WeightNoise: seed must be a non-negative int or None, got {seed!r}")
+            raise KisonetValueError(tr("WeightNoise: seed must be a non-negative int or None, got {0!r}", seed))
         self.module = module
         self.std = float(std)
         self.which = which

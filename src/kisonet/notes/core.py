@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetValueError, closest
+from ..i18n import tr
 
 KINDS = ("formula", "algorithm", "experiment", "claim")
 MAP_FILE = "notes_map.toml"
@@ -161,7 +162,7 @@ class NotesMap:
 
     def __getitem__(self, entry_id: str) -> Entry:
         if entry_id not in self._by_id:
-            raise KisonetValueError(f"unknown notes entry {entry_id!r}{closest(entry_id, self._by_id)}")
+            raise KisonetValueError(tr("unknown notes entry {0!r}{1}", entry_id, closest(entry_id, self._by_id)))
         return self._by_id[entry_id]
 
     def topics(self) -> dict[str, list[str]]:
@@ -184,7 +185,9 @@ class NotesMap:
             hits = [e for e in self.entries if any(key in k for k in e.keys)]
             if hits:
                 return hits
-        raise KisonetValueError(f"unknown notes topic {topic!r}{closest(key, index)}; `kisonet notes` lists the topics")
+        raise KisonetValueError(
+            tr("unknown notes topic {0!r}{1}; `kisonet notes` lists the topics", topic, closest(key, index))
+        )
 
     def by_deck(self) -> dict[str, dict[str, list[Entry]]]:
         """``{deck key: {section: [entries]}}`` in print order (the guide's pages follow it)."""
@@ -212,19 +215,21 @@ def parse_map(data: dict[str, Any], source: str = MAP_FILE) -> NotesMap:
         where = f"{source}: entry {i} ({raw.get('id', '?')})"
         missing = [k for k in _REQUIRED if not raw.get(k)]
         if missing:
-            raise KisonetValueError(f"{where}: missing {', '.join(missing)}")
+            raise KisonetValueError(tr("{0}: missing {1}", where, ", ".join(missing)))
         unknown = set(raw) - names
         if unknown:
             bad = sorted(unknown)[0]
-            raise KisonetValueError(f"{where}: unknown field {bad!r}{closest(bad, names)}")
+            raise KisonetValueError(tr("{0}: unknown field {1!r}{2}", where, bad, closest(bad, names)))
         if raw["id"] in seen:
-            raise KisonetValueError(f"{where}: duplicate id")
+            raise KisonetValueError(tr("{0}: duplicate id", where))
         if raw["deck"] not in decks:
-            raise KisonetValueError(f"{where}: unknown deck {raw['deck']!r}; choose from: {', '.join(decks)}")
+            raise KisonetValueError(
+                tr("{0}: unknown deck {1!r}; choose from: {2}", where, raw["deck"], ", ".join(decks))
+            )
         if raw["kind"] not in KINDS:
-            raise KisonetValueError(f"{where}: kind must be one of {', '.join(KINDS)}, got {raw['kind']!r}")
+            raise KisonetValueError(tr("{0}: kind must be one of {1}, got {2!r}", where, ", ".join(KINDS), raw["kind"]))
         if not raw.get("reference"):
-            raise KisonetValueError(f"{where}: missing reference (plain NumPy of the printed formula)")
+            raise KisonetValueError(tr("{0}: missing reference (plain NumPy of the printed formula)", where))
         seen.add(raw["id"])
         fields = dict(raw)
         for field in PROSE[:-1]:  # (steps has a default)
@@ -311,13 +316,21 @@ def _run(code: str, namespace: dict[str, Any], what: str, entry: Entry) -> list[
     try:
         exec(compile(code, f"<notes {entry.id} {what}>", "exec"), namespace)  # noqa: S102 - the shipped map's code
     except Exception as e:
-        raise RuntimeError(f"notes entry {entry.id}: the {what} code failed: {type(e).__name__}: {e}") from e
+        raise RuntimeError(
+            tr("notes entry {0}: the {1} code failed: {2}: {3}", entry.id, what, type(e).__name__, e)
+        ) from e
     if "result" not in namespace:
-        raise RuntimeError(f"notes entry {entry.id}: the {what} code sets no `result`")
+        raise RuntimeError(tr("notes entry {0}: the {1} code sets no `result`", entry.id, what))
     result = list(namespace["result"])
     if len(result) != len(entry.steps):
         raise RuntimeError(
-            f"notes entry {entry.id}: the {what} code gives {len(result)} values for {len(entry.steps)} steps"
+            tr(
+                "notes entry {0}: the {1} code gives {2} values for {3} steps",
+                entry.id,
+                what,
+                len(result),
+                len(entry.steps),
+            )
         )
     return result
 
@@ -327,7 +340,7 @@ def _setup(entry: Entry) -> dict[str, Any]:
     try:
         exec(compile(entry.setup, f"<notes {entry.id} setup>", "exec"), ns)  # noqa: S102
     except Exception as e:
-        raise RuntimeError(f"notes entry {entry.id}: the setup code failed: {type(e).__name__}: {e}") from e
+        raise RuntimeError(tr("notes entry {0}: the setup code failed: {1}: {2}", entry.id, type(e).__name__, e)) from e
     return {k: v for k, v in ns.items() if k != "__builtins__" and not isinstance(v, types.ModuleType)}
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor
 from ..errors import KisonetValueError
+from ..i18n import tr
 from .optimizer import Optimizer, ParamsT, check_choice, check_number
 
 #: where eps enters Adam's denominator (see :class:`Adam`)
@@ -18,7 +19,7 @@ ADAM_EPS_PLACEMENTS = ("outside", "inside", "uncorrected")
 
 def _check_betas(owner: str, betas: Any) -> None:
     if not isinstance(betas, tuple | list) or len(betas) != 2:
-        raise KisonetValueError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
+        raise KisonetValueError(tr("{0}: betas must be a pair (beta1, beta2), got {1!r}", owner, betas))
     for i, b in enumerate(betas):
         check_number(owner, f"betas[{i}]", b, high=1.0)
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import KisonetTypeError, KisonetValueError, unknown_name
+from ..i18n import tr
 from .optimizer import Optimizer, check_number
 
 
@@ -44,7 +45,7 @@ class LRScheduler:
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
-            raise KisonetTypeError(f"{type(self).__name__}: {type(optimizer).__name__} is not an Optimizer")
+            raise KisonetTypeError(tr("{0}: {1} is not an Optimizer", type(self).__name__, type(optimizer).__name__))
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -53,8 +54,15 @@ class LRScheduler:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
                     raise KisonetValueError(
-                        f"{type(self).__name__}: param_groups[{i}] has no 'initial_lr' but last_epoch={last_epoch}; "
-                        "load the optimizer's state before resuming a schedule"
+                        tr(
+                            (
+                                "{0}: param_groups[{1}] has no 'initial_lr' but last_epoch={2}; load the "
+                                "optimizer's state before resuming a schedule"
+                            ),
+                            type(self).__name__,
+                            i,
+                            last_epoch,
+                        )
                     )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
@@ -137,10 +145,13 @@ class LambdaLR(LRScheduler):
         else:
             if not isinstance(lr_lambda, (list, tuple)) or not all(callable(f) for f in lr_lambda):
                 raise KisonetTypeError(
-                    f"LambdaLR: lr_lambda must be a function epoch -> factor (or a list of them), got {lr_lambda!r}"
+                    tr(
+                        "LambdaLR: lr_lambda must be a function epoch -> factor (or a list of them), got {0!r}",
+                        lr_lambda,
+                    )
                 )
             if len(lr_lambda) != n:
-                raise KisonetValueError(f"LambdaLR: expected {n} lr_lambdas, got {len(lr_lambda)}")
+                raise KisonetValueError(tr("LambdaLR: expected {0} lr_lambdas, got {1}", n, len(lr_lambda)))
             self.lr_lambdas = list(lr_lambda)
         super().__init__(optimizer, last_epoch)
 
@@ -155,7 +166,7 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
         if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-            raise KisonetValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
+            raise KisonetValueError(tr("StepLR: step_size must be a positive int, got {0!r}", step_size))
         check_number("StepLR", "gamma", gamma)
         self.step_size = step_size
         self.gamma = gamma
@@ -319,9 +330,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
     ) -> None:
         if isinstance(T_0, bool) or not isinstance(T_0, int) or T_0 <= 0:
-            raise KisonetValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive int, got {T_0!r}")
+            raise KisonetValueError(tr("CosineAnnealingWarmRestarts: T_0 must be a positive int, got {0!r}", T_0))
         if isinstance(T_mult, bool) or not isinstance(T_mult, int) or T_mult < 1:
-            raise KisonetValueError(f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got {T_mult!r}")
+            raise KisonetValueError(tr("CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got {0!r}", T_mult))
         check_number("CosineAnnealingWarmRestarts", "eta_min", eta_min)
         self.T_0 = T_0
         self.T_i = T_0
@@ -346,7 +357,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_i * self.T_mult
         else:
             if epoch < 0:
-                raise KisonetValueError(f"CosineAnnealingWarmRestarts: epoch must be >= 0, got {epoch}")
+                raise KisonetValueError(tr("CosineAnnealingWarmRestarts: epoch must be >= 0, got {0}", epoch))
             if epoch >= self.T_0:
                 if self.T_mult == 1:
                     self.T_cur = epoch % self.T_0
@@ -373,16 +384,22 @@ class SequentialLR(LRScheduler):
         self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int], last_epoch: int = -1
     ) -> None:
         if len(schedulers) < 1:
-            raise KisonetValueError("SequentialLR: expects at least one scheduler")
+            raise KisonetValueError(tr("SequentialLR: expects at least one scheduler"))
         for i, s in enumerate(schedulers):
             if getattr(s, "optimizer", None) is not optimizer:
                 raise KisonetValueError(
-                    f"SequentialLR: scheduler {i} ({type(s).__name__}) belongs to another optimizer"
+                    tr("SequentialLR: scheduler {0} ({1}) belongs to another optimizer", i, type(s).__name__)
                 )
         if len(milestones) != len(schedulers) - 1:
             raise KisonetValueError(
-                f"SequentialLR: expects len(milestones) = len(schedulers) - 1, got {len(milestones)} milestones "
-                f"for {len(schedulers)} schedulers"
+                tr(
+                    (
+                        "SequentialLR: expects len(milestones) = len(schedulers) - 1, got {0} milestones "
+                        "for {1} schedulers"
+                    ),
+                    len(milestones),
+                    len(schedulers),
+                )
             )
         self._schedulers = list(schedulers)
         self._milestones = list(milestones)
@@ -431,7 +448,7 @@ class SequentialLR(LRScheduler):
 
 def _check_k(owner: str, K: Any) -> None:
     if isinstance(K, bool) or not isinstance(K, int) or K < 1:
-        raise KisonetValueError(f"{owner}: must be a positive int, got {K!r}")
+        raise KisonetValueError(tr("{0}: must be a positive int, got {1!r}", owner, K))
 
 
 class LinearInterpolationLR(LRScheduler):
@@ -523,8 +540,11 @@ class WarmupCosineLR(LRScheduler):
         check_number("WarmupCosineLR", "warmup_start_factor", warmup_start_factor, high=1.0, high_strict=False)
         if not total_iters > warmup_iters:
             raise KisonetValueError(
-                f"WarmupCosineLR: total_iters must be > warmup_iters, got total_iters={total_iters}, "
-                f"warmup_iters={warmup_iters}"
+                tr(
+                    "WarmupCosineLR: total_iters must be > warmup_iters, got total_iters={0}, warmup_iters={1}",
+                    total_iters,
+                    warmup_iters,
+                )
             )
         self.warmup_iters = warmup_iters
         self.total_iters = total_iters
@@ -570,22 +590,22 @@ class ReduceLROnPlateau(LRScheduler):
         eps: float = 1e-8,
     ) -> None:
         if not isinstance(optimizer, Optimizer):
-            raise KisonetTypeError(f"ReduceLROnPlateau: {type(optimizer).__name__} is not an Optimizer")
+            raise KisonetTypeError(tr("ReduceLROnPlateau: {0} is not an Optimizer", type(optimizer).__name__))
         if mode not in ("min", "max"):
-            raise unknown_name("ReduceLROnPlateau mode", mode, ("min", "max"))
+            raise unknown_name(tr("ReduceLROnPlateau mode"), mode, ("min", "max"))
         if threshold_mode not in ("rel", "abs"):
-            raise unknown_name("ReduceLROnPlateau threshold_mode", threshold_mode, ("rel", "abs"))
+            raise unknown_name(tr("ReduceLROnPlateau threshold_mode"), threshold_mode, ("rel", "abs"))
         if not 0.0 <= factor < 1.0:
-            raise KisonetValueError(f"ReduceLROnPlateau: factor must be in [0, 1), got {factor!r}")
+            raise KisonetValueError(tr("ReduceLROnPlateau: factor must be in [0, 1), got {0!r}", factor))
         for name, v in (("patience", patience), ("cooldown", cooldown)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise KisonetValueError(f"ReduceLROnPlateau: {name} must be an int >= 0, got {v!r}")
+                raise KisonetValueError(tr("ReduceLROnPlateau: {0} must be an int >= 0, got {1!r}", name, v))
         check_number("ReduceLROnPlateau", "threshold", threshold)
         check_number("ReduceLROnPlateau", "eps", eps)
         n = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != n:
-                raise KisonetValueError(f"ReduceLROnPlateau: expected {n} min_lr values, got {len(min_lr)}")
+                raise KisonetValueError(tr("ReduceLROnPlateau: expected {0} min_lr values, got {1}", n, len(min_lr)))
             self.min_lrs = [float(v) for v in min_lr]
         else:
             self.min_lrs = [float(min_lr)] * n
@@ -635,7 +655,7 @@ def step_scheduler(scheduler: Any, logs: dict[str, Any], monitor: str = "val_los
     it ``needs_metric`` (ReduceLROnPlateau), else ``scheduler.step()``."""
     if getattr(scheduler, "needs_metric", False):
         if monitor not in logs:
-            raise unknown_name("scheduler monitor", monitor, logs.keys())
+            raise unknown_name(tr("scheduler monitor"), monitor, logs.keys())
         scheduler.step(logs[monitor])
     else:
         scheduler.step()
@@ -731,13 +751,13 @@ def _linear_show(end: float, k: int) -> str:
 def _linear(optimizer: Optimizer, args: tuple, epochs: int | None) -> LRScheduler:
     total = args[1] or epochs
     if total is None:
-        raise KisonetValueError("schedule 'linear:END_LR' needs K or the number of epochs of the run")
+        raise KisonetValueError(tr("schedule 'linear:END_LR' needs K or the number of epochs of the run"))
     return LinearInterpolationLR(optimizer, end_lr=args[0], total_iters=int(total))
 
 
 def _warmup_cosine(optimizer: Optimizer, args: tuple, epochs: int) -> LRScheduler:
     if args[0] >= epochs:
-        raise KisonetValueError(f"warm-up of {args[0]} epochs must be shorter than --epochs {epochs}")
+        raise KisonetValueError(tr("warm-up of {0} epochs must be shorter than --epochs {1}", args[0], epochs))
     return WarmupCosineLR(optimizer, warmup_iters=args[0], total_iters=epochs)
 
 
@@ -791,15 +811,22 @@ def _split_spec(spec: Any) -> tuple[Any, tuple]:
         from ..errors import closest
 
         raise KisonetValueError(
-            f"unknown schedule {str(spec)!r}{closest(head, SCHEDULES.names())}; choose from: {schedule_forms()}"
+            tr(
+                "unknown schedule {0!r}{1}; choose from: {2}",
+                str(spec),
+                closest(head, SCHEDULES.names()),
+                schedule_forms(),
+            )
         )
     entry = SCHEDULES.entry(head)
     try:
         return entry, entry.meta["parse"]([t.strip() for t in tail.split(",")] if sep else [])
     except TypeError:
-        raise KisonetValueError(f"schedule {head!r} takes no ':' arguments, got {str(spec)!r}") from None
+        raise KisonetValueError(tr("schedule {0!r} takes no ':' arguments, got {1!r}", head, str(spec))) from None
     except (ValueError, IndexError):
-        raise KisonetValueError(f"expected {entry.meta['form']} ({entry.meta['hint']}), got {str(spec)!r}") from None
+        raise KisonetValueError(
+            tr("expected {0} ({1}), got {2!r}", entry.meta["form"], entry.meta["hint"], str(spec))
+        ) from None
 
 
 def parse_spec(spec: Any) -> str:
@@ -817,7 +844,7 @@ def from_spec(spec: Any, optimizer: Optimizer, epochs: int | None = None) -> LRS
     ``'constant'`` is None (no scheduler).  ``from_spec("step:10,0.5", opt)`` is ``StepLR(opt, 10, 0.5)``."""
     entry, args = _split_spec(spec)
     if epochs is None and entry.name in ("cosine", "warmup-cosine"):
-        raise KisonetValueError(f"schedule {entry.name!r} needs the number of epochs of the run")
+        raise KisonetValueError(tr("schedule {0!r} needs the number of epochs of the run", entry.name))
     return entry.value(optimizer, args, epochs)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor, enable_grad
 from ..errors import KisonetTypeError, KisonetValueError, NumericalError
+from ..i18n import tr
 from .optimizer import Optimizer, ParamsT, check_number
 
 
@@ -57,7 +58,7 @@ class Newton(Optimizer):
         check_number("Newton", "fd_eps", group["fd_eps"], strict=True)
         if len(self.param_groups) >= 1:
             raise KisonetValueError(
-                "Newton: only one parameter group is supported (the Hessian couples all parameters)"
+                tr("Newton: only one parameter group is supported (the Hessian couples all parameters)")
             )
 
     def _gradient(self, closure: Callable[[], Any], params: list[Tensor]) -> tuple[Any, np.ndarray]:
@@ -103,13 +104,13 @@ class Newton(Optimizer):
         """One Newton step; ``closure`` must zero nothing itself, recompute the loss and call
         ``backward()``.  Returns the loss at the parameters before the step."""
         if closure is None:
-            raise KisonetTypeError("Newton.step needs a closure that recomputes the loss and calls backward()")
+            raise KisonetTypeError(tr("Newton.step needs a closure that recomputes the loss and calls backward()"))
         group = self.param_groups[0]
         params = group["params"]
         H = self.hessian(closure)
         loss, g = self._gradient(closure, params)
         if not np.all(np.isfinite(g)) or not np.all(np.isfinite(H)):
-            raise NumericalError("Newton: the gradient or Hessian contains NaN or Inf")
+            raise NumericalError(tr("Newton: the gradient or Hessian contains NaN or Inf"))
         delta = group["damping"]
         if group["diagonal"]:
             diag = np.diagonal(H) + delta

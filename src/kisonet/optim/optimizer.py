@@ -27,6 +27,7 @@ import numpy as np
 from .. import allocator, backend
 from ..autograd import Tensor, enable_grad, no_grad
 from ..errors import KisonetTypeError, KisonetValueError, closest
+from ..i18n import tr
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 
@@ -53,19 +54,19 @@ def check_number(
 ) -> None:
     """Raise ``KisonetValueError`` unless ``low <= value`` (``<`` when strict) and ``value < high``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise KisonetValueError(f"{owner}: {name} must be a number, got {value!r}")
+        raise KisonetValueError(tr("{0}: {1} must be a number, got {2!r}", owner, name, value))
     v = float(value)
     if math.isnan(v):
-        raise KisonetValueError(f"{owner}: {name} must be a number, got nan")
+        raise KisonetValueError(tr("{0}: {1} must be a number, got nan", owner, name))
     if strict and not v > low:
-        raise KisonetValueError(f"{owner}: {name} must be > {low:g}, got {value!r}")
+        raise KisonetValueError(tr("{0}: {1} must be > {2:g}, got {3!r}", owner, name, low, value))
     if not strict and not v >= low:
-        raise KisonetValueError(f"{owner}: {name} must be >= {low:g}, got {value!r}")
+        raise KisonetValueError(tr("{0}: {1} must be >= {2:g}, got {3!r}", owner, name, low, value))
     if high is not None:
         if high_strict and not v < high:
-            raise KisonetValueError(f"{owner}: {name} must be < {high:g}, got {value!r}")
+            raise KisonetValueError(tr("{0}: {1} must be < {2:g}, got {3!r}", owner, name, high, value))
         if not high_strict and not v <= high:
-            raise KisonetValueError(f"{owner}: {name} must be <= {high:g}, got {value!r}")
+            raise KisonetValueError(tr("{0}: {1} must be <= {2:g}, got {3!r}", owner, name, high, value))
 
 
 def check_choice(owner: str, name: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -73,7 +74,14 @@ def check_choice(owner: str, name: str, value: Any, choices: tuple[str, ...]) ->
     if isinstance(value, str) and value in choices:
         return value
     raise KisonetValueError(
-        f"{owner}: unknown {name} {value!r}{closest(str(value), choices)}; choose from: {', '.join(choices)}"
+        tr(
+            "{0}: unknown {1} {2!r}{3}; choose from: {4}",
+            owner,
+            name,
+            value,
+            closest(str(value), choices),
+            ", ".join(choices),
+        )
     )
 
 
@@ -106,12 +114,14 @@ class Optimizer:
         allocator.apply_default()
         if isinstance(params, Tensor):
             raise KisonetTypeError(
-                f"{type(self).__name__}: params must be an iterable of tensors or dicts, got a single Tensor "
-                "(wrap it in a list)"
+                tr(
+                    "{0}: params must be an iterable of tensors or dicts, got a single Tensor (wrap it in a list)",
+                    type(self).__name__,
+                )
             )
         groups = list(params)
         if not groups:
-            raise KisonetValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise KisonetValueError(tr("{0}: got an empty parameter list", type(self).__name__))
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for g in groups:
@@ -134,12 +144,12 @@ class Optimizer:
         """Add a group of parameters with its own hyper-parameters (e.g. a new head to fine-tune)."""
         if not isinstance(param_group, dict):
             raise KisonetTypeError(
-                f"{type(self).__name__}: a param group must be a dict, got {type(param_group).__name__}"
+                tr("{0}: a param group must be a dict, got {1}", type(self).__name__, type(param_group).__name__)
             )
         group = dict(param_group)
         if "params" not in group:
             raise KisonetValueError(
-                f"{type(self).__name__}: a param group needs a 'params' entry, got keys {sorted(group)}"
+                tr("{0}: a param group needs a 'params' entry, got keys {1}", type(self).__name__, sorted(group))
             )
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
@@ -149,14 +159,18 @@ class Optimizer:
             params = [p for _, p in params]
         for p in params:
             if not isinstance(p, Tensor):
-                raise KisonetTypeError(f"{type(self).__name__}: can only optimize Tensors, got {type(p).__name__}")
+                raise KisonetTypeError(
+                    tr("{0}: can only optimize Tensors, got {1}", type(self).__name__, type(p).__name__)
+                )
             if p.dtype.kind != "f":
-                raise KisonetTypeError(f"{type(self).__name__}: can only optimize float tensors, got dtype {p.dtype}")
+                raise KisonetTypeError(
+                    tr("{0}: can only optimize float tensors, got dtype {1}", type(self).__name__, p.dtype)
+                )
         group["params"] = params
         for k, v in self.defaults.items():
             if v is required and k not in group:
                 raise KisonetValueError(
-                    f"{type(self).__name__}: parameter group didn't specify a value of required {k!r}"
+                    tr("{0}: parameter group didn't specify a value of required {1!r}", type(self).__name__, k)
                 )
             group.setdefault(k, v)
         for k in list(group):
@@ -164,7 +178,9 @@ class Optimizer:
                 group[k] = _plain(group[k])
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params) or any(id(p) in seen for p in params):
-            raise KisonetValueError(f"{type(self).__name__}: a parameter appears in more than one place in the groups")
+            raise KisonetValueError(
+                tr("{0}: a parameter appears in more than one place in the groups", type(self).__name__)
+            )
         self._check_group(group)
         self.param_groups.append(group)
 
@@ -199,7 +215,12 @@ class Optimizer:
                     grad = p.grad
                     if grad.shape != p.shape:
                         raise KisonetValueError(
-                            f"{type(self).__name__}: gradient of shape {grad.shape} for a parameter of shape {p.shape}"
+                            tr(
+                                "{0}: gradient of shape {1} for a parameter of shape {2}",
+                                type(self).__name__,
+                                grad.shape,
+                                p.shape,
+                            )
                         )
                     if grad.dtype != p.dtype:
                         grad = grad.astype(p.dtype)
@@ -272,38 +293,61 @@ class Optimizer:
             saved_groups = state_dict["param_groups"]
             saved_state = state_dict["state"]
         except (KeyError, TypeError) as e:
-            raise KisonetValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'") from e
+            raise KisonetValueError(
+                tr("{0}.load_state_dict: expected a dict with 'state' and 'param_groups'", name)
+            ) from e
         saved_class = state_dict.get("optimizer") if isinstance(state_dict, dict) else None
         if saved_class is not None and saved_class != name:
             raise KisonetValueError(
-                f"{name}.load_state_dict: the state belongs to the {saved_class} optimizer, not {name}; "
-                f"its statistics mean something else (build {saved_class} to resume it)"
+                tr(
+                    (
+                        "{0}.load_state_dict: the state belongs to the {1} optimizer, not {0}; its "
+                        "statistics mean something else (build {1} to resume it)"
+                    ),
+                    name,
+                    saved_class,
+                )
             )
         if not isinstance(saved_groups, list) or not isinstance(saved_state, dict):
-            raise KisonetValueError(f"{name}.load_state_dict: 'param_groups' must be a list and 'state' a dict")
+            raise KisonetValueError(tr("{0}.load_state_dict: 'param_groups' must be a list and 'state' a dict", name))
         if saved_class is None:  # a state saved before the class was recorded: compare the hyper-parameters
             for saved in saved_groups:
                 if not isinstance(saved, dict):
-                    raise KisonetValueError(f"{name}.load_state_dict: each parameter group must be a dict")
+                    raise KisonetValueError(tr("{0}.load_state_dict: each parameter group must be a dict", name))
                 skip = {"params", "param_names", "initial_lr"}  # initial_lr: added by a scheduler
                 ours = set(self.param_groups[0]) - skip if self.param_groups else set()
                 theirs = set(saved) - skip
                 if theirs - ours and ours - theirs:
                     raise KisonetValueError(
-                        f"{name}.load_state_dict: the state's hyper-parameters ({', '.join(sorted(theirs - ours))}) "
-                        f"are not {name}'s: it belongs to another optimizer"
+                        tr(
+                            (
+                                "{0}.load_state_dict: the state's hyper-parameters ({1}) are not {0}'s: it "
+                                "belongs to another optimizer"
+                            ),
+                            name,
+                            ", ".join(sorted(theirs - ours)),
+                        )
                     )
         if len(saved_groups) != len(self.param_groups):
             raise KisonetValueError(
-                f"{name}.load_state_dict: the state has {len(saved_groups)} parameter groups, "
-                f"the optimizer {len(self.param_groups)}"
+                tr(
+                    "{0}.load_state_dict: the state has {1} parameter groups, the optimizer {2}",
+                    name,
+                    len(saved_groups),
+                    len(self.param_groups),
+                )
             )
         by_index: dict[int, Tensor] = {}
         for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups, strict=False)):
             if len(saved["params"]) != len(group["params"]):
                 raise KisonetValueError(
-                    f"{name}.load_state_dict: group {i} has {len(saved['params'])} parameters in the state, "
-                    f"{len(group['params'])} in the optimizer"
+                    tr(
+                        "{0}.load_state_dict: group {1} has {2} parameters in the state, {3} in the optimizer",
+                        name,
+                        i,
+                        len(saved["params"]),
+                        len(group["params"]),
+                    )
                 )
             for idx, p in zip(saved["params"], group["params"], strict=False):
                 by_index[int(idx)] = p
@@ -311,14 +355,20 @@ class Optimizer:
         for key, entries in saved_state.items():
             p = by_index.get(int(key))
             if p is None:
-                raise KisonetValueError(f"{name}.load_state_dict: state for unknown parameter index {key}")
+                raise KisonetValueError(tr("{0}.load_state_dict: state for unknown parameter index {1}", name, key))
             st = {}
             for k, v in entries.items():
                 if isinstance(v, np.ndarray) and v.ndim > 0:
                     if v.shape != p.shape:
                         raise KisonetValueError(
-                            f"{name}.load_state_dict: state {k!r} of parameter {key} has shape {v.shape}, "
-                            f"the parameter {p.shape}"
+                            tr(
+                                "{0}.load_state_dict: state {1!r} of parameter {2} has shape {3}, the parameter {4}",
+                                name,
+                                k,
+                                key,
+                                v.shape,
+                                p.shape,
+                            )
                         )
                     st[k] = np.array(v, dtype=p.dtype, copy=True)
                 elif isinstance(v, np.ndarray | np.generic):

@@ -21,6 +21,7 @@ import inspect
 from typing import Any
 
 from ..errors import KisonetValueError
+from ..i18n import tr
 from ..registry import Entry, Registry
 from .adam import AdaBelief, Adam, AdamW
 from .adaptive import Adadelta, Adagrad, RMSprop
@@ -91,10 +92,15 @@ def check_momentum(name: str, momentum: float | None) -> float:
     if arg is None and momentum:
         having = [e.name for e in OPTIMIZERS.entries() if _meta(e, "momentum_arg") and _meta(e, "train", True)]
         raise KisonetValueError(
-            f"the {entry.name} optimizer has no momentum option; use it with {', '.join(having[:-1])} or {having[-1]}"
+            tr(
+                "the {0} optimizer has no momentum option; use it with {1} or {2}",
+                entry.name,
+                ", ".join(having[:-1]),
+                having[-1],
+            )
         )
     if _meta(entry, "fixed", {}).get("nesterov") and not momentum > 0:
-        raise KisonetValueError(f"{entry.name} needs a momentum > 0, got {momentum:g}")
+        raise KisonetValueError(tr("{0} needs a momentum > 0, got {1:g}", entry.name, momentum))
     return float(momentum)
 
 
@@ -125,14 +131,19 @@ def make_optimizer(
             from ..errors import closest
 
             raise KisonetValueError(
-                f"the {entry.name} optimizer has no option {key!r}{closest(key, allowed)}; "
-                f"its options: {', '.join(allowed)}"
+                tr(
+                    "the {0} optimizer has no option {1!r}{2}; its options: {3}",
+                    entry.name,
+                    key,
+                    closest(key, allowed),
+                    ", ".join(allowed),
+                )
             )
     kwargs: dict[str, Any] = dict(_meta(entry, "fixed", {}))
     kwargs.update(options)
     lr = _meta(entry, "default_lr") if lr is None else lr
     if lr is None:
-        raise KisonetValueError(f"the {entry.name} optimizer needs an lr (it has no default)")
+        raise KisonetValueError(tr("the {0} optimizer needs an lr (it has no default)", entry.name))
     if momentum is not None or _meta(entry, "default_momentum") is not None:
         m = check_momentum(entry.name, momentum)
         if _meta(entry, "momentum_arg"):

@@ -9,6 +9,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor
 from ..errors import KisonetValueError
+from ..i18n import tr
 from .optimizer import Optimizer, ParamsT, check_number, required
 
 
@@ -59,8 +60,12 @@ class SGD(Optimizer):
         super()._check_group(group)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise KisonetValueError(
-                f"{type(self).__name__}: nesterov momentum requires momentum > 0 and dampening = 0, "
-                f"got momentum={group['momentum']}, dampening={group['dampening']}"
+                tr(
+                    "{0}: nesterov momentum requires momentum > 0 and dampening = 0, got momentum={1}, dampening={2}",
+                    type(self).__name__,
+                    group["momentum"],
+                    group["dampening"],
+                )
             )
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:

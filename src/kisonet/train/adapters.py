@@ -23,6 +23,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..backend import get_default_dtype
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError
+from ..i18n import tr
 from .numerics import check_finite_inputs
 
 __all__ = [
@@ -64,10 +65,10 @@ def length(a: Any, what: str) -> int:
     if isinstance(a, dict):
         lens = {k: len(v) for k, v in a.items()}
         if len(set(lens.values())) != 1:
-            raise ShapeError(f"Trainer: the {what} arrays have different lengths {lens}")
+            raise ShapeError(tr("Trainer: the {0} arrays have different lengths {1}", what, lens))
         return next(iter(lens.values()))
     if np.ndim(a) == 0:
-        raise ShapeError(f"Trainer: the {what} is a scalar; give an array with one row per sample")
+        raise ShapeError(tr("Trainer: the {0} is a scalar; give an array with one row per sample", what))
     return int(np.shape(a)[0])
 
 
@@ -84,11 +85,14 @@ def as_array(a: Any, target: bool = False) -> Any:
         a = np.asarray(a)
     except ValueError as e:  # ragged nested lists
         what = "targets" if target else "inputs"
-        raise KisonetValueError(f"Trainer: cannot make an array of the {what}: {e}") from None
+        raise KisonetValueError(tr("Trainer: cannot make an array of the {0}: {1}", what, e)) from None
     if a.dtype.kind not in "fiub":
         raise KisonetTypeError(
-            f"Trainer: the {'targets' if target else 'inputs'} have dtype {a.dtype}; numbers are needed "
-            "(float, int or bool arrays)"
+            tr(
+                "Trainer: the {0} have dtype {1}; numbers are needed (float, int or bool arrays)",
+                "targets" if target else "inputs",
+                a.dtype,
+            )
         )
     if a.dtype.kind == "f" and a.dtype != get_default_dtype():
         return a.astype(get_default_dtype())
@@ -109,9 +113,9 @@ class PackedDataset:
     def __init__(self, X: Any, y: Any, w: np.ndarray | None = None) -> None:
         n = length(X, "input")
         if y is not None and length(y, "target") != n:
-            raise ShapeError(f"Trainer: X has {n} samples but y has {length(y, 'target')}")
+            raise ShapeError(tr("Trainer: X has {0} samples but y has {1}", n, length(y, "target")))
         if w is not None and w.shape != (n,):
-            raise ShapeError(f"Trainer: sample_weight has shape {w.shape}, expected ({n},)")
+            raise ShapeError(tr("Trainer: sample_weight has shape {0}, expected ({1},)", w.shape, n))
         self.X, self.y, self.w = X, y, w
         self.n = n
 
@@ -163,18 +167,29 @@ def train_pair(train: Any, y: Any, where: str = "Trainer.fit") -> Any:
     if y is None:
         if isinstance(train, (np.ndarray, Tensor, dict)):
             raise KisonetValueError(
-                f"{where}: got inputs without targets; call fit(X, y) or fit((X, y)) "
-                "(an autoencoder's targets are its inputs: fit(X, X))"
+                tr(
+                    (
+                        "{0}: got inputs without targets; call fit(X, y) or fit((X, y)) (an "
+                        "autoencoder's targets are its inputs: fit(X, X))"
+                    ),
+                    where,
+                )
             )
         return train
     if isinstance(train, (np.ndarray, Tensor, list, dict)):
         return (train, y)
     if _holds_targets(train):
         raise KisonetValueError(
-            f"{where}: y is given but the first argument ({type(train).__name__}) already holds the "
-            "targets; pass validation data as val=(X_val, y_val)"
+            tr(
+                (
+                    "{0}: y is given but the first argument ({1}) already holds the targets; pass "
+                    "validation data as val=(X_val, y_val)"
+                ),
+                where,
+                type(train).__name__,
+            )
         )
-    raise KisonetTypeError(f"{where}: X must be an array or a dict of arrays, got {type(train).__name__}")
+    raise KisonetTypeError(tr("{0}: X must be an array or a dict of arrays, got {1}", where, type(train).__name__))
 
 
 def is_loader(data: Any) -> bool:
@@ -196,9 +211,9 @@ def unpack(batch: Any, packed: bool) -> tuple[Any, Any, Any]:
             return batch[0], batch[1], None
         if len(batch) == 3:
             return batch[0], batch[1], batch[2]
+    length = tr(" of length {0}", len(batch)) if hasattr(batch, "__len__") else ""
     raise KisonetTypeError(
-        f"Trainer: a batch must be (x, y) or (x, y, sample_weight), got {type(batch).__name__}"
-        + (f" of length {len(batch)}" if hasattr(batch, "__len__") else "")
+        tr("Trainer: a batch must be (x, y) or (x, y, sample_weight), got {0}{1}", type(batch).__name__, length)
     )
 
 
@@ -231,8 +246,11 @@ def normalise_weights(sample_weight: Any) -> np.ndarray | None:
     w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
     if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
         raise KisonetValueError(
-            f"Trainer: sample_weight must be finite, >= 0 and not all zero "
-            f"(min {w.min() if w.size else 'n/a'}, sum {w.sum()})"
+            tr(
+                "Trainer: sample_weight must be finite, >= 0 and not all zero (min {0}, sum {1})",
+                w.min() if w.size else "n/a",
+                w.sum(),
+            )
         )
     return (w * (w.size / w.sum())).astype(get_default_dtype())
 
@@ -265,13 +283,17 @@ def make_batches(
     if is_loader(data):
         if w is not None:
             raise KisonetValueError(
-                "Trainer: sample_weight needs arrays or a dataset, not a DataLoader "
-                "(let the loader yield (x, y, weight) batches instead)"
+                tr(
+                    "Trainer: sample_weight needs arrays or a dataset, not a DataLoader (let the "
+                    "loader yield (x, y, weight) batches instead)"
+                )
             )
         if transform is not None:
             raise KisonetValueError(
-                "Trainer.fit: transform= applies to loaders the Trainer builds; "
-                "pass it to your DataLoader(transform=...) instead"
+                tr(
+                    "Trainer.fit: transform= applies to loaders the Trainer builds; pass it to your "
+                    "DataLoader(transform=...) instead"
+                )
             )
         # A loader the Trainer built itself (trainer.train_loader) yields packed batches.
         return Batches(data, isinstance(getattr(data, "dataset", None), (PackedDataset, WeightedDataset)))
@@ -280,11 +302,11 @@ def make_batches(
         ds: Any = PackedDataset(as_array(xy[0]), as_array(xy[1], target=True), w)
     elif hasattr(data, "__len__") and hasattr(data, "__getitem__"):
         if w is not None and len(w) != len(data):
-            raise ShapeError(f"Trainer: sample_weight has {len(w)} entries for {len(data)} samples")
+            raise ShapeError(tr("Trainer: sample_weight has {0} entries for {1} samples", len(w), len(data)))
         ds = WeightedDataset(data, w)
     else:
         raise KisonetTypeError(
-            f"Trainer: {what} data must be (X, y), a dataset or a DataLoader, got {type(data).__name__}"
+            tr("Trainer: {0} data must be (X, y), a dataset or a DataLoader, got {1}", what, type(data).__name__)
         )
     loader = DataLoader(
         ds, batch_size=batch_size, shuffle=shuffle, transform=transform, seed=seed, merge_last=merge_last

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetValueError, ShapeError
+from ..i18n import tr
 
 __all__ = ["LinearRegression", "polynomial_fit", "polynomial_predict", "polynomial_features"]
 
@@ -33,11 +34,11 @@ def _as_2d(X: Any, who: str) -> np.ndarray:
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2:
-        raise ShapeError(f"{who}: X must be (n_samples, n_features), got shape {X.shape}")
+        raise ShapeError(tr("{0}: X must be (n_samples, n_features), got shape {1}", who, X.shape))
     if X.shape[0] == 0:
-        raise KisonetValueError(f"{who}: X has no samples")
+        raise KisonetValueError(tr("{0}: X has no samples", who))
     if not np.all(np.isfinite(X)):
-        raise KisonetValueError(f"{who}: X contains NaN or Inf")
+        raise KisonetValueError(tr("{0}: X contains NaN or Inf", who))
     return X
 
 
@@ -74,7 +75,7 @@ class LinearRegression:
 
     def __init__(self, fit_intercept: bool = True, alpha: float = 0.0) -> None:
         if not isinstance(alpha, (int, float, np.floating)) or not alpha >= 0:
-            raise KisonetValueError(f"LinearRegression: alpha must be >= 0, got {alpha!r}")
+            raise KisonetValueError(tr("LinearRegression: alpha must be >= 0, got {0!r}", alpha))
         self.fit_intercept = bool(fit_intercept)
         self.alpha = float(alpha)
 
@@ -82,9 +83,9 @@ class LinearRegression:
         X = _as_2d(X, "LinearRegression.fit")
         y = np.asarray(getattr(y, "data", y), dtype=np.float64)
         if y.shape[0] != X.shape[0]:
-            raise ShapeError(f"LinearRegression.fit: X has {X.shape[0]} samples but y has shape {y.shape}")
+            raise ShapeError(tr("LinearRegression.fit: X has {0} samples but y has shape {1}", X.shape[0], y.shape))
         if not np.all(np.isfinite(y)):
-            raise KisonetValueError("LinearRegression.fit: y contains NaN or Inf")
+            raise KisonetValueError(tr("LinearRegression.fit: y contains NaN or Inf"))
         Y = y.reshape(y.shape[0], -1)
         if self.fit_intercept:
             xm, ym = X.mean(axis=0), Y.mean(axis=0)
@@ -104,11 +105,11 @@ class LinearRegression:
 
     def predict(self, X: Any) -> np.ndarray:
         if not hasattr(self, "coef_"):
-            raise KisonetValueError("LinearRegression.predict: call fit() first")
+            raise KisonetValueError(tr("LinearRegression.predict: call fit() first"))
         X = _as_2d(X, "LinearRegression.predict")
         if X.shape[1] != self.n_features_in_:
             raise ShapeError(
-                f"LinearRegression.predict: fitted on {self.n_features_in_} features, got X of shape {X.shape}"
+                tr("LinearRegression.predict: fitted on {0} features, got X of shape {1}", self.n_features_in_, X.shape)
             )
         return X @ self.coef_.T + self.intercept_
 
@@ -136,15 +137,15 @@ def polynomial_fit(x: Any, y: Any, degree: int, alpha: float = 0.0) -> np.ndarra
     Vandermonde matrix, which stays accurate where the normal equation would not.
     """
     if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 0:
-        raise KisonetValueError(f"polynomial_fit: degree must be an int >= 0, got {degree!r}")
+        raise KisonetValueError(tr("polynomial_fit: degree must be an int >= 0, got {0!r}", degree))
     if not isinstance(alpha, (int, float, np.floating)) or not alpha >= 0:
-        raise KisonetValueError(f"polynomial_fit: alpha must be >= 0, got {alpha!r}")
+        raise KisonetValueError(tr("polynomial_fit: alpha must be >= 0, got {0!r}", alpha))
     V = polynomial_features(x, int(degree))
     t = np.asarray(getattr(y, "data", y), dtype=np.float64).reshape(-1)
     if t.shape[0] != V.shape[0]:
-        raise ShapeError(f"polynomial_fit: x has {V.shape[0]} points but y has {t.shape[0]}")
+        raise ShapeError(tr("polynomial_fit: x has {0} points but y has {1}", V.shape[0], t.shape[0]))
     if not (np.all(np.isfinite(V)) and np.all(np.isfinite(t))):
-        raise KisonetValueError("polynomial_fit: x or y contains NaN or Inf")
+        raise KisonetValueError(tr("polynomial_fit: x or y contains NaN or Inf"))
     if alpha:
         V = np.vstack([V, np.sqrt(alpha) * np.eye(V.shape[1])])
         t = np.concatenate([t, np.zeros(V.shape[1])])

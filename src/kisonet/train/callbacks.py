@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import KisonetValueError, NumericalError, unknown_name
-from ..i18n import gettext
+from ..i18n import gettext, tr
 
 if TYPE_CHECKING:  # pragma: no cover
     from .trainer import Trainer
@@ -136,7 +136,7 @@ class LambdaCallback(Callback):
         self.order = int(order)
         for name, fn in hooks.items():
             if name not in HOOKS:
-                raise unknown_name("callback hook", name, HOOKS)
+                raise unknown_name(tr("callback hook"), name, HOOKS)
             setattr(self, name, fn)
         self._hooks = set(hooks)
 
@@ -163,7 +163,7 @@ def callback_overrides(cb: Any, hook: str) -> bool:
 
 def _resolve_mode(monitor: str, mode: str) -> str:
     if mode not in ("auto", "min", "max"):
-        raise unknown_name("mode", mode, ("auto", "min", "max"))
+        raise unknown_name(tr("mode"), mode, ("auto", "min", "max"))
     if mode != "auto":
         return mode
     # Scores where larger is better; everything else (loss, errors) is minimised.
@@ -174,7 +174,7 @@ def _resolve_mode(monitor: str, mode: str) -> str:
 
 def _monitored(logs: dict[str, Any], monitor: str, who: str) -> float:
     if monitor not in logs:
-        raise unknown_name(f"{who} monitor", monitor, logs.keys())
+        raise unknown_name(tr("{0} monitor", who), monitor, logs.keys())
     return float(logs[monitor])
 
 
@@ -233,16 +233,16 @@ class EarlyStopping(Callback):
         criterion: str = "patience",
     ) -> None:
         if criterion not in ("patience", "increases"):
-            raise unknown_name("EarlyStopping criterion", criterion, ("patience", "increases"))
+            raise unknown_name(tr("EarlyStopping criterion"), criterion, ("patience", "increases"))
         if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
-            raise KisonetValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
+            raise KisonetValueError(tr("EarlyStopping: patience must be an int >= 0, got {0!r}", patience))
         if criterion == "increases" and patience < 1:
-            raise KisonetValueError("EarlyStopping: criterion='increases' needs patience >= 1 (increases in a row)")
+            raise KisonetValueError(tr("EarlyStopping: criterion='increases' needs patience >= 1 (increases in a row)"))
         self.criterion = criterion
         if isinstance(check_every, bool) or not isinstance(check_every, (int, np.integer)) or check_every < 1:
-            raise KisonetValueError(f"EarlyStopping: check_every must be an int >= 1, got {check_every!r}")
+            raise KisonetValueError(tr("EarlyStopping: check_every must be an int >= 1, got {0!r}", check_every))
         if not isinstance(min_delta, (int, float)) or min_delta < 0 or math.isnan(min_delta):
-            raise KisonetValueError(f"EarlyStopping: min_delta must be >= 0, got {min_delta!r}")
+            raise KisonetValueError(tr("EarlyStopping: min_delta must be >= 0, got {0!r}", min_delta))
         self._tracker = _Monitor(monitor, mode, min_delta)
         self.monitor = monitor
         self.mode = self._tracker.mode
@@ -351,7 +351,7 @@ class ModelCheckpoint(Callback):
         every: int = 1,
     ) -> None:
         if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
-            raise KisonetValueError(f"ModelCheckpoint: every must be an int >= 1, got {every!r}")
+            raise KisonetValueError(tr("ModelCheckpoint: every must be an int >= 1, got {0!r}", every))
         self.path = os.fspath(path)
         self._tracker = _Monitor(monitor, mode, 0.0)
         self.monitor = monitor
@@ -377,8 +377,12 @@ class ModelCheckpoint(Callback):
         bad = nonfinite_parameters(trainer.model)
         if bad:  # a checkpoint is only ever a good one: the previous file stays
             raise NumericalError(
-                f"ModelCheckpoint: not saving epoch {epoch + 1}: {describe_nonfinite(bad)}; "
-                f"the last good checkpoint is {self.last_path!r}"
+                tr(
+                    "ModelCheckpoint: not saving epoch {0}: {1}; the last good checkpoint is {2!r}",
+                    epoch + 1,
+                    describe_nonfinite(bad),
+                    self.last_path,
+                )
             )
         path = self.path.format(epoch=epoch + 1, **logs)
         obj = trainer.model.state_dict() if self.save_weights_only else trainer.state_dict()
@@ -441,7 +445,7 @@ class LRSchedulerCallback(Callback):
 
     def __init__(self, scheduler: Any, interval: str = "epoch", monitor: str = "val_loss") -> None:
         if interval not in ("epoch", "step"):
-            raise unknown_name("scheduler interval", interval, ("epoch", "step"))
+            raise unknown_name(tr("scheduler interval"), interval, ("epoch", "step"))
         self.scheduler = scheduler
         self.interval = interval
         self.monitor = monitor
@@ -473,7 +477,7 @@ class TerminateOnNaN(Callback):
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
         for k, v in logs.items():
             if isinstance(v, float) and not math.isfinite(v) and k != "epoch_seconds":
-                raise NumericalError(f"epoch {epoch + 1}: {k} is {v}; training stopped")
+                raise NumericalError(tr("epoch {0}: {1} is {2}; training stopped", epoch + 1, k, v))
 
 
 class LayerGradNorms(Callback):

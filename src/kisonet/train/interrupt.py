@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
+from ..i18n import tr
+
 __all__ = ["CHECKPOINT_KIND", "GracefulInterrupt"]
 
 #: ``kind`` of the checkpoint files ``kisonet train`` writes (``kn.load(path, kind=...)``).
@@ -61,7 +63,7 @@ class GracefulInterrupt:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.signal is not None:
-            raise KeyboardInterrupt(f"second {name}: aborting without a checkpoint")
+            raise KeyboardInterrupt(tr("second {0}: aborting without a checkpoint", name))
         self.signal = name
         self.trainer.interrupt_training = True
         self.notify(

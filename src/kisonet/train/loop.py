@@ -24,6 +24,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..errors import KisonetValueError, NumericalError
+from ..i18n import tr
 from .adapters import batch_size_of, output_array, to_input, unpack
 from .numerics import check_finite_inputs, describe_nonfinite, grad_norm, nonfinite_parameters
 
@@ -105,27 +106,42 @@ class TrainLoop:
             norms.append(n)
         if bad_param is None and math.isfinite(loss_value):
             return math.hypot(*norms)
-        where = f"epoch {epoch + 1}, step {step + 1} (global step {self.trainer.global_step + 1})"
+        where = tr("epoch {0}, step {1} (global step {2})", epoch + 1, step + 1, self.trainer.global_step + 1)
         bad_now = nonfinite_parameters(self.named_params)
         if bad_now:
             # The loss is NaN because an earlier update already broke the parameters.
             raise NumericalError(
-                f"non-finite loss ({loss_value}) at {where}: the previous update made the parameters "
-                f"non-finite ({describe_nonfinite(bad_now)}). Training stopped; try a smaller learning rate "
-                "or gradient clipping."
+                tr(
+                    (
+                        "non-finite loss ({0}) at {1}: the previous update made the parameters "
+                        "non-finite ({2}). Training stopped; try a smaller learning rate or gradient "
+                        "clipping."
+                    ),
+                    loss_value,
+                    where,
+                    describe_nonfinite(bad_now),
+                )
             )
         if bad_param is not None:
             name, g = bad_param
             n_nan, n_inf = int(np.isnan(g).sum()), int(np.isinf(g).sum())
-            msg = (
-                f"non-finite gradient at {where}: parameter {name!r} (shape {g.shape}) has "
-                f"{n_nan} NaN and {n_inf} Inf entries; loss = {loss_value}"
+            msg = tr(
+                "non-finite gradient at {0}: parameter {1!r} (shape {2}) has {3} NaN and {4} Inf entries; loss = {5}",
+                where,
+                name,
+                g.shape,
+                n_nan,
+                n_inf,
+                loss_value,
             )
         else:
-            msg = f"non-finite loss ({loss_value}) at {where}"
+            msg = tr("non-finite loss ({0}) at {1}", loss_value, where)
         raise NumericalError(
-            msg + ". Training stopped before the update (parameters are those of the last good step); "
-            "try a smaller learning rate, gradient clipping or checking the inputs for NaN."
+            tr(
+                "{0}. Training stopped before the update (parameters are those of the last good step); "
+                "try a smaller learning rate, gradient clipping or checking the inputs for NaN.",
+                msg,
+            )
         )
 
     def check_parameters(self, epoch: int, step: int) -> None:
@@ -134,10 +150,17 @@ class TrainLoop:
         bad = nonfinite_parameters(self.named_params)
         if bad:
             raise NumericalError(
-                f"non-finite parameters after the update of epoch {epoch + 1}, step {step} "
-                f"(global step {self.trainer.global_step}): {describe_nonfinite(bad)}. The update diverged; "
-                "training stopped and nothing of this epoch was saved; try a smaller learning rate "
-                "or gradient clipping."
+                tr(
+                    (
+                        "non-finite parameters after the update of epoch {0}, step {1} (global step "
+                        "{2}): {3}. The update diverged; training stopped and nothing of this epoch was "
+                        "saved; try a smaller learning rate or gradient clipping."
+                    ),
+                    epoch + 1,
+                    step,
+                    self.trainer.global_step,
+                    describe_nonfinite(bad),
+                )
             )
 
     def clip(self, norm: float) -> None:
@@ -194,46 +217,46 @@ class TrainLoop:
         ``trainer.interrupt_training`` stopped it after a step (the running sums stay in
         :attr:`progress` and go into the resume state, so the epoch can be finished later).
         """
-        tr = self.trainer
-        model, opt, objective = tr.model, tr.optimizer, tr.objective
+        trainer = self.trainer
+        model, opt, objective = trainer.model, trainer.optimizer, trainer.objective
         model.train()
-        batch_begin = tr._hooks("on_batch_begin")
-        batch_end = tr._hooks("on_batch_end")
-        backward_end = tr._hooks("on_backward_end")
-        step_end = tr._hooks("on_step_end")
-        sched_step = tr.scheduler is not None and tr.scheduler_interval == "step"
+        batch_begin = trainer._hooks("on_batch_begin")
+        batch_end = trainer._hooks("on_batch_end")
+        backward_end = trainer._hooks("on_backward_end")
+        step_end = trainer._hooks("on_step_end")
+        sched_step = trainer.scheduler is not None and trainer.scheduler_interval == "step"
         acc = self.progress
         if acc is None:
-            acc = self.progress = EpochProgress(tr.lr)
+            acc = self.progress = EpochProgress(trainer.lr)
             for _, _, m in self.metrics or ():
                 m.reset()
         metrics = self.metrics
-        nb = tr.num_train_batches
+        nb = trainer.num_train_batches
         t0 = time.perf_counter()
         for batch in loader:
             step = acc.step
             xb, yb, wb = unpack(batch, packed)
             logs: dict[str, Any] = {}
             for h in batch_begin:
-                h(tr, step, logs)
+                h(trainer, step, logs)
             out = model(to_input(xb))
             loss, parts = objective.loss(out, yb, wb)
-            if tr.regularizer is not None:
-                loss = loss + tr.regularizer(model)
+            if trainer.regularizer is not None:
+                loss = loss + trainer.regularizer(model)
             opt.zero_grad()
             loss.backward()
             for h in backward_end:
-                h(tr)
+                h(trainer)
             lv = float(loss._data)
             norm = self.guard(lv, epoch, step)
-            if tr.grad_clip is not None:
+            if trainer.grad_clip is not None:
                 self.clip(norm)
             opt.step()
             for h in step_end:
-                h(tr)
+                h(trainer)
             if sched_step:
-                tr.scheduler.step()
-            tr.global_step += 1
+                trainer.scheduler.step()
+            trainer.global_step += 1
             n = batch_size_of(yb, xb)
             acc.step = step + 1
             acc.loss_sum += lv * n
@@ -248,8 +271,8 @@ class TrainLoop:
                 logs["loss"] = lv
                 logs["size"] = n
                 for h in batch_end:
-                    h(tr, step, logs)
-            if tr.interrupt_training and (nb is None or acc.step < nb):
+                    h(trainer, step, logs)
+            if trainer.interrupt_training and (nb is None or acc.step < nb):
                 acc.seconds += time.perf_counter() - t0
                 self.check_parameters(epoch, acc.step)
                 return None
@@ -257,7 +280,7 @@ class TrainLoop:
         self.progress = None
         self.check_parameters(epoch, acc.step)
         if acc.n_seen == 0:
-            raise KisonetValueError("Trainer: the training loader yielded no batch")
+            raise KisonetValueError(tr("Trainer: the training loader yielded no batch"))
         res = {"train_loss": acc.loss_sum / acc.n_seen}
         for k, v in acc.head_sums.items():
             res[f"train_{k}_loss"] = v / acc.n_seen
@@ -272,8 +295,8 @@ class TrainLoop:
         Inputs or targets with NaN/Inf are refused (KisonetValueError naming ``what``);
         outputs that overflowed give NaN metrics rather than a made-up accuracy.
         """
-        tr = self.trainer
-        model, objective = tr.model, tr.objective
+        trainer = self.trainer
+        model, objective = trainer.model, trainer.objective
         was_training = getattr(model, "training", False)
         model.eval()
         loss_sum, n_seen = 0.0, 0
@@ -308,7 +331,7 @@ class TrainLoop:
         finally:
             model.train(was_training)
         if n_seen == 0:
-            raise KisonetValueError("Trainer: evaluation data yielded no batch")
+            raise KisonetValueError(tr("Trainer: evaluation data yielded no batch"))
         res: dict[str, float] = {}
         if has_loss:
             res["loss"] = loss_sum / n_seen

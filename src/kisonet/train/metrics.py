@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
+from ..i18n import tr
 
 __all__ = [
     "accuracy",
@@ -72,9 +73,11 @@ def _labels_pair(name: str, y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.nd
     t = t.reshape(-1).astype(np.int64, copy=False) if t.dtype.kind != "f" else np.rint(t).reshape(-1).astype(np.int64)
     p = to_labels(y_pred).reshape(-1)
     if t.shape != p.shape:
-        raise ShapeError(f"{name}: y_true has {t.shape[0]} labels but y_pred gives {p.shape[0]} predictions")
+        raise ShapeError(
+            tr("{0}: y_true has {1} labels but y_pred gives {2} predictions", name, t.shape[0], p.shape[0])
+        )
     if t.size == 0:
-        raise KisonetValueError(f"{name}: empty input")
+        raise KisonetValueError(tr("{0}: empty input", name))
     return t, p
 
 
@@ -96,11 +99,11 @@ def top_k_accuracy(y_true: Any, scores: Any, k: int = 5) -> float:
     t = _arr(y_true).reshape(-1).astype(np.int64)
     s = _arr(scores)
     if s.ndim != 2:
-        raise ShapeError(f"top_k_accuracy: scores must be (N, C), got shape {s.shape}")
+        raise ShapeError(tr("top_k_accuracy: scores must be (N, C), got shape {0}", s.shape))
     if s.shape[0] != t.shape[0]:
-        raise ShapeError(f"top_k_accuracy: y_true has {t.shape[0]} labels but scores have {s.shape[0]} rows")
+        raise ShapeError(tr("top_k_accuracy: y_true has {0} labels but scores have {1} rows", t.shape[0], s.shape[0]))
     if k < 1:
-        raise KisonetValueError(f"top_k_accuracy: k must be >= 1, got {k}")
+        raise KisonetValueError(tr("top_k_accuracy: k must be >= 1, got {0}", k))
     return float(np.mean(_topk_hits(t, s, k)))
 
 
@@ -111,8 +114,14 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -
         num_classes = int(max(t.max(), p.max())) + 1
     if t.min() < 0 or p.min() < 0 or t.max() >= num_classes or p.max() >= num_classes:
         raise KisonetValueError(
-            f"confusion_matrix: labels must lie in [0, {num_classes}), got y_true in "
-            f"[{t.min()}, {t.max()}] and y_pred in [{p.min()}, {p.max()}]"
+            tr(
+                "confusion_matrix: labels must lie in [0, {0}), got y_true in [{1}, {2}] and y_pred in [{3}, {4}]",
+                num_classes,
+                t.min(),
+                t.max(),
+                p.min(),
+                p.max(),
+            )
         )
     return np.bincount(t * num_classes + p, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
@@ -122,7 +131,7 @@ _AVERAGES = ("macro", "micro", "weighted", None)
 
 def _prf_from_cm(cm: np.ndarray, average: str | None, zero_division: float = 0.0):
     if average not in _AVERAGES:
-        raise unknown_name("average", str(average), [str(a) for a in _AVERAGES])
+        raise unknown_name(tr("average"), str(average), [str(a) for a in _AVERAGES])
     tp = np.diag(cm).astype(np.float64)
     pred_pos = cm.sum(axis=0).astype(np.float64)
     support = cm.sum(axis=1).astype(np.float64)
@@ -178,9 +187,9 @@ def _reg_pair(name: str, y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarr
         if t.size == p.size:
             p = p.reshape(t.shape)  # (N,) targets against (N, 1) outputs
         else:
-            raise ShapeError(f"{name}: y_true has shape {t.shape} but y_pred has shape {p.shape}")
+            raise ShapeError(tr("{0}: y_true has shape {1} but y_pred has shape {2}", name, t.shape, p.shape))
     if t.size == 0:
-        raise KisonetValueError(f"{name}: empty input")
+        raise KisonetValueError(tr("{0}: empty input", name))
     return t.astype(np.float64, copy=False), p.astype(np.float64, copy=False)
 
 
@@ -299,7 +308,7 @@ class Accuracy(_MeanMetric):
 class TopK(_MeanMetric):
     def __init__(self, k: int, name: str | None = None) -> None:
         if k < 1:
-            raise KisonetValueError(f"top-k accuracy: k must be >= 1, got {k}")
+            raise KisonetValueError(tr("top-k accuracy: k must be >= 1, got {0}", k))
         self.k = k
         super().__init__(name or f"top{k}")
 
@@ -428,7 +437,7 @@ def get_metric(spec: Any) -> Metric:
         m = _TOPK.match(key)
         if m:
             return TopK(int(m.group(1)), name=spec)
-        raise unknown_name("metric", spec, [*METRICS, "top5", "top_k"])
+        raise unknown_name(tr("metric"), spec, [*METRICS, "top5", "top_k"])
     if callable(spec):
         return FunctionMetric(spec)
-    raise KisonetTypeError(f"metric must be a name, a Metric or a callable, got {type(spec).__name__}")
+    raise KisonetTypeError(tr("metric must be a name, a Metric or a callable, got {0}", type(spec).__name__))

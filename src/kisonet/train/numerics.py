@@ -14,6 +14,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..errors import KisonetValueError
+from ..i18n import tr
 from ..nn.utils import l2_norm as grad_norm  # the overflow-safe ||g||_2 (scaled before squaring)
 
 __all__ = ["check_finite_inputs", "describe_nonfinite", "grad_norm", "nonfinite_parameters"]
@@ -48,9 +49,17 @@ def check_finite_inputs(x: Any, what: str, first_row: int = 0) -> None:
     rows = ~np.isfinite(a.reshape(len(a), -1)).all(axis=1) if a.ndim else np.array([True])
     first = int(np.argmax(rows)) + first_row
     raise KisonetValueError(
-        f"{what} hold {int(np.isnan(a).sum())} NaN and {int(np.isinf(a).sum())} Inf values "
-        f"({int(rows.sum())} samples, the first is sample {first}); no loss or accuracy is "
-        "computed from them: remove or impute those samples"
+        tr(
+            (
+                "{0} hold {1} NaN and {2} Inf values ({3} samples, the first is sample {4}); no "
+                "loss or accuracy is computed from them: remove or impute those samples"
+            ),
+            what,
+            int(np.isnan(a).sum()),
+            int(np.isinf(a).sum()),
+            int(rows.sum()),
+            first,
+        )
     )
 
 

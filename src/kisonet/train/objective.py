@@ -19,6 +19,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
+from ..i18n import tr
 from .adapters import output_array, xy_pair
 from .metrics import Metric, get_metric
 
@@ -56,7 +57,7 @@ def resolve_loss(spec: Any) -> Any:
     if isinstance(spec, str):
         key = spec.lower().replace("-", "_")
         if key not in LOSS_NAMES:
-            raise unknown_name("loss", spec, LOSS_NAMES)
+            raise unknown_name(tr("loss"), spec, LOSS_NAMES)
         from ..nn import functional as F  # noqa: N812 - the PyTorch convention
 
         return getattr(F, LOSS_NAMES[key])
@@ -65,13 +66,17 @@ def resolve_loss(spec: Any) -> Any:
         for head, v in spec.items():
             if isinstance(v, tuple):
                 if len(v) != 2:
-                    raise KisonetValueError(f"Trainer: loss for head {head!r} must be fn or (fn, weight), got {v!r}")
+                    raise KisonetValueError(
+                        tr("Trainer: loss for head {0!r} must be fn or (fn, weight), got {1!r}", head, v)
+                    )
                 out[head] = (resolve_loss(v[0]), float(v[1]))
             else:
                 out[head] = (resolve_loss(v), 1.0)
         return out
     if not callable(spec):
-        raise KisonetTypeError(f"Trainer: loss must be a callable, a name or a dict of them, got {type(spec).__name__}")
+        raise KisonetTypeError(
+            tr("Trainer: loss must be a callable, a name or a dict of them, got {0}", type(spec).__name__)
+        )
     return spec
 
 
@@ -102,14 +107,20 @@ def _call_loss(fn: Any, out: Any, y: Any, reduce_none: bool) -> Tensor:
         return fn(out, y, reduction="none")
     except TypeError as e:
         raise KisonetTypeError(
-            f"Trainer: sample_weight needs a loss that accepts reduction='none'; {loss_name(fn)} does not ({e})"
+            tr(
+                "Trainer: sample_weight needs a loss that accepts reduction='none'; {0} does not ({1})",
+                loss_name(fn),
+                e,
+            )
         ) from e
 
 
 def _weighted(per: Tensor, wb: np.ndarray) -> Tensor:
     n = wb.shape[0]
     if per.ndim == 0:
-        raise KisonetValueError("Trainer: the loss returned a scalar for reduction='none'; per-sample losses needed")
+        raise KisonetValueError(
+            tr("Trainer: the loss returned a scalar for reduction='none'; per-sample losses needed")
+        )
     if per.ndim > 1:
         per = per.reshape(n, -1).mean(axis=1)
     return (per * wb.astype(per.dtype, copy=False)).mean()
@@ -133,13 +144,13 @@ class Objective:
         if isinstance(fn, dict):
             if not isinstance(out, dict) or not isinstance(yb, dict):
                 raise KisonetTypeError(
-                    "Trainer: a dict of losses needs a model returning a dict of outputs and dict targets"
+                    tr("Trainer: a dict of losses needs a model returning a dict of outputs and dict targets")
                 )
             total = None
             parts: dict[str, float] = {}
             for head, (f, weight) in fn.items():
                 if head not in out or head not in yb:
-                    raise unknown_name("output head", head, set(out) & set(yb))
+                    raise unknown_name(tr("output head"), head, set(out) & set(yb))
                 li = _call_loss(f, out[head], yb[head], wb is not None)
                 if wb is not None:
                     li = _weighted(li, wb)
@@ -152,10 +163,10 @@ class Objective:
         else:
             loss = _weighted(_call_loss(fn, out, yb, True), wb)
         if not isinstance(loss, Tensor):
-            raise KisonetTypeError(f"Trainer: the loss returned {type(loss).__name__}, expected a 0-d Tensor")
+            raise KisonetTypeError(tr("Trainer: the loss returned {0}, expected a 0-d Tensor", type(loss).__name__))
         if loss._data.size != 1:
             raise ShapeError(
-                f"Trainer: the loss must be a scalar (0-d Tensor), got shape {loss.shape}; use reduction='mean'"
+                tr("Trainer: the loss must be a scalar (0-d Tensor), got shape {0}; use reduction='mean'", loss.shape)
             )
         return loss, None
 
@@ -187,7 +198,7 @@ class Objective:
             heads = [h for h in out if isinstance(yb, dict) and h in yb]
             return [r for h in heads for r in make(spec, h, yb[h])]
         if isinstance(spec, dict):
-            raise KisonetTypeError("Trainer: metrics given per head but the model returns a single output")
+            raise KisonetTypeError(tr("Trainer: metrics given per head but the model returns a single output"))
         return make(spec, None, yb)
 
     @staticmethod

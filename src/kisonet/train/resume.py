@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import KisonetTypeError, KisonetValueError
+from ..i18n import tr
 from ..random import get_rng_state, set_rng_state
 from .loop import EpochProgress
 
@@ -73,7 +74,7 @@ class ResumeState:
     def load_state_dict(self, trainer: Trainer, state: dict[str, Any]) -> None:
         if not isinstance(state, dict):
             raise KisonetTypeError(
-                f"Trainer.load_state_dict: expected the dict of Trainer.state_dict(), got {type(state).__name__}"
+                tr("Trainer.load_state_dict: expected the dict of Trainer.state_dict(), got {0}", type(state).__name__)
             )
         try:
             trainer.model.load_state_dict(state["model"])
@@ -81,7 +82,7 @@ class ResumeState:
             trainer.global_step = int(state["global_step"])
             trainer.history = {k: [float(x) for x in np.asarray(v).reshape(-1)] for k, v in state["history"].items()}
         except KeyError as e:
-            raise KisonetValueError(f"Trainer.load_state_dict: the state has no {e.args[0]!r} entry") from e
+            raise KisonetValueError(tr("Trainer.load_state_dict: the state has no {0!r} entry", e.args[0])) from e
         if "optimizer" in state and trainer.optimizer is not None:
             trainer.optimizer.load_state_dict(state["optimizer"])
         if "scheduler" in state and trainer.scheduler is not None:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
+from ..i18n import tr
 from ..random import manual_seed
 from .adapters import as_array
 from .objective import DEFAULT_METRICS
@@ -30,12 +31,12 @@ __all__ = ["cross_validate", "select_model"]
 
 def _xy(data: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
-        raise KisonetTypeError(f"{who}: data must be an (X, y) pair of arrays, got {type(data).__name__}")
+        raise KisonetTypeError(tr("{0}: data must be an (X, y) pair of arrays, got {1}", who, type(data).__name__))
     X, y = as_array(data[0]), as_array(data[1], target=True)
     if isinstance(X, dict) or isinstance(y, dict):
-        raise KisonetTypeError(f"{who}: dict inputs/targets are not supported; give arrays")
+        raise KisonetTypeError(tr("{0}: dict inputs/targets are not supported; give arrays", who))
     if X.shape[0] != y.shape[0]:
-        raise ShapeError(f"{who}: X has {X.shape[0]} samples but y has {y.shape[0]}")
+        raise ShapeError(tr("{0}: X has {1} samples but y has {2}", who, X.shape[0], y.shape[0]))
     return X, y
 
 
@@ -97,16 +98,20 @@ def cross_validate(
     splitter = (StratifiedKFold if stratified and classification else KFold)(n_splits=folds, shuffle=True, seed=seed)
     fold_scores: list[dict[str, float]] = []
     histories: list[dict[str, list[float]]] = []
-    for k, (tr, va) in enumerate(splitter.split(X, y)):
+    for k, (train_i, val_i) in enumerate(splitter.split(X, y)):
         trainer = _train_one(
             make_model, make_optimizer, seed + k, loss, metrics, make_scheduler, make_callbacks, trainer_kwargs
         )
         hist = trainer.fit(
-            (X[tr], y[tr]), val=(X[va], y[va]), epochs=epochs, batch_size=batch_size, transform=transform
+            (X[train_i], y[train_i]),
+            val=(X[val_i], y[val_i]),
+            epochs=epochs,
+            batch_size=batch_size,
+            transform=transform,
         )
         histories.append({key: list(v) for key, v in hist.items()})
         # Score the model as training left it (EarlyStopping may have restored its best weights).
-        fold_scores.append(trainer.evaluate((X[va], y[va])))
+        fold_scores.append(trainer.evaluate((X[val_i], y[val_i])))
     keys = list(fold_scores[0])
     scores = {key: [f[key] for f in fold_scores] for key in keys}
     return {
@@ -149,13 +154,13 @@ def select_model(
     """
     if not isinstance(candidates, dict) or not candidates:
         raise KisonetValueError(
-            "select_model: candidates must be a non-empty dict {name: (make_model, make_optimizer)}"
+            tr("select_model: candidates must be a non-empty dict {{name: (make_model, make_optimizer)}}")
         )
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
-        raise KisonetTypeError("select_model: data must be ((X_trainval, y_trainval), (X_test, y_test))")
+        raise KisonetTypeError(tr("select_model: data must be ((X_trainval, y_trainval), (X_test, y_test))"))
     trainval, test = data
     if mode not in ("auto", "min", "max"):
-        raise unknown_name("mode", mode, ("auto", "min", "max"))
+        raise unknown_name(tr("mode"), mode, ("auto", "min", "max"))
     if mode == "auto":
         mode = "max" if score.lower() in _MAXIMISE or score.lower().startswith("top") else "min"
 
@@ -167,11 +172,11 @@ def select_model(
             cfg = {"make_model": cand[0], "make_optimizer": cand[1]}
         else:
             raise KisonetTypeError(
-                f"select_model: candidate {name!r} must be (make_model, make_optimizer) or a config dict"
+                tr("select_model: candidate {0!r} must be (make_model, make_optimizer) or a config dict", name)
             )
         for req in ("make_model", "make_optimizer"):
             if req not in cfg:
-                raise KisonetValueError(f"select_model: candidate {name!r} has no {req!r}")
+                raise KisonetValueError(tr("select_model: candidate {0!r} has no {1!r}", name, req))
         configs[name] = {**common, **cfg}
 
     # Step 1: k-fold cross-validation of every candidate on train + validation.
@@ -180,7 +185,7 @@ def select_model(
         cfg = dict(cfg)
         cv[name] = cross_validate(cfg.pop("make_model"), cfg.pop("make_optimizer"), trainval, folds=folds, **cfg)
         if score not in cv[name]["mean"]:
-            raise unknown_name("select_model score", score, cv[name]["mean"])
+            raise unknown_name(tr("select_model score"), score, cv[name]["mean"])
     sign = 1.0 if mode == "min" else -1.0
     winner = min(cv, key=lambda n: sign * cv[n]["mean"][score])
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..errors import KisonetTypeError, KisonetValueError, unknown_name
+from ..i18n import tr
 from ..optim.lr_scheduler import step_scheduler
 from ..random import manual_seed
 from .adapters import (
@@ -55,14 +56,14 @@ def _check_clip(clip: Any) -> tuple[str, float] | None:
         return None
     if isinstance(clip, dict):
         if len(clip) != 1:
-            raise KisonetValueError(f"Trainer: grad_clip dict must have one key 'norm' or 'value', got {clip!r}")
+            raise KisonetValueError(tr("Trainer: grad_clip dict must have one key 'norm' or 'value', got {0!r}", clip))
         kind, c = next(iter(clip.items()))
         if kind not in ("norm", "value"):
-            raise unknown_name("grad_clip kind", kind, ("norm", "value"))
+            raise unknown_name(tr("grad_clip kind"), kind, ("norm", "value"))
     else:
         kind, c = "norm", clip
     if isinstance(c, bool) or not isinstance(c, (int, float, np.floating, np.integer)) or not c > 0:
-        raise KisonetValueError(f"Trainer: grad_clip must be a number > 0, got {c!r}")
+        raise KisonetValueError(tr("Trainer: grad_clip must be a number > 0, got {0!r}", c))
     return kind, float(c)
 
 
@@ -139,12 +140,12 @@ class Trainer:
         task: str | None = None,
     ) -> None:
         if scheduler_interval not in ("epoch", "step"):
-            raise unknown_name("scheduler_interval", scheduler_interval, ("epoch", "step"))
+            raise unknown_name(tr("scheduler_interval"), scheduler_interval, ("epoch", "step"))
         if task not in (None, "classification", "regression"):
-            raise unknown_name("task", task, ("classification", "regression"))
+            raise unknown_name(tr("task"), task, ("classification", "regression"))
         if regularizer is not None and not callable(regularizer):
             raise KisonetTypeError(
-                f"Trainer: regularizer must be callable(model) -> Tensor, got {type(regularizer).__name__}"
+                tr("Trainer: regularizer must be callable(model) -> Tensor, got {0}", type(regularizer).__name__)
             )
         self.model = model
         self.objective = Objective(loss, metrics)
@@ -152,7 +153,7 @@ class Trainer:
         self.callbacks: list[Any] = list(callbacks)
         for cb in self.callbacks:
             if not isinstance(cb, Callback) and not any(callable(getattr(cb, h, None)) for h in HOOKS):
-                raise KisonetTypeError(f"Trainer: {type(cb).__name__} is not a Callback")
+                raise KisonetTypeError(tr("Trainer: {0} is not a Callback", type(cb).__name__))
         if progress and not any(isinstance(cb, ProgressBar) for cb in self.callbacks):
             self.callbacks.append(ProgressBar())
         self.scheduler = scheduler
@@ -259,11 +260,11 @@ class Trainer:
         mid-epoch, it continues that run up to ``epochs`` in total.
         """
         if self.optimizer is None:
-            raise KisonetValueError("Trainer.fit: no optimizer was given")
+            raise KisonetValueError(tr("Trainer.fit: no optimizer was given"))
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise KisonetValueError(f"Trainer.fit: epochs must be an int >= 0, got {epochs!r}")
+            raise KisonetValueError(tr("Trainer.fit: epochs must be an int >= 0, got {0!r}", epochs))
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise KisonetValueError(f"Trainer.fit: batch_size must be an int >= 1, got {batch_size!r}")
+            raise KisonetValueError(tr("Trainer.fit: batch_size must be an int >= 1, got {0!r}", batch_size))
         train = train_pair(train, y)
         if self.task is None:
             self.task = self.objective.infer_task(train)
@@ -369,7 +370,7 @@ class Trainer:
         finally:
             model.train(was_training)
         if not outs:
-            raise KisonetValueError("Trainer.predict: X has no samples")
+            raise KisonetValueError(tr("Trainer.predict: X has no samples"))
         if isinstance(outs[0], dict):
             return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
         return np.concatenate(outs)

@@ -15,6 +15,7 @@ from ...autograd import Function, Tensor
 from ...autograd.ops import normalize_axis, relu, sigmoid, tanh
 from ...autograd.tensor import as_tensor
 from ...errors import KisonetValueError
+from ...i18n import tr
 
 __all__ = ["identity", "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]
 
@@ -26,7 +27,7 @@ def _tensor(x: Any) -> Tensor:
 def _one_axis(name: str, x: Tensor, axis: Any, dim: Any) -> int:
     axes = normalize_axis(name, axis if dim is None else None, x.ndim, dim)
     if axes is None or len(axes) != 1:
-        raise KisonetValueError(f"{name}: needs exactly one axis, got axis={axis!r}, dim={dim!r}")
+        raise KisonetValueError(tr("{0}: needs exactly one axis, got axis={1!r}, dim={2!r}", name, axis, dim))
     return axes[0]
 
 

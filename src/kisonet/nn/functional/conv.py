@@ -49,6 +49,7 @@ from ... import threads
 from ...autograd import Tensor
 from ...autograd.function import Function
 from ...errors import KisonetTypeError, KisonetValueError, ShapeError
+from ...i18n import tr
 from ...threads import get_num_threads
 from . import _workspace
 
@@ -69,9 +70,9 @@ def _pair(name: str, what: str, v: Any, minimum: int) -> tuple[int, int]:
     ):
         t = (int(v[0]), int(v[1]))
     else:
-        raise KisonetTypeError(f"{name}: {what} must be an int or a pair of ints, got {v!r}")
+        raise KisonetTypeError(tr("{0}: {1} must be an int or a pair of ints, got {2!r}", name, what, v))
     if min(t) < minimum:
-        raise KisonetValueError(f"{name}: {what} must be >= {minimum}, got {v!r}")
+        raise KisonetValueError(tr("{0}: {1} must be >= {2}, got {3!r}", name, what, minimum, v))
     return t
 
 
@@ -82,11 +83,13 @@ def padding4(name: str, padding: Any, kernel: tuple[int, int], stride: tuple[int
             return (0, 0, 0, 0)
         if padding == "same":
             if stride != (1, 1):
-                raise KisonetValueError(f"{name}: padding='same' needs stride 1 (like PyTorch), got stride {stride}")
+                raise KisonetValueError(
+                    tr("{0}: padding='same' needs stride 1 (like PyTorch), got stride {1}", name, stride)
+                )
             # PyTorch puts the odd pixel of an even kernel's padding at the bottom/right.
             th, tw = kernel[0] - 1, kernel[1] - 1
             return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
-        raise KisonetValueError(f"{name}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+        raise KisonetValueError(tr("{0}: padding must be an int, a pair, 'same' or 'valid', got {1!r}", name, padding))
     ph, pw = _pair(name, "padding", padding, 0)
     return (ph, ph, pw, pw)
 
@@ -100,8 +103,20 @@ def conv_output_size(
     hp, wp = H + pad[0] + pad[1], W + pad[2] + pad[3]
     if hp < kernel[0] or wp < kernel[1]:
         raise ShapeError(
-            f"{name} got input of shape {tuple(xshape)}: the {kernel[0]}x{kernel[1]} window does not fit in the "
-            f"padded {hp}x{wp} image (H + 2P - K = {hp - kernel[0]}, W + 2P - K = {wp - kernel[1]} must be >= 0)"
+            tr(
+                (
+                    "{0} got input of shape {1}: the {2}x{3} window does not fit in the padded "
+                    "{4}x{5} image (H + 2P - K = {6}, W + 2P - K = {7} must be >= 0)"
+                ),
+                name,
+                tuple(xshape),
+                kernel[0],
+                kernel[1],
+                hp,
+                wp,
+                hp - kernel[0],
+                wp - kernel[1],
+            )
         )
     return (hp - kernel[0]) // stride[0] + 1, (wp - kernel[1]) // stride[1] + 1
 
@@ -414,19 +429,19 @@ def conv2d(
     """
     x, w = _as_tensor(input), _as_tensor(weight)
     if w.ndim != 4:
-        raise ShapeError(f"conv2d: weight must have shape (out_ch, in_ch, kh, kw), got {w.shape}")
+        raise ShapeError(tr("conv2d: weight must have shape (out_ch, in_ch, kh, kw), got {0}", w.shape))
     O, C, kh, kw = w.shape
     name = _describe_conv(_name, C, O, (kh, kw))
     if x.ndim != 4 or x.shape[1] != C:
-        raise ShapeError(f"{name} got input of shape {x.shape}; expected (N, {C}, H, W)")
+        raise ShapeError(tr("{0} got input of shape {1}; expected (N, {2}, H, W)", name, x.shape, C))
     stride_ = _pair(name, "stride", stride, 1)
     pad = padding4(name, padding, (kh, kw), stride_)
     out_hw = conv_output_size(name, x.shape, (kh, kw), stride_, pad)
     args = (x, w) if bias is None else (x, w, _as_tensor(bias))
     if bias is not None and args[2].shape != (O,):
-        raise ShapeError(f"{name}: bias must have shape ({O},), got {args[2].shape}")
+        raise ShapeError(tr("{0}: bias must have shape ({1},), got {2}", name, O, args[2].shape))
     if layout not in (None, "nchw", "batch_last"):
-        raise KisonetValueError(f"{name}: layout must be 'nchw' or 'batch_last', got {layout!r}")
+        raise KisonetValueError(tr("{0}: layout must be 'nchw' or 'batch_last', got {1!r}", name, layout))
     layout = _choose_layout(layout, out_hw, x.shape[0])
     return Conv2dFunction.apply(*args, stride=stride_, pad=pad, out_hw=out_hw, layout=layout)
 
@@ -495,27 +510,34 @@ def conv_transpose2d(
     """
     x, w = _as_tensor(input), _as_tensor(weight)
     if w.ndim != 4:
-        raise ShapeError(f"conv_transpose2d: weight must have shape (in_ch, out_ch, kh, kw), got {w.shape}")
+        raise ShapeError(tr("conv_transpose2d: weight must have shape (in_ch, out_ch, kh, kw), got {0}", w.shape))
     Ci, Co, kh, kw = w.shape
     name = _name or f"conv_transpose2d({Ci}->{Co}, {kh}x{kw})"
     if x.ndim != 4 or x.shape[1] != Ci:
-        raise ShapeError(f"{name} got input of shape {x.shape}; expected (N, {Ci}, H, W)")
+        raise ShapeError(tr("{0} got input of shape {1}; expected (N, {2}, H, W)", name, x.shape, Ci))
     sh, sw = _pair(name, "stride", stride, 1)
     ph, pw = _pair(name, "padding", padding, 0)
     oph, opw = _pair(name, "output_padding", output_padding, 0)
     if oph >= sh or opw >= sw:
-        raise KisonetValueError(f"{name}: output_padding {(oph, opw)} must be smaller than the stride {(sh, sw)}")
+        raise KisonetValueError(
+            tr("{0}: output_padding {1} must be smaller than the stride {2}", name, (oph, opw), (sh, sw))
+        )
     N, _, H, W = x.shape
     full_h, full_w = (H - 1) * sh + kh + oph, (W - 1) * sw + kw + opw
     out_h, out_w = full_h - 2 * ph, full_w - 2 * pw
     if out_h < 1 or out_w < 1:
         raise ShapeError(
-            f"{name} got input of shape {x.shape}: output size (H-1)*S - 2P + K + output_padding = "
-            f"{out_h}x{out_w} is empty"
+            tr(
+                "{0} got input of shape {1}: output size (H-1)*S - 2P + K + output_padding = {2}x{3} is empty",
+                name,
+                x.shape,
+                out_h,
+                out_w,
+            )
         )
     args = (x, w) if bias is None else (x, w, _as_tensor(bias))
     if bias is not None and args[2].shape != (Co,):
-        raise ShapeError(f"{name}: bias must have shape ({Co},), got {args[2].shape}")
+        raise ShapeError(tr("{0}: bias must have shape ({1},), got {2}", name, Co, args[2].shape))
     return ConvTranspose2dFunction.apply(
         *args,
         stride=(sh, sw),

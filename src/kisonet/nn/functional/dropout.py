@@ -14,6 +14,7 @@ import numpy as np
 from ...autograd import Function, Tensor
 from ...autograd.tensor import as_tensor
 from ...errors import KisonetValueError, closest, unknown_name
+from ...i18n import tr
 from ...random import get_generator
 
 __all__ = [
@@ -36,7 +37,7 @@ DROPOUT_SCALINGS = ("inverted", "test-time")
 def check_p(name: str, p: float) -> float:
     """Validate a drop probability: 0 <= p < 1 (p = 1 would drop everything)."""
     if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) or not 0.0 <= float(p) < 1.0:
-        raise KisonetValueError(f"{name}: drop probability p must be in [0, 1), got {p!r}")
+        raise KisonetValueError(tr("{0}: drop probability p must be in [0, 1), got {1!r}", name, p))
     return float(p)
 
 
@@ -45,8 +46,13 @@ def check_scaling(name: str, scaling: Any) -> str:
     if isinstance(scaling, str) and scaling in DROPOUT_SCALINGS:
         return scaling
     raise KisonetValueError(
-        f"{name}: unknown scaling {scaling!r}{closest(str(scaling), DROPOUT_SCALINGS)}; "
-        f"choose from: {', '.join(DROPOUT_SCALINGS)}"
+        tr(
+            "{0}: unknown scaling {1!r}{2}; choose from: {3}",
+            name,
+            scaling,
+            closest(str(scaling), DROPOUT_SCALINGS),
+            ", ".join(DROPOUT_SCALINGS),
+        )
     )
 
 
@@ -133,7 +139,7 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, scaling: str = "inver
 def gaussian_noise(x: Any, std: float, training: bool = True) -> Tensor:
     """y = x + std * z, z ~ N(0, 1), while training (identity otherwise);  dL/dx = gy."""
     if not std >= 0:
-        raise KisonetValueError(f"gaussian_noise: std must be >= 0, got {std!r}")
+        raise KisonetValueError(tr("gaussian_noise: std must be >= 0, got {0!r}", std))
     x = x if isinstance(x, Tensor) else as_tensor(x)
     if not training or std == 0:
         return x
@@ -162,13 +168,13 @@ def corrupt(
     Any shape works; the dtype is kept.  ``rng`` defaults to kisonet's global generator.
     """
     if kind not in CORRUPTIONS:
-        raise unknown_name("corruption", str(kind), CORRUPTIONS)
+        raise unknown_name(tr("corruption"), str(kind), CORRUPTIONS)
     x = np.asarray(x)
     rng = get_generator() if rng is None else rng
     ok = isinstance(level, (int, float, np.floating, np.integer)) and not isinstance(level, bool)
     if not ok or not math.isfinite(level) or level < 0 or (kind != "gaussian" and level > 1):
         bound = "a finite number >= 0" if kind == "gaussian" else "a probability in [0, 1]"
-        raise KisonetValueError(f"corrupt: level must be {bound} for {kind!r}, got {level!r}")
+        raise KisonetValueError(tr("corrupt: level must be {0} for {1!r}, got {2!r}", bound, kind, level))
     if kind == "gaussian":
         return gaussian_noise_array(x, float(level), rng).astype(x.dtype, copy=False)
     level = float(level)

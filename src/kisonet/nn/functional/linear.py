@@ -9,6 +9,7 @@ import numpy as np
 from ...autograd import Function, Tensor
 from ...autograd.tensor import as_tensor
 from ...errors import ShapeError
+from ...i18n import tr
 
 __all__ = ["linear"]
 
@@ -52,14 +53,14 @@ def linear(x: Any, weight: Any, bias: Any | None = None) -> Tensor:
     x = x if isinstance(x, Tensor) else as_tensor(x, like=(weight,))
     w = weight if isinstance(weight, Tensor) else as_tensor(weight)
     if w.ndim != 2:
-        raise ShapeError(f"linear: weight must be 2-D (out, in), got shape {w.shape}")
+        raise ShapeError(tr("linear: weight must be 2-D (out, in), got shape {0}", w.shape))
     if x.ndim == 0 or x.shape[-1] != w.shape[1]:
         raise ShapeError(
-            f"linear({w.shape[1]}->{w.shape[0]}) got input of shape {x.shape} (last axis must be {w.shape[1]})"
+            tr("linear({0}->{1}) got input of shape {2} (last axis must be {0})", w.shape[1], w.shape[0], x.shape)
         )
     if bias is None:
         return Linear.apply(x, w)
     b = bias if isinstance(bias, Tensor) else as_tensor(bias, like=(w,))
     if b.shape != (w.shape[0],):
-        raise ShapeError(f"linear: bias of shape {b.shape} does not match weight of shape {w.shape}")
+        raise ShapeError(tr("linear: bias of shape {0} does not match weight of shape {1}", b.shape, w.shape))
     return Linear.apply(x, w, b)

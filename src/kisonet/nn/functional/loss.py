@@ -15,6 +15,7 @@ import numpy as np
 from ...autograd import Function, Tensor
 from ...autograd.tensor import as_tensor
 from ...errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
+from ...i18n import tr
 
 __all__ = [
     "binary_cross_entropy",
@@ -37,7 +38,7 @@ _SMOOTHING_FORMS = ("pytorch", "notes")
 
 def _check_reduction(name: str, reduction: str) -> str:
     if reduction not in _REDUCTIONS:
-        raise unknown_name(f"{name} reduction", reduction, _REDUCTIONS)
+        raise unknown_name(tr("{0} reduction", name), reduction, _REDUCTIONS)
     return reduction
 
 
@@ -49,7 +50,7 @@ def _float_target(name: str, target: Any, like: Tensor) -> np.ndarray:
     """The target as an array of the input's float dtype and shape."""
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.shape != like.shape:
-        raise ShapeError(f"{name}: target of shape {t.shape} does not match input of shape {like.shape}")
+        raise ShapeError(tr("{0}: target of shape {1} does not match input of shape {2}", name, t.shape, like.shape))
     return t.astype(like.dtype, copy=False)
 
 
@@ -64,13 +65,13 @@ def _optional(name: str, what: str, w: Any, like: Tensor, shape: tuple[int, ...]
     w = w._data if isinstance(w, Tensor) else np.asarray(w)
     w = w.astype(like.dtype, copy=False)
     if shape is not None and w.shape != shape:
-        raise ShapeError(f"{name}: {what} of shape {w.shape} should have shape {shape}")
+        raise ShapeError(tr("{0}: {1} of shape {2} should have shape {3}", name, what, w.shape, shape))
     if shape is None:
         try:
             np.broadcast_shapes(w.shape, like.shape)
         except ValueError:
             raise ShapeError(
-                f"{name}: {what} of shape {w.shape} does not broadcast to input shape {like.shape}"
+                tr("{0}: {1} of shape {2} does not broadcast to input shape {3}", name, what, w.shape, like.shape)
             ) from None
     return w
 
@@ -216,7 +217,7 @@ def _rows(name: str, x: Tensor) -> tuple[Tensor, tuple[int, ...]]:
     """Logits (N, C, d1, ...) -> rows (N*d1*..., C) with the class axis last; also the
     per-row output shape (N, d1, ...).  A 1-D input (C,) is one sample."""
     if x.ndim == 0:
-        raise ShapeError(f"{name}: input must have a class axis, got a 0-d tensor")
+        raise ShapeError(tr("{0}: input must have a class axis, got a 0-d tensor", name))
     if x.ndim == 1:
         return x.reshape(1, x.shape[0]), ()
     if x.ndim == 2:
@@ -232,16 +233,30 @@ def _class_indices(
     """Validated class indices (M,) (ignored entries set to 0) and the validity mask."""
     if target.shape != out_shape:
         raise ShapeError(
-            f"{name}: class-index target of shape {target.shape} does not match the input "
-            f"(expected shape {out_shape}: the input's shape without the class axis)"
+            tr(
+                (
+                    "{0}: class-index target of shape {1} does not match the input (expected shape "
+                    "{2}: the input's shape without the class axis)"
+                ),
+                name,
+                target.shape,
+                out_shape,
+            )
         )
     y = target.reshape(-1).astype(np.int64, copy=False)
     valid = y != ignore_index
     bad = valid & ((y < 0) | (y >= n_classes))
     if bad.any():
         raise KisonetValueError(
-            f"{name}: class labels must be in [0, {n_classes - 1}] for {n_classes} classes, "
-            f"got {int(y[bad][0])} (min {int(y[valid].min())}, max {int(y[valid].max())})"
+            tr(
+                "{0}: class labels must be in [0, {1}] for {2} classes, got {3} (min {4}, max {5})",
+                name,
+                n_classes - 1,
+                n_classes,
+                int(y[bad][0]),
+                int(y[valid].min()),
+                int(y[valid].max()),
+            )
         )
     return np.where(valid, y, 0), valid
 
@@ -249,7 +264,7 @@ def _class_indices(
 def _target_array(name: str, target: Any) -> np.ndarray:
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "biuf":
-        raise KisonetTypeError(f"{name}: target of dtype {t.dtype} is not numeric")
+        raise KisonetTypeError(tr("{0}: target of dtype {1} is not numeric", name, t.dtype))
     return t
 
 
@@ -280,12 +295,12 @@ def cross_entropy(
     name = "cross_entropy"
     _check_reduction(name, reduction)
     if smoothing_form not in _SMOOTHING_FORMS:
-        raise unknown_name("smoothing_form", smoothing_form, _SMOOTHING_FORMS)
+        raise unknown_name(tr("smoothing_form"), smoothing_form, _SMOOTHING_FORMS)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise KisonetValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
+        raise KisonetValueError(tr("{0}: label_smoothing must be in [0, 1], got {1}", name, label_smoothing))
     x = _input(input)
     if x.dtype.kind != "f":
-        raise KisonetTypeError(f"{name}: logits must be floating, got dtype {x.dtype}")
+        raise KisonetTypeError(tr("{0}: logits must be floating, got dtype {1}", name, x.dtype))
     rows, out_shape = _rows(name, x)
     m, k = rows.shape
     dtype = x.dtype
@@ -296,8 +311,15 @@ def cross_entropy(
         # probabilities of the input's shape
         if t.shape != x.shape:
             raise ShapeError(
-                f"{name}: probability target of shape {t.shape} does not match input of shape {x.shape} "
-                "(give class indices as integers, or probabilities of the input's shape)"
+                tr(
+                    (
+                        "{0}: probability target of shape {1} does not match input of shape {2} (give "
+                        "class indices as integers, or probabilities of the input's shape)"
+                    ),
+                    name,
+                    t.shape,
+                    x.shape,
+                )
             )
         q = t.astype(dtype, copy=False)
         if x.ndim > 2:
@@ -311,7 +333,9 @@ def cross_entropy(
         fn_opts = dict(idx=None, r=None, Q=np.ascontiguousarray(Q, dtype=dtype), norm=float(m))
     else:
         if t.dtype.kind == "b":
-            raise KisonetTypeError(f"{name}: target is boolean; give class indices (int) or probabilities (float)")
+            raise KisonetTypeError(
+                tr("{0}: target is boolean; give class indices (int) or probabilities (float)", name)
+            )
         idx, valid = _class_indices(name, t, out_shape, k, ignore_index)
         r = valid.astype(dtype)
         if w is not None:
@@ -354,7 +378,7 @@ def nll_loss(
     w = _optional(name, "weight", weight, x, (k,))
     t = _target_array(name, target)
     if t.dtype.kind not in "iu":
-        raise KisonetTypeError(f"{name}: target must be integer class indices, got dtype {t.dtype}")
+        raise KisonetTypeError(tr("{0}: target must be integer class indices, got dtype {1}", name, t.dtype))
     idx, valid = _class_indices(name, t, out_shape, k, ignore_index)
     r = valid.astype(x.dtype)
     if w is not None:
@@ -447,9 +471,15 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any | None = None, red
     pd = p._data
     if pd.size and (pd.min() < 0 or pd.max() > 1):
         raise KisonetValueError(
-            f"{name}: input must be probabilities in [0, 1], "
-            f"got values in [{float(pd.min()):.4g}, {float(pd.max()):.4g}] "
-            "(for logits use binary_cross_entropy_with_logits)"
+            tr(
+                (
+                    "{0}: input must be probabilities in [0, 1], got values in [{1:.4g}, {2:.4g}] "
+                    "(for logits use binary_cross_entropy_with_logits)"
+                ),
+                name,
+                float(pd.min()),
+                float(pd.max()),
+            )
         )
     w = _optional(name, "weight", weight, p)
     return _reduce(BinaryCrossEntropy.apply(p, t=t, w=w), reduction)

@@ -31,6 +31,7 @@ import numpy as np
 from ...autograd import Tensor
 from ...autograd.function import Function
 from ...errors import KisonetValueError, ShapeError
+from ...i18n import tr
 from .conv import _as_tensor
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -169,7 +170,9 @@ def _affine_args(name: str, x: Tensor, weight: Any, bias: Any, n: int) -> tuple[
         return ()
     w, b = _as_tensor(weight), _as_tensor(bias)
     if w.size != n or b.size != n:
-        raise ShapeError(f"{name}: weight and bias must have {n} elements, got shapes {w.shape} and {b.shape}")
+        raise ShapeError(
+            tr("{0}: weight and bias must have {1} elements, got shapes {2} and {3}", name, n, w.shape, b.shape)
+        )
     return (w, b)
 
 
@@ -206,11 +209,11 @@ def batch_norm(
     x = _as_tensor(input)
     name = _name or "batch_norm"
     if x.ndim < 2:
-        raise ShapeError(f"{name} got input of shape {x.shape}; expected (N, C, ...)")
+        raise ShapeError(tr("{0} got input of shape {1}; expected (N, C, ...)", name, x.shape))
     C = x.shape[1]
     for label, arr in (("running_mean", running_mean), ("running_var", running_var)):
         if arr is not None and np.shape(arr) != (C,):
-            raise ShapeError(f"{name}: {label} has shape {np.shape(arr)} but the input has {C} channels")
+            raise ShapeError(tr("{0}: {1} has shape {2} but the input has {3} channels", name, label, np.shape(arr), C))
     params = _affine_args(name, x, weight, bias, C)
     axes = (0, *range(2, x.ndim))
     pshape = (1, C) + (1,) * (x.ndim - 2)
@@ -218,7 +221,7 @@ def batch_norm(
         M = x.size // C
         if training and M <= 1:
             raise KisonetValueError(
-                f"{name}: expected more than 1 value per channel when training, got input of shape {x.shape}"
+                tr("{0}: expected more than 1 value per channel when training, got input of shape {1}", name, x.shape)
             )
         stats: dict[str, np.ndarray] = {}
         out = NormalizeFunction.apply(x, *params, axes=axes, eps=eps, view=None, pshape=pshape, stats=stats)
@@ -263,11 +266,11 @@ def layer_norm(
     ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
     k = len(ns)
     if k == 0 or x.ndim < k or tuple(x.shape[-k:]) != ns:
-        raise ShapeError(f"layer_norm(normalized_shape={ns}) got input of shape {x.shape}")
+        raise ShapeError(tr("layer_norm(normalized_shape={0}) got input of shape {1}", ns, x.shape))
     n = int(np.prod(ns))
     params = _affine_args("layer_norm", x, weight, bias, n)
     if params and (params[0].shape != ns):
-        raise ShapeError(f"layer_norm: weight must have shape {ns}, got {params[0].shape}")
+        raise ShapeError(tr("layer_norm: weight must have shape {0}, got {1}", ns, params[0].shape))
     axes = tuple(range(x.ndim - k, x.ndim))
     pshape = (1,) * (x.ndim - k) + ns
     return NormalizeFunction.apply(x, *params, axes=axes, eps=eps, view=None, pshape=pshape)
@@ -289,7 +292,7 @@ def instance_norm(
     ``use_input_stats=False`` they are used instead (eval with track_running_stats)."""
     x = _as_tensor(input)
     if x.ndim < 3:
-        raise ShapeError(f"instance_norm got input of shape {x.shape}; expected (N, C, H, W) or (N, C, L)")
+        raise ShapeError(tr("instance_norm got input of shape {0}; expected (N, C, H, W) or (N, C, L)", x.shape))
     if not use_input_stats:
         return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps, _name="instance_norm")
     N, C = x.shape[:2]
@@ -298,7 +301,7 @@ def instance_norm(
     M = int(np.prod(x.shape[2:]))
     if M <= 1:
         raise KisonetValueError(
-            f"instance_norm: expected more than 1 spatial element per channel, got input of shape {x.shape}"
+            tr("instance_norm: expected more than 1 spatial element per channel, got input of shape {0}", x.shape)
         )
     pshape = (1, C) + (1,) * (x.ndim - 2)
     stats: dict[str, np.ndarray] = {}
@@ -324,10 +327,10 @@ def group_norm(
     G = 1 is layer norm over (C, H, W); G = C is instance norm."""
     x = _as_tensor(input)
     if x.ndim < 2:
-        raise ShapeError(f"group_norm got input of shape {x.shape}; expected (N, C, ...)")
+        raise ShapeError(tr("group_norm got input of shape {0}; expected (N, C, ...)", x.shape))
     N, C = x.shape[:2]
     if C % num_groups:
-        raise ShapeError(f"group_norm: {C} channels cannot be split into {num_groups} groups")
+        raise ShapeError(tr("group_norm: {0} channels cannot be split into {1} groups", C, num_groups))
     params = _affine_args("group_norm", x, weight, bias, C)
     G = num_groups
     rest = x.shape[2:]

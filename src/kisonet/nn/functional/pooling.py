@@ -20,6 +20,7 @@ import numpy as np
 from ...autograd import Tensor
 from ...autograd.function import Function
 from ...errors import KisonetValueError, ShapeError, unknown_name
+from ...i18n import tr
 from .conv import _as_tensor, _pair, _unpad, conv_output_size, pad_array
 
 
@@ -130,13 +131,13 @@ class AvgPool2dFunction(Function):
 
 def _pool_args(name: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any):
     if x.ndim != 4:
-        raise ShapeError(f"{name} got input of shape {x.shape}; expected (N, C, H, W)")
+        raise ShapeError(tr("{0} got input of shape {1}; expected (N, C, H, W)", name, x.shape))
     kernel = _pair(name, "kernel_size", kernel_size, 1)
     stride_ = kernel if stride is None else _pair(name, "stride", stride, 1)
     ph, pw = _pair(name, "padding", padding, 0)
     if ph > kernel[0] // 2 or pw > kernel[1] // 2:
         raise KisonetValueError(
-            f"{name}: padding {(ph, pw)} must be at most half the kernel size {kernel} (as in PyTorch)"
+            tr("{0}: padding {1} must be at most half the kernel size {2} (as in PyTorch)", name, (ph, pw), kernel)
         )
     pad = (ph, ph, pw, pw)
     out_hw = conv_output_size(name, x.shape, kernel, stride_, pad)
@@ -205,7 +206,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int, int]) -> Te
     ``output_size=1`` is global average pooling.  ``None`` in a pair keeps that size."""
     x = _as_tensor(input)
     if x.ndim != 4:
-        raise ShapeError(f"adaptive_avg_pool2d got input of shape {x.shape}; expected (N, C, H, W)")
+        raise ShapeError(tr("adaptive_avg_pool2d got input of shape {0}; expected (N, C, H, W)", x.shape))
     if isinstance(output_size, (tuple, list)):
         output_size = tuple(x.shape[2 + i] if s is None else s for i, s in enumerate(output_size))
     out_hw = _pair("adaptive_avg_pool2d", "output_size", output_size, 1)
@@ -262,12 +263,12 @@ def interpolate(
     """
     x = _as_tensor(input)
     if mode != "nearest":
-        raise unknown_name("interpolate mode", mode, ("nearest",))
+        raise unknown_name(tr("interpolate mode"), mode, ("nearest",))
     if x.ndim != 4:
-        raise ShapeError(f"interpolate got input of shape {x.shape}; expected (N, C, H, W)")
+        raise ShapeError(tr("interpolate got input of shape {0}; expected (N, C, H, W)", x.shape))
     H, W = x.shape[2:]
     if (size is None) == (scale_factor is None):
-        raise KisonetValueError("interpolate: give exactly one of size= and scale_factor=")
+        raise KisonetValueError(tr("interpolate: give exactly one of size= and scale_factor="))
     if size is not None:
         OH, OW = _pair("interpolate", "size", size, 1)
         scale = (H / OH, W / OW)
@@ -276,11 +277,11 @@ def interpolate(
         sf = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor, scale_factor)
         if len(sf) != 2 or any(not isinstance(s, (int, float)) or isinstance(s, bool) or s <= 0 for s in sf):
             raise KisonetValueError(
-                f"interpolate: scale_factor must be a positive number or a pair, got {scale_factor!r}"
+                tr("interpolate: scale_factor must be a positive number or a pair, got {0!r}", scale_factor)
             )
         OH, OW = int(math.floor(H * sf[0])), int(math.floor(W * sf[1]))
         if OH < 1 or OW < 1:
-            raise ShapeError(f"interpolate: scale_factor {scale_factor} makes the {H}x{W} input empty")
+            raise ShapeError(tr("interpolate: scale_factor {0} makes the {1}x{2} input empty", scale_factor, H, W))
         scale = (1.0 / sf[0], 1.0 / sf[1])
         integer = all(float(s).is_integer() for s in sf)
     return UpsampleNearestFunction.apply(x, out_hw=(OH, OW), scale=scale, integer=integer)
