@@ -26,7 +26,7 @@ def codemod():
 #: Messages passed on as an expression, with why they need no template of their own:
 #: (file, the start of the expression).
 COMPOSED = {
-    ("cli/__init__.py", "message"): "argparse's own message, translated at the CLI boundary",
+    ("cli/__init__.py", "argparse_message("): "argparse's own message, translated by the CLI",
     ("cli/__init__.py", "_unrecognized("): "built by tr() in _unrecognized",
     ("cli/augment.py", "f'--dataset {name}: {e}'"): "option name + a translated library error",
     ("cli/evaluate.py", "f'--dataset {key}: {e}'"): "option name + a translated library error",
@@ -60,3 +60,30 @@ def test_no_message_is_left_untranslatable():
             composed.append(f"{rel}:{f.line}: {f.reason}")
     assert not left, f"messages not written with tr() (run `python tools/i18n_codemod.py`): {left}"
     assert not composed, "messages the codemod cannot convert; write them with tr() by hand:\n" + "\n".join(composed)
+
+
+def _fields(template: str) -> set[tuple[str, str, str]]:
+    """The placeholders of a str.format template: {(field, conversion, format spec)}."""
+    import string
+
+    return {(f, conv or "", spec or "") for _, f, spec, conv in string.Formatter().parse(template) if f is not None}
+
+
+def test_every_template_has_a_japanese_translation_with_the_same_placeholders():
+    from kisonet import i18n
+
+    cm = codemod()
+    found = cm.templates()
+    assert len(found) > 800
+    for po in i18n.catalogs():
+        catalog = i18n.read_po(po)
+        missing = [f"{m!r} ({found[m][0]})" for m in found if m not in catalog]
+        assert not missing, f"{po.parent.parent.name}: no translation (python tools/i18n_codemod.py --extract):\n" + (
+            "\n".join(missing)
+        )
+        wrong = [f"{m!r} -> {catalog[m]!r}" for m in found if _fields(m) != _fields(catalog[m])]
+        assert not wrong, "translations whose placeholders differ from their template:\n" + "\n".join(wrong)
+        for m in found:  # every translation formats with the arguments of its template
+            names = {f for f, _, _ in _fields(m)}
+            n = max((int(f) for f in names if f.isdigit()), default=-1) + 1
+            catalog[m].format(*[0] * n, **{f: 0 for f in names if not f.isdigit()})

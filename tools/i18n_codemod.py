@@ -11,7 +11,7 @@ so everything else keeps its formatting), the message of
 where ``msg`` is a string literal, an f-string, or literals and f-strings joined by ``+``, into
 ``tr("template", arg0, arg1, ...)`` with numbered placeholders (conversions and format specs kept,
 nested specs too: ``{x:.{n}f}`` -> ``{0:.{1}f}``), so the English text is byte-for-byte the
-old one. It adds ``from ..i18n import tr`` where needed, then runs ``ruff check --fix`` (import
+old one. It adds ``from ..lang import tr`` where needed, then runs ``ruff check --fix`` (import
 order) and ``ruff format`` on the files it changed.
 
 Left as they are (and listed with ``--report``): ``NotImplementedError`` and ``AssertionError``
@@ -260,7 +260,7 @@ def import_line(path: Path) -> str:
     depth = len(rel.parts) - 1
     if rel.name == "errors.py" and depth == 0:
         return "from .lang import tr\n"
-    return "from " + "." * (depth + 1) + "i18n import tr\n"
+    return "from " + "." * (depth + 1) + "lang import tr\n"
 
 
 def binds_tr(tree: ast.Module) -> bool:
@@ -320,22 +320,25 @@ def rewrite(path: Path, check: bool) -> tuple[int, list[Found]]:
 # -- extraction: tr/gettext literals -> the .po ------------------------------------------------
 
 
+#: Calls whose literal argument at this index is a catalog entry: the message helpers, and the
+#: names of families that are translated when a message shows them (``Registry("optimizer")``,
+#: ``validation.choice(names, "optimizer")``: their ``kind``).
+CATALOGUED = {"tr": 0, "gettext": 0, "_": 0, "Registry": 0, "choice": 1}
+
+
 def templates(src: Path = SRC) -> dict[str, list[str]]:
-    """{msgid: ["path:line", ...]} of every tr/gettext/_ call with a literal first argument."""
+    """{msgid: ["path:line", ...]} of every catalogued literal of src (see :data:`CATALOGUED`)."""
     out: dict[str, list[str]] = {}
     for path in sorted(src.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and callee(node) in ("tr", "gettext", "_")
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-                and node.args[0].value
-            ):
+            if not isinstance(node, ast.Call) or callee(node) not in CATALOGUED:
+                continue
+            i = CATALOGUED[callee(node)]
+            arg = node.args[i] if len(node.args) > i else None
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value:
                 where = f"{path.relative_to(src.parent).as_posix()}:{node.lineno}"
-                out.setdefault(node.args[0].value, []).append(where)
+                out.setdefault(arg.value, []).append(where)
     return out
 
 

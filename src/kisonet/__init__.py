@@ -79,7 +79,7 @@ from .errors import (
 from .random import get_generator, get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from .threads import get_num_threads, set_num_threads
-from .i18n import tr
+from .lang import tr
 
 # The rest of kisonet loads on first use (PEP 562): ``kn.nn``, ``kn.optim``, ``kn.data``,
 # ``kn.train``, ``kn.viz`` (matplotlib), ``kn.experiments``, ``kn.distributed`` (mpi4py), ...

@@ -28,7 +28,7 @@ import ctypes
 import os
 import platform
 
-from .i18n import tr
+from .lang import tr
 
 __all__ = ["apply_default", "keep_freed_memory", "settings"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .i18n import tr
+from .lang import tr
 
 try:  # CuPy is optional and never required; kisonet runs on NumPy.
     import cupy as _cupy  # type: ignore[import-not-found]

@@ -31,7 +31,7 @@ from typing import Any
 
 from .data.transforms import PRESETS
 from .errors import ConfigError, KisonetValueError, closest
-from .i18n import tr
+from .lang import tr
 from .models import MODELS
 from .models import parse_spec as parse_model_spec
 from .nn.activation import ACTIVATIONS

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from .errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
-from .i18n import tr
+from .lang import tr
 from .random import make_generator, manual_seed
 from .validation import check_float, check_int
 

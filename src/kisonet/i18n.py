@@ -71,9 +71,6 @@ _ = gettext
 
 _HELP_TAIL = re.compile(r"^(.*?)((?:\s\([^()]*\))*)$", re.S)
 _DEFAULT = re.compile(r"^default(?::| (?=\S+$)) ?(.*)$", re.S)
-#: Phrases of kisonet's one-line errors that are translated inside a message (whole words only);
-#: each is a catalog entry. The values a message names (options, numbers, paths) stay as they are.
-MESSAGE_PHRASES = ("unknown command", "unknown option", "did you mean", "choose from", "interrupted")
 
 
 def translate_help(text: str) -> str:
@@ -96,16 +93,12 @@ def translate_help(text: str) -> str:
 
 
 def translate_message(message: str) -> str:
-    """A one-line error in the language in force: the phrases of :data:`MESSAGE_PHRASES`
-    translated, everything the message names kept."""
+    """A one-line error in the language in force. kisonet's messages are translated where they
+    are raised (:func:`tr`); this translates the whole-line messages of the catalog (such as
+    ``interrupted``) and leaves any other text as it is."""
     if get_language() == "en":
         return message
-    whole = gettext(message)
-    if whole != message:
-        return whole
-    for phrase in MESSAGE_PHRASES:
-        message = re.sub(rf"\b{re.escape(phrase)}\b", gettext(phrase), message)
-    return message
+    return gettext(message)
 
 
 # -- text that lines up in a terminal ------------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import KisonetIOError, KisonetValueError
-from .i18n import tr
+from .lang import tr
 
 __all__ = ["atomic_write", "check_regular_file", "describe_os_error"]
 

@@ -1,8 +1,9 @@
 """The language in force and the catalog lookup: the bottom of kisonet's messages.
 
-This module imports nothing of kisonet, so :mod:`kisonet.errors` can translate its own messages
-(``unknown_name``, ``closest``) while :mod:`kisonet.i18n` (which raises kisonet errors) builds on
-it. Code outside ``errors`` uses these names through :mod:`kisonet.i18n`, their public home.
+This module imports nothing of kisonet (and nothing heavy: gettext is read on the first message
+shown in Japanese), so every module, :mod:`kisonet.errors` included, can write its messages with
+:func:`tr` (``from ..lang import tr``) at no start-up cost. :mod:`kisonet.i18n` re-exports these
+names beside the catalog tools (``set_language``, ``compile_catalog``, help translation).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from typing import Any
 
 from . import nn
 from .errors import KisonetTypeError, KisonetValueError, ShapeError, closest
-from .i18n import tr
+from .lang import tr
 from .registry import Registry
 
 __all__ = [

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .errors import KisonetValueError, closest, unknown_name
-from .i18n import tr
+from .lang import tr
 
 __all__ = [
     "DATASETS",

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .i18n import tr
+from .lang import tr
 
 _GENERATOR = np.random.Generator(np.random.PCG64(0))
 

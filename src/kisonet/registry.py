@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from .errors import KisonetValueError, unknown_name
-from .i18n import tr
+from .lang import gettext, tr
 
 __all__ = ["Entry", "Registry", "normalize_name"]
 
@@ -102,7 +102,7 @@ class Registry(Mapping[str, T]):
         """The canonical name of ``name`` or one of its aliases; unknown: a one-line error."""
         found = self._lookup.get(self._key(name))
         if found is None:
-            raise unknown_name(self.kind, name, self._entries)
+            raise unknown_name(gettext(self.kind), name, self._entries)
         return found
 
     def entry(self, name: Any) -> Entry[T]:
@@ -115,7 +115,7 @@ class Registry(Mapping[str, T]):
         if k is None:
             if default is not _MISSING:
                 return default
-            raise unknown_name(self.kind, name, self._entries)
+            raise unknown_name(gettext(self.kind), name, self._entries)
         return self._entries[k].value
 
     def names(self) -> tuple[str, ...]:

@@ -27,7 +27,7 @@ import numpy as np
 from .autograd import Function, Tensor
 from .autograd.tensor import tensor
 from .errors import KisonetTypeError, KisonetValueError
-from .i18n import tr
+from .lang import tr
 
 
 def _check(owner: str, name: str, value: Any, *, strict: bool = False) -> float:

@@ -31,7 +31,7 @@ from typing import Any
 
 from .config import RunConfig
 from .errors import ConfigError
-from .i18n import tr
+from .lang import tr
 
 __all__ = [
     "CHECKPOINT",

@@ -46,8 +46,8 @@ from typing import Any
 import numpy as np
 
 from .errors import CheckpointError, KisonetIOError, KisonetValueError, RunFolderError
-from .i18n import tr
 from .io import atomic_write, check_regular_file
+from .lang import tr
 
 __all__ = [
     "CHECKPOINT",

@@ -31,7 +31,7 @@ import numpy as np
 
 from .ensemble import TrainsModels, as_inputs, build_member, softmax_rows
 from .errors import KisonetTypeError, KisonetValueError, ShapeError
-from .i18n import tr
+from .lang import tr
 from .validation import check_float, check_int
 
 __all__ = ["SelfTraining", "labelled_split", "self_training"]

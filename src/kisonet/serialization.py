@@ -40,8 +40,8 @@ import numpy as np
 
 from ._version import __version__
 from .errors import CheckpointError, KisonetTypeError
-from .i18n import tr
 from .io import atomic_write
+from .lang import tr
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "load", "read_meta", "save"]
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .errors import KisonetValueError
-from .i18n import tr
+from .lang import tr
 
 _limiter = None
 # threadpoolctl's handles on the BLAS libraries loaded by NumPy, found once (that search

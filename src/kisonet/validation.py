@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import ConfigError, KisonetValueError, closest
-from .i18n import tr
+from .lang import gettext, tr
 
 __all__ = [
     "Parser",
@@ -52,7 +52,13 @@ def choice(choices: Sequence[str], kind: str) -> Parser:
             return v
         raise fail(
             where,
-            tr("unknown {0} {1!r}{2}; choose from: {3}", kind, str(value), closest(v, choices), ", ".join(choices)),
+            tr(
+                "unknown {0} {1!r}{2}; choose from: {3}",
+                gettext(kind),  # the kind is a catalog entry too (extracted from the choice() calls)
+                str(value),
+                closest(v, choices),
+                ", ".join(choices),
+            ),
         )
 
     parse.choices = choices  # type: ignore[attr-defined]
@@ -81,13 +87,16 @@ def number(
     """A parser for an int or float within ``[low, high]`` (``low_open``: ``(low, ...``);
     ``allow_none``: None, ``'none'``, ``'auto'`` and ``'default'`` give None."""
     rng = _range(low, high, low_open, high_open)
-    what = "an integer" if kind is int else "a number"
+
+    def expected(value: Any, where: str) -> ConfigError:
+        what = tr("an integer") if kind is int else tr("a number")  # in the language in force now
+        return fail(where, tr("expected {0} in {1}, got {2!r}", what, rng, value))
 
     def parse(value: Any, where: str) -> Any:
         if allow_none and (value is None or str(value).lower() in ("none", "auto", "default")):
             return None
         if isinstance(value, bool):
-            raise fail(where, tr("expected {0} in {1}, got {2!r}", what, rng, value))
+            raise expected(value, where)
         try:
             if kind is int:
                 if isinstance(value, float) and not value.is_integer():
@@ -96,11 +105,11 @@ def number(
             else:
                 v = float(value)
         except (TypeError, ValueError):
-            raise fail(where, tr("expected {0} in {1}, got {2!r}", what, rng, value)) from None
+            raise expected(value, where) from None
         if kind is float and not math.isfinite(v):
             raise fail(where, tr("expected a finite number in {0}, got {1!r}", rng, value))
         if _outside(v, low, high, low_open, high_open):
-            raise fail(where, tr("expected {0} in {1}, got {2!r}", what, rng, value))
+            raise expected(value, where)
         return v
 
     return parse

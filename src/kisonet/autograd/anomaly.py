@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NumericalError
-from ..i18n import tr
+from ..lang import tr
 
 __all__ = ["detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly"]
 

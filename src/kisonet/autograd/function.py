@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import GraphError
-from ..i18n import tr
+from ..lang import tr
 from . import anomaly, grad_mode
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import KisonetError, KisonetValueError
-from ..i18n import tr
+from ..lang import tr
 from .grad_mode import enable_grad
 from .tensor import Tensor
 

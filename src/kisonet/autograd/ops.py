@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError
-from ..i18n import tr
+from ..lang import tr
 from .function import Function, sum_to
 from .tensor import Tensor, _index_arrays, _to_array, as_tensor
 

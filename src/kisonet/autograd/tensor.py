@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import GraphError, KisonetIndexError, KisonetTypeError, KisonetValueError, ShapeError
-from ..i18n import tr
+from ..lang import tr
 from . import anomaly, grad_mode
 from .function import Function, sum_to
 

@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import re
 import sys
 import traceback
 import warnings
@@ -34,7 +35,7 @@ from collections.abc import Sequence
 from .. import i18n
 from ..errors import closest
 from ..errors import ConfigError as UsageError
-from ..i18n import tr
+from ..lang import tr
 
 # name -> (module relative to this package, one-line help). One line per command: the help lives
 # here so that `kisonet --help` lists the commands without importing them.
@@ -121,7 +122,7 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors become one-line :class:`UsageError`s."""
 
     def error(self, message: str):  # type: ignore[override]
-        raise UsageError(message)
+        raise UsageError(argparse_message(message))
 
     def format_help(self) -> str:
         if i18n.get_language() != "en":
@@ -130,6 +131,63 @@ class _Parser(argparse.ArgumentParser):
 
     def format_usage(self) -> str:
         return _translate_headings(super().format_usage())
+
+
+def _argparse_patterns() -> list[tuple[re.Pattern[str], str]]:
+    """argparse's own messages (English, from the standard library) -> kisonet's templates.
+    The English templates give back argparse's text exactly; a translation may reorder."""
+    return [
+        (re.compile(r"argument (.+?): expected one argument"), i18n.gettext("argument {0}: expected one argument")),
+        (
+            re.compile(r"argument (.+?): expected at most one argument"),
+            i18n.gettext("argument {0}: expected at most one argument"),
+        ),
+        (
+            re.compile(r"argument (.+?): expected at least one argument"),
+            i18n.gettext("argument {0}: expected at least one argument"),
+        ),
+        (
+            re.compile(r"argument (.+?): expected (\d+) arguments?"),
+            i18n.gettext("argument {0}: expected {1} argument(s)"),
+        ),
+        (
+            re.compile(r"argument (.+?): invalid choice: (.+) \(choose from (.*)\)"),
+            i18n.gettext("argument {0}: invalid choice: {1} (choose from {2})"),
+        ),
+        (
+            re.compile(r"argument (.+?): invalid (\S+) value: (.+)"),
+            i18n.gettext("argument {0}: invalid {1} value: {2}"),
+        ),
+        (
+            re.compile(r"argument (.+?): not allowed with argument (.+)"),
+            i18n.gettext("argument {0}: not allowed with argument {1}"),
+        ),
+        (
+            re.compile(r"argument (.+?): ignored explicit argument (.+)"),
+            i18n.gettext("argument {0}: ignored explicit argument {1}"),
+        ),
+        (
+            re.compile(r"the following arguments are required: (.+)"),
+            i18n.gettext("the following arguments are required: {0}"),
+        ),
+        (re.compile(r"one of the arguments (.+) is required"), i18n.gettext("one of the arguments {0} is required")),
+        (
+            re.compile(r"ambiguous option: (\S+) could match (.+)"),
+            i18n.gettext("ambiguous option: {0} could match {1}"),
+        ),
+        (re.compile(r"unrecognized arguments: (.+)"), i18n.gettext("unrecognized arguments: {0}")),
+    ]
+
+
+def argparse_message(message: str) -> str:
+    """An argparse error message in the language in force (as it is in English)."""
+    if i18n.get_language() == "en":
+        return message
+    for pattern, template in _argparse_patterns():
+        m = pattern.fullmatch(message)
+        if m:
+            return template.format(*m.groups())
+    return message
 
 
 def _translate_headings(text: str) -> str:

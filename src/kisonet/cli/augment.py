@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..i18n import tr
+from ..lang import tr
 from . import options as O  # noqa: N812
 from .options import UsageError
 

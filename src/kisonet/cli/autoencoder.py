@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..i18n import tr
+from ..lang import tr
 from . import options as O  # noqa: N812
 from .options import Option, UsageError
 

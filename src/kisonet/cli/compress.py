@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..i18n import tr
+from ..lang import tr
 from . import options as O  # noqa: N812
 from .options import UsageError
 

@@ -11,7 +11,7 @@ import argparse
 import ipaddress
 import sys
 
-from ..i18n import tr
+from ..lang import tr
 from .options import UsageError
 
 DEFAULT_PORT = 8765

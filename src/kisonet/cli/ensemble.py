@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..i18n import tr
+from ..lang import tr
 from . import options as O  # noqa: N812
 from .options import Option, UsageError
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..i18n import tr
+from ..lang import tr
 from . import options as O  # noqa: N812
 from .options import UsageError
 

@@ -23,7 +23,7 @@ from ..config import DISTRIBUTED_MODES as _MODES
 from ..config import EPS_OPTIMIZERS, EPS_PLACEMENTS, RENAMED, RunConfig, option_fields, read_config_file  # noqa: F401
 from ..data.transforms import PRESETS
 from ..errors import ConfigError, closest  # noqa: F401 - O.closest
-from ..i18n import tr
+from ..lang import tr
 from ..nn.activation import ACTIVATIONS as ACTIVATION_REGISTRY
 from ..nn.init import init_forms
 from ..nn.init import parse_init as lib_parse_init

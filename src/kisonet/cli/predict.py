@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..i18n import tr
+from ..lang import tr
 from . import options as O  # noqa: N812
 from .evaluate import READ_OPTIONS
 from .options import UsageError

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import runner as R  # noqa: N812
-from ..i18n import tr
+from ..lang import tr
 from ..runner import (  # noqa: F401 - the names this module always offered
     CHECKPOINT,
     STANDARDIZE_EPS,

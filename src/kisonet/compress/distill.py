@@ -26,7 +26,7 @@ import numpy as np
 from ..autograd import Function, Tensor, no_grad
 from ..autograd.tensor import as_tensor
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError
-from ..i18n import tr
+from ..lang import tr
 from ..nn.functional.loss import log_softmax_rows
 from ..nn.module import Module
 

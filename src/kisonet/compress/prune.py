@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetTypeError, KisonetValueError, unknown_name
-from ..i18n import tr
+from ..lang import tr
 from ..nn.conv import Conv2d
 from ..nn.linear import Linear
 from ..nn.module import Module

@@ -44,7 +44,7 @@ import numpy as np
 
 from ..autograd import Function, Tensor, no_grad
 from ..errors import KisonetTypeError, KisonetValueError, unknown_name
-from ..i18n import tr
+from ..lang import tr
 from ..nn.conv import Conv2d
 from ..nn.functional.conv import conv2d, conv_output_size, im2col, pad_array, padding4
 from ..nn.functional.linear import linear

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..errors import CheckpointError
-from ..i18n import tr
+from ..lang import tr
 from ..nn.module import Module
 from .prune import prunable_layers
 from .quantize import _QuantizedBase, quantize_model, quantized_layers

@@ -28,7 +28,7 @@ from flask import Flask, Response, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from ..errors import KisonetError
-from ..i18n import tr
+from ..lang import tr
 from .catalog import Catalog, safe_file
 from .sessions import SessionError, SessionManager
 from .strings import LANGUAGES, strings

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from ..i18n import tr
+from ..lang import tr
 
 __all__ = ["Session", "SessionError", "SessionManager"]
 

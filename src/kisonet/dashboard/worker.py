@@ -18,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-from ..i18n import tr
+from ..lang import tr
 
 FPS = 15.0  # frames a second while training (the boundary redraws this often)
 MAX_LINE = 64 * 1024

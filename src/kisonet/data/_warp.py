@@ -21,7 +21,7 @@ import functools
 import numpy as np
 
 from ..errors import KisonetValueError, ShapeError
-from ..i18n import tr
+from ..lang import tr
 
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 PADDING_MODES = ("constant", "edge", "reflect")

@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import KisonetIndexError, KisonetTypeError, KisonetValueError, ShapeError
-from ..i18n import tr
+from ..lang import tr
 
 
 @runtime_checkable

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, KisonetValueError
-from ..i18n import tr
+from ..lang import tr
 from ..registry import Registry
 from . import cifar as _cifar
 from .download import REMOTE_FILES, RemoteFile, cache_dir, fetch, instructions, verify

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DataError
-from ..i18n import tr
+from ..lang import tr
 
 CHUNK = 1 << 16
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..i18n import tr
+from ..lang import tr
 
 IDX_TYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),

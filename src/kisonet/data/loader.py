@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetTypeError, KisonetValueError
-from ..i18n import tr
+from ..lang import tr
 from ..random import get_generator
 from .dataset import ArrayDataset, as_dataset, supports_batch_index
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetValueError, ShapeError
-from ..i18n import tr
+from ..lang import tr
 
 Pair = tuple[np.ndarray, np.ndarray]
 

@@ -32,7 +32,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import random as kn_random
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError
-from ..i18n import tr
+from ..lang import tr
 from ..registry import Registry
 from . import _warp
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetValueError
-from ..i18n import tr
+from ..lang import tr
 from ..optim.optimizer import Optimizer
 from .comm import recv_json, require_mpi, send_json, wait, world
 from .flat import FlatBuffer

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..backend import get_default_dtype
 from ..errors import KisonetTypeError
-from ..i18n import tr
+from ..lang import tr
 
 __all__ = ["FlatBuffer", "DEFAULT_BUCKET_BYTES"]
 

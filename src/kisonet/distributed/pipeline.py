@@ -39,7 +39,7 @@ from ..autograd import Tensor, is_grad_enabled
 from ..autograd.function import Function
 from ..autograd.grad_mode import set_grad_enabled
 from ..errors import KisonetTypeError, KisonetValueError
-from ..i18n import tr
+from ..lang import tr
 from ..nn.module import Module, Sequential
 from .comm import recv_json, require_mpi, send_json, wait, world
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..config import DISTRIBUTED_MODES, RunConfig
 from ..errors import ConfigError
-from ..i18n import tr
+from ..lang import tr
 from ..runner import as_run_config, blas_threads
 
 __all__ = ["run_distributed", "train_distributed"]

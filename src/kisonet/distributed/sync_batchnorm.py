@@ -27,7 +27,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..autograd.function import Function
 from ..errors import KisonetValueError
-from ..i18n import tr
+from ..lang import tr
 from ..nn.functional.normalization import update_running_stats
 from ..nn.module import Module
 from ..nn.normalization import BatchNormBase

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, KisonetValueError
-from ..i18n import tr
 from ..io import atomic_write
+from ..lang import tr
 
 __all__ = [
     "Context",

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..i18n import tr
+from ..lang import tr
 from .common import Lesson, new_figure, start, with_blas_threads
 
 __all__ = ["LESSON", "Square", "grokking", "modular_addition"]

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..errors import KisonetValueError, ShapeError
-from ..i18n import tr
+from ..lang import tr
 from ..registry import Registry
 from .functional import activation as A  # noqa: N812
 from .module import Module

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad, transpose
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
-from ..i18n import tr
+from ..lang import tr
 from ..random import make_generator
 from . import functional as F  # noqa: N812 - the PyTorch convention
 from .activation import Flatten, Identity, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh

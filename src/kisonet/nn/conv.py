@@ -11,7 +11,7 @@ from ..autograd import Tensor
 from ..autograd.tensor import float_input
 from ..backend import get_default_dtype
 from ..errors import KisonetValueError
-from ..i18n import tr
+from ..lang import tr
 from .functional.conv import _pair, conv2d, conv_transpose2d
 from .init import init_layer_
 from .module import Module, Parameter

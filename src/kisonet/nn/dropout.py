@@ -7,7 +7,7 @@ from typing import Any
 from ..autograd import Tensor
 from ..autograd.tensor import as_tensor
 from ..errors import KisonetTypeError, KisonetValueError
-from ..i18n import tr
+from ..lang import tr
 from .functional.dropout import DROPOUT_SCALINGS, check_p, check_scaling, dropout, dropout_mask, gaussian_noise
 from .functional.linear import linear
 from .linear import Linear

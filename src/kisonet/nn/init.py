@@ -40,7 +40,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
-from ..i18n import tr
+from ..lang import tr
 from ..random import get_generator
 from ..registry import Registry
 

@@ -11,7 +11,7 @@ from ..autograd import Tensor
 from ..autograd.tensor import float_input
 from ..backend import get_default_dtype
 from ..errors import KisonetValueError, ShapeError
-from ..i18n import tr
+from ..lang import tr
 from .functional.linear import Linear as _LinearFn
 from .init import init_layer_
 from .module import Module, Parameter

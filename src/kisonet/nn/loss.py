@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..errors import KisonetValueError, unknown_name
-from ..i18n import tr
+from ..lang import tr
 from .functional import loss as L  # noqa: N812
 from .module import Module
 

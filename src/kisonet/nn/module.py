@@ -17,7 +17,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..autograd.function import Function
 from ..errors import KisonetIndexError, KisonetTypeError, KisonetValueError, ShapeError
-from ..i18n import tr
+from ..lang import tr
 
 
 class Parameter(Tensor):

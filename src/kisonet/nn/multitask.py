@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import KisonetTypeError, KisonetValueError, unknown_name
-from ..i18n import tr
+from ..lang import tr
 from .module import Module, ModuleDict
 
 __all__ = ["MultiTask"]

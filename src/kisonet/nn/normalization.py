@@ -25,7 +25,7 @@ from ..autograd import Tensor
 from ..autograd.tensor import float_input
 from ..backend import get_default_dtype
 from ..errors import KisonetValueError, ShapeError, closest
-from ..i18n import tr
+from ..lang import tr
 from .functional.normalization import batch_norm, group_norm, instance_norm, layer_norm
 from .module import Module, Parameter
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..autograd import Tensor
 from ..errors import KisonetValueError, unknown_name
-from ..i18n import tr
+from ..lang import tr
 from .functional.conv import _pair
 from .functional.pooling import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
 from .module import Module

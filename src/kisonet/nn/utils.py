@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..errors import KisonetTypeError, KisonetValueError, NumericalError, ShapeError
-from ..i18n import tr
+from ..lang import tr
 
 
 def _params(parameters: Any) -> list[Tensor]:

@@ -21,7 +21,7 @@ import numpy as np
 from .. import random as kn_random
 from ..autograd import Tensor
 from ..errors import KisonetTypeError, KisonetValueError
-from ..i18n import tr
+from ..lang import tr
 from .module import Module, Parameter
 
 __all__ = ["WeightNoise"]

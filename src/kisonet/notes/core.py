@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetValueError, closest
-from ..i18n import tr
+from ..lang import tr
 
 KINDS = ("formula", "algorithm", "experiment", "claim")
 MAP_FILE = "notes_map.toml"

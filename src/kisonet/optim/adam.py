@@ -10,7 +10,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor
 from ..errors import KisonetValueError
-from ..i18n import tr
+from ..lang import tr
 from .optimizer import Optimizer, ParamsT, check_choice, check_number
 
 #: where eps enters Adam's denominator (see :class:`Adam`)

@@ -10,7 +10,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor, enable_grad
 from ..errors import KisonetTypeError, KisonetValueError, NumericalError
-from ..i18n import tr
+from ..lang import tr
 from .optimizer import Optimizer, ParamsT, check_number
 
 

@@ -27,7 +27,7 @@ import numpy as np
 from .. import allocator, backend
 from ..autograd import Tensor, enable_grad, no_grad
 from ..errors import KisonetTypeError, KisonetValueError, closest
-from ..i18n import tr
+from ..lang import tr
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 

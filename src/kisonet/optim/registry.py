@@ -21,7 +21,7 @@ import inspect
 from typing import Any
 
 from ..errors import KisonetValueError
-from ..i18n import tr
+from ..lang import tr
 from ..registry import Entry, Registry
 from .adam import AdaBelief, Adam, AdamW
 from .adaptive import Adadelta, Adagrad, RMSprop

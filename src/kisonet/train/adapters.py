@@ -23,7 +23,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..backend import get_default_dtype
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError
-from ..i18n import tr
+from ..lang import tr
 from .numerics import check_finite_inputs
 
 __all__ = [

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetValueError, ShapeError
-from ..i18n import tr
+from ..lang import tr
 
 __all__ = ["LinearRegression", "polynomial_fit", "polynomial_predict", "polynomial_features"]
 

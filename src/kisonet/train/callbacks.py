@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import KisonetValueError, NumericalError, unknown_name
-from ..i18n import gettext, tr
+from ..lang import gettext, tr
 
 if TYPE_CHECKING:  # pragma: no cover
     from .trainer import Trainer

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
-from ..i18n import tr
+from ..lang import tr
 
 __all__ = ["CHECKPOINT_KIND", "GracefulInterrupt"]
 

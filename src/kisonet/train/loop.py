@@ -24,7 +24,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..errors import KisonetValueError, NumericalError
-from ..i18n import tr
+from ..lang import tr
 from .adapters import batch_size_of, output_array, to_input, unpack
 from .numerics import check_finite_inputs, describe_nonfinite, grad_norm, nonfinite_parameters
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
-from ..i18n import tr
+from ..lang import tr
 
 __all__ = [
     "accuracy",

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..errors import KisonetValueError
-from ..i18n import tr
+from ..lang import tr
 from ..nn.utils import l2_norm as grad_norm  # the overflow-safe ||g||_2 (scaled before squaring)
 
 __all__ = ["check_finite_inputs", "describe_nonfinite", "grad_norm", "nonfinite_parameters"]

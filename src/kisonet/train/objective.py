@@ -19,7 +19,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
-from ..i18n import tr
+from ..lang import tr
 from .adapters import output_array, xy_pair
 from .metrics import Metric, get_metric
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import KisonetTypeError, KisonetValueError
-from ..i18n import tr
+from ..lang import tr
 from ..random import get_rng_state, set_rng_state
 from .loop import EpochProgress
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
-from ..i18n import tr
+from ..lang import tr
 from ..random import manual_seed
 from .adapters import as_array
 from .objective import DEFAULT_METRICS

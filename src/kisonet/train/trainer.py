@@ -28,7 +28,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..errors import KisonetTypeError, KisonetValueError, unknown_name
-from ..i18n import tr
+from ..lang import tr
 from ..optim.lr_scheduler import step_scheduler
 from ..random import manual_seed
 from .adapters import (

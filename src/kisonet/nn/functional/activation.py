@@ -15,7 +15,7 @@ from ...autograd import Function, Tensor
 from ...autograd.ops import normalize_axis, relu, sigmoid, tanh
 from ...autograd.tensor import as_tensor
 from ...errors import KisonetValueError
-from ...i18n import tr
+from ...lang import tr
 
 __all__ = ["identity", "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]
 

@@ -49,7 +49,7 @@ from ... import threads
 from ...autograd import Tensor
 from ...autograd.function import Function
 from ...errors import KisonetTypeError, KisonetValueError, ShapeError
-from ...i18n import tr
+from ...lang import tr
 from ...threads import get_num_threads
 from . import _workspace
 

@@ -14,7 +14,7 @@ import numpy as np
 from ...autograd import Function, Tensor
 from ...autograd.tensor import as_tensor
 from ...errors import KisonetValueError, closest, unknown_name
-from ...i18n import tr
+from ...lang import tr
 from ...random import get_generator
 
 __all__ = [

@@ -9,7 +9,7 @@ import numpy as np
 from ...autograd import Function, Tensor
 from ...autograd.tensor import as_tensor
 from ...errors import ShapeError
-from ...i18n import tr
+from ...lang import tr
 
 __all__ = ["linear"]
 

@@ -15,7 +15,7 @@ import numpy as np
 from ...autograd import Function, Tensor
 from ...autograd.tensor import as_tensor
 from ...errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
-from ...i18n import tr
+from ...lang import tr
 
 __all__ = [
     "binary_cross_entropy",

@@ -31,7 +31,7 @@ import numpy as np
 from ...autograd import Tensor
 from ...autograd.function import Function
 from ...errors import KisonetValueError, ShapeError
-from ...i18n import tr
+from ...lang import tr
 from .conv import _as_tensor
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"

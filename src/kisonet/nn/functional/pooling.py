@@ -20,7 +20,7 @@ import numpy as np
 from ...autograd import Tensor
 from ...autograd.function import Function
 from ...errors import KisonetValueError, ShapeError, unknown_name
-from ...i18n import tr
+from ...lang import tr
 from .conv import _as_tensor, _pair, _unpad, conv_output_size, pad_array
 
 
