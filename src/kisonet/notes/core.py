@@ -93,7 +93,7 @@ class Entry:
         """A prose field (one of :data:`PROSE`) in ``lang``: the Japanese text under 'ja' where
         the map has one, else the English (a field with no English prose needs no translation)."""
         if field not in PROSE:
-            raise KisonetValueError(f"unknown prose field {field!r}{closest(field, PROSE)}")
+            raise KisonetValueError(tr("unknown prose field {0!r}{1}", field, closest(field, PROSE)))
         if lang == "ja" and getattr(self, f"{field}_ja"):
             return getattr(self, f"{field}_ja")
         return getattr(self, field)
@@ -234,10 +234,15 @@ def parse_map(data: dict[str, Any], source: str = MAP_FILE) -> NotesMap:
         fields = dict(raw)
         for field in PROSE[:-1]:  # (steps has a default)
             if raw.get(f"{field}_ja") and not raw.get(field):
-                raise KisonetValueError(f"{where}: {field}_ja without {field}")
+                raise KisonetValueError(tr("{0}: {1}_ja without {1}", where, field))
         if "steps_ja" in raw and len(_tuple(raw["steps_ja"])) != len(_tuple(raw.get("steps", Entry.steps))):
             raise KisonetValueError(
-                f"{where}: steps_ja has {len(raw['steps_ja'])} labels, steps has {len(raw.get('steps', Entry.steps))}"
+                tr(
+                    "{0}: steps_ja has {1} labels, steps has {2}",
+                    where,
+                    len(raw["steps_ja"]),
+                    len(raw.get("steps", Entry.steps)),
+                )
             )
         for k in ("topics", "shown_by", "steps", "also_in", "steps_ja"):
             if k in fields:
