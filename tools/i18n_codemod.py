@@ -22,7 +22,8 @@ concatenation with a non-literal): those are converted by hand.
 Running it again is safe (already converted messages are ``tr(...)`` calls, not literals): after
 a rebase conflicts on raise lines, take main's side and re-run the codemod.
 
-``--extract`` collects every ``tr("...")``/``gettext("...")``/``_("...")`` literal of src into the
+``--extract`` collects every ``tr("...")``/``gettext("...")``/``_("...")``/``N_("...")`` literal of src
+(and the kinds of ``Registry("...")`` and ``validation.choice(..., "...")``) into the
 Japanese catalog (existing entries and translations kept, new msgids appended with an empty
 msgstr, to be translated; then ``python -m kisonet.i18n`` compiles it).
 
@@ -49,8 +50,12 @@ PO = SRC / "locale" / "ja" / "LC_MESSAGES" / "kisonet.po"
 UNTRANSLATED = {"NotImplementedError", "AssertionError"}
 #: Modules that define the helper itself.
 SKIP_FILES = {"lang.py"}
-#: Builders whose argument at this index is a message (or part of one).
-BUILDERS = {"fail": 1, "unknown_name": 0}
+#: Builders whose argument at this index is a message (or part of one); more are found in src by
+#: :func:`find_builders` (a function with a ``msg``/``message``/``reason`` parameter that makes an error).
+BUILDERS = {"unknown_name": 0}
+MESSAGE_PARAMS = {"msg", "message", "reason"}
+#: Method names of logging (a logger's records are for whoever runs a server, and are %-formatted).
+LOGGING = {"debug", "info", "warning", "error", "exception", "critical", "log"}
 WARN = {"warn"}
 
 
@@ -96,9 +101,39 @@ def message_index(node: ast.Call) -> int | None:
         return 0
     if name in WARN:
         return 0
-    if name in BUILDERS:
-        return BUILDERS[name]
+    builders = {**find_builders(), **BUILDERS}
+    if name in builders:
+        return builders[name]
     return None
+
+
+_builders: dict[str, int] | None = None
+
+
+def find_builders(src: Path = SRC) -> dict[str, int]:
+    """{function name: index of its message parameter} for the functions of src that build an
+    error or a warning from a parameter named like a message (``validation.fail(where, msg)``,
+    ``serialization._fail(path, reason)``): a literal passed there is a message."""
+    global _builders
+    if _builders is not None:
+        return _builders
+    _builders = {}
+    for path in sorted(src.rglob("*.py")):
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if not isinstance(fn, ast.FunctionDef):
+                continue
+            params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+            if params[:1] in (["self"], ["cls"]):
+                params = params[1:]
+            wanted = [p for p in params if p in MESSAGE_PARAMS]
+            if not wanted or fn.name in LOGGING:
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Call) and callee(node).endswith(("Error", "Warning")) and node.args:
+                    used = {n.id for n in ast.walk(node.args[0]) if isinstance(n, ast.Name)}
+                    if wanted[0] in used:
+                        _builders[fn.name] = params.index(wanted[0])
+    return _builders
 
 
 def is_text(node: ast.AST) -> bool:
@@ -153,6 +188,8 @@ def translated(node: ast.AST) -> bool:
         return callee(node) in ("tr", "gettext", "_", "unknown_name", "str")  # str(e): a caught error
     if isinstance(node, ast.IfExp):
         return translated(node.body) and translated(node.orelse)
+    if isinstance(node, ast.Subscript):  # tr(...)[:200]: a translated message, cut short
+        return translated(node.value)
     if isinstance(node, ast.JoinedStr | ast.Constant):
         try:
             t = Template().part(node)
@@ -323,7 +360,7 @@ def rewrite(path: Path, check: bool) -> tuple[int, list[Found]]:
 #: Calls whose literal argument at this index is a catalog entry: the message helpers, and the
 #: names of families that are translated when a message shows them (``Registry("optimizer")``,
 #: ``validation.choice(names, "optimizer")``: their ``kind``).
-CATALOGUED = {"tr": 0, "gettext": 0, "_": 0, "Registry": 0, "choice": 1}
+CATALOGUED = {"tr": 0, "gettext": 0, "_": 0, "N_": 0, "Registry": 0, "choice": 1}
 
 
 def templates(src: Path = SRC) -> dict[str, list[str]]:

@@ -26,6 +26,7 @@ from .lang import (
     DOMAIN,
     LANGUAGES,
     LOCALE_DIR,
+    N_,
     catalog,
     chosen_language,
     get_language,
@@ -37,6 +38,7 @@ from .lang import (
 
 __all__ = [
     "LANGUAGES",
+    "N_",
     "chosen_language",
     "compile_catalog",
     "get_language",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import KisonetIOError, KisonetValueError
-from .lang import tr
+from .lang import N_, gettext, tr
 
 __all__ = ["atomic_write", "check_regular_file", "describe_os_error"]
 
@@ -70,7 +70,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str |
                 os.close(dfd)
 
 
-def check_regular_file(path: str | os.PathLike[str], what: str = "file") -> Path:
+def check_regular_file(path: str | os.PathLike[str], what: str = N_("file")) -> Path:
     """``path`` if it names a regular file; otherwise a :class:`KisonetIOError` saying what it is.
 
     Called before any ``open``: opening a FIFO blocks until a writer appears, and a
@@ -80,23 +80,28 @@ def check_regular_file(path: str | os.PathLike[str], what: str = "file") -> Path
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise KisonetIOError(tr("{0} {1!r} not found", what, str(path))) from None
+        raise KisonetIOError(tr("{0} {1!r} not found", gettext(what), str(path))) from None
     except OSError as e:
         raise KisonetIOError(f"{what} {str(path)!r}: {e.strerror or e}") from None
     if stat.S_ISDIR(st.st_mode):
-        raise KisonetIOError(tr("{0} {1!r} is a folder, not a file", what, str(path)))
+        raise KisonetIOError(tr("{0} {1!r} is a folder, not a file", gettext(what), str(path)))
     if not stat.S_ISREG(st.st_mode):
         kind = (
-            "a FIFO (named pipe)"
+            tr("a FIFO (named pipe)")
             if stat.S_ISFIFO(st.st_mode)
-            else "a socket"
+            else tr("a socket")
             if stat.S_ISSOCK(st.st_mode)
-            else "a device"
+            else tr("a device")
             if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
-            else "a special file"
+            else tr("a special file")
         )
         raise KisonetIOError(
-            tr("{0} {1!r} is {2}, not a regular file; kisonet reads only regular files", what, str(path), kind)
+            tr(
+                "{0} {1!r} is {2}, not a regular file; kisonet reads only regular files",
+                gettext(what),
+                str(path),
+                kind,
+            )
         )
     return path
 
@@ -107,17 +112,17 @@ def describe_os_error(e: OSError) -> str:
     name = name if len(name) <= 100 else f"{name[:48]}...{name[-48:]}"
     where = f" {name!r}" if name else ""
     hints = {
-        errno.ENOSPC: "the disk is full; free space and try again",
-        errno.EDQUOT: "the disk quota is exceeded; free space and try again",
-        errno.EROFS: "the file system is read-only; choose another folder",
-        errno.EACCES: "permission denied; choose a folder you can write to",
-        errno.EPERM: "operation not permitted",
-        errno.ENAMETOOLONG: "the name is too long for the file system; choose a shorter one",
-        errno.EISDIR: "it is a folder, not a file",
-        errno.ENOTDIR: "a part of the path is a file, not a folder",
-        errno.ENOENT: "no such file or folder",
-        errno.EEXIST: "it already exists",
-        errno.ELOOP: "too many symbolic links",
+        errno.ENOSPC: tr("the disk is full; free space and try again"),
+        errno.EDQUOT: tr("the disk quota is exceeded; free space and try again"),
+        errno.EROFS: tr("the file system is read-only; choose another folder"),
+        errno.EACCES: tr("permission denied; choose a folder you can write to"),
+        errno.EPERM: tr("operation not permitted"),
+        errno.ENAMETOOLONG: tr("the name is too long for the file system; choose a shorter one"),
+        errno.EISDIR: tr("it is a folder, not a file"),
+        errno.ENOTDIR: tr("a part of the path is a file, not a folder"),
+        errno.ENOENT: tr("no such file or folder"),
+        errno.EEXIST: tr("it already exists"),
+        errno.ELOOP: tr("too many symbolic links"),
     }
     hint = hints.get(e.errno) or (e.strerror or str(e))
     return f"{hint}{' (' + where.strip() + ')' if where else ''}"

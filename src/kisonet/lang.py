@@ -13,7 +13,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DOMAIN", "LANGUAGES", "LOCALE_DIR", "chosen_language", "get_language", "gettext", "tr", "use_language"]
+__all__ = [
+    "DOMAIN",
+    "LANGUAGES",
+    "LOCALE_DIR",
+    "N_",
+    "chosen_language",
+    "get_language",
+    "gettext",
+    "tr",
+    "use_language",
+]
 
 #: The languages kisonet speaks: code -> name (as written in that language).
 LANGUAGES: dict[str, str] = {"en": "English", "ja": "日本語"}
@@ -90,3 +100,10 @@ def tr(template: str, *args: Any, **kwargs: Any) -> str:
       ``python -m kisonet.i18n``; a test fails on a template with no translation (docs/i18n.md).
     """
     return gettext(template).format(*args, **kwargs)
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for it
+    """``message`` unchanged: marks a literal as a catalog entry (collected by the extraction)
+    that is translated later, where it is shown (``gettext(message)``), e.g. in a table built
+    at import time, before the language is known."""
+    return message

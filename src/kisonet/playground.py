@@ -132,12 +132,12 @@ def _fail(where: str, msg: str) -> KisonetValueError:
 def _number(where: str, value: Any, key: str, integer: bool = False) -> float:
     lo, hi = LIMITS[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(where, f"expected a number in [{lo:g}, {hi:g}], got {value!r}"[:200])
+        raise _fail(where, tr("expected a number in [{0:g}, {1:g}], got {2!r}", lo, hi, value)[:200])
     if integer and (not float(value).is_integer()):
-        raise _fail(where, f"expected an integer in [{lo:g}, {hi:g}], got {value!r}")
+        raise _fail(where, tr("expected an integer in [{0:g}, {1:g}], got {2!r}", lo, hi, value))
     v = float(value)
     if not (math.isfinite(v) and lo <= v <= hi):
-        raise _fail(where, f"expected a number in [{lo:g}, {hi:g}], got {value!r}")
+        raise _fail(where, tr("expected a number in [{0:g}, {1:g}], got {2!r}", lo, hi, value))
     return int(v) if integer else v
 
 
@@ -153,11 +153,11 @@ def _section(where: str, given: Any, defaults: dict[str, Any]) -> dict[str, Any]
     if given is None:
         return dict(defaults)
     if not isinstance(given, dict):
-        raise _fail(where, f"expected an object, got {type(given).__name__}")
+        raise _fail(where, tr("expected an object, got {0}", type(given).__name__))
     unknown = [k for k in given if k not in defaults]
     if unknown:
         k = str(unknown[0])[:40]
-        raise _fail(where, f"unknown setting {k!r}{closest(k, defaults)}; known: {', '.join(defaults)}")
+        raise _fail(where, tr("unknown setting {0!r}{1}; known: {2}", k, closest(k, defaults), ", ".join(defaults)))
     return {**defaults, **given}
 
 
@@ -167,11 +167,11 @@ def parse_config(config: Any) -> dict[str, Any]:
     ``{"data": {...}, "network": {...}, "lanes": [{...}, ...]}`` -- see :data:`DEFAULT_DATA`,
     :data:`DEFAULT_NETWORK`, :data:`DEFAULT_LANE` and :data:`LIMITS`."""
     if not isinstance(config, dict):
-        raise _fail("setting", "expected an object with data, network and lanes")
+        raise _fail("setting", tr("expected an object with data, network and lanes"))
     extra = [k for k in config if k not in ("data", "network", "lanes")]
     if extra:
         k = str(extra[0])[:40]
-        raise _fail("setting", f"unknown section {k!r}{closest(k, ('data', 'network', 'lanes'))}")
+        raise _fail("setting", tr("unknown section {0!r}{1}", k, closest(k, ("data", "network", "lanes"))))
     d = _section("data", config.get("data"), DEFAULT_DATA)
     data = {
         "dataset": _name("data.dataset", d["dataset"], "dataset"),
@@ -183,10 +183,10 @@ def parse_config(config: Any) -> dict[str, Any]:
     n = _section("network", config.get("network"), DEFAULT_NETWORK)
     hidden = n["hidden"]
     if not isinstance(hidden, list):
-        raise _fail("network.hidden", f"expected a list of layer widths, got {hidden!r}"[:200])
+        raise _fail("network.hidden", tr("expected a list of layer widths, got {0!r}", hidden)[:200])
     lo, hi = LIMITS["layers"]
     if not lo <= len(hidden) <= hi:
-        raise _fail("network.hidden", f"expected {lo:g} to {hi:g} hidden layers, got {len(hidden)}")
+        raise _fail("network.hidden", tr("expected {0:g} to {1:g} hidden layers, got {2}", lo, hi, len(hidden)))
     network = {
         "hidden": [_number(f"network.hidden[{i}]", h, "units", integer=True) for i, h in enumerate(hidden)],
         "init": _name("network.init", n["init"], "init"),
@@ -194,7 +194,7 @@ def parse_config(config: Any) -> dict[str, Any]:
     }
     lanes_in = config.get("lanes", [{}])
     if not isinstance(lanes_in, list):
-        raise _fail("lanes", "expected a list of 1 to 4 lane settings")
+        raise _fail("lanes", tr("expected a list of 1 to 4 lane settings"))
     _number("lanes (count)", len(lanes_in), "lanes", integer=True)
     n_train = max(1, int(round(data["n_points"] * data["train_ratio"])))
     lanes = []
@@ -215,11 +215,11 @@ def parse_config(config: Any) -> dict[str, Any]:
             "input_noise": _number(f"{w}.input_noise", g["input_noise"], "input_noise"),
         }
         if not isinstance(g["batch_norm"], bool):
-            raise _fail(f"{w}.batch_norm", f"expected true or false, got {g['batch_norm']!r}"[:200])
+            raise _fail(f"{w}.batch_norm", tr("expected true or false, got {0!r}", g["batch_norm"])[:200])
         lane["batch_norm"] = g["batch_norm"]
         lane["batch_size"] = min(lane["batch_size"], n_train)
         if lane["batch_norm"] and lane["batch_size"] < 2:
-            raise _fail(f"{w}.batch_size", "batch norm needs batches of at least 2 points")
+            raise _fail(f"{w}.batch_size", tr("batch norm needs batches of at least 2 points"))
         lanes.append(lane)
     return {"data": data, "network": network, "lanes": lanes}
 
@@ -580,7 +580,7 @@ def optimizer_paths_request(args: dict[str, Any]) -> dict[str, Any]:
     allowed = {"function", "optimizers", "steps", "lr", "x0", "y0"}
     for k in args:
         if k not in allowed:
-            raise _fail("optimizer paths", f"unknown parameter {str(k)[:40]!r}{closest(str(k), allowed)}")
+            raise _fail("optimizer paths", tr("unknown parameter {0!r}{1}", str(k)[:40], closest(str(k), allowed)))
     fname = str(args.get("function", "elongated"))
     if fname not in FUNCTIONS:
         raise unknown_name(tr("function"), fname[:40], FUNCTIONS)
@@ -600,16 +600,25 @@ def optimizer_paths_request(args: dict[str, Any]) -> dict[str, Any]:
             v = float(raw)
         except (TypeError, ValueError):
             raise _fail(
-                f"optimizer paths: {key}", f"expected a number in [{lo:g}, {hi:g}], got {str(raw)[:40]!r}"
+                f"optimizer paths: {key}", tr("expected a number in [{0:g}, {1:g}], got {2!r}", lo, hi, str(raw)[:40])
             ) from None
         if not (math.isfinite(v) and lo <= v <= hi) or (integer and not v.is_integer()):
-            raise _fail(f"optimizer paths: {key}", f"expected a number in [{lo:g}, {hi:g}], got {str(raw)[:40]!r}")
+            raise _fail(
+                f"optimizer paths: {key}", tr("expected a number in [{0:g}, {1:g}], got {2!r}", lo, hi, str(raw)[:40])
+            )
         return int(v) if integer else v
 
     steps = num("steps", *PATH_STEPS, default=tf.steps, integer=True)
     if steps * len(chosen) > PATH_WORK:
-        raise _fail("optimizer paths", f"{len(chosen)} optimizers x {steps} steps is more than {PATH_WORK:,} steps; "
-                    "choose fewer steps or optimizers")  # fmt: skip
+        raise _fail(
+            "optimizer paths",
+            tr(
+                "{0} optimizers x {1} steps is more than {2:,} steps; choose fewer steps or optimizers",
+                len(chosen),
+                steps,
+                PATH_WORK,
+            ),
+        )
     lr = num("lr", 1e-5, 10.0, default=0.0)
     x0 = num("x0", *tf.xlim, default=tf.start[0])
     y0 = num("y0", *tf.ylim, default=tf.start[1])

@@ -47,7 +47,7 @@ import numpy as np
 
 from .errors import CheckpointError, KisonetIOError, KisonetValueError, RunFolderError
 from .io import atomic_write, check_regular_file
-from .lang import tr
+from .lang import N_, gettext, tr
 
 __all__ = [
     "CHECKPOINT",
@@ -147,7 +147,7 @@ def _write_json(path: Path, obj: Any) -> None:
 def _regular(path: Path) -> None:
     """A special file (a FIFO would block ``open`` for ever) planted as a run file is refused."""
     if path.exists() and not path.is_file():
-        check_regular_file(path, "run file")
+        check_regular_file(path, N_("run file"))
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -327,11 +327,11 @@ def model_from_config(cfg: Mapping[str, Any], model: str | None = None) -> Any:
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError, KisonetError) as e:
-        what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
+        what = tr("no {0!r} entry", e.args[0]) if isinstance(e, KeyError) else str(e)
         raise CheckpointError(tr("the saved model_config cannot rebuild a model: {0}", what)) from None
 
 
-def load_model_file(run_dir: str | os.PathLike, kind: str = MODEL_KIND, what: str = "kisonet run folder") -> Any:
+def load_model_file(run_dir: str | os.PathLike, kind: str = MODEL_KIND, what: str = N_("kisonet run folder")) -> Any:
     """``kn.load`` of the folder's ``model.npz`` saved as ``kind``; a CheckpointError saying
     the folder may not be a ``what`` when the file is absent."""
     from .serialization import load
@@ -347,7 +347,7 @@ def load_model_file(run_dir: str | os.PathLike, kind: str = MODEL_KIND, what: st
                     run_dir,
                 )
             )
-        raise CheckpointError(tr("{0!r} not found (is {1!r} a {2}?)", str(path), str(run_dir), what))
+        raise CheckpointError(tr("{0!r} not found (is {1!r} a {2}?)", str(path), str(run_dir), gettext(what)))
     return load(path, kind=kind)
 
 
@@ -381,7 +381,7 @@ def _rebuild_single(obj: Any, path: Path, model: str | None) -> tuple[Any, dict[
     except CheckpointError as e:
         raise CheckpointError(tr("cannot load {0!r}: {1}", str(path), e)) from None
     except (KeyError, TypeError, ValueError, KisonetError) as e:
-        what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
+        what = tr("no {0!r} entry", e.args[0]) if isinstance(e, KeyError) else str(e)
         raise CheckpointError(tr("cannot load {0!r}: {1}", str(path), what)) from None
     net.eval()
     if isinstance(obj.get("input_range"), dict):
@@ -753,21 +753,21 @@ def input_range(X: Any) -> dict[str, float]:
     return {"min": float(finite.min()), "max": float(finite.max())}
 
 
-def check_inputs(X: Any, what: str = "inputs") -> None:
+def check_inputs(X: Any, what: str = N_("inputs")) -> None:
     """Refuse an empty array or one holding NaN or Inf (a model would answer class 0 for them)."""
     a = np.asarray(X)
     if a.size == 0 or (a.ndim >= 1 and len(a) == 0):
-        raise KisonetValueError(tr("{0}: no samples (shape {1})", what, a.shape))
+        raise KisonetValueError(tr("{0}: no samples (shape {1})", gettext(what), a.shape))
     if a.dtype.kind in "fc":
         bad = ~np.isfinite(a)
         if bad.any():
             n = int(np.count_nonzero(bad.reshape(len(a), -1).any(axis=1)) if a.ndim else 1)
             first = int(np.argmax(bad.reshape(len(a), -1).any(axis=1))) if a.ndim else 0
-            kinds = " and ".join(k for k, m in (("NaN", np.isnan(a)), ("Inf", np.isinf(a))) if m.any())
+            kinds = tr(" and ").join(k for k, m in (("NaN", np.isnan(a)), ("Inf", np.isinf(a))) if m.any())
             raise KisonetValueError(
                 tr(
                     "{0}: {1} of {2} samples hold {3} (first: sample {4})",
-                    what,
+                    gettext(what),
                     n,
                     len(a) if a.ndim else 1,
                     kinds,
@@ -780,7 +780,7 @@ def check_inputs(X: Any, what: str = "inputs") -> None:
 RANGE_SLACK = 0.5
 
 
-def range_warning(X: Any, rng: Mapping[str, float] | None, what: str = "inputs") -> str | None:
+def range_warning(X: Any, rng: Mapping[str, float] | None, what: str = N_("inputs")) -> str | None:
     """A message when ``X`` lies far outside ``rng`` (the training data's ``{'min', 'max'}``),
     e.g. 0-255 pixels given to a model trained on [0, 1]; None when it fits or no range is known."""
     if not rng:
@@ -792,9 +792,14 @@ def range_warning(X: Any, rng: Mapping[str, float] | None, what: str = "inputs")
     xlo, xhi = float(a.min()), float(a.max())
     slack = RANGE_SLACK * max(hi - lo, abs(hi), abs(lo), 1e-12)
     if xlo < lo - slack or xhi > hi + slack:
-        return (
-            f"{what}: values lie in [{xlo:g}, {xhi:g}], far outside the training data's range [{lo:g}, {hi:g}]; "
-            "the predictions are unreliable (scaled differently? e.g. 0-255 pixels for a model trained on [0, 1])"
+        return tr(
+            "{0}: values lie in [{1:g}, {2:g}], far outside the training data's range [{3:g}, {4:g}]; "
+            "the predictions are unreliable (scaled differently? e.g. 0-255 pixels for a model trained on [0, 1])",
+            gettext(what),
+            xlo,
+            xhi,
+            lo,
+            hi,
         )
     return None
 
@@ -971,7 +976,7 @@ def rebuild_ensemble(obj: Any, file: Path, model: str | None) -> tuple[Any, dict
     except CheckpointError as e:
         raise CheckpointError(tr("cannot load {0!r}: {1}", str(file), e)) from None
     except (KeyError, TypeError, ValueError, AttributeError, KisonetError) as e:
-        what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
+        what = tr("no {0!r} entry", e.args[0]) if isinstance(e, KeyError) else str(e)
         raise CheckpointError(tr("cannot load {0!r}: {1}", str(file), what)) from None
     return ens, cfg, std
 
@@ -995,7 +1000,7 @@ def _rebuild_autoencoder(obj: Any, file: Path) -> tuple[Any, dict[str, Any], Any
         net.load_state_dict(obj["model"])
         std = standardizer_from_state(obj.get("standardizer"))
     except (KeyError, TypeError, ValueError, AttributeError, KisonetError) as e:
-        what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else str(e)
+        what = tr("no {0!r} entry", e.args[0]) if isinstance(e, KeyError) else str(e)
         raise CheckpointError(tr("cannot load {0!r}: {1}", str(file), what)) from None
     cfg = {**c, "input_shape": list(shape), "task": "reconstruction"}
     return net.eval(), cfg, std

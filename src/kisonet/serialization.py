@@ -209,17 +209,27 @@ def _check_entries(path: Any) -> None:
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                 raise _fail(
                     path,
-                    f"entry {name!r} uses zip compression method {info.compress_type}; kisonet reads only "
-                    "stored or deflated entries (what NumPy writes)",
+                    tr(
+                        "entry {0!r} uses zip compression method {1}; kisonet reads only stored or "
+                        "deflated entries (what NumPy writes)",
+                        name,
+                        info.compress_type,
+                    ),
                 )
             if info.flag_bits & 0x1:
-                raise _fail(path, f"entry {name!r} is encrypted")
+                raise _fail(path, tr("entry {0!r} is encrypted", name))
             if not info.filename.endswith(".npy"):
                 continue
             if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
-                raise _fail(path, f"entry {name!r} is corrupted (stored size {info.compress_size} != {info.file_size})")
+                raise _fail(
+                    path,
+                    tr("entry {0!r} is corrupted (stored size {1} != {2})", name, info.compress_size, info.file_size),
+                )
             if info.file_size > _MAX_INFLATE * info.compress_size + 4096:
-                raise _fail(path, f"entry {name!r} declares {info.file_size} bytes from {info.compress_size}: forged")
+                raise _fail(
+                    path,
+                    tr("entry {0!r} declares {1} bytes from {2}: forged", name, info.file_size, info.compress_size),
+                )
             with zf.open(info) as f:
                 version = npy.read_magic(f)
                 if version == (1, 0):
@@ -227,7 +237,9 @@ def _check_entries(path: Any) -> None:
                 elif version == (2, 0):
                     shape, _, dtype = npy.read_array_header_2_0(f)
                 else:
-                    raise _fail(path, f"entry {name!r} uses .npy format {version}, which kisonet does not write")
+                    raise _fail(
+                        path, tr("entry {0!r} uses .npy format {1}, which kisonet does not write", name, version)
+                    )
                 header = f.tell()
             if dtype.hasobject:
                 continue  # refused by np.load(allow_pickle=False) with the pickle message
@@ -235,8 +247,15 @@ def _check_entries(path: Any) -> None:
             if need != info.file_size - header:
                 raise _fail(
                     path,
-                    f"array {name!r} declares shape {tuple(shape)} of {dtype} ({need} bytes) but its entry holds "
-                    f"{info.file_size - header} bytes: truncated or corrupted",
+                    tr(
+                        "array {0!r} declares shape {1} of {2} ({3} bytes) but its entry holds {4} "
+                        "bytes: truncated or corrupted",
+                        name,
+                        tuple(shape),
+                        dtype,
+                        need,
+                        info.file_size - header,
+                    ),
                 )
 
 
@@ -244,56 +263,60 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.nd
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise _fail(path, "no such file") from None
+        raise _fail(path, tr("no such file")) from None
     except (OSError, ValueError) as e:
-        raise _fail(path, f"unreadable ({getattr(e, 'strerror', None) or e})") from None
+        raise _fail(path, tr("unreadable ({0})", getattr(e, "strerror", None) or e)) from None
     if stat.S_ISDIR(st.st_mode):
-        raise _fail(path, "it is a directory")
+        raise _fail(path, tr("it is a directory"))
     if not stat.S_ISREG(st.st_mode):  # a FIFO would block open() for ever
-        raise _fail(path, "it is not a regular file (a FIFO, socket or device); kisonet reads only regular files")
+        raise _fail(path, tr("it is not a regular file (a FIFO, socket or device); kisonet reads only regular files"))
     try:
         with open(path, "rb") as f:
             magic = f.read(6)
     except OSError as e:
-        raise _fail(path, f"unreadable ({e.strerror or e})") from None
+        raise _fail(path, tr("unreadable ({0})", e.strerror or e)) from None
     if magic.startswith(b"\x93NUMPY"):
-        raise _fail(path, "not a kisonet file (a single .npy array, not an .npz archive)")
+        raise _fail(path, tr("not a kisonet file (a single .npy array, not an .npz archive)"))
     if magic[:1] == b"\x80":
-        raise _fail(path, "it is a pickle, which kisonet never loads (it could run code)")
+        raise _fail(path, tr("it is a pickle, which kisonet never loads (it could run code)"))
     if not magic.startswith(b"PK"):
-        raise _fail(path, "not a kisonet file (not an .npz/zip archive)" if magic else "the file is empty")
+        raise _fail(path, tr("not a kisonet file (not an .npz/zip archive)") if magic else tr("the file is empty"))
     try:
         _check_entries(path)
         with np.load(path, allow_pickle=False) as z:
             names = list(z.files)
             if _META not in names:
-                raise _fail(path, "not a kisonet file (no __meta__ entry; an .npz saved by other code?)")
+                raise _fail(path, tr("not a kisonet file (no __meta__ entry; an .npz saved by other code?)"))
             meta_text = str(z[_META][()])
             arrays = {k: z[k] for k in names if k != _META}
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, EOFError) as e:
-        raise _fail(path, f"corrupted or truncated archive ({e})") from None
+        raise _fail(path, tr("corrupted or truncated archive ({0})", e)) from None
     except ValueError as e:
         if "pickle" in str(e).lower():
-            raise _fail(path, "it holds pickled objects, which kisonet never loads (they could run code)") from None
-        raise _fail(path, f"not a kisonet .npz file ({e})") from None
+            raise _fail(path, tr("it holds pickled objects, which kisonet never loads (they could run code)")) from None
+        raise _fail(path, tr("not a kisonet .npz file ({0})", e)) from None
     except Exception as e:  # any NumPy/zip/OS failure reading a foreign or damaged file
-        raise _fail(path, f"unreadable ({type(e).__name__}: {e})") from None
+        raise _fail(path, tr("unreadable ({0}: {1})", type(e).__name__, e)) from None
     try:
         meta = json.loads(meta_text)
     except (ValueError, RecursionError):
-        raise _fail(path, "the __meta__ entry is not valid JSON (corrupted)") from None
+        raise _fail(path, tr("the __meta__ entry is not valid JSON (corrupted)")) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise _fail(path, "the __meta__ entry is not kisonet's")
+        raise _fail(path, tr("the __meta__ entry is not kisonet's"))
     version = meta.get("format_version")
     if isinstance(version, int) and not isinstance(version, bool) and version < 1:
-        raise _fail(path, f"format version {version!r} is not one kisonet ever wrote")
+        raise _fail(path, tr("format version {0!r} is not one kisonet ever wrote", version))
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise _fail(
             path,
-            f"format version {version!r} is newer than this kisonet understands ({FORMAT_VERSION}); "
-            f"it was written by kisonet {meta.get('kisonet_version')}",
+            tr(
+                "format version {0!r} is newer than this kisonet understands ({1}); it was written by kisonet {2}",
+                version,
+                FORMAT_VERSION,
+                meta.get("kisonet_version"),
+            ),
         )
     return meta, arrays
 
@@ -306,12 +329,12 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def _rebuild(node: Any, arrays: dict[str, np.ndarray], path: Any) -> Any:
     if not isinstance(node, dict) or "t" not in node:
-        raise _fail(path, "the structure in __meta__ is malformed")
+        raise _fail(path, tr("the structure in __meta__ is malformed"))
     t = node["t"]
     if t in ("array", "npscalar"):
         key = node.get("k")
         if key not in arrays:
-            raise _fail(path, f"array {key!r} listed in __meta__ is missing from the archive")
+            raise _fail(path, tr("array {0!r} listed in __meta__ is missing from the archive", key))
         a = arrays[key]
         return a if t == "array" else a[()]
     if t == "none":
@@ -326,7 +349,7 @@ def _rebuild(node: Any, arrays: dict[str, np.ndarray], path: Any) -> Any:
         return [_rebuild(v, arrays, path) for v in node["items"]]
     if t == "tuple":
         return tuple(_rebuild(v, arrays, path) for v in node["items"])
-    raise _fail(path, f"unknown entry type {t!r} in __meta__")
+    raise _fail(path, tr("unknown entry type {0!r} in __meta__", t))
 
 
 def load(path: str | os.PathLike[str], kind: str | None = None) -> Any:
@@ -339,16 +362,16 @@ def load(path: str | os.PathLike[str], kind: str | None = None) -> Any:
     """
     meta, arrays = _read(path)
     if kind is not None and meta.get("kind") != kind:
-        raise _fail(path, f"it holds {meta.get('kind')!r}, expected {kind!r}")
+        raise _fail(path, tr("it holds {0!r}, expected {1!r}", meta.get("kind"), kind))
     expected = str(meta.get("checksum", ""))
     if meta.get("format_version") == 1:  # written before the checksum covered the metadata
         if expected != "sha256:" + _checksum(arrays):
-            raise _fail(path, "checksum mismatch: the arrays were altered or corrupted after saving")
+            raise _fail(path, tr("checksum mismatch: the arrays were altered or corrupted after saving"))
     elif expected != "sha256:" + _checksum(arrays, meta):
-        raise _fail(path, "checksum mismatch: the arrays or the metadata were altered or corrupted after saving")
+        raise _fail(path, tr("checksum mismatch: the arrays or the metadata were altered or corrupted after saving"))
     try:
         return _rebuild(meta.get("structure"), arrays, path)
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
-        raise _fail(path, f"the structure in __meta__ is malformed ({type(e).__name__}: {e})") from None
+        raise _fail(path, tr("the structure in __meta__ is malformed ({0}: {1})", type(e).__name__, e)) from None

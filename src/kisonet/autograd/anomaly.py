@@ -101,7 +101,7 @@ def format_site(fn: Any) -> str:
 def _describe(a: np.ndarray) -> str:
     n_nan = int(np.isnan(a).sum())
     n_inf = int(np.isinf(a).sum())
-    return f"{n_nan} NaN and {n_inf} Inf of {a.size} entries"
+    return tr("{0} NaN and {1} Inf of {2} entries", n_nan, n_inf, a.size)
 
 
 def _non_finite(a: Any) -> bool:

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from .. import i18n
 from ..errors import closest
 from ..errors import ConfigError as UsageError
-from ..lang import tr
+from ..lang import N_, tr
 
 # name -> (module relative to this package, one-line help). One line per command: the help lives
 # here so that `kisonet --help` lists the commands without importing them.
@@ -133,60 +133,32 @@ class _Parser(argparse.ArgumentParser):
         return _translate_headings(super().format_usage())
 
 
-def _argparse_patterns() -> list[tuple[re.Pattern[str], str]]:
-    """argparse's own messages (English, from the standard library) -> kisonet's templates.
-    The English templates give back argparse's text exactly; a translation may reorder."""
-    return [
-        (re.compile(r"argument (.+?): expected one argument"), i18n.gettext("argument {0}: expected one argument")),
-        (
-            re.compile(r"argument (.+?): expected at most one argument"),
-            i18n.gettext("argument {0}: expected at most one argument"),
-        ),
-        (
-            re.compile(r"argument (.+?): expected at least one argument"),
-            i18n.gettext("argument {0}: expected at least one argument"),
-        ),
-        (
-            re.compile(r"argument (.+?): expected (\d+) arguments?"),
-            i18n.gettext("argument {0}: expected {1} argument(s)"),
-        ),
-        (
-            re.compile(r"argument (.+?): invalid choice: (.+) \(choose from (.*)\)"),
-            i18n.gettext("argument {0}: invalid choice: {1} (choose from {2})"),
-        ),
-        (
-            re.compile(r"argument (.+?): invalid (\S+) value: (.+)"),
-            i18n.gettext("argument {0}: invalid {1} value: {2}"),
-        ),
-        (
-            re.compile(r"argument (.+?): not allowed with argument (.+)"),
-            i18n.gettext("argument {0}: not allowed with argument {1}"),
-        ),
-        (
-            re.compile(r"argument (.+?): ignored explicit argument (.+)"),
-            i18n.gettext("argument {0}: ignored explicit argument {1}"),
-        ),
-        (
-            re.compile(r"the following arguments are required: (.+)"),
-            i18n.gettext("the following arguments are required: {0}"),
-        ),
-        (re.compile(r"one of the arguments (.+) is required"), i18n.gettext("one of the arguments {0} is required")),
-        (
-            re.compile(r"ambiguous option: (\S+) could match (.+)"),
-            i18n.gettext("ambiguous option: {0} could match {1}"),
-        ),
-        (re.compile(r"unrecognized arguments: (.+)"), i18n.gettext("unrecognized arguments: {0}")),
-    ]
+#: argparse's own error messages (the standard library writes them in English), as templates:
+#: each is matched against argparse's text and shown through the catalog.
+ARGPARSE_MESSAGES = (
+    N_("argument {0}: expected one argument"),
+    N_("argument {0}: expected at most one argument"),
+    N_("argument {0}: expected at least one argument"),
+    N_("argument {0}: invalid choice: {1} (choose from {2})"),
+    N_("argument {0}: invalid {1} value: {2}"),
+    N_("argument {0}: not allowed with argument {1}"),
+    N_("argument {0}: ignored explicit argument {1}"),
+    N_("the following arguments are required: {0}"),
+    N_("one of the arguments {0} is required"),
+    N_("ambiguous option: {0} could match {1}"),
+    N_("unrecognized arguments: {0}"),
+)
 
 
 def argparse_message(message: str) -> str:
     """An argparse error message in the language in force (as it is in English)."""
     if i18n.get_language() == "en":
         return message
-    for pattern, template in _argparse_patterns():
-        m = pattern.fullmatch(message)
+    for template in ARGPARSE_MESSAGES:
+        pattern = "(.+?)".join(re.escape(part) for part in re.split(r"\{\d\}", template))
+        m = re.fullmatch(pattern, message)
         if m:
-            return template.format(*m.groups())
+            return i18n.gettext(template).format(*m.groups())
     return message
 
 
@@ -296,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         argv = _take_lang(argv)
     except UsageError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
+        print(f"{prog}: {i18n.gettext('error')}: {e}", file=sys.stderr)
         return 2
     try:
         return _main(argv, prog)
@@ -328,7 +300,9 @@ def _main(argv: list[str], prog: str) -> int:
             return 0
         with warnings.catch_warnings():
             # a warning is one line too: `kisonet train: warning: ...`, not Python's file:line form
-            warnings.showwarning = lambda message, *a, **k: print(f"{prog}: warning: {message}", file=sys.stderr)
+            warnings.showwarning = lambda message, *a, **k: print(
+                tr("{0}: warning: {1}", prog, message), file=sys.stderr
+            )
             code = int(args._run(args) or 0)
         _settle(None, code)
         return code

@@ -184,7 +184,7 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
                 trainer.fit((Xtr, Xtr), val=None if Xval is None else (Xval, Xval), epochs=kw["epochs"],
                             batch_size=kw["batch_size"])  # fmt: skip
         except NumericalError as e:
-            echo(f"kisonet autoencoder: error: training stopped by the NaN/Inf guard: {e}")
+            echo(tr("{0}: error: {1}", "kisonet autoencoder", tr("training stopped by the NaN/Inf guard: {0}", e)))
             return 1
         for k, v in trainer.history.items():
             history[prefix + k] = v
@@ -208,7 +208,7 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
         save_figure(fig, run_dir / "reconstructions.png")
         runs.save_curves(run_dir, history, ("loss",), title=f"autoencoder on {config['dataset']}")
     except ImportError as e:
-        echo(f"kisonet autoencoder: warning: no figures ({e})")
+        echo(tr("{0}: warning: {1}", "kisonet autoencoder", tr("no figures ({0})", e)))
     for kind in kinds:
         line = f"{kind:>9} AE  test MSE clean {metrics[f'{kind}_test_mse_clean']:.5f}"
         if denoising:

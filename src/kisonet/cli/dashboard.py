@@ -89,8 +89,17 @@ def run(args: argparse.Namespace) -> int:
     shown = f"[{host}]" if ":" in host else host
     if not loopback:
         print(
-            f"kisonet dashboard: warning: listening on {host}, not only this machine: anyone who reaches "
-            f"port {port} can read {str(root)!r} and use this computer's CPU",
+            tr(
+                "{0}: warning: {1}",
+                "kisonet dashboard",
+                tr(
+                    "listening on {0}, not only this machine: anyone who reaches port {1} can read {2!r} "
+                    "and use this computer's CPU",
+                    host,
+                    port,
+                    str(root),
+                ),
+            ),
             file=sys.stderr,
         )
     if not root.exists():

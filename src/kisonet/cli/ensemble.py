@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..lang import tr
+from ..lang import N_, tr
 from . import options as O  # noqa: N812
 from .options import Option, UsageError
 
@@ -116,7 +116,7 @@ def load_run_ensemble(run_dir: Any, model: str | None = None) -> tuple[Any, Any]
     """
     from .. import runs
 
-    obj = runs.load_model_file(run_dir, runs.ENSEMBLE_KIND, "kisonet ensemble run folder")
+    obj = runs.load_model_file(run_dir, runs.ENSEMBLE_KIND, N_("kisonet ensemble run folder"))
     ens, _, std = runs.rebuild_ensemble(obj, Path(run_dir) / runs.MODEL, model)
     return ens, std
 
@@ -166,10 +166,10 @@ def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | N
             else:
                 ens.fit(Xtr, ytr, val=data.val)
     except NumericalError as e:
-        echo(f"kisonet ensemble: error: a member's training stopped by the NaN/Inf guard: {e}")
+        echo(tr("{0}: error: {1}", "kisonet ensemble", tr("a member's training stopped by the NaN/Inf guard: {0}", e)))
         return 1
     except KisonetValueError as e:
-        echo(f"kisonet ensemble: error: {e}")
+        echo(tr("{0}: error: {1}", "kisonet ensemble", e))
         return 1
     key = "accuracy" if task == "classification" else "rmse"
     rows = []
@@ -207,7 +207,7 @@ def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | N
     try:
         save_figure(_members_figure(test_members, metrics[f"test_{key}"], key, method), run_dir / "members.png")
     except ImportError as e:  # matplotlib missing: the run itself is complete
-        echo(f"kisonet ensemble: warning: no members.png ({e})")
+        echo(tr("{0}: warning: {1}", "kisonet ensemble", tr("no members.png ({0})", e)))
     fmt = (lambda v: f"{100 * v:.2f}%") if key == "accuracy" else (lambda v: f"{v:.4f}")
     echo(f"members  test {key}: " + "  ".join(fmt(v) for v in test_members))
     echo(f"mean member    {fmt(float(np.mean(test_members)))}")

@@ -117,7 +117,7 @@ def check_range(X: np.ndarray, loaded: Any, strict: bool, command: str, what: st
         return
     if strict:
         raise UsageError(tr("--strict: {0}", msg))
-    print(f"{command}: warning: {msg} (--strict refuses such inputs)", file=sys.stderr)
+    print(tr("{0}: warning: {1}", command, tr("{0} (--strict refuses such inputs)", msg)), file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -81,6 +81,6 @@ def run(args: argparse.Namespace) -> int:
     except KisonetValueError as e:
         if isinstance(e, UsageError):
             raise
-        print(f"kisonet experiment {key}: error: {e}", file=sys.stderr)
+        print(tr("{0}: error: {1}", f"kisonet experiment {key}", e), file=sys.stderr)
         return 1
     return 0

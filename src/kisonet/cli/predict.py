@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..lang import tr
+from ..lang import N_, tr
 from . import options as O  # noqa: N812
 from .evaluate import READ_OPTIONS
 from .options import UsageError
@@ -50,7 +50,7 @@ def _load_input(path: str, input_shape: tuple[int, ...]) -> np.ndarray:
     if not Path(path).exists():
         raise UsageError(tr("INPUT: file not found: {0}", path))
     try:
-        check_regular_file(path, "INPUT: file")
+        check_regular_file(path, N_("INPUT: file"))
     except KisonetIOError as e:
         raise UsageError(str(e)) from None
     try:

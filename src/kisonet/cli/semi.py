@@ -88,10 +88,10 @@ def semi_from_config(config: dict[str, Any], echo: Callable[[str], None] | None 
     try:
         st.fit(X[lab], y[lab], X[unl], y_unlabeled_true=y[unl], val=data.test)
     except NumericalError as e:
-        echo(f"kisonet semi: error: training stopped by the NaN/Inf guard: {e}")
+        echo(tr("{0}: error: {1}", "kisonet semi", tr("training stopped by the NaN/Inf guard: {0}", e)))
         return 1
     except KisonetValueError as e:
-        echo(f"kisonet semi: error: {e}")
+        echo(tr("{0}: error: {1}", "kisonet semi", e))
         return 1
     rows = [{("test_accuracy" if k == "val_accuracy" else k): v for k, v in r.items()} for r in st.history_]
     write_csv(run_dir / "rounds.csv", rows)

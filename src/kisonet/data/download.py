@@ -291,9 +291,9 @@ def _describe(e: BaseException) -> str:
     if isinstance(e, urllib.error.HTTPError):
         return f"HTTP {e.code} {e.reason}"
     if isinstance(e, urllib.error.URLError):
-        return f"unreachable ({e.reason})"
+        return tr("unreachable ({0})", e.reason)
     if isinstance(e, http.client.IncompleteRead):
-        return f"transfer interrupted ({len(e.partial)} bytes read, {e.expected} more expected)"
+        return tr("transfer interrupted ({0} bytes read, {1} more expected)", len(e.partial), e.expected)
     return f"{type(e).__name__}: {e}"
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..lang import tr
+from ..lang import N_, gettext, tr
 
 IDX_TYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
@@ -38,20 +38,25 @@ _CODES = {np.dtype(v).newbyteorder("=").str: k for k, v in IDX_TYPES.items()}
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def read_bytes(path: str | os.PathLike, what: str = "file") -> bytes:
+def read_bytes(path: str | os.PathLike, what: str = N_("file")) -> bytes:
     """The bytes of ``path``, transparently gunzipped; corrupt or truncated gzip -> DataError."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise DataError(tr("cannot read {0} {1}: {2}", what, path, e.strerror or e)) from e
+        raise DataError(tr("cannot read {0} {1}: {2}", gettext(what), path, e.strerror or e)) from e
     if raw[:2] != GZIP_MAGIC:
         return raw
     try:
         return gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(
-            tr("{0} {1} is a corrupted or truncated gzip file ({2}); delete it and fetch it again", what, path, e)
+            tr(
+                "{0} {1} is a corrupted or truncated gzip file ({2}); delete it and fetch it again",
+                gettext(what),
+                path,
+                e,
+            )
         ) from e
 
 
@@ -99,7 +104,7 @@ def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (``.gz`` or raw; detected from the content, not the name)."""
-    return parse_idx(read_bytes(path, "IDX file"), str(path))
+    return parse_idx(read_bytes(path, N_("IDX file")), str(path))
 
 
 def write_idx(path: str | os.PathLike, array: Any, compress: bool | None = None) -> Path:

@@ -195,7 +195,7 @@ def last_words(comm: Any, message: str, code: int = 1, status: str | None = None
         with contextlib.suppress(Exception):
             first = f"{first}; {text()}"
     message = f"{first}\n{rest}" if rest else first
-    sys.stderr.write(f"kisonet: rank {rank}/{size}: {message}\n")
+    sys.stderr.write(tr("kisonet: rank {0}/{1}: {2}", rank, size, message) + "\n")
     sys.stderr.flush()
     sys.stdout.flush()
     from .lastwords import say_bye
@@ -211,7 +211,7 @@ def abort(comm: Any, message: str, code: int = 1, grace: float = 0.2, status: st
     size = comm.Get_size()
     if size > 1 and status is None:
         first, nl, rest = message.partition("\n")
-        message = f"{first}; aborting all {size} ranks{nl}{rest}"
+        message = tr("{0}; aborting all {1} ranks", first, size) + f"{nl}{rest}"
     last_words(comm, message, code, status)
     if size > 1:
         # The launcher forwards each rank's stderr through a pipe; Abort makes it kill every
@@ -284,14 +284,20 @@ class Watchdog:
             self._thread.join(5 * self.period)
 
     def _say(self, silent: int, idle: float, told_by: int | None) -> None:
-        seen = "" if told_by is None else f", seen by rank {told_by}"
+        seen = "" if told_by is None else tr(", seen by rank {0}", told_by)
         self._end(
-            f"rank {silent} stopped responding (no heartbeat for {idle:.1f} s{seen}; --rank-timeout {self.timeout:g})"
+            tr(
+                "rank {0} stopped responding (no heartbeat for {1:.1f} s{2}; --rank-timeout {3:g})",
+                silent,
+                idle,
+                seen,
+                self.timeout,
+            )
         )
 
     def _end(self, what: str) -> None:
         """Print this rank's line, give the others :attr:`grace` seconds to print theirs, abort the job."""
-        abort(self.comm, f"{what}: ending all {self.comm.Get_size()} ranks", 1, self.grace, status=what)
+        abort(self.comm, tr("{0}: ending all {1} ranks", what, self.comm.Get_size()), 1, self.grace, status=what)
 
     def _watch(self) -> None:
         MPI = require_mpi()
@@ -332,8 +338,13 @@ class Watchdog:
             idle = now - self._last
             if self.progress and idle > PROGRESS_FACTOR * self.timeout:
                 self._end(
-                    f"no progress for {idle:.0f} s while every rank still answers: a rank is stuck (or one step "
-                    f"takes longer than {PROGRESS_FACTOR} x --rank-timeout {self.timeout:g})"
+                    tr(
+                        "no progress for {0:.0f} s while every rank still answers: a rank is stuck (or "
+                        "one step takes longer than {1} x --rank-timeout {2:g})",
+                        idle,
+                        PROGRESS_FACTOR,
+                        self.timeout,
+                    )
                 )
         if beats is not None:
             for r in [*recvs.values(), news_req]:
@@ -356,18 +367,18 @@ def guard(comm: Any = None) -> Iterator[None]:
     except KeyboardInterrupt:
         if comm.Get_size() == 1:
             raise
-        abort(comm, "interrupted", 130)
+        abort(comm, tr("interrupted"), 130)
     except SystemExit as e:
         if comm.Get_size() == 1 or e.code in (0, None):
             raise
-        abort(comm, f"exited with status {e.code}", e.code if isinstance(e.code, int) else 1)
+        abort(comm, tr("exited with status {0}", e.code), e.code if isinstance(e.code, int) else 1)
     except BaseException as e:
         if comm.Get_size() == 1:
             raise
         if isinstance(e, KisonetError):  # a deliberate, self-explaining error: one line
-            abort(comm, f"error: {e}", 2 if type(e).__name__ == "UsageError" else 1)
+            abort(comm, tr("error: {0}", e), 2 if type(e).__name__ == "UsageError" else 1)
         elif type(e).__module__ == "mpi4py.MPI":  # MPI itself failed: a peer died or its link broke
-            abort(comm, f"MPI error (a peer rank died or cannot be reached): {str(e).splitlines()[0]}")
+            abort(comm, tr("MPI error (a peer rank died or cannot be reached): {0}", str(e).splitlines()[0]))
         else:
             tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
             abort(comm, f"{type(e).__name__}: {e}\n{tb}")
@@ -381,6 +392,6 @@ def install_excepthook(comm: Any = None) -> None:
     def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
         previous(kind, value, tb)
         if comm.Get_size() > 1:
-            abort(comm, f"uncaught {kind.__name__}: {value}", 130 if kind is KeyboardInterrupt else 1)
+            abort(comm, tr("uncaught {0}: {1}", kind.__name__, value), 130 if kind is KeyboardInterrupt else 1)
 
     sys.excepthook = hook
