@@ -20,7 +20,8 @@ cannot be converted safely (a message held in a variable, ``%`` or ``.format`` f
 concatenation with a non-literal): those are converted by hand.
 
 Running it again is safe (already converted messages are ``tr(...)`` calls, not literals): after
-a rebase conflicts on raise lines, take main's side and re-run the codemod.
+a rebase conflicts on raise lines, keep the side whose code you want and re-run the codemod
+(``--resolve first FILES`` keeps main's side of each conflict of FILES, then converts them).
 
 ``--extract`` collects every ``tr("...")``/``gettext("...")``/``_("...")``/``N_("...")`` literal of src
 (and the kinds of ``Registry("...")`` and ``validation.choice(..., "...")``) into the
@@ -29,7 +30,7 @@ msgstr, to be translated; then ``python -m kisonet.i18n`` compiles it).
 
 Usage::
 
-    python tools/i18n_codemod.py [--check] [--report] [--extract] [files...]
+    python tools/i18n_codemod.py [--check] [--report] [--extract] [--resolve first|second] [files...]
 """
 
 from __future__ import annotations
@@ -422,14 +423,42 @@ def _all_msgids(text: str) -> list[str]:
     return out
 
 
+_CONFLICT = re.compile(
+    r"^<<<<<<< [^\n]*\n(?P<first>.*?)(?:^\|\|\|\|\|\|\| [^\n]*\n.*?)?^=======\n(?P<second>.*?)^>>>>>>> [^\n]*\n",
+    re.S | re.M,
+)
+
+
+def resolve(path: Path, keep: str) -> int:
+    """Replace each git conflict in ``path`` by one side: ``first`` (in a rebase, main's) or
+    ``second`` (the commit being replayed). Returns the number of conflicts resolved."""
+    text = path.read_text(encoding="utf-8")
+    new, n = _CONFLICT.subn(lambda m: m.group(keep), text)
+    if n:
+        path.write_text(new, encoding="utf-8")
+    return n
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="*", type=Path, help="files to convert (default: all of src/kisonet)")
     ap.add_argument("--check", action="store_true", help="change nothing; exit 1 if something would change")
     ap.add_argument("--report", action="store_true", help="list the messages left for a hand conversion")
     ap.add_argument("--extract", action="store_true", help="add the new msgids of src to the Japanese .po")
+    ap.add_argument(
+        "--resolve",
+        choices=("first", "second"),
+        help="first resolve the git conflicts of the files by keeping one side (in a rebase 'first' is main's, "
+        "'second' the commit being replayed): keep the side whose code you want, the codemod then converts "
+        "its messages",
+    )
     args = ap.parse_args(argv)
     files = [p.resolve() for p in args.files] or sorted(SRC.rglob("*.py"))
+    if args.resolve:
+        for path in files:
+            n = resolve(path, args.resolve)
+            if n:
+                print(f"{path.relative_to(REPO)}: {n} conflicts resolved to the {args.resolve} side")
     total, skipped, changed = 0, [], []
     for path in files:
         if path.name in SKIP_FILES:
