@@ -50,10 +50,10 @@ PO = SRC / "locale" / "ja" / "LC_MESSAGES" / "kisonet.po"
 #: Exceptions that signal a programming error, not something a user did: their messages stay English.
 UNTRANSLATED = {"NotImplementedError", "AssertionError"}
 #: Modules that define the helper itself.
-SKIP_FILES = {"lang.py"}
+SKIP_FILES = {"lang.py", "lastwords.py"}  # lastwords runs as a script with no kisonet (python -I -S)
 #: Builders whose argument at this index is a message (or part of one); more are found in src by
 #: :func:`find_builders` (a function with a ``msg``/``message``/``reason`` parameter that makes an error).
-BUILDERS = {"unknown_name": 0}
+BUILDERS = {"unknown_name": 0, "abort": 1, "_end": 0}
 MESSAGE_PARAMS = {"msg", "message", "reason"}
 #: Method names of logging (a logger's records are for whoever runs a server, and are %-formatted).
 LOGGING = {"debug", "info", "warning", "error", "exception", "critical", "log"}
@@ -337,10 +337,18 @@ def add_import(text: str, path: Path) -> str:
     return "".join(lines)
 
 
+def uses_tr(tree: ast.Module) -> bool:
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "tr" for n in ast.walk(tree))
+
+
 def rewrite(path: Path, check: bool) -> tuple[int, list[Found]]:
     text = path.read_text(encoding="utf-8")
     res = scan(path, text)
     if not res.edits:
+        tree = ast.parse(text)
+        if not check and uses_tr(tree) and not imports_tr(tree) and not binds_tr(tree):
+            path.write_text(add_import(text, path), encoding="utf-8")  # e.g. a conflict resolved to main's imports
+            return 0, [*res.skipped, Found(path, 1, "import of tr added")]
         return 0, res.skipped
     tree = ast.parse(text)
     if binds_tr(tree):
@@ -466,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         n, s = rewrite(path, args.check)
         total += n
         skipped += s
-        if n:
+        if n or any(f.reason == "import of tr added" for f in s):
             changed.append(path)
     verb = "would convert" if args.check else "converted"
     print(f"{verb} {total} messages in {len(changed)} files; {len(skipped)} left for a hand conversion")

@@ -252,11 +252,13 @@ def prepare_arrays(
     from .errors import KisonetValueError, unknown_name
 
     if task not in ("classification", "regression"):
-        raise unknown_name("task", task, ("classification", "regression"))
+        raise unknown_name(tr("task"), task, ("classification", "regression"))
     pairs = {"train": train, "test": test, "val": val}
     for name, pair in pairs.items():
         if pair is not None and (not isinstance(pair, (tuple, list)) or len(pair) != 2):
-            raise KisonetValueError(f"prepare_arrays: {name} must be an (X, y) pair, got {type(pair).__name__}")
+            raise KisonetValueError(
+                tr("prepare_arrays: {0} must be an (X, y) pair, got {1}", name, type(pair).__name__)
+            )
     X, y = np.asarray(train[0]), np.asarray(train[1])
     if n_outputs is None:
         if task == "classification":
@@ -419,10 +421,10 @@ def fit(
     from .train import Trainer
 
     if scheduler_interval not in ("epoch", "step"):
-        raise unknown_name("scheduler_interval", scheduler_interval, ("epoch", "step"))
+        raise unknown_name(tr("scheduler_interval"), scheduler_interval, ("epoch", "step"))
     cfg = as_run_config(config).finalize()
     if cfg.distributed != "none":
-        raise ConfigError(f"--distributed {cfg.distributed}: fit trains in one process; use 'none'")
+        raise ConfigError(tr("--distributed {0}: fit trains in one process; use 'none'", cfg.distributed))
     if data is None:
         from .random import manual_seed
 
@@ -436,7 +438,7 @@ def fit(
         steps = cfg.epochs * -(-len(data.train[0]) // cfg.batch_size)
     penalty = make_regularizer(cfg)
     if regularizer is not None and penalty is not None:
-        raise ConfigError(f"--l1 {cfg.l1:g}: fit was also given a regularizer; put both penalties in one")
+        raise ConfigError(tr("--l1 {0:g}: fit was also given a regularizer; put both penalties in one", cfg.l1))
     trainer = Trainer(
         model, data.loss, optimizer, metrics=(data.metric,), callbacks=[*make_callbacks(cfg), *callbacks],
         scheduler=make_scheduler(cfg, optimizer, steps), scheduler_interval=scheduler_interval,

@@ -159,9 +159,15 @@ class DistributedLoader:
         self.merge_last = bool(merge_last) and n > bs and n % bs == 1
         if self.merge_last and sampler.rank == 0:
             warnings.warn(
-                f"DistributedLoader: each of the {sampler.num_replicas} shards of {n} samples, in batches of {bs}, "
-                "leaves a last batch of one sample, which batch normalisation cannot normalise; on every rank it is "
-                f"merged into the batch before ({bs + 1} samples)",
+                tr(
+                    "DistributedLoader: each of the {0} shards of {1} samples, in batches of {2}, "
+                    "leaves a last batch of one sample, which batch normalisation cannot normalise; "
+                    "on every rank it is merged into the batch before ({3} samples)",
+                    sampler.num_replicas,
+                    n,
+                    bs,
+                    bs + 1,
+                ),
                 UserWarning,
                 stacklevel=2,
             )
