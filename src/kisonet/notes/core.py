@@ -438,7 +438,7 @@ _MD = {
         "three-step demonstration; `docs/notes-map.json` is the machine-readable copy.",
         "kinds": "{n} {kind}s",
         "sep": ", ",
-        "other": "",
+        "other": "[日本語](ja/notes-map.md)",
         "misprints": "Misprints found in the decks: ",
         "kind": {k: k for k in KINDS},
         "kisonet": "kisonet", "code": "code", "default": "kisonet's default", "option": "the notes' form",
