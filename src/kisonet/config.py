@@ -27,7 +27,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from .data.transforms import PRESETS
 from .errors import ConfigError, KisonetValueError, closest
@@ -48,7 +48,15 @@ __all__ = [
     "EPS_PLACEMENTS",
     "FORMAT_VERSION",
     "RENAMED",
+    "AutoencoderOptions",
+    "CompressOptions",
+    "EnsembleOptions",
+    "OptionSet",
     "RunConfig",
+    "SemiOptions",
+    "default_of",
+    "like",
+    "option",
     "option_fields",
 ]
 
@@ -88,7 +96,7 @@ EPS_OPTIMIZERS = {
 _EPS_ANY = ("adagrad", "rmsprop", "adadelta", "adam", "adamw", "adabelief")
 
 
-def _opt(
+def option(
     default: Any,
     parse: Callable[[Any, str], Any],
     help: str,  # noqa: A002
@@ -96,10 +104,28 @@ def _opt(
     switch: bool = False,
     choices: Iterable[str] = (),
 ) -> Any:
-    """A RunConfig field: default, parser ``(value, where) -> value``, help text, CLI metavar,
-    on/off ``switch`` (``--name / --no-name``), accepted values shown in help."""
+    """A field of an option set (:class:`RunConfig`, :class:`EnsembleOptions`, ...): default, parser
+    ``(value, where) -> value``, help text, CLI metavar, on/off ``switch`` (``--name / --no-name``),
+    accepted values shown in help.  The command line's flags are generated from these fields."""
     meta = {"parse": parse, "help": help, "metavar": metavar, "switch": switch, "choices": ", ".join(choices)}
+    if isinstance(default, list):  # a list default (``--bits 8,6,4``): a fresh copy per instance
+        return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def default_of(f: dataclasses.Field) -> Any:
+    """The default value of an option set's field (a fresh list for a list default)."""
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+
+
+_opt = option  # the tables below stay one line a field
+
+
+def like(source: type, name: str, default: Any = dataclasses.MISSING, **changes: Any) -> Any:
+    """The field ``name`` of the option set ``source`` for another option set, with a new
+    ``default`` and metadata ``changes`` (``help=...``): one option, one definition."""
+    f = source.__dataclass_fields__[name]  # type: ignore[attr-defined]
+    return field(default=f.default if default is dataclasses.MISSING else default, metadata={**f.metadata, **changes})
 
 
 def _names(reg: Registry) -> tuple[str, ...]:
@@ -110,8 +136,88 @@ _AUGMENTS = ("none", *PRESETS.names())
 _MODEL_FORMS = [*(e.meta["form"] for e in MODELS.entries()), "module:function"]
 
 
+class OptionSet:
+    """Base of the typed option sets: a dataclass whose fields are made with :func:`option`
+    (parser, help, metavar), validated and normalised on construction, read from and written to
+    ``{key: value}`` with the command line's spellings.  :class:`RunConfig` is the training run's;
+    :class:`EnsembleOptions`, :class:`SemiOptions`, :class:`AutoencoderOptions` and
+    :class:`CompressOptions` are what those commands add (their flags are generated from them)."""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, f.metadata["parse"](getattr(self, f.name), f.name))
+
+    # --- keys -----------------------------------------------------------------------------
+
+    @staticmethod
+    def key(name: str) -> str:
+        """The file/flag spelling of a field: ``batch_size`` -> ``batch-size``."""
+        return name.replace("_", "-")
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    # --- dicts and files ------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "config", extra: str = "error") -> Self:
+        """Build from ``{key: value}`` with either spelling (``batch-size`` / ``batch_size``).
+
+        ``source`` names the origin in messages (``"config.toml"`` -> ``"config.toml: lr: ..."``).
+        ``extra``: ``"error"`` refuses an unknown key with the closest valid one, ``"ignore"``
+        skips it (the commands that add options of their own)."""
+        names = cls.field_names()
+        keys = [cls.key(n) for n in names]
+        version = data.get("format_version", data.get("format-version", 0))
+        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+            raise ConfigError(
+                tr(
+                    "{0}: written by a newer kisonet (format_version {1}; this one reads up to {2}); upgrade kisonet",
+                    source,
+                    version,
+                    FORMAT_VERSION,
+                )
+            )
+        values: dict[str, Any] = {}
+        for raw_key, value in data.items():
+            k = str(raw_key).replace("_", "-").lower()
+            if k.replace("-", "_") in RUN_RECORD_KEYS:
+                continue
+            if k.replace("-", "_") in RENAMED:
+                new = cls.key(RENAMED[k.replace("-", "_")])
+                raise ConfigError(tr("{0}: {1}: this key was renamed to {2!r}; rename it", source, raw_key, new))
+            if k not in keys:
+                if extra == "ignore":
+                    continue
+                raise ConfigError(
+                    tr(
+                        "{0}: {1}: unknown option{2}; valid keys: {3}",
+                        source,
+                        raw_key,
+                        closest(k, keys),
+                        ", ".join(keys),
+                    )
+                )
+            values[k.replace("-", "_")] = (value, f"{source}: {raw_key}")
+        cfg = cls()
+        for name, (value, where) in values.items():
+            parse = next(f for f in dataclasses.fields(cls) if f.name == name).metadata["parse"]
+            setattr(cfg, name, parse(value, where))
+        return cfg
+
+    def to_dict(self, spelling: str = "file") -> dict[str, Any]:
+        """``{key: value}``: ``spelling="file"`` uses the CLI's keys (``batch-size``), ``"python"`` the field names."""
+        d = dataclasses.asdict(self)
+        return d if spelling == "python" else {self.key(k): v for k, v in d.items()}
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` (field names), validated."""
+        return dataclasses.replace(self, **changes)
+
+
 @dataclass
-class RunConfig:
+class RunConfig(OptionSet):
     """Every option of one training run (the fields of ``kisonet train``), validated and normalised."""
 
     # fmt: off
@@ -194,78 +300,6 @@ class RunConfig:
                                 "was created (slower)", switch=True)
     # fmt: on
 
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            setattr(self, f.name, f.metadata["parse"](getattr(self, f.name), f.name))
-
-    # --- keys -----------------------------------------------------------------------------
-
-    @staticmethod
-    def key(name: str) -> str:
-        """The file/flag spelling of a field: ``batch_size`` -> ``batch-size``."""
-        return name.replace("_", "-")
-
-    @classmethod
-    def field_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(cls))
-
-    # --- dicts and files ------------------------------------------------------------------
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "config", extra: str = "error") -> RunConfig:
-        """Build from ``{key: value}`` with either spelling (``batch-size`` / ``batch_size``).
-
-        ``source`` names the origin in messages (``"config.toml"`` -> ``"config.toml: lr: ..."``).
-        ``extra``: ``"error"`` refuses an unknown key with the closest valid one, ``"ignore"``
-        skips it (the commands that add options of their own)."""
-        names = cls.field_names()
-        keys = [cls.key(n) for n in names]
-        version = data.get("format_version", data.get("format-version", 0))
-        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
-            raise ConfigError(
-                tr(
-                    "{0}: written by a newer kisonet (format_version {1}; this one reads up to {2}); upgrade kisonet",
-                    source,
-                    version,
-                    FORMAT_VERSION,
-                )
-            )
-        values: dict[str, Any] = {}
-        for raw_key, value in data.items():
-            k = str(raw_key).replace("_", "-").lower()
-            if k.replace("-", "_") in RUN_RECORD_KEYS:
-                continue
-            if k.replace("-", "_") in RENAMED:
-                new = cls.key(RENAMED[k.replace("-", "_")])
-                raise ConfigError(tr("{0}: {1}: this key was renamed to {2!r}; rename it", source, raw_key, new))
-            if k not in keys:
-                if extra == "ignore":
-                    continue
-                raise ConfigError(
-                    tr(
-                        "{0}: {1}: unknown option{2}; valid keys: {3}",
-                        source,
-                        raw_key,
-                        closest(k, keys),
-                        ", ".join(keys),
-                    )
-                )
-            values[k.replace("-", "_")] = (value, f"{source}: {raw_key}")
-        cfg = cls()
-        for name, (value, where) in values.items():
-            parse = next(f for f in dataclasses.fields(cls) if f.name == name).metadata["parse"]
-            setattr(cfg, name, parse(value, where))
-        return cfg
-
-    def to_dict(self, spelling: str = "file") -> dict[str, Any]:
-        """``{key: value}``: ``spelling="file"`` uses the CLI's keys (``batch-size``), ``"python"`` the field names."""
-        d = dataclasses.asdict(self)
-        return d if spelling == "python" else {self.key(k): v for k, v in d.items()}
-
-    def replace(self, **changes: Any) -> RunConfig:
-        """A copy with ``changes`` (field names), validated."""
-        return dataclasses.replace(self, **changes)
-
     def to_json(self, path: str | os.PathLike | None = None) -> str:
         """JSON text (with ``format_version``); written to ``path`` when given."""
         text = json.dumps({"format_version": FORMAT_VERSION, **self.to_dict()}, indent=2) + "\n"
@@ -340,9 +374,154 @@ class RunConfig:
         return cfg
 
 
-def option_fields() -> list[dataclasses.Field]:
-    """The fields of :class:`RunConfig` in order, with ``metadata``: parse, help, metavar, switch, choices."""
-    return list(dataclasses.fields(RunConfig))
+# --- what the commands built on a training run add ------------------------------------------
+# (``kisonet ensemble``/``semi``/``autoencoder`` take RunConfig's fields too; ``kisonet compress``
+# takes its training fields from RunConfig with its own defaults.)
+
+ENSEMBLE_METHODS = ("bagging", "adaboost", "averaging")
+AUTOENCODER_NOISES = ("none", "gaussian", "masking", "salt-and-pepper")
+COMPRESS_METHODS = ("quantize", "prune", "distill")
+
+
+def parse_encoder(value: Any, where: str) -> str:
+    """``mlp:H1,H2,...`` (hidden sizes before the code) or ``conv:C1,C2,...`` (channels)."""
+    s = str(value).strip().lower()
+    head, sep, tail = s.partition(":")
+    if head not in ("mlp", "conv"):
+        raise ConfigError(tr("{0}: expected mlp:H1,H2,... or conv:C1,C2,..., got {1!r}", where, value))
+    try:
+        sizes = [int(t) for t in tail.split(",") if t.strip()] if sep else []
+    except ValueError:
+        sizes = [-1]
+    if any(k < 1 for k in sizes) or (head == "conv" and not sizes):
+        raise ConfigError(
+            tr("{0}: sizes must be positive integers like {1}:{2}", where, head, "128" if head == "mlp" else "16,32")
+        )
+    return f"{head}:{','.join(map(str, sizes))}"
+
+
+def number_list(kind: type, low: float, high: float, what: str) -> Callable[[Any, str], list[Any]]:
+    """A parser for a comma-separated list of numbers in [low, high] (``--bits 8,4``)."""
+
+    def parse(value: Any, where: str) -> list[Any]:
+        if isinstance(value, (list, tuple)):
+            items = list(value)
+        else:
+            items = [t for t in str(value).replace(" ", "").split(",") if t]
+        if not items:
+            raise ConfigError(tr("{0}: expected a comma-separated list of {1}, got {2!r}", where, what, value))
+        return [number(kind, low=low, high=high)(t, where) for t in items]
+
+    return parse
+
+
+def _student(value: Any, where: str) -> str:
+    v = str(value).strip().lower()
+    return v if v == "auto" else from_check(parse_model_spec)(value, where)
+
+
+_FRAC = number(float, low=0.0, high=1.0, low_open=True)
+
+
+@dataclass
+class EnsembleOptions(OptionSet):
+    """What ``kisonet ensemble`` adds to :class:`RunConfig` (:mod:`kisonet.ensemble`)."""
+
+    # fmt: off
+    method: str = _opt("bagging", choice(ENSEMBLE_METHODS, "method"), "ensemble method", "NAME",
+                       choices=ENSEMBLE_METHODS)
+    n_models: int = _opt(5, number(int, low=1), "number of members (boosting rounds for adaboost)", "N")
+    voting: str = _opt("soft", choice(("soft", "hard"), "voting"), "bagging/averaging: average probabilities or "
+                       "majority vote", "NAME", choices=("soft", "hard"))
+    max_samples: float = _opt(1.0, _FRAC, "bagging: bootstrap sample size as a fraction of the training set", "FRAC")
+    vary: str = _opt("seed", choice(("seed", "order", "both"), "vary"), "averaging: what differs between members "
+                     "(initial weights, batch order, both)", "WHAT", choices=("seed", "order", "both"))
+    boost_lr: float = _opt(1.0, number(float, low=0.0, low_open=True), "adaboost: shrinkage of each round's alpha",
+                           "ETA")
+    # fmt: on
+
+
+@dataclass
+class SemiOptions(OptionSet):
+    """What ``kisonet semi`` adds to :class:`RunConfig` (:class:`kisonet.semi.SelfTraining`)."""
+
+    # fmt: off
+    labelled: float = _opt(0.1, number(float, low=0.0, high=1.0, low_open=True, high_open=True),
+                           "fraction of the training part that keeps its labels", "FRAC")
+    threshold: float = _opt(0.9, _FRAC, "minimum confidence (max class probability) for a pseudo-label", "P")
+    rounds: int = _opt(4, number(int, low=0), "pseudo-labelling rounds after the labelled-only round", "N")
+    max_per_round: int | None = _opt(None, number(int, low=1, allow_none=True), "at most this many pseudo-labels "
+                                     "per round, most confident first (default: no cap)", "N")
+    # fmt: on
+
+
+@dataclass
+class AutoencoderOptions(OptionSet):
+    """What ``kisonet autoencoder`` adds to :class:`RunConfig` (:mod:`kisonet.nn.autoencoder`)."""
+
+    # fmt: off
+    encoder: str = _opt("mlp:128", parse_encoder, "architecture: mlp:H1,... or conv:C1,...", "SPEC",
+                        choices=("mlp:H1,H2,...", "conv:C1,C2,..."))
+    code: int = _opt(32, number(int, low=0), "code size (for conv: a linear bottleneck of this size; 0 keeps the "
+                     "feature maps)", "N")
+    noise: str = _opt("gaussian", choice(AUTOENCODER_NOISES, "noise"), "input corruption of the denoising AE (none: "
+                      "plain AE)", "KIND", choices=AUTOENCODER_NOISES)
+    noise_level: float = _opt(0.3, number(float, low=0.0), "gaussian std, or masking / salt-and-pepper probability",
+                              "LEVEL")
+    tied: bool = _opt(False, boolean, "mlp: decoder weights are the transposed encoder weights", switch=True)
+    compare: bool = _opt(True, boolean, "also train a plain AE and compare on the noisy test inputs", switch=True)
+    # fmt: on
+
+
+@dataclass
+class CompressOptions(OptionSet):
+    """The options of ``kisonet compress METHOD RUN_DIR`` (:mod:`kisonet.compress`): the fine-tuning and
+    training take RunConfig's fields (Adam, ``lr``, ``seed``, ``augment``...) with these defaults."""
+
+    # fmt: off
+    out: str | None = like(RunConfig, "out", help="output folder (default RUN_DIR/compress-METHOD)")
+    overwrite: bool = like(RunConfig, "overwrite")
+    batch_size: int = like(RunConfig, "batch_size", 256, help="batch size for the inference timing")
+    lr: float = like(RunConfig, "lr", 1e-3, help="Adam learning rate for fine-tuning / training")
+    train_batch_size: int = like(RunConfig, "batch_size", 64, help="mini-batch size for fine-tuning / training")
+    seed: int = like(RunConfig, "seed")
+    threads: int | None = like(RunConfig, "threads")
+    progress: bool = like(RunConfig, "progress")
+    # quantize
+    bits: list[int] = _opt([8, 6, 4, 3, 2], number_list(int, 2, 16, "bit widths"), "quantize: weight bit widths for "
+                           "the curve (2-16; int16 codes above 8)", "LIST")
+    rounding: str = _opt("nearest", choice(("nearest", "truncate", "floor"), "rounding"), "quantize: codes rounded to "
+                         "the nearest, or truncated toward zero as the E-cert DAY 2 deck", "MODE",
+                         choices=("nearest", "truncate", "floor"))
+    calibration_batches: int = _opt(4, number(int, low=0), "quantize: batches to calibrate int8 activations (0: no "
+                                    "activation variant)", "N")
+    qat_epochs: int = _opt(0, number(int, low=0), "quantize: epochs of quantisation-aware fine-tuning at the "
+                           "smallest --bits (0: none)", "N")
+    # prune
+    sparsity: list[float] = _opt([0.5, 0.8, 0.9, 0.95], number_list(float, 0.0, 0.999, "fractions"),
+                                 "prune: target sparsities", "LIST")
+    scope: str = _opt("global", choice(("global", "layer"), "scope"), "prune: one threshold for all layers or per "
+                      "layer", "NAME", choices=("global", "layer"))
+    structured: bool = _opt(False, boolean, "prune: whole units/filters by L2 norm (layer-wise)", switch=True)
+    steps: int = _opt(4, number(int, low=1), "prune: pruning steps of the cubic schedule", "N")
+    epochs_per_step: int = _opt(1, number(int, low=1), "prune: fine-tuning epochs after each step", "N")
+    fine_tune_epochs: int = _opt(3, number(int, low=0), "prune: fine-tuning epochs after the last step", "N")
+    # distill
+    student: str = _opt("auto", _student, "distill: student model (auto: the widest mlp:H with at most 1/10 of the "
+                        "teacher's parameters)", "SPEC")
+    temperature: float = _opt(4.0, number(float, low=0, low_open=True), "distill: temperature T", "T")
+    alpha: float = _opt(0.1, number(float, low=0, high=1), "distill: weight of the hard-label loss", "A")
+    epochs: int = like(RunConfig, "epochs", 20, help="distill: training epochs (both students)")
+    seeds: int = _opt(3, number(int, low=1), "distill: seeds to average over", "N")
+    augment: str = _opt("run", choice(("run", *_AUGMENTS), "augmentation"), "augmentation while fine-tuning / "
+                        "training students (run: the run's own --augment)", "NAME", choices=("run", *_AUGMENTS))
+    # fmt: on
+
+
+def option_fields(cls: type = RunConfig) -> list[dataclasses.Field]:
+    """The fields of an option set (default :class:`RunConfig`) in order, with ``metadata``: parse,
+    help, metavar, switch, choices."""
+    return list(dataclasses.fields(cls))
 
 
 def _train_table(data: dict[str, Any]) -> dict[str, Any]:

@@ -37,36 +37,26 @@ from ..errors import closest
 from ..errors import ConfigError as UsageError
 from ..lang import N_, tr
 
-# name -> (module relative to this package, one-line help). One line per command: the help lives
+# One line per command: its name (its module is ``.name``) and its one-line help.  The help lives
 # here so that `kisonet --help` lists the commands without importing them.
+_COMMAND_TABLE = """
+train        train a model and write a run folder (config.json, history.csv, metrics.json, model.npz, curves.png)
+evaluate     evaluate a saved run's model on a dataset's test split
+predict      predict classes (or probabilities) for the samples in an .npy file with a saved run's model
+datasets     list the datasets: name, size, and whether each is available offline or cached
+augment      draw a grid of original and augmented training images to DIR/grid.png
+experiment   run a lecture experiment (figures, results.json, summary.md); --list shows them
+compress     quantise, prune or distil a trained run; writes the models, a size/accuracy/speed table and a plot
+ensemble     train an ensemble (bagging, adaboost, averaging) and write a run folder
+semi         self-training (pseudo-labels) with a fraction of the labels; reports each round
+autoencoder  train a (denoising) autoencoder; reconstruction figure and error on noisy inputs
+notes        the lecture notes' formulas mapped to kisonet: list the topics, or show one with a live demonstration
+dashboard    serve the runs (live learning curves) and a training playground at http://127.0.0.1:PORT
+"""
+#: name -> (module relative to this package, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "train": (
-        ".train",
-        "train a model and write a run folder (config.json, history.csv, metrics.json, model.npz, curves.png)",
-    ),
-    "evaluate": (".evaluate", "evaluate a saved run's model on a dataset's test split"),
-    "predict": (
-        ".predict",
-        "predict classes (or probabilities) for the samples in an .npy file with a saved run's model",
-    ),
-    "datasets": (".datasets", "list the datasets: name, size, and whether each is available offline or cached"),
-    "augment": (".augment", "draw a grid of original and augmented training images to DIR/grid.png"),
-    "experiment": (".experiment", "run a lecture experiment (figures, results.json, summary.md); --list shows them"),
-    "compress": (
-        ".compress",
-        "quantise, prune or distil a trained run; writes the models, a size/accuracy/speed table and a plot",
-    ),
-    "ensemble": (".ensemble", "train an ensemble (bagging, adaboost, averaging) and write a run folder"),
-    "semi": (".semi", "self-training (pseudo-labels) with a fraction of the labels; reports each round"),
-    "autoencoder": (".autoencoder", "train a (denoising) autoencoder; reconstruction figure and error on noisy inputs"),
-    "notes": (
-        ".notes",
-        "the lecture notes' formulas mapped to kisonet: list the topics, or show one with a live demonstration",
-    ),
-    "dashboard": (
-        ".dashboard",
-        "serve the runs (live learning curves) and a training playground at http://127.0.0.1:PORT",
-    ),
+    name: (f".{name}", help_line.strip())
+    for name, help_line in (row.split(None, 1) for row in _COMMAND_TABLE.strip().splitlines())
 }
 
 __all__ = ["COMMANDS", "EXIT_CODES", "UsageError", "build_parser", "exit_code", "main"]

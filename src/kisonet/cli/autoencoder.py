@@ -16,79 +16,20 @@ metrics.json (reconstruction MSE on clean and noisy test inputs), reconstruction
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
 
+from ..config import AUTOENCODER_NOISES, AutoencoderOptions, RunConfig, parse_encoder  # noqa: F401
 from ..lang import tr
 from . import options as O  # noqa: N812
 from .options import Option, UsageError
 
-NOISES = ("none", "gaussian", "masking", "salt-and-pepper")
-
-
-def parse_encoder(value: Any, where: str) -> str:
-    """``mlp:H1,H2,...`` (hidden sizes before the code) or ``conv:C1,C2,...`` (channels)."""
-    s = str(value).strip().lower()
-    head, sep, tail = s.partition(":")
-    if head not in ("mlp", "conv"):
-        raise UsageError(tr("{0}: expected mlp:H1,H2,... or conv:C1,C2,..., got {1!r}", where, value))
-    try:
-        sizes = [int(t) for t in tail.split(",") if t.strip()] if sep else []
-    except ValueError:
-        sizes = [-1]
-    if any(k < 1 for k in sizes) or (head == "conv" and not sizes):
-        raise UsageError(
-            tr("{0}: sizes must be positive integers like {1}:{2}", where, head, "128" if head == "mlp" else "16,32")
-        )
-    return f"{head}:{','.join(map(str, sizes))}"
-
-
-AE_OPTIONS: list[Option] = [
-    Option(
-        "encoder",
-        "mlp:128",
-        parse_encoder,
-        "architecture: mlp:H1,... or conv:C1,...",
-        "SPEC",
-        choices_doc="mlp:H1,H2,..., conv:C1,C2,...",
-    ),  # fmt: skip
-    Option(
-        "code",
-        32,
-        O.number(int, low=1),
-        "code size (for conv: a linear bottleneck of this size; 0 keeps the feature maps)",
-        "N",
-    ),  # fmt: skip
-    Option(
-        "noise",
-        "gaussian",
-        O.choice(NOISES, "noise"),
-        "input corruption of the denoising AE (none: plain AE)",
-        "KIND",
-        choices_doc=", ".join(NOISES),
-    ),  # fmt: skip
-    Option(
-        "noise-level", 0.3, O.number(float, low=0.0), "gaussian std, or masking / salt-and-pepper probability", "LEVEL"
-    ),  # fmt: skip
-    Option("tied", False, O.boolean, "mlp: decoder weights are the transposed encoder weights", switch=True),
-    Option("compare", True, O.boolean, "also train a plain AE and compare on the noisy test inputs", switch=True),
-]
-# the code size option accepts 0 for conv (keep the feature maps)
-AE_OPTIONS[1] = dataclasses.replace(AE_OPTIONS[1], parse=O.number(int, low=0))
+NOISES = AUTOENCODER_NOISES
+#: ``kisonet autoencoder``'s own options: the fields of :class:`kisonet.config.AutoencoderOptions`.
+AE_OPTIONS: list[Option] = O.options_of(AutoencoderOptions)
 # autoencoders reconstruct raw pixels: no standardisation unless asked
-_TRAIN = [dataclasses.replace(o, default=False) if o.name == "standardize" else o for o in O.TRAIN_OPTIONS]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    O.add_options(parser, _TRAIN + AE_OPTIONS)
-
-
-def run(args: argparse.Namespace) -> int:
-    config, _ = O.resolve(args, _TRAIN + AE_OPTIONS, getattr(args, "config", None))
-    return autoencoder_from_config(config)
+_TRAIN = [*O.options_of(RunConfig, skip=("detect_anomaly",), standardize=False), O.CONFIG]
 
 
 def _build(config: dict[str, Any], input_shape: tuple[int, ...], denoising: bool, output: str) -> Any:
@@ -119,7 +60,7 @@ def _build(config: dict[str, Any], input_shape: tuple[int, ...], denoising: bool
 
 def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] | None = None) -> int:
     """Run ``kisonet autoencoder`` for a resolved config; returns the exit code."""
-    echo = echo or (lambda s: print(s, flush=True))
+    echo = echo or O.say
     from ..viz import save_figure
     from .ensemble import check_unsupported, setup
 
@@ -217,3 +158,6 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
     echo(f"time {time.perf_counter() - t_start:.1f} s")
     echo(f"run folder: {run_dir}")
     return 0
+
+
+add_arguments, run = O.built_on_train(AE_OPTIONS, lambda config: autoencoder_from_config(config), _TRAIN)

@@ -25,110 +25,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..config import COMPRESS_METHODS, CompressOptions
 from ..lang import tr
 from . import options as O  # noqa: N812
 from .options import UsageError
 
-METHODS = ("quantize", "prune", "distill")
-
-
-def _number_list(kind: type, low: float, high: float, what: str):
-    """A parser for a comma-separated list of numbers in [low, high] (``--bits 8,4``)."""
-
-    def parse(value: Any, where: str) -> list[Any]:
-        items = [t for t in str(value).replace(" ", "").split(",") if t]
-        if not items:
-            raise UsageError(tr("{0}: expected a comma-separated list of {1}, got {2!r}", where, what, value))
-        return [O.number(kind, low=low, high=high)(t, where) for t in items]
-
-    return parse
-
-
-def _student(value: Any, where: str) -> str:
-    v = str(value).strip().lower()
-    return v if v == "auto" else O.parse_model(value, where)
-
-
-COMMON = [
-    O.Option("out", None, O.text(), "output folder (default RUN_DIR/compress-METHOD)", "DIR"),
-    O.OVERWRITE,
-    O.Option("batch-size", 256, O.number(int, low=1), "batch size for the inference timing", "N"),
-    O.Option("lr", 1e-3, O.number(float, low=0, low_open=True), "Adam learning rate for fine-tuning / training", "LR"),
-    O.Option("train-batch-size", 64, O.number(int, low=1), "mini-batch size for fine-tuning / training", "N"),
-    O.Option("seed", 0, O.number(int, low=0), "random seed", "N"),
-    O.Option("threads", 1, O.parse_threads, "BLAS threads", "N"),
-    O.Option("progress", False, O.boolean, "show progress bars while training", switch=True),
-    # quantize
-    O.Option(
-        "bits",
-        [8, 6, 4, 3, 2],
-        _number_list(int, 2, 16, "bit widths"),
-        "quantize: weight bit widths for the curve (2-16; int16 codes above 8)",
-        "LIST",
-    ),
-    O.Option(
-        "rounding",
-        "nearest",
-        O.choice(("nearest", "truncate", "floor"), "rounding"),
-        "quantize: codes rounded to the nearest, or truncated toward zero as the E-cert DAY 2 deck",
-        "MODE",
-        choices_doc="nearest, truncate, floor",
-    ),
-    O.Option(
-        "calibration-batches",
-        4,
-        O.number(int, low=0),
-        "quantize: batches to calibrate int8 activations (0: no activation variant)",
-        "N",
-    ),
-    O.Option(
-        "qat-epochs",
-        0,
-        O.number(int, low=0),
-        "quantize: epochs of quantisation-aware fine-tuning at the smallest --bits (0: none)",
-        "N",
-    ),
-    # prune
-    O.Option(
-        "sparsity",
-        [0.5, 0.8, 0.9, 0.95],
-        _number_list(float, 0.0, 0.999, "fractions"),
-        "prune: target sparsities",
-        "LIST",
-    ),
-    O.Option(
-        "scope",
-        "global",
-        O.choice(("global", "layer"), "scope"),
-        "prune: one threshold for all layers or per layer",
-        "NAME",
-        choices_doc="global, layer",
-    ),
-    O.Option("structured", False, O.boolean, "prune: whole units/filters by L2 norm (layer-wise)", switch=True),
-    O.Option("steps", 4, O.number(int, low=1), "prune: pruning steps of the cubic schedule", "N"),
-    O.Option("epochs-per-step", 1, O.number(int, low=1), "prune: fine-tuning epochs after each step", "N"),
-    O.Option("fine-tune-epochs", 3, O.number(int, low=0), "prune: fine-tuning epochs after the last step", "N"),
-    # distill
-    O.Option(
-        "student",
-        "auto",
-        _student,
-        "distill: student model (auto: the widest mlp:H with at most 1/10 of the teacher's parameters)",
-        "SPEC",
-    ),
-    O.Option("temperature", 4.0, O.number(float, low=0, low_open=True), "distill: temperature T", "T"),
-    O.Option("alpha", 0.1, O.number(float, low=0, high=1), "distill: weight of the hard-label loss", "A"),
-    O.Option("epochs", 20, O.number(int, low=1), "distill: training epochs (both students)", "N"),
-    O.Option("seeds", 3, O.number(int, low=1), "distill: seeds to average over", "N"),
-    O.Option(
-        "augment",
-        "run",
-        O.choice(("run", *O.AUGMENTS), "augmentation"),
-        "augmentation while fine-tuning / training students (run: the run's own --augment)",
-        "NAME",
-        choices_doc="run, " + ", ".join(O.AUGMENTS),
-    ),
-]
+METHODS = COMPRESS_METHODS
+#: The options of ``kisonet compress``: the fields of :class:`kisonet.config.CompressOptions`.
+COMMON = O.options_of(CompressOptions)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

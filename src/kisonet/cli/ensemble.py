@@ -16,7 +16,6 @@ shared by ``kisonet semi`` and ``kisonet autoencoder``.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import time
@@ -24,46 +23,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..config import ENSEMBLE_METHODS, EnsembleOptions
 from ..lang import N_, tr
 from . import options as O  # noqa: N812
 from .options import Option, UsageError
 
-METHODS = ("bagging", "adaboost", "averaging")
-
-ENSEMBLE_OPTIONS: list[Option] = [
-    Option("method", "bagging", O.choice(METHODS, "method"), "ensemble method", "NAME", choices_doc=", ".join(METHODS)),
-    Option("n-models", 5, O.number(int, low=1), "number of members (boosting rounds for adaboost)", "N"),
-    Option(
-        "voting",
-        "soft",
-        O.choice(("soft", "hard"), "voting"),
-        "bagging/averaging: average probabilities or majority vote",
-        "NAME",
-        choices_doc="soft, hard",
-    ),  # fmt: skip
-    Option(
-        "max-samples",
-        1.0,
-        O.number(float, low=0.0, high=1.0, low_open=True),
-        "bagging: bootstrap sample size as a fraction of the training set",
-        "FRAC",
-    ),  # fmt: skip
-    Option(
-        "vary",
-        "seed",
-        O.choice(("seed", "order", "both"), "vary"),
-        "averaging: what differs between members (initial weights, batch order, both)",
-        "WHAT",
-        choices_doc="seed, order, both",
-    ),  # fmt: skip
-    Option(
-        "boost-lr", 1.0, O.number(float, low=0.0, low_open=True), "adaboost: shrinkage of each round's alpha", "ETA"
-    ),  # fmt: skip
-]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    O.add_options(parser, O.TRAIN_OPTIONS + ENSEMBLE_OPTIONS)
+METHODS = ENSEMBLE_METHODS
+#: ``kisonet ensemble``'s own options: the fields of :class:`kisonet.config.EnsembleOptions`.
+ENSEMBLE_OPTIONS: list[Option] = O.options_of(EnsembleOptions)
 
 
 # --- shared by the three commands -------------------------------------------------------
@@ -90,6 +57,30 @@ def setup(
     label = {"ensemble": "member", "semi": "model"}.get(command)
     cfg, data, run_dir, make_model, train_kw = prepare_members(config, classification_only, label, f"kisonet {command}")
     return {**config, **cfg.to_dict()}, data, run_dir, make_model, train_kw
+
+
+def fit_guarded(
+    fit: Callable[[], Any],
+    command: str,
+    echo: Callable[[str], None],
+    stopped: str = N_("training stopped by the NaN/Inf guard: {0}"),
+) -> bool:
+    """Run ``fit()``; True (the command exits with code 1) when the NaN/Inf guard stopped it (the
+    line says ``stopped``, a template of the catalog) or a value was refused, after one line."""
+    import numpy as np
+
+    from ..errors import KisonetValueError, NumericalError
+
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            fit()
+    except NumericalError as e:
+        echo(tr("{0}: error: {1}", f"kisonet {command}", tr(stopped, e)))
+        return True
+    except KisonetValueError as e:
+        echo(tr("{0}: error: {1}", f"kisonet {command}", e))
+        return True
+    return False
 
 
 def write_csv(path: Any, rows: list[dict[str, Any]]) -> None:
@@ -124,21 +115,15 @@ def load_run_ensemble(run_dir: Any, model: str | None = None) -> tuple[Any, Any]
 # --- the command -------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace) -> int:
-    config, _ = O.resolve(args, O.TRAIN_OPTIONS + ENSEMBLE_OPTIONS, getattr(args, "config", None))
-    return ensemble_from_config(config)
-
-
 def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | None = None) -> int:
     """Run ``kisonet ensemble`` for a resolved config; returns the exit code."""
-    echo = echo or (lambda s: print(s, flush=True))
+    echo = echo or O.say
     check_unsupported(config, "ensemble")
     t_start = time.perf_counter()
     import numpy as np
 
     from .. import ensemble as E  # noqa: N812
     from .. import runs
-    from ..errors import KisonetValueError, NumericalError
     from ..serialization import save
     from ..viz import save_figure
     from .train import _model_config
@@ -159,17 +144,9 @@ def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | N
         f"({len(data.train[0])} train, {len(data.test[0])} test), {config['epochs']} epochs each -> {run_dir}"
     )
     Xtr, ytr = data.train
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            if method == "adaboost":
-                ens.fit(Xtr, ytr, val=data.val, n_classes=data.n_outputs)
-            else:
-                ens.fit(Xtr, ytr, val=data.val)
-    except NumericalError as e:
-        echo(tr("{0}: error: {1}", "kisonet ensemble", tr("a member's training stopped by the NaN/Inf guard: {0}", e)))
-        return 1
-    except KisonetValueError as e:
-        echo(tr("{0}: error: {1}", "kisonet ensemble", e))
+    extra = {"n_classes": data.n_outputs} if method == "adaboost" else {}
+    if fit_guarded(lambda: ens.fit(Xtr, ytr, val=data.val, **extra), "ensemble", echo,
+                   N_("a member's training stopped by the NaN/Inf guard: {0}")):  # fmt: skip
         return 1
     key = "accuracy" if task == "classification" else "rmse"
     rows = []
@@ -217,6 +194,9 @@ def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | N
     echo(f"time {time.perf_counter() - t_start:.1f} s")
     echo(f"run folder: {run_dir}")
     return 0
+
+
+add_arguments, run = O.built_on_train(ENSEMBLE_OPTIONS, lambda config: ensemble_from_config(config))
 
 
 def _members_figure(members: list[float], ensemble: float, key: str, method: str) -> Any:

@@ -14,49 +14,47 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..config import OptionSet, RunConfig, like, option
 from ..lang import tr
 from . import options as O  # noqa: N812
 from .options import UsageError
 
-#: Options of the commands that read a run folder's model (evaluate, predict).
-READ_OPTIONS = [
-    O.Option(
-        "model",
-        None,
-        O.text(),
-        "the module:function builder, when the run's model came from your own code (a run folder "
-        "never makes kisonet import code by itself)",
-        "SPEC",
-    ),
-    O.Option(
-        "strict",
-        False,
-        O.boolean,
-        "refuse inputs far outside the training data's range (default: a warning)",
-        switch=True,
-    ),
-]
+SPLITS = ("train", "val", "test")
 
-EVALUATE_OPTIONS = [
-    O.Option("dataset", None, O.text(), "dataset (default: the run's)", "NAME"),
-    O.Option("data-dir", None, O.text(), "folder holding the dataset's files (default: the run's)", "DIR"),
-    O.Option(
-        "split",
-        "test",
-        O.choice(("train", "val", "test"), "split"),
-        "which split to score",
-        "NAME",
-        choices_doc="train, val, test",
-    ),
-    O.Option("batch-size", 256, O.number(int, low=1), "evaluation batch size", "N"),
-    O.Option("json", False, O.boolean, "print the figures as JSON", switch=True),
-    *READ_OPTIONS,
-]
+
+@dataclass
+class ReadOptions(OptionSet):
+    """Options of the commands that read a run folder's model (evaluate, predict)."""
+
+    # fmt: off
+    model: str | None = option(None, O.text(), "the module:function builder, when the run's model came from your own "
+                               "code (a run folder never makes kisonet import code by itself)", "SPEC")
+    strict: bool = option(False, O.boolean, "refuse inputs far outside the training data's range (default: a "
+                          "warning)", switch=True)
+    # fmt: on
+
+
+@dataclass
+class EvaluateOptions(OptionSet):
+    """``kisonet evaluate``'s options, then :class:`ReadOptions`."""
+
+    # fmt: off
+    dataset: str | None = option(None, O.text(), "dataset (default: the run's)", "NAME")
+    data_dir: str | None = like(RunConfig, "data_dir", help="folder holding the dataset's files (default: the run's)")
+    split: str = option("test", O.choice(SPLITS, "split"), "which split to score", "NAME", choices=SPLITS)
+    batch_size: int = like(RunConfig, "batch_size", 256, help="evaluation batch size")
+    json: bool = option(False, O.boolean, "print the figures as JSON", switch=True)
+    # fmt: on
+
+
+READ_OPTIONS = O.options_of(ReadOptions)
+EVALUATE_OPTIONS = [*O.options_of(EvaluateOptions), *READ_OPTIONS]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import DISTRIBUTED_MODES as _MODES
-from ..config import EPS_OPTIMIZERS, EPS_PLACEMENTS, RENAMED, RunConfig, option_fields, read_config_file  # noqa: F401
+from ..config import (  # noqa: F401 - O.RENAMED ...
+    EPS_OPTIMIZERS,
+    EPS_PLACEMENTS,
+    RENAMED,
+    RunConfig,
+    default_of,
+    option_fields,
+    read_config_file,
+)
 from ..data.transforms import PRESETS
 from ..errors import ConfigError, closest  # noqa: F401 - O.closest
 from ..lang import tr
@@ -101,20 +109,29 @@ def parse_threads(value: Any, where: str) -> int | None:
 # --- the train option set -----------------------------------------------------------
 
 
-def _field_option(f: Any) -> Option:
+def _field_option(f: Any, default: Any) -> Option:
     m = f.metadata
-    return Option(RunConfig.key(f.name), f.default, m["parse"], m["help"], m["metavar"], m["switch"],
+    return Option(RunConfig.key(f.name), default, m["parse"], m["help"], m["metavar"], m["switch"],
                   choices_doc=m["choices"])  # fmt: skip
 
 
+def options_of(option_set: type, skip: Iterable[str] = (), **defaults: Any) -> list[Option]:
+    """The options of an option set (:class:`kisonet.config.RunConfig`, ``EnsembleOptions``, ...): one
+    per field, in order, but those in ``skip``; ``defaults`` (field names) changes a command's defaults."""
+    return [
+        _field_option(f, defaults[f.name] if f.name in defaults else default_of(f))
+        for f in option_fields(option_set)
+        if f.name not in skip
+    ]
+
+
+#: ``--config FILE``: the commands built on train take a TOML file of their options.
+CONFIG = Option("config", None, text(), "TOML file of options (command-line flags win)", "FILE", config_key=False)
 #: The options of ``kisonet train`` and the commands built on it: the fields of
 #: :class:`kisonet.config.RunConfig` (a new option is a new field there), then ``--config``.
 #: ``--detect-anomaly`` is a field too, offered by ``kisonet train`` alone.
-TRAIN_OPTIONS: list[Option] = [
-    *(_field_option(f) for f in option_fields() if f.name != "detect_anomaly"),
-    Option("config", None, text(), "TOML file of options (command-line flags win)", "FILE", config_key=False),
-]
-RUN_FIELD_OPTIONS: dict[str, Option] = {RunConfig.key(f.name): _field_option(f) for f in option_fields()}
+TRAIN_OPTIONS: list[Option] = [*options_of(RunConfig, skip=("detect_anomaly",)), CONFIG]
+RUN_FIELD_OPTIONS: dict[str, Option] = {o.name: o for o in options_of(RunConfig)}
 #: ``--overwrite``: every command that writes a run folder takes it (refused otherwise when
 #: ``--out`` already holds a run).  Not a number of the run (kisonet.runs.RESULT_NEUTRAL).
 OVERWRITE = RUN_FIELD_OPTIONS["overwrite"]
@@ -142,6 +159,29 @@ def add_options(parser: argparse.ArgumentParser, options: Iterable[Option]) -> N
             parser.add_argument(
                 opt.flag, dest=opt.dest, metavar=opt.metavar, default=argparse.SUPPRESS, help=doc + shown
             )
+
+
+def built_on_train(
+    own: Sequence[Option], from_config: Callable[[dict[str, Any]], int], train: Sequence[Option] | None = None
+) -> tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]:
+    """``(add_arguments, run)`` of a command built on train's options (ensemble, semi, autoencoder):
+    ``train`` (default :data:`TRAIN_OPTIONS`) then its ``own``, a ``--config`` file, then
+    ``from_config(resolved options)``."""
+    options = [*(TRAIN_OPTIONS if train is None else train), *own]
+
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        add_options(parser, options)
+
+    def run(args: argparse.Namespace) -> int:
+        config, _ = resolve(args, options, getattr(args, "config", None))
+        return from_config(config)
+
+    return add_arguments, run
+
+
+def say(line: str) -> None:
+    """A command's line of output, flushed (it reaches a log or a notebook as it happens)."""
+    print(line, flush=True)
 
 
 def load_toml(path: str) -> dict[str, Any]:

@@ -14,61 +14,29 @@ added, their accuracy, test accuracy) and model.npz (the final model, readable b
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 from typing import Any
 
+from ..config import SemiOptions
 from ..lang import tr
 from . import options as O  # noqa: N812
 from .options import Option
 
-SEMI_OPTIONS: list[Option] = [
-    Option(
-        "labelled",
-        0.1,
-        O.number(float, low=0.0, high=1.0, low_open=True, high_open=True),
-        "fraction of the training part that keeps its labels",
-        "FRAC",
-    ),  # fmt: skip
-    Option(
-        "threshold",
-        0.9,
-        O.number(float, low=0.0, high=1.0, low_open=True),
-        "minimum confidence (max class probability) for a pseudo-label",
-        "P",
-    ),  # fmt: skip
-    Option("rounds", 4, O.number(int, low=0), "pseudo-labelling rounds after the labelled-only round", "N"),
-    Option(
-        "max-per-round",
-        None,
-        O.number(int, low=1, allow_none=True),
-        "at most this many pseudo-labels per round, most confident first (default: no cap)",
-        "N",
-    ),  # fmt: skip
-]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    O.add_options(parser, O.TRAIN_OPTIONS + SEMI_OPTIONS)
-
-
-def run(args: argparse.Namespace) -> int:
-    config, _ = O.resolve(args, O.TRAIN_OPTIONS + SEMI_OPTIONS, getattr(args, "config", None))
-    return semi_from_config(config)
+#: ``kisonet semi``'s own options: the fields of :class:`kisonet.config.SemiOptions`.
+SEMI_OPTIONS: list[Option] = O.options_of(SemiOptions)
 
 
 def semi_from_config(config: dict[str, Any], echo: Callable[[str], None] | None = None) -> int:
     """Run ``kisonet semi`` for a resolved config; returns the exit code."""
-    echo = echo or (lambda s: print(s, flush=True))
-    from .ensemble import check_unsupported, setup, write_csv
+    echo = echo or O.say
+    from .ensemble import check_unsupported, fit_guarded, setup, write_csv
     from .options import UsageError
 
     check_unsupported(config, "semi")
     t_start = time.perf_counter()
 
     from .. import runs
-    from ..errors import KisonetValueError, NumericalError
     from ..semi import SelfTraining, labelled_split
     from .train import _model_config
 
@@ -85,13 +53,7 @@ def semi_from_config(config: dict[str, Any], echo: Callable[[str], None] | None 
         f"kisonet semi: {config['model']} on {config['dataset']}: {len(lab)} labelled, {len(unl)} unlabelled, "
         f"threshold {config['threshold']:g}, up to {config['rounds']} rounds -> {run_dir}"
     )
-    try:
-        st.fit(X[lab], y[lab], X[unl], y_unlabeled_true=y[unl], val=data.test)
-    except NumericalError as e:
-        echo(tr("{0}: error: {1}", "kisonet semi", tr("training stopped by the NaN/Inf guard: {0}", e)))
-        return 1
-    except KisonetValueError as e:
-        echo(tr("{0}: error: {1}", "kisonet semi", e))
+    if fit_guarded(lambda: st.fit(X[lab], y[lab], X[unl], y_unlabeled_true=y[unl], val=data.test), "semi", echo):
         return 1
     rows = [{("test_accuracy" if k == "val_accuracy" else k): v for k, v in r.items()} for r in st.history_]
     write_csv(run_dir / "rounds.csv", rows)
@@ -118,3 +80,6 @@ def semi_from_config(config: dict[str, Any], echo: Callable[[str], None] | None 
     echo(f"time {time.perf_counter() - t_start:.1f} s")
     echo(f"run folder: {run_dir}")
     return 0
+
+
+add_arguments, run = O.built_on_train(SEMI_OPTIONS, lambda config: semi_from_config(config))
