@@ -121,6 +121,20 @@ def rjust(text: str, width: int) -> str:
     return " " * max(0, width - text_width(text)) + text
 
 
+def align(rows: list[tuple[str, ...]], left: tuple[int, ...] = (0,), rule: bool = False) -> list[str]:
+    """Rows of cells as lines whose columns line up in a terminal (wide characters counted
+    twice): the columns in ``left`` padded on the right, the others (numbers) on the left;
+    ``rule`` puts a line of dashes under the first row (the heading)."""
+    widths = [max(text_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(ljust(c, w) if i in left else rjust(c, w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in rows
+    ]
+    if rule:
+        lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
 # -- catalogs: .po (source) -> .mo (what gettext reads) -------------------------------------
 
 

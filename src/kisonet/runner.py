@@ -591,14 +591,7 @@ def format_table(final: dict[str, float], seconds: float, metric: str) -> str:
             val = final.get(f"{split}_{metric}")
             shown = "" if val is None else (f"{100 * val:.2f}%" if metric == "accuracy" else f"{val:.4f}")
             rows.append((_(split), f"{loss:.4f}", shown))
-    widths = [max(i18n.text_width(r[i]) for r in rows) for i in range(3)]
-    lines = [
-        "  ".join(
-            i18n.ljust(c, w) if i == 0 else i18n.rjust(c, w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        )
-        for r in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = i18n.align(rows, rule=True)
     lines.append(f"{_('time')} {seconds:.1f} s")
     return "\n".join(lines)
 

@@ -62,6 +62,9 @@ __all__ = [
     "check_inputs",
     "check_resume",
     "describe_status",
+    "find_runs",
+    "run_kind",
+    "summarize",
     "holds_run",
     "input_range",
     "load",
@@ -612,6 +615,9 @@ class RunFolder:
         path = make_run_dir(out, root)
         lock = _acquire_lock(path, command)
         rf = cls(path, command, lock)
+        if resume:  # a resumed run keeps the time it first started
+            with contextlib.suppress(KisonetIOError, OSError, AttributeError):
+                rf._status = {"started": _read_json(path / STATUS).get("started")}
         if overwrite and not resume:
             for name in RUN_FILES:
                 if name != STATUS:
@@ -641,6 +647,7 @@ class RunFolder:
             "pid": os.getpid(),
             "host": _host(),
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "started": self._status.get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             **extra,
         }
         _write_json(self.path / STATUS, self._status)
@@ -802,6 +809,101 @@ def range_warning(X: Any, rng: Mapping[str, float] | None, what: str = N_("input
             hi,
         )
     return None
+
+
+# --- the run folders under a folder, one summary each ----------------------------------------
+
+#: The kinds of run folder :func:`summarize` tells apart (the command that wrote it).
+RUN_KINDS = ("train", "semi", "ensemble", "autoencoder", "compress", "distributed")
+# files only one command writes: older folders (no status.json command) are told apart by them
+_KIND_FILES = (("members.csv", "ensemble"), ("rounds.csv", "semi"), ("reconstructions.png", "autoencoder"),
+               ("report.json", "compress"))  # fmt: skip
+# the number a run is judged by, first found: (history or metrics key, higher is better)
+_MONITORED = (("val_accuracy", True), ("val_rmse", False), ("val_loss", False), ("test_accuracy", True),
+              ("test_rmse", False), ("train_accuracy", True), ("train_loss", False))  # fmt: skip
+
+
+def find_runs(root: str | os.PathLike, depth: int = 3) -> list[Path]:
+    """The run folders at or below ``root`` (``depth`` levels down; ``kisonet compress`` writes
+    inside the run it compresses), sorted by path; hidden folders are skipped."""
+    root = Path(root)
+    found: list[Path] = []
+
+    def walk(p: Path, level: int) -> None:
+        if holds_run(p):
+            found.append(p)
+        if level >= depth:
+            return
+        with contextlib.suppress(OSError):
+            for child in sorted(p.iterdir()):
+                if child.is_dir() and not child.is_symlink() and not child.name.startswith("."):
+                    walk(child, level + 1)
+
+    walk(root, 0)
+    return found
+
+
+def run_kind(run_dir: str | os.PathLike, status: Mapping[str, Any] | None = None) -> str:
+    """Which command wrote the folder (:data:`RUN_KINDS`): from status.json's command, else its files."""
+    p = Path(run_dir)
+    st = read_status(p) if status is None else status
+    words = str(st.get("command") or "").split()
+    if "--distributed" in words:
+        return "distributed"
+    if len(words) > 1 and words[1] in RUN_KINDS:
+        return words[1]
+    for name, kind in _KIND_FILES:
+        if (p / name).is_file():
+            return kind
+    with contextlib.suppress(KisonetIOError, AttributeError):
+        if read_config(p).get("distributed", "none") != "none":
+            return "distributed"
+    return "train"
+
+
+def _quiet(read: Any, p: Path) -> dict[str, Any]:
+    try:
+        out = read(p)
+    except (KisonetIOError, OSError, ValueError):
+        return {}
+    return out if isinstance(out, dict) else {}
+
+
+def summarize(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """One run folder in a few fields (what ``kisonet runs`` prints): ``path``, ``kind``, ``status``
+    (:func:`read_status`: status.json and the lock), ``message``, ``epochs`` done and ``epochs_planned``,
+    the ``metric`` it is judged by with its ``best`` and ``last`` value (from history.csv, else
+    metrics.json or a compress report's headline), and ``started`` (ISO time; the folder's
+    config.json time for runs written before it was recorded).  Unreadable files give ``None``s."""
+    p = Path(run_dir)
+    st = read_status(p)
+    history = _quiet(read_history, p) if (p / HISTORY).is_file() else {}
+    config = _quiet(read_config, p) if (p / CONFIG).is_file() else {}
+    out: dict[str, Any] = {
+        "path": str(p), "kind": run_kind(p, st), "status": st.get("status"), "message": st.get("message"),
+        "epochs": len(history.get("epoch", [])) if history else None, "epochs_planned": config.get("epochs"),
+        "metric": None, "best": None, "last": None, "started": st.get("started"),
+    }  # fmt: skip
+    for key, higher in _MONITORED:
+        values = [v for v in history.get(key, []) if math.isfinite(v)]
+        if values:
+            out.update(metric=key, best=max(values) if higher else min(values), last=values[-1])
+            break
+    else:
+        metrics = _quiet(read_metrics, p) if (p / METRICS).is_file() else {}
+        report = _quiet(lambda q: _read_json(q / "report.json"), p) if out["kind"] == "compress" else {}
+        head = next((r for r in report.get("rows", []) if r.get("variant") == report.get("headline")), None)
+        if head is not None and isinstance(head.get("accuracy"), (int, float)):
+            metrics = {"test_accuracy": head["accuracy"]}
+        for key, _ in _MONITORED:
+            if isinstance(metrics.get(key), (int, float)) and not isinstance(metrics.get(key), bool):
+                out.update(metric=key, last=float(metrics[key]))
+                break
+    if out["started"] is None:
+        first = p / CONFIG if (p / CONFIG).exists() else p
+        with contextlib.suppress(OSError):
+            out["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(first.stat().st_mtime))
+    return out
 
 
 # --- every kind of run folder, back in Python ------------------------------------------------

@@ -51,6 +51,7 @@ ensemble     train an ensemble (bagging, adaboost, averaging) and write a run fo
 semi         self-training (pseudo-labels) with a fraction of the labels; reports each round
 autoencoder  train a (denoising) autoencoder; reconstruction figure and error on noisy inputs
 notes        the lecture notes' formulas mapped to kisonet: list the topics, or show one with a live demonstration
+runs         list the run folders under DIR: kind, status, epochs, best and last metric, start time
 dashboard    serve the runs (live learning curves) and a training playground at http://127.0.0.1:PORT
 """
 #: name -> (module relative to this package, one-line help)
