@@ -93,6 +93,14 @@ def test_autoencoder_compares_denoising_and_plain(cli, tmp_path):
     assert saved["config"]["encoder"] == "mlp:16"
 
 
+def test_autoencoder_epoch_lines_name_their_model(cli, tmp_path):
+    # off a terminal (captured stdout): one line per epoch, saying which autoencoder it trains
+    code, stdout, err = cli("autoencoder", "--epochs", "1", "--encoder", "mlp:8", "--code", "4", "--out", tmp_path)
+    assert code == 0, err
+    lines = [line for line in stdout.splitlines() if ": epoch " in line]
+    assert [line.split(": epoch ")[0] for line in lines] == ["denoising AE", "plain AE"]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

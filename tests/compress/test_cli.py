@@ -76,3 +76,21 @@ def test_compress_usage_errors(run_dir, tmp_path, capsys):
     assert main(["compress", "prune", str(tmp_path / "nope")]) == 2
     assert main(["compress", "prune", str(run_dir), "--sparsity", "1.5"]) == 2
     assert "--sparsity" in capsys.readouterr().err
+
+
+def test_compress_prints_a_labelled_line_per_epoch_off_a_terminal(run_dir, tmp_path):
+    """Like kisonet train: progress is on by default; off a terminal each training prints one flushed
+    line per epoch naming the model it trains (here in a real process, stdout a pipe)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    argv = ["compress", "prune", str(run_dir), "--out", str(tmp_path / "p"), "--sparsity", "0.5", "--steps", "1",
+            "--fine-tune-epochs", "1"]  # fmt: skip
+    p = subprocess.run([sys.executable, "-m", "kisonet", *argv], capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    epochs = [line for line in p.stdout.splitlines() if ": epoch " in line]
+    assert [line.split(": epoch ")[0] for line in epochs] == ["dense + 2 epochs"] * 2 + ["50% iterative"] * 2
+    assert all("train_loss" in line for line in epochs)
+    assert "\r" not in p.stdout and "\x1b" not in p.stdout  # plain lines, no bar

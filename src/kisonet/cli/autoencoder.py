@@ -84,7 +84,7 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
     from ..errors import NumericalError
     from ..nn.autoencoder import reconstruction_error
     from ..serialization import save
-    from ..train import AFTER_HISTORY, LambdaCallback, Trainer
+    from ..train import AFTER_HISTORY, LambdaCallback, ProgressBar, Trainer
     from ..viz import reconstruction_figure
 
     config, data, run_dir, _, kw = setup(config, "autoencoder")
@@ -115,9 +115,11 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
             runs.write_history(run_dir, {**history, **{prefix + k: v for k, v in t.history.items()}})
 
         cbs = [LambdaCallback(order=AFTER_HISTORY, on_epoch_end=write)]
+        if config["progress"]:  # every epoch line says which of the two models it is about
+            cbs.append(ProgressBar(label=f"{kind} AE"))
         trainer = Trainer(
             model, "mse", kw["optimizer"](model.parameters()), metrics=None, callbacks=cbs,
-            progress=bool(config["progress"]), seed=int(config["seed"]),
+            progress=False, seed=int(config["seed"]),
             **kw.get("trainer_kwargs", {}),
         )  # fmt: skip
         try:

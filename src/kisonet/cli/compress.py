@@ -58,8 +58,46 @@ class _Study:
             echo,
         )
         self.rows: list[dict[str, Any]] = []
-        self.transform: Any = None  # training-batch augmentation (set by run)
+        self.augment = "none"  # training-batch augmentation preset (set by run)
         (self.out / "models").mkdir(parents=True, exist_ok=True)
+
+    # Every training and fine-tuning takes kisonet train's road (kisonet.runner): a RunConfig
+    # (Adam at --lr, --train-batch-size, the augmentation, the seed) -> optimizer -> Trainer.
+
+    def train_config(self, epochs: int, seed: int | None = None) -> Any:
+        from ..config import RunConfig
+
+        cfg = self.cfg
+        seed = cfg["seed"] if seed is None else seed
+        return RunConfig(optimizer="adam", lr=cfg["lr"], batch_size=cfg["train-batch-size"], epochs=epochs, seed=seed,
+                         augment=self.augment, val_split=0.0).finalize()  # fmt: skip
+
+    def progress(self, label: str) -> list[Any]:
+        """A progress bar (a line per epoch off a terminal) naming the model being trained."""
+        from ..train import ProgressBar
+
+        return [ProgressBar(label=label)] if self.cfg["progress"] else []
+
+    def fit(self, label: str, model: Any, epochs: int, seed: int | None = None) -> Any:
+        """Train ``model`` on the run's training split (no validation split, as the run's model saw)."""
+        import dataclasses
+
+        from .. import runner
+
+        train_only = dataclasses.replace(self.data, val=None)
+        return runner.fit(
+            self.train_config(epochs, seed), train_only, model, callbacks=self.progress(label), test_every_epoch=False
+        )
+
+    def optimizer(self, model: Any) -> Any:
+        from .. import runner
+
+        return runner.make_optimizer(self.train_config(1), model.parameters())
+
+    def transform(self) -> Any:
+        from .. import runner
+
+        return runner.make_augmenter(self.train_config(1), self.data.standardizer)
 
     def add(self, name: str, model: Any, mcfg: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
         from ..compress import evaluate_variant, save_model
@@ -109,14 +147,9 @@ def quantize_study(s: _Study) -> tuple[str, dict[str, Any]]:
         )
         s.add("int8 per-channel + int8 activations", q, kind="int8 activations", bits=8)
     if cfg["qat-epochs"]:
-        from ..optim import Adam
-        from ..train import Trainer
-
         b = min(cfg["bits"])
         qat = C.prepare_qat(s.model, bits=b)
-        Trainer(
-            qat, "cross_entropy", Adam(qat.parameters(), lr=cfg["lr"]), progress=cfg["progress"], seed=cfg["seed"]
-        ).fit(s.data.train, epochs=cfg["qat-epochs"], batch_size=cfg["train-batch-size"], transform=s.transform)
+        s.fit(f"int{b} QAT", qat, cfg["qat-epochs"])
         s.add(f"int{b} per-channel after QAT ({cfg['qat-epochs']} epochs)", C.convert(qat), kind="QAT", bits=b)
     return f"int8 symmetric per-channel{label}", dict(
         x="bits", xlabel="bits per weight", groups="kind", title="Quantisation: test accuracy vs bits"
@@ -131,14 +164,9 @@ def prune_study(s: _Study) -> tuple[str, dict[str, Any]]:
     cfg = s.cfg
     s.add("dense (original)", s.model, kind="dense", sparsity=0.0)
     # the fair reference: the dense model trained as many more epochs as the pruned ones are fine-tuned
-    from ..optim import Adam
-    from ..train import Trainer
-
     extra = cfg["steps"] * cfg["epochs-per-step"] + cfg["fine-tune-epochs"]
     dense = copy.deepcopy(s.model)
-    Trainer(dense, "cross_entropy", Adam(dense.parameters(), lr=cfg["lr"]), progress=cfg["progress"],
-            seed=cfg["seed"]).fit(s.data.train, epochs=extra, batch_size=cfg["train-batch-size"],
-                                  transform=s.transform)  # fmt: skip
+    s.fit(f"dense + {extra} epochs", dense, extra)
     s.add(f"dense + {extra} epochs (same training as pruned)", dense, kind="dense", sparsity=0.0)
     how = "structured L2, layer-wise" if cfg["structured"] else f"{cfg['scope']} unstructured"
     last = None
@@ -157,13 +185,13 @@ def prune_study(s: _Study) -> tuple[str, dict[str, Any]]:
             cfg["steps"],
             cfg["epochs-per-step"],
             cfg["fine-tune-epochs"],
-            lr=cfg["lr"],
+            optimizer=s.optimizer(m),
             batch_size=cfg["train-batch-size"],
             scope="layer" if cfg["structured"] else cfg["scope"],
             structured=cfg["structured"],
             seed=cfg["seed"],
-            progress=cfg["progress"],
-            transform=s.transform,
+            transform=s.transform(),
+            callbacks=s.progress(f"{100 * target:g}% iterative"),
         )
         last = s.add(
             f"{100 * target:g}% {how}, iterative + fine-tune",
@@ -195,9 +223,7 @@ def distill_study(s: _Study) -> tuple[str, dict[str, Any]]:
 
     from .. import compress as C  # noqa: N812
     from ..models import build_model
-    from ..optim import Adam
     from ..random import manual_seed
-    from ..train import Trainer
 
     cfg = s.cfg
     teacher = s.model
@@ -223,9 +249,7 @@ def distill_study(s: _Study) -> tuple[str, dict[str, Any]]:
     for i in range(cfg["seeds"]):
         seed = cfg["seed"] + i
         st = fresh(seed)
-        Trainer(st, "cross_entropy", Adam(st.parameters(), lr=cfg["lr"]), progress=cfg["progress"], seed=seed).fit(
-            s.data.train, epochs=cfg["epochs"], batch_size=cfg["train-batch-size"], transform=s.transform
-        )
+        s.fit(f"student seed {seed} labels only", st, cfg["epochs"], seed)
         r = s.add(f"student {spec}, labels only, seed {seed}", st, scfg, kind="labels only", params_x=sp, seed=seed)
         accs["labels only"].append(r["accuracy"])
         st = fresh(seed)
@@ -237,10 +261,10 @@ def distill_study(s: _Study) -> tuple[str, dict[str, Any]]:
             alpha=cfg["alpha"],
             epochs=cfg["epochs"],
             batch_size=cfg["train-batch-size"],
-            lr=cfg["lr"],
-            transform=s.transform,
+            optimizer=s.optimizer(st),
+            transform=s.transform(),
             seed=seed,
-            progress=cfg["progress"],
+            callbacks=s.progress(f"student seed {seed} distilled"),
         )
         name = f"student {spec}, distilled T={cfg['temperature']:g}, seed {seed}"
         r = s.add(name, st, scfg, kind=f"distilled T={cfg['temperature']:g}", params_x=sp, seed=seed)
@@ -267,11 +291,9 @@ def run(args: argparse.Namespace) -> int:
             tr("unknown method {0!r}{1}; choose from: {2}", args.method, O.closest(method, METHODS), ", ".join(METHODS))
         )
     cfg, _ = O.resolve(args, COMMON)
-    if not cfg.get("threads"):
-        return _run(args, method, cfg)
-    from threadpoolctl import threadpool_limits
+    from ..runner import blas_threads
 
-    with threadpool_limits(limits=int(cfg["threads"]), user_api="blas"):
+    with blas_threads(CompressOptions.from_dict(cfg)):  # --threads for the command's duration
         return _run(args, method, cfg)
 
 
@@ -279,8 +301,8 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
     from .. import runs
     from ..compress.report import format_table, plot_tradeoff
     from ..io import atomic_write
+    from ..runner import prepare_data
     from .evaluate import load_run
-    from .train import _augmenter, prepare_data
 
     model, mcfg, std, run_cfg = load_run(args.run_dir)
     if not run_cfg:
@@ -296,8 +318,7 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
     data = prepare_data(run_cfg)
     echo(f"kisonet compress {method}: {mcfg['spec']} from {args.run_dir} ({len(data.test[0])} test samples) -> {out}")
     study = _Study(out, model, mcfg, std, data, cfg, echo)
-    augment = run_cfg.get("augment", "none") if cfg["augment"] == "run" else cfg["augment"]
-    study.transform = _augmenter({**run_cfg, "augment": augment}, data.standardizer)
+    study.augment = run_cfg.get("augment", "none") if cfg["augment"] == "run" else cfg["augment"]
     t0 = time.perf_counter()
     headline, plot = STUDIES[method](study)
     # the headline model, under the fixed name

@@ -388,18 +388,20 @@ def iterative_prune(
     progress: bool = False,
     bake: bool = True,
     transform: Any = None,
+    callbacks: Any = (),
 ) -> dict[str, list[float]]:
     """Prune ``model`` (in place) to ``target`` sparsity in ``steps`` steps of the cubic
     schedule, training ``epochs_per_step`` epochs after each step and ``fine_tune_epochs``
     more at the end (Adam at ``lr`` unless an ``optimizer`` is given), through the Trainer.
     Returns the history (with a ``sparsity`` column); with ``bake`` the masks are
-    removed at the end (the zeros stay).  ``transform`` augments the training batches."""
+    removed at the end (the zeros stay).  ``transform`` augments the training batches;
+    ``callbacks`` are the Trainer's (a labelled progress bar, ...), after the pruner."""
     from ..optim import Adam
     from ..train import Trainer
 
     pruner = IterativePruner(model, target, steps, epochs_per_step, 0, scope, structured)
     opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
-    trainer = Trainer(model, "cross_entropy", opt, callbacks=[pruner], progress=progress, seed=seed)
+    trainer = Trainer(model, "cross_entropy", opt, callbacks=[pruner, *callbacks], progress=progress, seed=seed)
     history = trainer.fit(
         train,
         val=val,

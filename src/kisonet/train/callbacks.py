@@ -553,7 +553,8 @@ class ProgressBar(Callback):
     the lines in the file.  The bar's text is refreshed at most every ``refresh`` seconds,
     so it adds almost nothing to a training step.  ``force=True`` shows the bar anywhere.
     One bar shared by the trainers of several models (an ensemble's members, self-training's
-    rounds) numbers them with ``fit_label``: ``member 2: epoch 3/10: ...``.
+    rounds) numbers them with ``fit_label``: ``member 2: epoch 3/10: ...``; ``label`` names the
+    model every line is about: ``label="denoising AE"`` gives ``denoising AE: epoch 3/10: ...``.
     """
 
     order = AFTER_HISTORY  # the epoch's figures, callbacks' additions included, are final
@@ -565,12 +566,14 @@ class ProgressBar(Callback):
         leave: bool = True,
         lines: bool | None = None,
         fit_label: str | None = None,
+        label: str | None = None,
     ) -> None:
         self.refresh = float(refresh)
         self.force = bool(force)
         self.leave = bool(leave)
         self.lines = lines
         self.fit_label = fit_label
+        self.label = label
         self.fits = 0
         self._bar = None
 
@@ -579,7 +582,8 @@ class ProgressBar(Callback):
             self.fits += 1
 
     def _prefix(self) -> str:
-        return f"{self.fit_label} {self.fits}: " if self.fit_label else ""
+        names = [n for n in (self.label, f"{self.fit_label} {self.fits}" if self.fit_label else None) if n]
+        return f"{' '.join(names)}: " if names else ""
 
     def _enabled(self) -> bool:
         if self.force or "ipykernel" in sys.modules:
