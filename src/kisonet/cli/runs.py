@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import i18n
+from ..lang import tr
 from . import options as O  # noqa: N812
 from .options import UsageError
 
@@ -56,16 +57,17 @@ def run(args: argparse.Namespace) -> int:
     cfg, _ = O.resolve(args, LIST_OPTIONS)
     dirs = args.dirs or ["runs"]
     for d in dirs:
+        if not os.path.lexists(d):
+            raise UsageError(tr("DIR: {0!r} does not exist", d))
         if not Path(d).is_dir():
-            what = "does not exist" if not os.path.lexists(d) else "is not a folder"
-            raise UsageError(f"DIR: {d!r} {what}")
+            raise UsageError(tr("DIR: {0!r} is not a folder", d))
     found = [p for d in dirs for p in runs.find_runs(d, cfg["depth"])]
     summaries = [runs.summarize(p) for p in dict.fromkeys(found)]
     if cfg["json"]:
         print(json.dumps(runs.jsonable(summaries)))
         return 0
     if not summaries:
-        print(i18n.gettext("no run folders under {dirs}").format(dirs=", ".join(dirs)))
+        print(tr("no run folders under {0}", ", ".join(dirs)))
         return 0
     rows = [tuple(i18n.gettext(c) for c in COLUMNS), *(_row(s) for s in summaries)]
     for line in i18n.align(rows, left=(0, 1, 2, 4, 7)):  # numbers line up on the right
