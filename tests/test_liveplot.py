@@ -99,6 +99,7 @@ def test_in_jupyter_the_figures_are_shown_once_then_updated(monkeypatch):
     live = LivePlot(boundary=moons(), display=True, max_overhead=None)
     fit([live], epochs=3)
     assert len(shown) == 2 and len(updated) == 4  # curves and boundary: shown at epoch 1, updated at 2 and 3
+    assert all(p._repr_png_().startswith(b"\x89PNG") for p in shown + updated)
 
 
 NOTEBOOK = """
@@ -164,3 +165,104 @@ def test_kisonet_train_off_a_terminal_prints_a_line_per_epoch_and_draws_curves_d
     assert [ln.split(":")[0] for ln in lines] == ["epoch 1/2", "epoch 2/2"]
     assert "train_loss" in lines[0] and "val_accuracy" in lines[0]
     assert (d / "curves.png").stat().st_size > 0  # written by the live plot while training
+
+
+def _png_pixels(data: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()  # decodes every row: raises on a truncated file
+        return np.asarray(im.convert("RGB"))
+
+
+def test_the_figures_are_built_once_and_the_repainted_frame_is_the_full_drawing(tmp_path, monkeypatch):
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    frames = []
+
+    class Peek(Callback):
+        order = AFTER_HISTORY + 1
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            frames.append(((tmp_path / "c.png").read_bytes(), list(live.figures)))
+
+    live = LivePlot(boundary=moons(), path=tmp_path / "c.png", max_overhead=None)
+    fit([live, Peek()], epochs=4)
+    assert all(figs[0] is live.figures[0] and figs[1] is live.figures[1] for _, figs in frames)
+    assert len({png for png, _ in frames}) == 4  # a new picture every epoch
+    curves = live.figures[0]
+    painted = _png_pixels(frames[-1][0])
+    curves.canvas.draw()  # the whole figure from scratch
+    full = np.asarray(curves.canvas.buffer_rgba())[:, :, :3]
+    assert painted.shape == full.shape
+    # only antialiased edges where a curve meets the axes' spines differ
+    assert (np.abs(painted.astype(int) - full).max(axis=2) > 16).mean() < 0.002
+
+
+def test_kisonet_train_rewrites_a_whole_curves_png_after_every_epoch(tmp_path, capsys, monkeypatch):
+    """Off a terminal: after each epoch curves.png shows that epoch; a reader polling the file
+    meanwhile only ever reads complete PNGs (written to a temporary file, then renamed)."""
+    import hashlib
+    import threading
+
+    from kisonet.cli import main
+
+    d = tmp_path / "run"
+    seen, reads, bad = [], [0], []
+    draw = LivePlot.draw
+
+    def spy(self, trainer):
+        out = draw(self, trainer)
+        seen.append((trainer.epoch, hashlib.sha1((d / "curves.png").read_bytes()).hexdigest()))
+        return out
+
+    monkeypatch.setattr(LivePlot, "draw", spy)
+    stop = threading.Event()
+
+    def poll():
+        while not stop.is_set():
+            try:
+                data = (d / "curves.png").read_bytes()
+            except FileNotFoundError:
+                continue
+            try:
+                _png_pixels(data)
+                reads[0] += 1
+            except Exception as e:  # a torn or truncated image
+                bad.append(repr(e))
+
+    reader = threading.Thread(target=poll, daemon=True)
+    reader.start()
+    try:
+        rc = main(["train", "--epochs", "4", "--threads", "1", "--out", str(d)])
+    finally:
+        stop.set()
+        reader.join()
+    capsys.readouterr()
+    assert rc == 0
+    assert [e for e, _ in seen] == [1, 2, 3, 4]
+    assert len({h for _, h in seen}) == 4
+    assert bad == [] and reads[0] > 0
+    _png_pixels((d / "curves.png").read_bytes())
+
+
+def test_files_written_by_the_library_are_not_left_open_in_pyplot(tmp_path, capsys):
+    """With pyplot imported (a notebook, a script): neither a LivePlot nor `kisonet train`'s
+    figures stay in pyplot's registry (pyplot warns past 20 open figures)."""
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kisonet.cli import main
+
+    before = plt.get_fignums()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        fit([LivePlot(boundary=moons(), max_overhead=None, display=False)], epochs=2)
+        assert main(["train", "--epochs", "1", "--threads", "1", "--out", str(tmp_path / "r")]) == 0
+    capsys.readouterr()
+    assert plt.get_fignums() == before

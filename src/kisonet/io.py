@@ -27,8 +27,14 @@ __all__ = ["atomic_write", "check_regular_file", "describe_os_error"]
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str | None = None) -> Iterator[IO[Any]]:
+def atomic_write(
+    path: str | os.PathLike[str], mode: str = "wb", encoding: str | None = None, durable: bool = True
+) -> Iterator[IO[Any]]:
     """Context manager yielding a file object; on success the file replaces ``path``.
+
+    ``durable=False`` skips the fsyncs: the replacement is still atomic for readers (they see
+    the old file or the new one, never a part), but a power cut may lose it; for a file
+    rewritten often and derived from others (the live ``curves.png``).
 
     ``mode`` is ``'wb'`` (bytes) or ``'w'`` (text, ``encoding`` default UTF-8).
     The parent directory must exist.
@@ -50,7 +56,8 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str |
         with f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         # mkstemp creates 0600; give the file the permissions a normal open() would.
         umask = os.umask(0)
         os.umask(umask)
@@ -60,7 +67,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str |
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    if hasattr(os, "O_DIRECTORY"):
+    if durable and hasattr(os, "O_DIRECTORY"):
         # fsync the directory so the rename itself survives a power cut
         with contextlib.suppress(OSError):
             dfd = os.open(directory, os.O_DIRECTORY)

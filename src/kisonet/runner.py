@@ -705,11 +705,11 @@ def _run(
     callbacks.append(
         LambdaCallback(order=AFTER_HISTORY, on_epoch_end=lambda t, e, logs: runs.write_history(run_dir, t.history))
     )
-    # curves.png too: every epoch that lasted 4x the last drawing or more (drawing takes at most a
-    # quarter of the time: every epoch on real data); finish_run draws it once more
+    # curves.png too, every epoch (a few ms: LivePlot repaints only the curves); finish_run
+    # draws it once more in full
     title = gettext("{model} on {dataset}").format(model=cfg.model, dataset=cfg.dataset)
     live = LivePlot(
-        ("loss", data.metric), path=run_dir / runs.CURVES, display=False, max_overhead=0.25, final=False, title=title
+        ("loss", data.metric), path=run_dir / runs.CURVES, display=False, max_overhead=None, final=False, title=title
     )
     callbacks.append(live)
     # The last good state, rewritten (atomically) after every epoch: --resume continues from it

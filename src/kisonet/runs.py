@@ -399,12 +399,13 @@ def save_curves(
     title: str | None = None,
 ) -> Path:
     """Draw the learning curves (``metrics`` vs epoch, train/val/test) to ``curves.png``, atomically."""
-    from .viz import plot_history
+    from .viz import plot_history, save_figure
 
     path = Path(run_dir) / CURVES
     hist = {k: list(v) for k, v in history.items()}
     present = [m for m in metrics if any(f"{s}_{m}" in hist for s in ("train", "val", "test"))]
-    plot_history(hist, metrics=present or ("loss",), title=title, path=path)
+    fig = plot_history(hist, metrics=present or ("loss",), title=title)
+    save_figure(fig, path, close=True)  # only written: not kept open in pyplot
     return path
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "new_figure",
     "reconstruction_figure",
     "save_figure",
+    "close_figure",
     "use_japanese_font",
     "LivePlot",
 ]
@@ -70,32 +71,45 @@ def new_figure(figsize: tuple[float, float]):
         import matplotlib.pyplot as plt
 
         return plt.figure(figsize=figsize)
+    return _agg_figure(figsize)
+
+
+def _agg_figure(figsize: tuple[float, float]) -> Any:
+    """A Figure on its own Agg canvas, never in pyplot's registry (Japanese font as new_figure)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    if get_language() == "ja":
+        use_japanese_font()
     fig = Figure(figsize=figsize)
     FigureCanvasAgg(fig)
     return fig
 
 
-def save_figure(fig: Any, path: str | os.PathLike | None, dpi: int = 100) -> Any:
-    """Write ``fig`` to ``path`` (format from the suffix, default png; parent folders created)
-    atomically, and return ``fig``; ``path=None`` only returns it."""
-    if path is not None:
-        path = os.fspath(path)
-        parent = os.path.dirname(path)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        import io
+def close_figure(fig: Any) -> None:
+    """Drop pyplot's reference to ``fig`` when it was made through pyplot (a notebook, a script
+    that imported it), so a figure that was only written to a file is not kept open (pyplot
+    warns past 20) nor shown again at the end of a notebook cell.  Nothing to do otherwise."""
+    if "matplotlib.pyplot" in sys.modules:
+        import matplotlib.pyplot as plt
 
-        from .io import atomic_write
+        plt.close(fig)
+
+
+def save_figure(fig: Any, path: str | os.PathLike | None, dpi: int = 100, close: bool = False) -> Any:
+    """Write ``fig`` to ``path`` (format from the suffix, default png; parent folders created)
+    atomically, and return ``fig``; ``path=None`` only returns it.  ``close=True``: a figure
+    made only for this file is then released from pyplot (:func:`close_figure`)."""
+    if path is not None:
+        import io
 
         # rendered in memory, then written atomically: a crash never leaves half an image
         buf = io.BytesIO()
-        fmt = os.path.splitext(path)[1][1:].lower() or "png"
+        fmt = os.path.splitext(os.fspath(path))[1][1:].lower() or "png"
         fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight")
-        with atomic_write(path, "wb") as f:
-            f.write(buf.getvalue())
+        _write_atomically(path, buf.getvalue())
+    if close:
+        close_figure(fig)
     return fig
 
 
@@ -118,13 +132,7 @@ def plot_history(
         raise KisonetTypeError(tr("plot_history: history must be a dict of lists, got {0}", type(history).__name__))
     if isinstance(metrics, str):
         metrics = (metrics,)
-    panels = []
-    for m in metrics:
-        series = [(s, history[f"{s}_{m}"]) for s in ("train", "val", "test") if f"{s}_{m}" in history]
-        if not series and m in history:
-            series = [("", history[m])]  # e.g. 'lr'
-        if series:
-            panels.append((m, series))
+    panels = [(m, [(split, history[key]) for split, key in series]) for m, series in _history_panels(history, metrics)]
     if not panels:
         raise KisonetValueError(
             tr(
@@ -501,6 +509,231 @@ def use_japanese_font() -> str:
 
 
 # --------------------------------------------------------------------------------------
+# Live figures: drawn once, then only what changes is redrawn (blitting).
+
+
+def _png_bytes(rgba: np.ndarray, level: int = 1) -> bytes:
+    """An RGB PNG of an ``(h, w, 4)`` uint8 canvas: rows unfiltered, zlib level 1, which is
+    several times cheaper than Pillow's adaptive filtering for a plot's mostly flat rows."""
+    import struct
+    import zlib
+
+    h, w = rgba.shape[:2]
+    raw = np.empty((h, 1 + 3 * w), dtype=np.uint8)
+    raw[:, 0] = 0  # filter type 0 ("none") before each row
+    raw[:, 1:].reshape(h, w, 3)[...] = rgba[:, :, :3]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    data = zlib.compress(raw, level)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+class _PNG:
+    """A PNG that Jupyter shows (``_repr_png_``) without importing IPython's Image class."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def _repr_png_(self) -> bytes:
+        return self.data
+
+
+def _sticky_limits(lo: float, hi: float, current: tuple[float, float] | None) -> tuple[float, float]:
+    """Axis limits on round numbers that stay put while the data fits them well, so the frame
+    (ticks, labels) is redrawn only when the curves leave it or shrink to under 40 % of it."""
+    from matplotlib.ticker import MaxNLocator
+
+    if current is not None:
+        c0, c1 = current
+        edge = 0.005 * (c1 - c0)  # a curve on the frame would hide in it (a loss may rest on 0)
+        inside = (c0 + edge <= lo or c0 == 0 <= lo) and hi <= c1 - edge
+        if inside and hi - lo >= 0.4 * (c1 - c0):
+            return current
+    if not hi > lo:
+        pad = 0.05 * abs(hi) or 0.05
+        lo, hi = lo - pad, hi + pad
+    span = hi - lo
+    # a margin, so no curve starts on the frame; values >= 0 nearer 0 than their span (a loss
+    # on its way down) start at 0 at once, rather than moving the frame down epoch by epoch
+    lo = 0.0 if 0 <= lo < span else lo - 0.02 * span
+    hi = hi + 0.02 * span
+    ticks = MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+    below, above = ticks[ticks <= lo], ticks[ticks >= hi]
+    return (float(below.max()) if below.size else lo, float(above.min()) if above.size else hi)
+
+
+class _Blitter:
+    """A figure whose frame (axes, ticks, labels, legend, titles) is rendered once and kept as
+    a bitmap; :meth:`render` pastes it back and draws only the ``dynamic`` artists on top.
+    The artists stay ordinary ones: ``fig.savefig`` draws the whole figure as usual."""
+
+    def __init__(self, fig: Any) -> None:
+        self.fig = fig
+        self.dynamic: list[Any] = []
+        self._frame: Any = None
+
+    def invalidate(self) -> None:
+        self._frame = None
+
+    def render(self) -> np.ndarray:
+        canvas = self.fig.canvas
+        if self._frame is None:
+            shown = [a for a in self.dynamic if a.get_visible()]
+            for a in shown:
+                a.set_visible(False)
+            try:
+                canvas.draw()
+            finally:
+                for a in shown:
+                    a.set_visible(True)
+            self._frame = canvas.copy_from_bbox(self.fig.bbox)
+        canvas.restore_region(self._frame)
+        for a in self.dynamic:
+            if a.get_visible():
+                (a.axes or self.fig).draw_artist(a)
+        return np.asarray(canvas.buffer_rgba())
+
+
+_Panels = list[tuple[str, list[tuple[str, str]]]]
+
+
+def _history_panels(history: dict[str, Sequence[float]], metrics: Sequence[str]) -> _Panels:
+    """``[(metric, [(split, history key), ...]), ...]`` for the metrics the history holds."""
+    panels = []
+    for m in metrics:
+        series = [(s, f"{s}_{m}") for s in ("train", "val", "test") if f"{s}_{m}" in history]
+        if not series and m in history:
+            series = [("", m)]  # e.g. 'lr'
+        if series:
+            panels.append((m, series))
+    return panels
+
+
+class _LiveCurves:
+    """The learning curves of :class:`LivePlot`: one panel per metric, the x axis spanning the
+    whole run, one legend for the splits above the panels."""
+
+    def __init__(self, panels: _Panels, title: str | None) -> None:
+        from matplotlib.ticker import MaxNLocator
+
+        self.panels = panels
+        fig = _agg_figure((4.5 * len(panels), 3.7))
+        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        self.lines: list[tuple[Any, str]] = []
+        legend: dict[str, Any] = {}
+        for ax, (m, series) in zip(axes, panels, strict=True):
+            for split, key in series:
+                color, style = _SPLIT_STYLE.get(split, ("C3", "-"))
+                (line,) = ax.plot([], [], style, color=color, ms=3)
+                self.lines.append((line, key))
+                legend.setdefault(_(split or m), line)
+            ax.set_xlabel(_("epoch"))
+            ax.set_ylabel(_(m))
+            ax.grid(alpha=0.3)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        self.axes = list(axes)
+        top = 0.99
+        if title:
+            fig.suptitle(title, y=0.99, va="top")
+            top = 0.9
+        fig.legend(list(legend.values()), list(legend), loc="upper center", bbox_to_anchor=(0.5, top),
+                   ncol=len(legend), frameon=False)  # fmt: skip
+        self._top = top - 0.06
+        self.fig = fig
+        self.blitter = _Blitter(fig)
+        self.blitter.dynamic = [line for line, _ in self.lines]
+        self._limits: dict[int, tuple[float, float]] = {}
+        self._xmax = 0
+        self._widths: tuple[int, ...] = ()
+
+    def update(self, history: dict[str, Sequence[float]], epochs: int) -> np.ndarray:
+        relayout = not self._limits
+        values: dict[int, list[np.ndarray]] = {}
+        for line, key in self.lines:
+            v = np.asarray(history[key], dtype=np.float64)
+            line.set_data(np.arange(1, len(v) + 1), v)
+            line.set_marker("o" if len(v) <= 20 else "None")
+            values.setdefault(id(line.axes), []).append(v)
+            epochs = max(epochs, len(v))
+        if epochs != self._xmax:
+            self._xmax = epochs
+            for ax in self.axes:
+                ax.set_xlim(0.5, epochs + 0.5)
+            relayout = True
+        for ax in self.axes:
+            v = np.concatenate(values[id(ax)])
+            v = v[np.isfinite(v)]
+            if v.size == 0:
+                continue
+            limits = _sticky_limits(float(v.min()), float(v.max()), self._limits.get(id(ax)))
+            if limits != self._limits.get(id(ax)):
+                self._limits[id(ax)] = limits
+                ax.set_ylim(*limits)
+                relayout = True
+        if relayout:
+            # margins follow the tick labels' width: recomputed (a drawing's worth) only when it changes
+            widths = tuple(
+                max((len(t) for t in ax.yaxis.major.formatter.format_ticks(ax.yaxis.get_majorticklocs())), default=0)
+                for ax in self.axes
+            )
+            if widths != self._widths:
+                self._widths = widths
+                self.fig.tight_layout(rect=(0, 0, 1, self._top))
+            self.blitter.invalidate()
+        return self.blitter.render()
+
+
+class _LiveBoundary:
+    """The decision regions of :class:`LivePlot` on a fixed grid: the class map is an image
+    whose pixels are replaced each epoch, under the region borders and the points."""
+
+    def __init__(self, X: Any, y: Any, resolution: int, n_classes: int) -> None:
+        from matplotlib.colors import ListedColormap
+
+        X = np.asarray(getattr(X, "data", X), dtype=np.float64)
+        yv = np.asarray(getattr(y, "data", y)).reshape(-1)
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        lo, hi = lo - 0.1 * span, hi + 0.1 * span
+        self.gx, self.gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+        self.grid = np.column_stack([self.gx.ravel(), self.gy.ravel()])
+        self.n_classes = n_classes
+        self.levels = np.arange(n_classes + 1) - 0.5
+        cmap = ListedColormap([f"C{i % 10}" for i in range(n_classes)])
+        fig = _agg_figure((5.0, 4.4))
+        ax = fig.add_subplot(1, 1, 1)
+        self.image = ax.imshow(
+            np.zeros(self.gx.shape), origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]), cmap=cmap,
+            vmin=-0.5, vmax=n_classes - 0.5, alpha=0.25, interpolation="nearest", aspect="auto",
+        )  # fmt: skip
+        self.points = ax.scatter(
+            X[:, 0], X[:, 1], c=yv, cmap=cmap, vmin=-0.5, vmax=n_classes - 0.5, s=14, edgecolors="k", linewidths=0.3
+        )
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(lo[1], hi[1])
+        ax.set_xlabel("$x_1$")
+        ax.set_ylabel("$x_2$")
+        # a text at a fixed place: Axes.title moves itself when drawn, and here it is repainted alone
+        self.title = ax.text(0.5, 1.02, gettext("epoch"), transform=ax.transAxes, ha="center", va="bottom", fontsize="large")
+        fig.tight_layout()
+        self.ax, self.fig = ax, fig
+        self.borders: Any = None
+        self.blitter = _Blitter(fig)
+
+    def update(self, labels: np.ndarray, title: str) -> np.ndarray:
+        labels = labels.reshape(self.gx.shape)
+        self.image.set_data(labels)
+        if self.borders is not None:
+            self.borders.remove()
+        self.borders = self.ax.contour(
+            self.gx, self.gy, labels, levels=self.levels, colors="k", linewidths=0.6, alpha=0.6
+        )
+        self.title.set_text(title)
+        self.blitter.dynamic = [self.image, self.borders, self.points, self.title]
+        return self.blitter.render()
 
 
 class LivePlot:
@@ -510,17 +743,26 @@ class LivePlot:
         trainer = kn.train.Trainer(model, "cross_entropy", opt,
                                    callbacks=[kn.viz.LivePlot(boundary=(X, y))])
 
-    In Jupyter the figures are shown once and updated in place every epoch; anywhere
-    else (a script, CI, headless Agg) they are only drawn, and written atomically to
-    ``path`` / ``boundary_path`` when given.  :attr:`figures` holds the last drawn ones.
+    In Jupyter the figures are shown once and updated in place; anywhere else (a script,
+    CI, headless Agg) they are only drawn, and written atomically to ``path`` /
+    ``boundary_path`` when given (a reader never sees half a file).  :attr:`figures` holds
+    the two :class:`~matplotlib.figure.Figure` objects, which stay the same all run.
 
-    Drawing a figure costs a tenth of a second or more, so by default it takes at most
-    ``max_overhead`` (10 %) of the training time: an epoch ends with a redraw when the time
-    since the last one is at least ten times what that one took (every epoch on real
-    data; every few epochs on a toy set whose epochs take milliseconds).
-    ``max_overhead=None`` redraws every epoch.  The last epoch is always drawn
-    (``final=False`` leaves that to the caller).  Drawing reads the model in eval mode and
-    draws no random numbers, so a run with a LivePlot is the run without it.
+    Each figure is built once; a redraw replaces the curves' data (and the boundary's class
+    map) and repaints only them over a kept bitmap of the frame, which is redrawn only when
+    the axis limits change (the x axis spans the whole run; the y limits are round numbers
+    that move only when the curves leave them).  A PNG is encoded cheaply (unfiltered rows,
+    zlib level 1).  So redrawing the curves costs a few milliseconds
+    (docs/performance.md): ``kisonet train`` redraws ``curves.png`` after every epoch.
+    Figures never go through pyplot, so none is left open in pyplot's registry.
+
+    ``max_overhead`` caps the share of training time drawing may take: an epoch ends with
+    a redraw when the time since the last one is at least ``1 / max_overhead`` times what
+    that one took (default 10 %: every epoch on real data; every few epochs of a toy set
+    whose epochs take a millisecond).  ``max_overhead=None`` redraws every epoch.  The
+    last epoch is always drawn (``final=False`` leaves that to the caller).  Drawing reads
+    the model in eval mode and draws no random numbers, so a run with a LivePlot is the
+    run without it.
 
     It lives in :mod:`kisonet.viz` (the reporting tier, above training) so that training
     never imports matplotlib; it is a plain object with the hooks, so importing viz
@@ -530,7 +772,8 @@ class LivePlot:
         metrics: which curves (``'loss'``, ``'accuracy'``, ...: history keys without the
             split); those never recorded are skipped.
         boundary: ``(X, y)`` with 2-D inputs: also draw the decision regions.
-        path, boundary_path: files rewritten with each redraw (png, svg, ... by suffix).
+        path, boundary_path: files rewritten with each redraw (png, or svg, pdf, ... by
+            suffix: those are drawn in full each time, so they cost a full drawing).
         display: show in the notebook (default: when running in a Jupyter kernel).
         max_overhead: the share of training time drawing may take (None: every epoch).
         final: draw the last epoch at the end of ``fit`` whatever the budget says.
@@ -562,6 +805,8 @@ class LivePlot:
                 raise ShapeError(tr("LivePlot: boundary inputs must have shape (n, 2), got {0}", X.shape))
         if max_overhead is not None and not (isinstance(max_overhead, (int, float)) and 0 < max_overhead <= 1):
             raise KisonetValueError(tr("LivePlot: max_overhead must be in (0, 1] or None, got {0!r}", max_overhead))
+        if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
+            raise KisonetValueError(tr("LivePlot: resolution must be an int >= 2, got {0!r}", resolution))
         self.boundary = boundary
         self.path = path
         self.boundary_path = boundary_path
@@ -573,6 +818,8 @@ class LivePlot:
         self.figures: list[Any] = []
         self.draws = 0
         self._handles: dict[str, Any] = {}
+        self._curves: _LiveCurves | None = None
+        self._boundary: _LiveBoundary | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -587,7 +834,7 @@ class LivePlot:
 
     def on_train_begin(self, trainer: Any) -> None:
         self._reset()
-        self._handles = {}
+        self._handles = {}  # a new fit shows new figures below its cell
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
         import time
@@ -609,35 +856,57 @@ class LivePlot:
         t0 = time.perf_counter()
         history = trainer.history
         present = [m for m in self.metrics if any(f"{s}_{m}" in history for s in ("train", "val", "test"))]
-        figs = [("curves", plot_history(history, metrics=present or ("loss",), title=self.title), self.path)]
+        panels = _history_panels(history, present or ("loss",))
+        if not panels:
+            raise KisonetValueError(tr("LivePlot: no curve to draw (history keys: {0})", ", ".join(history) or "none"))
+        if self._curves is None or self._curves.panels != panels:
+            self._curves = _LiveCurves(panels, self.title)
+        frames = [("curves", self._curves.fig, self._curves.update(history, trainer.max_epochs), self.path)]
         if self.boundary is not None:
             X, y = self.boundary
+            if self._boundary is None:
+                classes = int(np.asarray(getattr(y, "data", y)).max()) + 1
+                self._boundary = _LiveBoundary(X, y, self.resolution, max(classes, 2))
+            labels = _predict_labels(trainer, self._boundary.grid)
+            if labels.max() >= self._boundary.n_classes:  # the model predicts a class the labels lack
+                self._boundary = _LiveBoundary(X, y, self.resolution, int(labels.max()) + 1)
             title = f"{gettext('epoch')} {trainer.epoch}"
-            fig = decision_boundary(trainer, X, y, resolution=self.resolution, title=title)
-            figs.append(("boundary", fig, self.boundary_path))
-        for key, fig, path in figs:
-            save_figure(fig, path)
+            frames.append(("boundary", self._boundary.fig, self._boundary.update(labels, title), self.boundary_path))
+        for key, fig, rgba, path in frames:
+            png = None
+            if path is not None and os.path.splitext(os.fspath(path))[1].lower() in ("", ".png"):
+                png = _png_bytes(rgba)
+                # no fsync each epoch (a preview): readers still only ever see a whole file
+                _write_atomically(path, png, durable=False)
+            elif path is not None:
+                save_figure(fig, path)  # another format: drawn in full
             if self._showing():
-                self._show(key, fig)
-        if "matplotlib.pyplot" in sys.modules:  # shown or saved: no second copy at the cell's end
-            import matplotlib.pyplot as plt
-
-            for _, fig, _ in figs:
-                plt.close(fig)
-        self.figures = [fig for _, fig, _ in figs]
+                self._show(key, png if png is not None else _png_bytes(rgba))
+        self.figures = [fig for _, fig, _, _ in frames]
         self.draws += 1
         self._drawn_epoch = trainer.epoch
         now = time.perf_counter()
-        # the first drawing also imports matplotlib and loads fonts: not what the next ones cost
+        # the first drawing also imports matplotlib, loads fonts and builds the figures
         self._cost = now - t0 if self.draws > 1 else min(now - t0, self._FIRST_DRAW_SECONDS)
         self._since = now
         return self.figures
 
-    def _show(self, key: str, fig: Any) -> None:
+    def _show(self, key: str, png: bytes) -> None:
         from IPython.display import display
 
         handle = self._handles.get(key)
         if handle is None:
-            self._handles[key] = display(fig, display_id=True)
+            self._handles[key] = display(_PNG(png), display_id=True)
         else:
-            handle.update(fig)
+            handle.update(_PNG(png))
+
+
+def _write_atomically(path: str | os.PathLike, data: bytes, durable: bool = True) -> None:
+    from .io import atomic_write
+
+    path = os.fspath(path)
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    with atomic_write(path, "wb", durable=durable) as f:
+        f.write(data)

@@ -148,7 +148,7 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
     try:
         labels = {f"{k} AE": models[k] for k in kinds}
         fig = reconstruction_figure(labels, Xte[:10], noise if denoising else None, level, seed=int(config["seed"]))
-        save_figure(fig, run_dir / "reconstructions.png")
+        save_figure(fig, run_dir / "reconstructions.png", close=True)
         runs.save_curves(run_dir, history, ("loss",), title=f"autoencoder on {config['dataset']}")
     except ImportError as e:
         echo(tr("{0}: warning: {1}", "kisonet autoencoder", tr("no figures ({0})", e)))

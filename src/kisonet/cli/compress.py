@@ -302,6 +302,7 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
     from ..compress.report import format_table, plot_tradeoff
     from ..io import atomic_write
     from ..runner import prepare_data
+    from ..viz import close_figure
     from .evaluate import load_run
 
     model, mcfg, std, run_cfg = load_run(args.run_dir)
@@ -349,7 +350,7 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
         if method != "distill"
         else [{**r, "seed": r.get("seed")} for r in study.rows if r.get("seed") is not None]
     )
-    plot_tradeoff(
+    fig = plot_tradeoff(
         rows,
         plot["x"],
         plot["xlabel"],
@@ -358,6 +359,7 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
         reference=reference["accuracy"],
         groups=plot["groups"],
     )
+    close_figure(fig)
     echo("\n" + table)
     echo(f"wrote {out}/ (model.npz, models/, table.md, report.json, tradeoff.png)")
     return 0

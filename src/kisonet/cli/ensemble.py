@@ -182,7 +182,8 @@ def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | N
         kind="kisonet-ensemble",
     )
     try:
-        save_figure(_members_figure(test_members, metrics[f"test_{key}"], key, method), run_dir / "members.png")
+        fig = _members_figure(test_members, metrics[f"test_{key}"], key, method)
+        save_figure(fig, run_dir / "members.png", close=True)
     except ImportError as e:  # matplotlib missing: the run itself is complete
         echo(tr("{0}: warning: {1}", "kisonet ensemble", tr("no members.png ({0})", e)))
     fmt = (lambda v: f"{100 * v:.2f}%") if key == "accuracy" else (lambda v: f"{v:.4f}")

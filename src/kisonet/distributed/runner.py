@@ -183,10 +183,10 @@ def _run(
         callbacks.append(
             LambdaCallback(order=AFTER_HISTORY, on_epoch_end=lambda t, e, logs: runs.write_history(run_dir, t.history))
         )
-        # curves.png as the run goes (drawing held under 10% of the training time; the end draws it again)
+        # curves.png after every epoch, as in a single-process run (the end draws it again)
         callbacks.append(
             LivePlot(
-                ("loss", metric), path=run_dir / runs.CURVES, display=False, max_overhead=0.25, final=False, title=title
+                ("loss", metric), path=run_dir / runs.CURVES, display=False, max_overhead=None, final=False, title=title
             )
         )
     ckpt = None if run_dir is None else run_dir / runs.CHECKPOINT

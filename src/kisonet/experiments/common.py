@@ -20,7 +20,6 @@ import math
 import os
 import platform
 import re
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -258,13 +257,8 @@ class Context:
         from ..viz import save_figure
 
         path = self.path(filename)
-        save_figure(fig, path, dpi=QUICK_DPI if self.quick else FIG_DPI)  # atomic
+        save_figure(fig, path, dpi=QUICK_DPI if self.quick else FIG_DPI, close=True)  # atomic
         self.figures.append(filename)
-        # drop pyplot's reference if the figure came through pyplot (notebooks)
-        if "matplotlib.pyplot" in sys.modules:
-            import matplotlib.pyplot as plt
-
-            plt.close(fig)
         self.echo(f"  wrote {path}")
         return path
 
