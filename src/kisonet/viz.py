@@ -717,7 +717,9 @@ class _LiveBoundary:
         ax.set_xlabel("$x_1$")
         ax.set_ylabel("$x_2$")
         # a text at a fixed place: Axes.title moves itself when drawn, and here it is repainted alone
-        self.title = ax.text(0.5, 1.02, gettext("epoch"), transform=ax.transAxes, ha="center", va="bottom", fontsize="large")
+        self.title = ax.text(
+            0.5, 1.02, gettext("epoch"), transform=ax.transAxes, ha="center", va="bottom", fontsize="large"
+        )
         fig.tight_layout()
         self.ax, self.fig = ax, fig
         self.borders: Any = None
@@ -820,6 +822,7 @@ class LivePlot:
         self._handles: dict[str, Any] = {}
         self._curves: _LiveCurves | None = None
         self._boundary: _LiveBoundary | None = None
+        self._ending = False
         self._reset()
 
     def _reset(self) -> None:
@@ -847,7 +850,11 @@ class LivePlot:
     def on_train_end(self, trainer: Any, logs: dict[str, Any]) -> None:
         # stopped early (EarlyStopping, ^C): the last recorded epoch is still shown
         if self.final and trainer.history and self._drawn_epoch != trainer.epoch:
-            self.draw(trainer)
+            self._ending = True
+            try:
+                self.draw(trainer)
+            finally:
+                self._ending = False
 
     def draw(self, trainer: Any) -> list[Any]:
         """Redraw now (and write / show); returns the figures."""
@@ -876,8 +883,9 @@ class LivePlot:
             png = None
             if path is not None and os.path.splitext(os.fspath(path))[1].lower() in ("", ".png"):
                 png = _png_bytes(rgba)
-                # no fsync each epoch (a preview): readers still only ever see a whole file
-                _write_atomically(path, png, durable=False)
+                # fsynced only at the end: readers see a whole file anyway, a power cut may cost an epoch
+                last = self._ending or trainer.epoch >= trainer.max_epochs
+                _write_atomically(path, png, durable=last)
             elif path is not None:
                 save_figure(fig, path)  # another format: drawn in full
             if self._showing():
