@@ -716,10 +716,8 @@ class _LiveBoundary:
         ax.set_ylim(lo[1], hi[1])
         ax.set_xlabel("$x_1$")
         ax.set_ylabel("$x_2$")
-        # a text at a fixed place: Axes.title moves itself when drawn, and here it is repainted alone
-        self.title = ax.text(
-            0.5, 1.02, gettext("epoch"), transform=ax.transAxes, ha="center", va="bottom", fontsize="large"
-        )
+        # y given: the title stays put (it moves itself when the whole axes draws, not when repainted alone)
+        self.title = ax.set_title(gettext("epoch"), y=1.0)
         fig.tight_layout()
         self.ax, self.fig = ax, fig
         self.borders: Any = None
