@@ -13,7 +13,7 @@ import pytest
 
 import kisonet as kn
 from kisonet import i18n
-from kisonet.cli import build_parser, main
+from kisonet.cli import COMMANDS, build_parser, main
 
 KANA_KANJI = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
@@ -109,6 +109,32 @@ def test_cli_help_and_errors_in_japanese(capsys):
     assert i18n.get_language() == "en", "--lang must hold for that call only"
     assert main(["train", "--lrr", "0.1"]) == 2
     assert "error: unknown option '--lrr'" in capsys.readouterr().err
+
+
+def test_wrap_counts_terminal_columns_and_keeps_japanese_marks_in_place():
+    import textwrap
+
+    text = "データセットのファイルがあるフォルダ（既定値: キャッシュ、$KISONET_DATA）。英語の words も混ざる。"
+    for width in range(8, 60):
+        lines = i18n.wrap(text, width)
+        assert all(i18n.text_width(ln) <= width for ln in lines), width
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost or added
+        assert not any(ln[0] in "、。）" or ln[-1] == "（" for ln in lines), (width, lines)
+    english = "the learning rate schedule of the optimizer, one of constant, step and cosine (default: constant)"
+    for width in (20, 37, 78):
+        assert i18n.wrap(english, width) == textwrap.wrap(english, width)  # English wraps as before
+    assert i18n.wrap("https://example.org/a/very/long/address", 10)[0] == "https://ex"  # a word wider than a line
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_japanese_help_fits_80_columns(command, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit):
+        main(["--lang", "ja", command, "--help"])
+    out = capsys.readouterr().out
+    assert "オプション:" in out
+    wide = [(i18n.text_width(ln), ln) for ln in out.splitlines() if i18n.text_width(ln) > 80]
+    assert not wide, f"kisonet --lang ja {command} --help: lines wider than 80 columns: {wide}"
 
 
 def test_a_bad_language_is_one_line_and_exit_2(capsys):

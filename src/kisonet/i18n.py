@@ -44,6 +44,7 @@ __all__ = [
     "get_language",
     "gettext",
     "ljust",
+    "wrap",
     "normalise_language",
     "read_po",
     "rjust",
@@ -109,6 +110,59 @@ def translate_message(message: str) -> str:
 def text_width(text: str) -> int:
     """Columns ``text`` takes in a terminal: kana and kanji (East Asian wide) count two."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+# Japanese line breaking (kinsoku): no line starts with a closing mark, none ends with an opening one
+_NO_LINE_START = set("、。，．,.)]}）」』】〕〉》｝ー・：；:;！？!?ぁぃぅぇぉっゃゅょァィゥェォッャュョ％%")
+_NO_LINE_END = set("([{（「『【〔〈《｛")
+
+
+def _wrap_units(text: str) -> list[str]:
+    """The pieces a line may break between: a run of spaces, a word of narrow characters, or
+    one wide character; a closing mark is glued to what precedes it, an opening one to what follows."""
+    atoms: list[list[str]] = []  # [kind, text]
+    for ch in text:
+        kind = "space" if ch == " " else "wide" if text_width(ch) == 2 else "narrow"
+        if atoms and kind != "wide" and atoms[-1][0] == kind:
+            atoms[-1][1] += ch
+        else:
+            atoms.append([kind, ch])
+    units: list[str] = []
+    for kind, piece in atoms:
+        after_text = bool(units) and not units[-1].endswith(" ") and kind != "space"
+        if after_text and (piece[0] in _NO_LINE_START or units[-1][-1] in _NO_LINE_END):
+            units[-1] += piece
+        else:
+            units.append(piece)
+    return units
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` as lines of at most ``width`` terminal columns (:func:`text_width`): English
+    breaks at spaces, Japanese between any two characters except before a closing mark (、。）)
+    or after an opening one (（「), as textwrap does by character count for English alone.
+    A word longer than a line is cut."""
+    lines: list[str] = []
+    line = ""
+    for unit in _wrap_units(" ".join(text.split())):
+        if text_width(line) + text_width(unit) <= width:
+            line += unit
+            continue
+        if line.strip():
+            lines.append(line.rstrip())
+        line = unit.lstrip(" ")
+        while text_width(line) > width:  # a word wider than a whole line
+            cut = 0
+            while text_width(line[: cut + 1]) <= width:
+                cut += 1
+            while 1 < cut < len(line) and line[cut] in _NO_LINE_START:
+                cut -= 1  # a closing mark goes down with the character before it
+            cut = max(cut, 1)
+            lines.append(line[:cut])
+            line = line[cut:]
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
 
 
 def ljust(text: str, width: int) -> str:

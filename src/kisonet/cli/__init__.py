@@ -109,8 +109,23 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split()) or type(exc).__name__
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's layout, with help text wrapped by terminal columns (a kanji takes two), not
+    by characters, so Japanese help fits the terminal's width as English does."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return i18n.wrap(text, width)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(indent + line for line in i18n.wrap(text, max(width - len(indent), 11)))
+
+
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors become one-line :class:`UsageError`s."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # type: ignore[override]
         raise UsageError(argparse_message(message))
