@@ -532,8 +532,8 @@ class Playground:
         ]
 
     def frame(self, detail: bool = True) -> dict[str, Any]:
-        """The state of every lane: step, epoch, lr, latest numbers, curves, boundary;
-        lane 0 also its hidden units and weights when ``detail``."""
+        """The state of every lane: step, epoch, lr, latest numbers, curves, boundary, and
+        when ``detail`` its hidden units and weights (each lane its own: in a race they differ)."""
         lanes = []
         for i, ln in enumerate(self.lanes):
             c = ln.curve
@@ -549,10 +549,10 @@ class Playground:
                 "train_acc": c["train_acc"][-1],
                 "test_acc": c["test_acc"][-1],
                 "curve": {k: [_finite(v[j]) for j in pick] for k, v in c.items()},
-                **self.boundary(i, units=detail and i == 0),
+                **self.boundary(i, units=detail),
             }
-            if detail and i == 0:
-                lane["weights"] = self.weights(0)
+            if detail:
+                lane["weights"] = self.weights(i)
             lanes.append(lane)
         return {"lanes": lanes, "train_seconds": self.train_seconds}
 

@@ -131,6 +131,51 @@ def test_race_mode_shows_a_curve_per_lane(live, page, screenshots: Path) -> None
     assert not page.js_errors, page.js_errors
 
 
+# the texts drawn on the loss chart's canvas (its legend), recorded as the page draws them
+_SPY_LEGEND = """() => {
+  window.lossTexts = new Set();
+  const fillText = CanvasRenderingContext2D.prototype.fillText;
+  CanvasRenderingContext2D.prototype.fillText = function (t, ...rest) {
+    if (this.canvas.id === "pg-loss") window.lossTexts.add(String(t));
+    return fillText.call(this, t, ...rest);
+  };
+}"""
+
+
+def test_race_lanes_are_named_by_their_settings_and_show_their_own_units(live, page, screenshots: Path) -> None:
+    page.goto(live.url + "/#play")
+    page.wait_for_function("Play.frame && Play.frame.lanes.length === 1")
+    page.evaluate(_SPY_LEGEND)
+    page.check("#pg-race")
+    page.select_option("#pg-nlanes", "4")
+    page.wait_for_function("Play.frame.lanes.length === 4 && document.querySelectorAll('canvas.net').length === 4")
+    # lane 2 gets a larger batch: every lane's name now says its batch size too
+    batch = page.locator("#pg-lanes fieldset.lane").nth(1).locator("label", has_text="batch size").locator("input")
+    batch.fill("32")
+    batch.dispatch_event("change")
+    page.wait_for_function("Play.lanes[1].batch_size === 32")
+    page.click("#pg-run")
+    page.wait_for_function("Play.frame.lanes.length === 4 && Play.frame.lanes.every(l => l.step > 300)", timeout=20000)
+    page.click("#pg-pause")
+    page.wait_for_function("!Play.frame.running")
+    page.wait_for_timeout(300)
+    names = ["adam 0.01", "sgd 0.1", "momentum 0.03", "rmsprop 0.01"]
+    names = [f"{n}, batch size {32 if i == 1 else 10}" for i, n in enumerate(names)]
+    drawn = page.evaluate("[...window.lossTexts]")
+    assert all(n in drawn for n in names), drawn  # the loss legend names every lane's settings
+    assert not [t for t in drawn if t.startswith("+")], drawn  # and leaves none out
+    titles = page.evaluate("[...document.querySelectorAll('.board h3')].map(h => h.textContent)")
+    assert titles == [f"Lane {i + 1}: {n}" for i, n in enumerate(names)]
+    # every lane's network shows its own hidden units (trained differently, so they differ)
+    units = page.evaluate("Play.frame.lanes.map(l => l.units.length)")
+    assert units == [16, 16, 16, 16]
+    assert page.evaluate("new Set(Play.frame.lanes.map(l => l.units.join())).size") == 4
+    pictures = page.evaluate("[...document.querySelectorAll('#pg-nets canvas.net')].map(c => c.toDataURL())")
+    assert len(set(pictures)) == 4
+    page.screenshot(path=str(screenshots / "playground-race-4-lanes.png"), full_page=True)
+    assert not page.js_errors, page.js_errors
+
+
 def test_optimizer_paths_page(live, page, screenshots: Path) -> None:
     page.goto(live.url + "/#paths")
     page.wait_for_selector("#op-table tr:nth-child(5)")

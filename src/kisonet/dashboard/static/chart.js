@@ -2,6 +2,7 @@
 "use strict";
 
 const Chart = (() => {
+  const MAX_LEGEND_ROWS = 4;
   const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
   function niceStep(span, n) {
@@ -37,9 +38,21 @@ const Chart = (() => {
     ctx.clearRect(0, 0, w, h);
     ctx.font = "12px system-ui, sans-serif";
     const named = series.filter((s) => s.name);
-    const legendH = named.length ? 20 : 0;
-    const left = 56, right = 12, top = 10 + legendH, bottom = 36;
-    const pw = w - left - right, ph = h - top - bottom;
+    const left = 56, right = 12, bottom = 36, pw = w - left - right;
+    // the legend: as many rows above the plot as its entries need, up to MAX_LEGEND_ROWS (then "+N")
+    let rows = [];
+    for (const s of named) {
+      const tw = ctx.measureText(s.name).width + 34, last = rows[rows.length - 1];
+      if (last && last.width + tw <= pw) { last.items.push([s, tw]); last.width += tw; }
+      else rows.push({ items: [[s, tw]], width: tw });
+    }
+    if (rows.length > MAX_LEGEND_ROWS) {
+      const more = rows.slice(MAX_LEGEND_ROWS).reduce((n, r) => n + r.items.length, 0);
+      rows = rows.slice(0, MAX_LEGEND_ROWS);
+      rows[rows.length - 1].more = more;
+    }
+    const legendH = rows.length ? rows.length * 18 + 2 : 0;
+    const top = 10 + legendH, ph = h - top - bottom;
     const tf = opts.logy ? (v) => (v > 0 ? Math.log10(v) : NaN) : (v) => v;
     let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
     for (const s of series) {
@@ -98,20 +111,18 @@ const Chart = (() => {
       if (s.x.length === 1) { ctx.fillStyle = s.color; ctx.fillRect(X(s.x[0]) - 2, Y(tf(s.y[0])) - 2, 4, 4); }
     }
     ctx.restore(); ctx.setLineDash([]);
-    // legend: one line above the plot (wraps to the plot's width; extra entries are summarised)
-    if (named.length) {
-      ctx.textAlign = "left"; ctx.textBaseline = "middle";
-      let x = left, shown = 0;
-      const yy = 10 + legendH / 2 - 2;
-      for (const s of named) {
-        const tw = ctx.measureText(s.name).width + 34;
-        if (x + tw > left + pw && shown) { ctx.fillStyle = "#666"; ctx.fillText(`+${named.length - shown}`, x, yy); break; }
+    ctx.textAlign = "left"; ctx.textBaseline = "middle";
+    rows.forEach((r, k) => {
+      let x = left;
+      const yy = 10 + k * 18 + 7;
+      for (const [s, tw] of r.items) {
         ctx.strokeStyle = s.color; ctx.lineWidth = 2; ctx.setLineDash(s.dash || []);
         ctx.beginPath(); ctx.moveTo(x, yy); ctx.lineTo(x + 20, yy); ctx.stroke(); ctx.setLineDash([]);
         ctx.fillStyle = "#222"; ctx.fillText(s.name, x + 24, yy);
-        x += tw; shown++;
+        x += tw;
       }
-    }
+      if (r.more) { ctx.fillStyle = "#666"; ctx.fillText(`+${r.more}`, x, yy); }
+    });
   }
 
   return { draw, prepare, PALETTE, fmt };

@@ -51,6 +51,40 @@ function heatCanvas(bytes, n, fade = 1) {
 
 // --- settings UI ---------------------------------------------------------------------------
 
+// A lane's name in a race: its optimizer and learning rate, then every setting that differs
+// between the lanes (labelled as in the settings), so a legend says which run is which.
+const LANE_SETTINGS = ["momentum", "schedule", "batch_size", "activation", "l1", "l2", "dropout", "input_noise", "batch_norm"];
+const SETTING_LABEL = { batch_size: "batch size", input_noise: "input noise", batch_norm: "batch norm", l1: "L1", l2: "L2" };
+function laneLabel(i) {
+  const L = Play.lanes[i];
+  if (!L) return `${App.t("Lane")} ${i + 1}`;
+  const parts = [`${L.optimizer} ${L.lr}`];
+  for (const k of LANE_SETTINGS) {
+    if (!Play.lanes.some((M) => M[k] !== L[k])) continue;
+    const v = k === "batch_norm" ? (L[k] ? "✓" : "✗") : L[k];
+    parts.push(k === "activation" ? `${v}` : `${App.t(SETTING_LABEL[k] || k)} ${v}`);
+  }
+  const label = parts.join(", ");
+  const twin = Play.lanes.some((_, j) => j !== i && laneSignature(j) === laneSignature(i));
+  return twin ? `${App.t("Lane")} ${i + 1}: ${label}` : label;
+}
+function laneSignature(i) {
+  const L = Play.lanes[i];
+  return JSON.stringify([L.optimizer, L.lr, ...LANE_SETTINGS.map((k) => L[k])]);
+}
+
+// Every place a lane is named (settings, boards, networks; the loss legend on the next frame).
+function refreshLaneNames() {
+  document.querySelectorAll("[data-lane-name]").forEach((e) => { e.textContent = laneName(Number(e.dataset.laneName)); });
+  if (Play.frame) requestDraw();
+}
+function laneName(i) { return Play.race ? `${App.t("Lane")} ${i + 1}: ${laneLabel(i)}` : App.t("Training"); }
+function laneTitle(i) {
+  const dot = el("span", { class: "dot" });
+  dot.style.background = LANE_COLORS[i];
+  return [dot, el("span", { "data-lane-name": i, text: laneName(i) })];
+}
+
 function numberInput(value, lim, step, onchange) {
   const i = el("input", { type: "number", min: lim[0], max: lim[1], step: step || "any" });
   i.value = value;
@@ -75,12 +109,12 @@ function row(label, input, extra) {
 
 function laneBlock(i) {
   const L = Play.lanes[i], lim = Play.opts.limits, names = Play.opts.names;
-  const set = (k, live) => (v) => { L[k] = v; live ? sendUpdate() : sendConfig(); };
+  const set = (k, live) => (v) => { L[k] = v; refreshLaneNames(); live ? sendUpdate() : sendConfig(); };
   const lrIn = numberInput(L.lr, lim.lr, "any", set("lr", true));
   const fs = el("fieldset", { class: "lane" },
-    el("legend", {}, Play.race ? el("span", { class: "dot" }) : null, Play.race ? `${App.t("Lane")} ${i + 1}` : App.t("Training")),
+    el("legend", {}, ...(Play.race ? laneTitle(i) : [App.t("Training")])),
     row("optimizer", selectInput(L.optimizer, names.optimizer, (v) => {
-      L.optimizer = v; L.lr = Play.opts.default_lr[v] || L.lr; lrIn.value = L.lr; sendConfig();
+      L.optimizer = v; L.lr = Play.opts.default_lr[v] || L.lr; lrIn.value = L.lr; refreshLaneNames(); sendConfig();
     })),
     row("learning rate", lrIn),
     row("momentum", numberInput(L.momentum, lim.momentum, 0.05, set("momentum"))),
@@ -94,10 +128,9 @@ function laneBlock(i) {
     row("input noise", numberInput(L.input_noise, lim.input_noise, 0.05, set("input_noise", true))),
   );
   const bn = el("input", { type: "checkbox" }); bn.checked = L.batch_norm;
-  bn.addEventListener("change", () => { L.batch_norm = bn.checked; sendConfig(); });
+  bn.addEventListener("change", () => { L.batch_norm = bn.checked; refreshLaneNames(); sendConfig(); });
   fs.append(row("batch norm", bn));
   fs.style.setProperty("--lc", LANE_COLORS[i]);
-  const dot = fs.querySelector(".dot"); if (dot) dot.style.background = LANE_COLORS[i];
   return fs;
 }
 
@@ -138,13 +171,23 @@ function renderBoards() {
   const boards = document.getElementById("pg-boards");
   boards.classList.toggle("race", Play.race);
   boards.replaceChildren(...Play.lanes.map((L, i) => {
-    const title = el("h3", {}, el("span", { class: "dot" }), Play.race ? `${App.t("Lane")} ${i + 1}: ${L.optimizer} ${L.lr}` : App.t("Decision boundary"));
-    title.firstChild.style.background = LANE_COLORS[i];
+    const title = el("h3", {}, ...(Play.race ? laneTitle(i) : [App.t("Decision boundary")]));
     return el("div", { class: "board" }, title, el("canvas", { class: "boundary", "data-lane": i, width: 380, height: 380 }), el("div", { class: "stats", "data-lane": i }));
   }));
   if (!Play.frame || Play.frame.lanes.length !== Play.lanes.length) {
     boards.querySelectorAll("canvas.boundary").forEach((c) => placeholder(c, App.t("starting the session…")));
   }
+  renderNets();
+}
+
+// The network panel: one network per lane, each with its own weights and hidden units.
+function renderNets() {
+  const nets = document.getElementById("pg-nets");
+  nets.replaceChildren(...Play.lanes.flatMap((_, i) => {
+    const canvas = el("canvas", { class: "net", "data-lane": i, width: 460, height: 300 });
+    if (i === 0) canvas.id = "pg-net";
+    return Play.race ? [el("h4", {}, ...laneTitle(i)), canvas] : [canvas];
+  }));
 }
 
 function config() {
@@ -271,21 +314,24 @@ function drawFrame(f) {
   });
   const series = [];
   f.lanes.forEach((L, i) => {
-    const pre = Play.race ? `${App.t("Lane")} ${i + 1} ` : "";
-    series.push({ name: `${pre}${App.t("train")}`, x: L.curve.step, y: L.curve.train_loss, color: LANE_COLORS[i] });
-    series.push({ name: `${pre}${App.t("test")}`, x: L.curve.step, y: L.curve.test_loss, color: LANE_COLORS[i], dash: [5, 3] });
+    // in a race: one entry per lane naming its settings, solid train / dashed test said once
+    series.push({ name: Play.race ? laneLabel(i) : App.t("train"), x: L.curve.step, y: L.curve.train_loss, color: LANE_COLORS[i] });
+    series.push({ name: Play.race ? "" : App.t("test"), x: L.curve.step, y: L.curve.test_loss, color: LANE_COLORS[i], dash: [5, 3] });
   });
+  if (Play.race) {
+    series.push({ name: App.t("train"), x: [], y: [], color: "#666" });
+    series.push({ name: App.t("test"), x: [], y: [], color: "#666", dash: [5, 3] });
+  }
   Chart.draw(document.getElementById("pg-loss"), series, { xlabel: App.t("step"), ylabel: App.t("loss"), ymin: 0, integerX: true });
-  drawNetwork(f.lanes[0]);
+  f.lanes.forEach((L, i) => drawNetwork(L, document.querySelector(`#pg-nets canvas.net[data-lane="${i}"]`)));
   document.getElementById("pg-status").textContent = Play.running ? `${App.t("running")} · ${Math.round(Play.stepsPerSec)} ${App.t("steps/s")}` : "";
 }
 
-function drawNetwork(L) {
-  const canvas = document.getElementById("pg-net");
-  if (!L.weights) return;
+function drawNetwork(L, canvas) {
+  if (!L.weights || !canvas) return;
   const layers = [L.weights[0].w[0].length, ...L.weights.map((l) => l.w.length)];
   const maxN = Math.max(...layers);
-  const H = Math.max(200, Math.min(560, maxN * 30 + 20));
+  const H = Play.race ? Math.max(160, Math.min(300, maxN * 22 + 16)) : Math.max(200, Math.min(560, maxN * 30 + 20));
   if (canvas.style.height !== `${H}px`) canvas.style.height = `${H}px`;
   const { ctx, w, h } = Chart.prepare(canvas);
   ctx.clearRect(0, 0, w, h);
