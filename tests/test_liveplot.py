@@ -266,3 +266,26 @@ def test_files_written_by_the_library_are_not_left_open_in_pyplot(tmp_path, caps
         assert main(["train", "--epochs", "1", "--threads", "1", "--out", str(tmp_path / "r")]) == 0
     capsys.readouterr()
     assert plt.get_fignums() == before
+
+
+def test_in_japanese_the_live_figures_have_japanese_labels_and_every_glyph():
+    import warnings
+
+    import matplotlib
+
+    from kisonet import i18n
+
+    previous = i18n.chosen_language()
+    i18n.set_language("ja")
+    try:
+        with matplotlib.rc_context(), warnings.catch_warnings():
+            warnings.simplefilter("error")  # a missing glyph is a warning
+            live = LivePlot(boundary=moons(), max_overhead=None, display=False, title="学習曲線")
+            fit([live], epochs=2)
+    finally:
+        i18n.set_language(previous)
+    curves, boundary = live.figures
+    assert [ax.get_xlabel() for ax in curves.axes] == ["エポック", "エポック"]
+    assert [ax.get_ylabel() for ax in curves.axes] == ["損失", "正解率"]
+    assert [t.get_text() for t in curves.legends[0].get_texts()] == ["訓練", "検証"]
+    assert boundary.axes[0].get_title() == "エポック 2"
