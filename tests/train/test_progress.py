@@ -103,6 +103,17 @@ def test_one_bar_shared_by_several_models_numbers_them(monkeypatch):
     assert heads == ["member 1: epoch 1/2", "member 1: epoch 2/2", "member 2: epoch 1/1"]
 
 
+def test_a_label_names_the_model_on_every_line(monkeypatch):
+    out = _Stream(False)
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", _Stream(False))
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    _fit([ProgressBar(label="plain AE")], epochs=1)
+    _fit([ProgressBar(label="students", fit_label="seed")], epochs=1)
+    heads = [ln.split(": train_loss")[0] for ln in out.getvalue().splitlines()]
+    assert heads == ["plain AE: epoch 1/1", "students seed 1: epoch 1/1"]
+
+
 def test_kisonet_ensemble_off_a_terminal_prints_each_members_epochs(tmp_path, capsys):
     from kisonet.cli import main
 
