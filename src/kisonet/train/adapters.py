@@ -23,7 +23,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..backend import get_default_dtype
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError
-from ..lang import tr
+from ..lang import N_, gettext, tr
 from .numerics import check_finite_inputs
 
 __all__ = [
@@ -65,10 +65,10 @@ def length(a: Any, what: str) -> int:
     if isinstance(a, dict):
         lens = {k: len(v) for k, v in a.items()}
         if len(set(lens.values())) != 1:
-            raise ShapeError(tr("Trainer: the {0} arrays have different lengths {1}", what, lens))
+            raise ShapeError(tr("Trainer: the {0} arrays have different lengths {1}", gettext(what), lens))
         return next(iter(lens.values()))
     if np.ndim(a) == 0:
-        raise ShapeError(tr("Trainer: the {0} is a scalar; give an array with one row per sample", what))
+        raise ShapeError(tr("Trainer: the {0} is a scalar; give an array with one row per sample", gettext(what)))
     return int(np.shape(a)[0])
 
 
@@ -84,7 +84,7 @@ def as_array(a: Any, target: bool = False) -> Any:
     try:
         a = np.asarray(a)
     except ValueError as e:  # ragged nested lists
-        what = "targets" if target else "inputs"
+        what = tr("targets") if target else tr("inputs")
         raise KisonetValueError(tr("Trainer: cannot make an array of the {0}: {1}", what, e)) from None
     if a.dtype.kind not in "fiub":
         raise KisonetTypeError(
@@ -111,9 +111,9 @@ class PackedDataset:
     supports_batch_index = True
 
     def __init__(self, X: Any, y: Any, w: np.ndarray | None = None) -> None:
-        n = length(X, "input")
-        if y is not None and length(y, "target") != n:
-            raise ShapeError(tr("Trainer: X has {0} samples but y has {1}", n, length(y, "target")))
+        n = length(X, N_("input"))
+        if y is not None and length(y, N_("target")) != n:
+            raise ShapeError(tr("Trainer: X has {0} samples but y has {1}", n, length(y, N_("target"))))
         if w is not None and w.shape != (n,):
             raise ShapeError(tr("Trainer: sample_weight has shape {0}, expected ({1},)", w.shape, n))
         self.X, self.y, self.w = X, y, w
@@ -259,8 +259,8 @@ def check_finite_pair(data: Any, where: str, split: str) -> None:
     """Refuse NaN/Inf in ``(X, y)`` arrays up front (datasets and loaders are checked per batch)."""
     xy = xy_pair(data)
     if xy is not None:
-        check_finite_inputs(as_array(xy[0]), f"{where}: the {split} inputs")
-        check_finite_inputs(as_array(xy[1], target=True), f"{where}: the {split} targets")
+        check_finite_inputs(as_array(xy[0]), tr("{0}: the {1} inputs", where, gettext(split)))
+        check_finite_inputs(as_array(xy[1], target=True), tr("{0}: the {1} targets", where, gettext(split)))
 
 
 def make_batches(
@@ -306,7 +306,11 @@ def make_batches(
         ds = WeightedDataset(data, w)
     else:
         raise KisonetTypeError(
-            tr("Trainer: {0} data must be (X, y), a dataset or a DataLoader, got {1}", what, type(data).__name__)
+            tr(
+                "Trainer: {0} data must be (X, y), a dataset or a DataLoader, got {1}",
+                gettext(what),
+                type(data).__name__,
+            )
         )
     loader = DataLoader(
         ds, batch_size=batch_size, shuffle=shuffle, transform=transform, seed=seed, merge_last=merge_last

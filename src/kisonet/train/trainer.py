@@ -28,7 +28,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..errors import KisonetTypeError, KisonetValueError, unknown_name
-from ..lang import tr
+from ..lang import N_, tr
 from ..optim.lr_scheduler import step_scheduler
 from ..random import manual_seed
 from .adapters import (
@@ -355,7 +355,7 @@ class Trainer:
     def predict_raw(self, X: Any, batch_size: int = 256) -> Any:
         """The model's outputs (logits, values, or a dict of them) for ``X``, batch by batch, in eval mode."""
         X = as_array(X)
-        n = length(X, "input")
+        n = length(X, N_("input"))
         model = self.model
         was_training = getattr(model, "training", False)
         model.eval()
