@@ -182,10 +182,10 @@ def set_epilogue(text: Callable[[], str] | None) -> None:
     _EPILOGUE[:] = [] if text is None else [text]
 
 
-def last_words(comm: Any, message: str, code: int = 1, status: str | None = None) -> None:
+def last_words(comm: Any, message: str, code: int = 1, status: str | None = None, aborting: bool = False) -> None:
     """Print ``kisonet: rank r/N: <message>`` to stderr (flushed) and mark a run folder this
     rank has open as failed (with ``status``, default the message's first line): what a rank
-    says before it ends."""
+    says before it ends (``aborting``: before it aborts the job)."""
     rank, size = comm.Get_rank(), comm.Get_size()
     first, _, rest = message.partition("\n")
     if "kisonet.runs" in sys.modules:
@@ -200,7 +200,7 @@ def last_words(comm: Any, message: str, code: int = 1, status: str | None = None
     sys.stdout.flush()
     from .lastwords import say_bye
 
-    say_bye()  # this rank has spoken: its watcher process must not speak for it too
+    say_bye(aborting)  # this rank has spoken: its watcher process must not speak for it too
 
 
 def abort(comm: Any, message: str, code: int = 1, grace: float = 0.2, status: str | None = None) -> None:
@@ -212,7 +212,7 @@ def abort(comm: Any, message: str, code: int = 1, grace: float = 0.2, status: st
     if size > 1 and status is None:
         first, nl, rest = message.partition("\n")
         message = tr("{0}; aborting all {1} ranks", first, size) + f"{nl}{rest}"
-    last_words(comm, message, code, status)
+    last_words(comm, message, code, status, aborting=True)
     if size > 1:
         # The launcher forwards each rank's stderr through a pipe; Abort makes it kill every
         # process at once, and text still in transit (or a peer's last words) would be lost.
@@ -378,7 +378,13 @@ def guard(comm: Any = None) -> Iterator[None]:
         if isinstance(e, KisonetError):  # a deliberate, self-explaining error: one line
             abort(comm, tr("error: {0}", e), 2 if type(e).__name__ == "UsageError" else 1)
         elif type(e).__module__ == "mpi4py.MPI":  # MPI itself failed: a peer died or its link broke
-            abort(comm, tr("MPI error (a peer rank died or cannot be reached): {0}", str(e).splitlines()[0]))
+            from .lastwords import dead_peers
+
+            gone = dead_peers()
+            who = (
+                tr("rank {0} died", ", ".join(map(str, gone))) if gone else tr("a peer rank died or cannot be reached")
+            )
+            abort(comm, tr("MPI error ({0}): {1}", who, str(e).splitlines()[0]))
         else:
             tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
             abort(comm, f"{type(e).__name__}: {e}\n{tb}")

@@ -36,10 +36,29 @@ DEADLINE = 3
 _ACTIVE: list[LastWords] = []
 
 
-def say_bye() -> None:
-    """Every watcher of this process leaves quietly (the rank printed its own last words)."""
+def dead_peers() -> list[int]:
+    """The ranks on this host whose process has ended (known once a watcher is started)."""
+    dead = []
+    for w in _ACTIVE:
+        for r, pid in w._peers.items():
+            try:
+                os.kill(pid, 0)
+                with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                        dead.append(r)
+            except ProcessLookupError:
+                dead.append(r)
+            except (OSError, IndexError):
+                pass
+    return sorted(set(dead))
+
+
+def say_bye(aborting: bool = False) -> None:
+    """Every watcher of this process leaves quietly (the rank printed its own last words).
+    ``aborting``: this rank is about to abort the job; the watchers of the ranks mpiexec
+    will kill for it (on this host) are told who ended the job."""
     for w in list(_ACTIVE):
-        w.bye()
+        w.bye(aborting)
 
 
 class LastWords:
@@ -47,6 +66,9 @@ class LastWords:
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
+        self._note: str | None = None
+        self._rank = 0
+        self._peers: dict[int, int] = {}  # rank -> pid, the other ranks on this host
 
     def start(self, comm: Any) -> LastWords:
         """Start this rank's watcher (collective: the ranks exchange PIDs and hosts)."""
@@ -63,7 +85,10 @@ class LastWords:
                 stdout=subprocess.DEVNULL,
                 start_new_session=True,  # hydra kills the rank's process group: not this one
             )
-        self.tell(rank=comm.Get_rank(), size=comm.Get_size(), pids=pids, hosts=hosts)
+        self._note, self._rank = _note_path(pids), comm.Get_rank()
+        mine = hosts[self._rank]
+        self._peers = {r: p for r, (p, h) in enumerate(zip(pids, hosts, strict=True)) if h == mine and r != self._rank}
+        self.tell(rank=self._rank, size=comm.Get_size(), pids=pids, hosts=hosts)
         _ACTIVE.append(self)
         return self
 
@@ -77,15 +102,19 @@ class LastWords:
         except (OSError, ValueError):
             self._proc = None
 
-    def bye(self) -> None:
-        """This rank ends by itself (or has printed its own last words): the watcher leaves quietly."""
+    def bye(self, aborting: bool = False) -> None:
+        """This rank ends by itself (or has printed its own last words): the watcher leaves quietly.
+        ``aborting``: see :func:`say_bye` (the watcher removes the note a moment later)."""
         if self._proc is not None:
-            self.tell(bye=True)
-            with contextlib.suppress(OSError, ValueError):
-                if self._proc.stdin is not None:
-                    self._proc.stdin.close()
-            with contextlib.suppress(Exception):
-                self._proc.wait(1.0)
+            noted = aborting and self._note is not None and _leave_note(self._note, "abort", self._rank)
+            self.tell(bye=True, note=self._note if noted else None)
+            if not noted:  # else the pipe stays open: the watcher removes the note once this rank is gone
+                with contextlib.suppress(OSError, ValueError):
+                    if self._proc.stdin is not None:
+                        self._proc.stdin.close()
+            if not aborting:
+                with contextlib.suppress(Exception):
+                    self._proc.wait(1.0)
             self._proc = None
         if self in _ACTIVE:
             _ACTIVE.remove(self)
@@ -118,24 +147,39 @@ def _note_path(pids: list[int]) -> str:
     return os.path.join(root, "kisonet-first-" + hashlib.sha1(repr(pids).encode()).hexdigest()[:16])
 
 
-def _leave_note(path: str, rank: int) -> bool:
+def _leave_note(path: str, kind: str, rank: int) -> bool:
+    """``kind`` is ``first`` (this rank ended first) or ``abort`` (it aborts the job); the first note stays."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError:
         return False
-    os.write(fd, str(rank).encode())
+    os.write(fd, f"{kind}:{rank}".encode())
     os.close(fd)
     return True
 
 
-def _read_note(path: str, wait: float) -> int | None:
+def _read_note(path: str, wait: float) -> tuple[str, int] | None:
     t0 = time.monotonic()
     while True:
         with contextlib.suppress(OSError, ValueError), open(path, encoding="ascii") as f:
-            return int(f.read())
+            kind, rank = f.read().split(":")
+            return kind, int(rank)
         if time.monotonic() - t0 > wait:
             return None
         time.sleep(0.02)
+
+
+def _drop_note_later(path: str, until_eof: int | None = None) -> None:
+    """Give the other watchers a moment to read the note (after ``until_eof`` closes: once this
+    rank is gone), without holding mpiexec up, then remove it."""
+    with contextlib.suppress(OSError):
+        os.close(2)
+    with contextlib.suppress(OSError):
+        while until_eof is not None and os.read(until_eof, 1 << 16):
+            pass
+    time.sleep(1.5)
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def _watch() -> int:
@@ -157,6 +201,8 @@ def _watch() -> int:
             line, buf = buf.split(b"\n", 1)
             msg = json.loads(line)
             if msg.get("bye"):
+                if msg.get("note"):
+                    _drop_note_later(msg["note"], fd)
                 return 0
             news.update(msg)
             if "pids" in msg and hasattr(os, "pidfd_open"):
@@ -175,22 +221,28 @@ def _watch() -> int:
     outlived = [r for f, r in peers.items() if f not in still]  # ranks on this host still alive
     note = _note_path(news["pids"])
     wrote = False
-    if outlived and not first_dead:
-        wrote = _leave_note(note, rank)  # the watchers that woke too late to tell read it
+    said_first = (
+        "rank {} ended first (killed, crashed, or aborted after its own message); mpiexec then killed this rank at once"
+    )
+    said_abort = "rank {} ended the job after printing why; mpiexec then killed this rank"
+    known = _read_note(note, 0)
+    if known is not None and known[0] == "abort" and known[1] != rank:
+        said = said_abort.format(known[1])
+    elif outlived and not first_dead:
+        wrote = _leave_note(note, "first", rank)  # the watchers that woke too late to tell read it
         said = (
             "this rank ended first, without a word (killed by a signal, e.g. SIGKILL or the out-of-memory killer, "
             "or crashed inside MPI); mpiexec ends the others"
         )
     else:
         if not first_dead and peers:  # woken too late to tell who went first: ask the first one's watcher
-            first = _read_note(note, 0.5)
-            first_dead = [] if first is None or first == rank else [first]
-        if first_dead:
-            who = ", ".join(map(str, first_dead))
-            said = (
-                f"rank {who} ended first (killed, crashed, or aborted after its own message); mpiexec then killed "
-                "this rank at once"
-            )
+            known = _read_note(note, 0.5)
+            if known is not None and known[1] != rank:
+                first_dead = [known[1]]
+        if known is not None and known[0] == "abort" and known[1] != rank:
+            said = said_abort.format(known[1])
+        elif first_dead:
+            said = said_first.format(", ".join(map(str, first_dead)))
         else:
             pids = ", ".join(f"{r}={p}" for r, p in enumerate(news["pids"]))
             said = (
@@ -199,18 +251,14 @@ def _watch() -> int:
             )
     if news.get("status_path"):
         with contextlib.suppress(OSError, ValueError):
-            _mark_failed(news["status_path"], said)
+            _mark_failed(news["status_path"], f"rank {rank}/{size}: {said}")
     line = f"kisonet: rank {rank}/{size}: {said}"
     if news.get("epilogue"):
         line += f"; {news['epilogue']}"
     with contextlib.suppress(OSError):
         os.write(2, (line + " [printed by the rank's watcher process]\n").encode("utf-8", "replace"))
-    if wrote:  # let the others read the note, without holding mpiexec up
-        with contextlib.suppress(OSError):
-            os.close(2)
-        time.sleep(1.0)
-        with contextlib.suppress(OSError):
-            os.unlink(note)
+    if wrote:
+        _drop_note_later(note)
     return 1
 
 
