@@ -85,10 +85,29 @@ class LastWords:
                 stdout=subprocess.DEVNULL,
                 start_new_session=True,  # hydra kills the rank's process group: not this one
             )
+        from ..lang import gettext  # in the package only: the watcher itself imports no kisonet
+
+        texts = {
+            "first": gettext(
+                "rank {0} ended first (killed, crashed, or aborted after its own message); mpiexec then killed "
+                "this rank at once"
+            ),
+            "abort": gettext("rank {0} ended the job after printing why; mpiexec then killed this rank"),
+            "self": gettext(
+                "this rank ended first, without a word (killed by a signal, e.g. SIGKILL or the out-of-memory "
+                "killer, or crashed inside MPI); mpiexec ends the others"
+            ),
+            "unknown": gettext(
+                "this rank was ended without a word (SIGKILL: by mpiexec after another rank died or aborted, the "
+                "one whose PID mpiexec names; the ranks' PIDs: {0})"
+            ),
+            "line": gettext("kisonet: rank {0}/{1}: {2}"),
+            "by": gettext("{0} [printed by the rank's watcher process]"),
+        }
         self._note, self._rank = _note_path(pids), comm.Get_rank()
         mine = hosts[self._rank]
         self._peers = {r: p for r, (p, h) in enumerate(zip(pids, hosts, strict=True)) if h == mine and r != self._rank}
-        self.tell(rank=self._rank, size=comm.Get_size(), pids=pids, hosts=hosts)
+        self.tell(rank=self._rank, size=comm.Get_size(), pids=pids, hosts=hosts, texts=texts)
         _ACTIVE.append(self)
         return self
 
@@ -121,6 +140,16 @@ class LastWords:
 
 
 # --- the watcher (runs as a script) -----------------------------------------------------------
+
+#: the watcher's words when its rank sent none (the rank sends them in the language in force)
+_TEXTS = {
+    "first": "rank {0} ended first; mpiexec then killed this rank at once",
+    "abort": "rank {0} ended the job after printing why; mpiexec then killed this rank",
+    "self": "this rank ended first, without a word; mpiexec ends the others",
+    "unknown": "this rank was ended without a word by mpiexec (the ranks' PIDs: {0})",
+    "line": "kisonet: rank {0}/{1}: {2}",
+    "by": "{0} [printed by the rank's watcher process]",
+}
 
 
 def _mark_failed(path: str, message: str) -> None:
@@ -221,42 +250,32 @@ def _watch() -> int:
     outlived = [r for f, r in peers.items() if f not in still]  # ranks on this host still alive
     note = _note_path(news["pids"])
     wrote = False
-    said_first = (
-        "rank {} ended first (killed, crashed, or aborted after its own message); mpiexec then killed this rank at once"
-    )
-    said_abort = "rank {} ended the job after printing why; mpiexec then killed this rank"
+    texts = {**_TEXTS, **news.get("texts", {})}
     known = _read_note(note, 0)
     if known is not None and known[0] == "abort" and known[1] != rank:
-        said = said_abort.format(known[1])
+        said = texts["abort"].format(known[1])
     elif outlived and not first_dead:
         wrote = _leave_note(note, "first", rank)  # the watchers that woke too late to tell read it
-        said = (
-            "this rank ended first, without a word (killed by a signal, e.g. SIGKILL or the out-of-memory killer, "
-            "or crashed inside MPI); mpiexec ends the others"
-        )
+        said = texts["self"]
     else:
         if not first_dead and peers:  # woken too late to tell who went first: ask the first one's watcher
             known = _read_note(note, 0.5)
             if known is not None and known[1] != rank:
                 first_dead = [known[1]]
         if known is not None and known[0] == "abort" and known[1] != rank:
-            said = said_abort.format(known[1])
+            said = texts["abort"].format(known[1])
         elif first_dead:
-            said = said_first.format(", ".join(map(str, first_dead)))
+            said = texts["first"].format(", ".join(map(str, first_dead)))
         else:
-            pids = ", ".join(f"{r}={p}" for r, p in enumerate(news["pids"]))
-            said = (
-                "this rank was ended without a word (SIGKILL: by mpiexec after another rank died or aborted, "
-                f"the one whose PID mpiexec names; the ranks' PIDs: {pids})"
-            )
+            said = texts["unknown"].format(", ".join(f"{r}={p}" for r, p in enumerate(news["pids"])))
+    line = texts["line"].format(rank, size, said)
     if news.get("status_path"):
         with contextlib.suppress(OSError, ValueError):
-            _mark_failed(news["status_path"], f"rank {rank}/{size}: {said}")
-    line = f"kisonet: rank {rank}/{size}: {said}"
+            _mark_failed(news["status_path"], line.split(": ", 1)[1])
     if news.get("epilogue"):
         line += f"; {news['epilogue']}"
     with contextlib.suppress(OSError):
-        os.write(2, (line + " [printed by the rank's watcher process]\n").encode("utf-8", "replace"))
+        os.write(2, (texts["by"].format(line) + "\n").encode("utf-8", "replace"))
     if wrote:
         _drop_note_later(note)
     return 1

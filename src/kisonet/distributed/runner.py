@@ -357,8 +357,15 @@ def _all_succeeded(comm: Any, watchdog: Any = None) -> int:
 def _where_to_resume(run_dir: Any, ckpt: Any, epoch: int, mode: str, size: int) -> str:
     """Rank 0's last words after a peer stopped: the folder, its last good checkpoint, what to do."""
     if ckpt is None or not ckpt.is_file():
-        return f"run folder {run_dir} marked failed, no checkpoint yet (no epoch ended): start the run again"
-    where = f"run folder {run_dir} marked failed; last good checkpoint {ckpt} (end of epoch {epoch})"
+        return tr("run folder {0} marked failed, no checkpoint yet (no epoch ended): start the run again", run_dir)
     if mode == "sync":
-        return f"{where}: resume with mpiexec -n {size} kisonet train --resume {run_dir}"
-    return f"{where} holds rank 0's weights (--distributed {mode} runs do not resume: start again)"
+        return tr(
+            "run folder {0} marked failed; last good checkpoint {1} (end of epoch {2}): resume with "
+            "mpiexec -n {3} kisonet train --resume {0}",
+            run_dir, ckpt, epoch, size,
+        )  # fmt: skip
+    return tr(
+        "run folder {0} marked failed; last good checkpoint {1} (end of epoch {2}) holds rank 0's weights "
+        "(--distributed {3} runs do not resume: start again)",
+        run_dir, ckpt, epoch, mode,
+    )  # fmt: skip
