@@ -67,7 +67,7 @@ def test_set_num_threads():
 
 @pytest.mark.parametrize("bad", [0, -2, 1.5, "2", True, None])
 def test_set_num_threads_rejects_bad_n(bad):
-    with pytest.raises(kn.KisonetValueError, match="positive int"):
+    with pytest.raises(kn.KisonetValueError, match="set_num_threads: n must be an int >= 1, got "):
         kn.set_num_threads(bad)
 
 

@@ -96,9 +96,9 @@ def test_maxnorm_rescales_only_rows_above_the_limit(rng):
 
 
 def test_regularizer_validation():
-    with pytest.raises(KisonetValueError, match="L2: lam must be >= 0, got -1"):
+    with pytest.raises(KisonetValueError, match="L2: lam must be a number >= 0, got -1"):
         reg_mod.L2(-1)
-    with pytest.raises(KisonetValueError, match="p must be > 0"):
+    with pytest.raises(KisonetValueError, match="Lp: p must be a number > 0, got 0"):
         reg_mod.Lp(0, 0.1)
     with pytest.raises(KisonetValueError, match="max_norm"):
         reg_mod.MaxNorm(0)

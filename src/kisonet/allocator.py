@@ -56,10 +56,10 @@ def keep_freed_memory(trim_threshold_mb: int = 128, mmap_threshold_mb: int = 32)
     to ``mmap_threshold_mb`` MB (at most 32) from its heap.  Returns whether it applied
     (False off glibc).  See the module docstring for why and what it costs."""
     from .errors import KisonetValueError
+    from .validation import check_int
 
-    for name, v in (("trim_threshold_mb", trim_threshold_mb), ("mmap_threshold_mb", mmap_threshold_mb)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise KisonetValueError(tr("keep_freed_memory: {0} must be an int >= 0, got {1!r}", name, v))
+    check_int("keep_freed_memory", "trim_threshold_mb", trim_threshold_mb, low=0)
+    check_int("keep_freed_memory", "mmap_threshold_mb", mmap_threshold_mb, low=0)
     if mmap_threshold_mb > _MMAP_MAX_MB:
         raise KisonetValueError(
             tr(

@@ -39,7 +39,7 @@ import numpy as np
 from .errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
 from .lang import tr
 from .random import make_generator, manual_seed
-from .validation import check_float, check_int
+from .validation import check_callable, check_choice, check_float, check_int
 
 __all__ = ["AdaBoost", "Bagging", "Ensemble", "ModelAveraging", "make_optimizer", "train_model"]
 
@@ -191,12 +191,9 @@ class Ensemble(TrainsModels):
         trainer_kwargs: dict[str, Any] | None = None,
     ) -> None:
         owner = type(self).__name__
-        if not callable(make_model):
-            raise KisonetTypeError(tr("{0}: make_model must be callable, got {1}", owner, type(make_model).__name__))
-        if task not in ("classification", "regression"):
-            raise unknown_name(tr("task"), task, ("classification", "regression"))
-        if voting not in VOTING:
-            raise unknown_name(tr("voting"), voting, VOTING)
+        check_callable(owner, "make_model", make_model)
+        check_choice(owner, "task", task, ("classification", "regression"))
+        check_choice(owner, "voting", voting, VOTING)
         self.make_model = make_model
         self.n_models = check_int(owner, "n_models", n_models)
         if loss is None:
@@ -423,8 +420,7 @@ class ModelAveraging(Ensemble):
         configs: Sequence[dict[str, Any]] | None = None,
         **kwargs: Any,
     ) -> None:
-        if vary not in self.VARY:
-            raise unknown_name(tr("vary"), vary, self.VARY)
+        check_choice("ModelAveraging", "vary", vary, self.VARY)
         if configs is not None:
             configs = [dict(c) for c in configs]
             for c in configs:

@@ -36,6 +36,12 @@ class KisonetTypeError(KisonetError, TypeError):
     """An argument has a type kisonet cannot accept."""
 
 
+class ArgumentTypeError(KisonetTypeError, KisonetValueError):
+    """An argument of the wrong type where a number, a name, a flag or a sequence was expected
+    (``lr='fast'``, ``kernel_size=2.5``): a TypeError, and also a ValueError because that is what
+    such checks raised before :mod:`kisonet.validation` gathered them, so either ``except`` works."""
+
+
 class KisonetIndexError(KisonetError, IndexError):
     """An index is out of range (an IndexError, so ``for x in dataset`` stops as Python expects)."""
 

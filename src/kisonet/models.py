@@ -33,6 +33,7 @@ from . import nn
 from .errors import KisonetTypeError, KisonetValueError, ShapeError, closest
 from .lang import tr
 from .registry import Registry
+from .validation import check_int, check_probability
 
 __all__ = [
     "MODELS",
@@ -104,10 +105,8 @@ def make_activation(name: str) -> nn.Module:
 
 
 def _check_common(owner: str, n_classes: int, dropout: float) -> None:
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-        raise KisonetValueError(tr("{0}: n_classes must be a positive int, got {1!r}", owner, n_classes))
-    if not 0.0 <= float(dropout) < 1.0:
-        raise KisonetValueError(tr("{0}: dropout must be in [0, 1), got {1!r}", owner, dropout))
+    check_int(owner, "n_classes", n_classes)
+    check_probability(owner, "dropout", dropout, high_open=True)
 
 
 def image_shape(owner: str, input_shape: Sequence[int]) -> tuple[int, int, int]:

@@ -19,10 +19,9 @@ _GENERATOR = np.random.Generator(np.random.PCG64(0))
 def manual_seed(seed: int) -> np.random.Generator:
     """Reseed kisonet's global generator and return it."""
     global _GENERATOR
-    from .errors import KisonetValueError
+    from .validation import check_int
 
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise KisonetValueError(tr("manual_seed: seed must be a non-negative int, got {0!r}", seed))
+    seed = check_int("manual_seed", "seed", seed, low=0)
     _GENERATOR = np.random.Generator(np.random.PCG64(int(seed)))
     return _GENERATOR
 

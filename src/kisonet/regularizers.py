@@ -28,14 +28,7 @@ from .autograd import Function, Tensor
 from .autograd.tensor import tensor
 from .errors import KisonetTypeError, KisonetValueError
 from .lang import tr
-
-
-def _check(owner: str, name: str, value: Any, *, strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or value != value:
-        raise KisonetValueError(tr("{0}: {1} must be a number, got {2!r}", owner, name, value))
-    if (strict and not value > 0) or (not strict and not value >= 0):
-        raise KisonetValueError(tr("{0}: {1} must be {2} 0, got {3!r}", owner, name, ">" if strict else ">=", value))
-    return float(value)
+from .validation import check_float, check_positive, check_type
 
 
 def select_parameters(model_or_params: Any, include_bias: bool = False) -> list[Tensor]:
@@ -55,8 +48,7 @@ def select_parameters(model_or_params: Any, include_bias: bool = False) -> list[
             )
         )
     for p in params:
-        if not isinstance(p, Tensor):
-            raise KisonetTypeError(tr("regularizer: expected Tensors, got {0}", type(p).__name__))
+        check_type("regularizer", "parameters", p, Tensor, "Tensors")
     return [p for p in params if include_bias or p.ndim > 1]
 
 
@@ -136,7 +128,7 @@ class L1(Regularizer):
     """
 
     def __init__(self, lam: float, include_bias: bool = False, *, half: bool = False) -> None:
-        self.lam = _check("L1", "lam", lam)
+        self.lam = check_positive("L1", "lam", lam, allow_zero=True)
         self.include_bias = include_bias
         self.half = bool(half)
 
@@ -149,7 +141,7 @@ class L2(Regularizer):
     (the coupled ``weight_decay=lam`` of the optimizers)."""
 
     def __init__(self, lam: float, include_bias: bool = False) -> None:
-        self.lam = _check("L2", "lam", lam)
+        self.lam = check_positive("L2", "lam", lam, allow_zero=True)
         self.include_bias = include_bias
 
     def penalty_of(self, params: list[Tensor]) -> Tensor:
@@ -160,8 +152,8 @@ class ElasticNet(Regularizer):
     r"""Elastic net ``R(w) = l1 sum_i |w_i| + (l2 / 2) sum_i w_i^2`` (= ``L1(l1)`` + ``L2(l2)``)."""
 
     def __init__(self, l1: float, l2: float, include_bias: bool = False) -> None:
-        self.l1 = _check("ElasticNet", "l1", l1)
-        self.l2 = _check("ElasticNet", "l2", l2)
+        self.l1 = check_positive("ElasticNet", "l1", l1, allow_zero=True)
+        self.l2 = check_positive("ElasticNet", "l2", l2, allow_zero=True)
         self.include_bias = include_bias
 
     def penalty_of(self, params: list[Tensor]) -> Tensor:
@@ -177,8 +169,8 @@ class Lp(Regularizer):
     """
 
     def __init__(self, p: float, lam: float, include_bias: bool = False) -> None:
-        self.p = _check("Lp", "p", p, strict=True)
-        self.lam = _check("Lp", "lam", lam)
+        self.p = check_positive("Lp", "p", p)
+        self.lam = check_positive("Lp", "lam", lam, allow_zero=True)
         self.include_bias = include_bias
 
     def penalty_of(self, params: list[Tensor]) -> Tensor:
@@ -258,7 +250,7 @@ def lp_norm(x: Any, p: float, include_bias: bool = False) -> Tensor:
     ``include_bias``).  Gradient ``sign(x) (|x| / ||x||_p)^(p-1)`` (0 at x = 0).  Not the penalty
     :class:`Lp`, which is ``(lam / p) sum |w|^p``.  For p < 1 this is a quasi-norm.
     """
-    p = _check("lp_norm", "p", p, strict=True)
+    p = check_float("lp_norm", "p", p, 0.0, allow_inf=True)
     if p == float("inf"):
         return linf_norm(x, include_bias)
     return _PNorm.apply(_norm_input(x, include_bias), p=p)
@@ -294,8 +286,7 @@ def l0_norm(x: Any, include_bias: bool = False) -> Tensor:
 def norm(x: Any, p: float = 2.0, include_bias: bool = False) -> Tensor:
     """``||x||_p`` for ``p`` = 0 (:func:`l0_norm`), ``float('inf')`` (:func:`linf_norm`) or any
     ``p > 0`` (:func:`lp_norm`); as ``torch.linalg.vector_norm(x, ord=p)`` for a tensor."""
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or p != p:
-        raise KisonetValueError(tr("norm: p must be 0, a number > 0 or inf, got {0!r}", p))
+    p = check_float("norm", "p", p, 0.0, low_open=False, allow_inf=True)
     if p == 0:
         return l0_norm(x, include_bias)
     return lp_norm(x, p, include_bias)
@@ -321,8 +312,8 @@ class MaxNorm:
         norm_type: float = 2.0,
         include_bias: bool = False,
     ) -> None:
-        self.max_norm = _check("MaxNorm", "max_norm", max_norm, strict=True)
-        self.norm_type = _check("MaxNorm", "norm_type", norm_type, strict=True)
+        self.max_norm = check_positive("MaxNorm", "max_norm", max_norm)
+        self.norm_type = check_float("MaxNorm", "norm_type", norm_type, 0.0, allow_inf=True)
         self.axis = axis
         self.include_bias = include_bias
 
@@ -377,9 +368,7 @@ def _param_list(owner: str, x: Any) -> list[tuple[str, Tensor]]:
     if isinstance(x, Iterable):
         out = []
         for i, p in enumerate(x):
-            if not isinstance(p, Tensor):
-                raise KisonetTypeError(tr("{0}: expected Tensors, got {1}", owner, type(p).__name__))
-            out.append((str(i), p))
+            out.append((str(i), check_type(owner, f"parameters[{i}]", p, Tensor, "a Tensor")))
         return out
     raise KisonetTypeError(
         tr("{0}: expected a Module, a Tensor or an iterable of Tensors, got {1}", owner, type(x).__name__)
@@ -394,7 +383,7 @@ def tying_penalty(params_a: Any, params_b: Any, lam: float) -> Tensor:
     the opposite for B (none for a side that does not require grad, e.g. a frozen model
     whose weights act as the prior mean).
     """
-    lam = _check("tying_penalty", "lam", lam)
+    lam = check_positive("tying_penalty", "lam", lam, allow_zero=True)
     a, b = _param_list("tying_penalty", params_a), _param_list("tying_penalty", params_b)
     if len(a) != len(b):
         raise KisonetValueError(tr("tying_penalty: {0} tensors on side A but {1} on side B", len(a), len(b)))
@@ -426,7 +415,7 @@ class TiedPenalty:
         include_bias: bool = True,
         names: Iterable[str] | None = None,
     ) -> None:
-        self.lam = _check("TiedPenalty", "lam", lam)
+        self.lam = check_positive("TiedPenalty", "lam", lam, allow_zero=True)
         a, b = _param_list("TiedPenalty", model_a), _param_list("TiedPenalty", model_b)
         if len(a) != len(b):
             raise KisonetValueError(tr("TiedPenalty: model A has {0} parameters but model B has {1}", len(a), len(b)))
@@ -482,8 +471,8 @@ class ActivityL1:
     """
 
     def __init__(self, layers: Any, lam: float, model: Any = None, zero_tol: float = 0.0) -> None:
-        self.lam = _check("ActivityL1", "lam", lam)
-        self.zero_tol = _check("ActivityL1", "zero_tol", zero_tol)
+        self.lam = check_positive("ActivityL1", "lam", lam, allow_zero=True)
+        self.zero_tol = check_positive("ActivityL1", "zero_tol", zero_tol, allow_zero=True)
         mods = self._resolve(layers, model)
         self.names = [n for n, _ in mods]
         self._outputs: list[Tensor] = []

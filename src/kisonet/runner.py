@@ -31,7 +31,8 @@ from typing import Any
 
 from .config import RunConfig
 from .errors import ConfigError
-from .lang import tr
+from .lang import N_, tr
+from .validation import check_sequence
 
 __all__ = [
     "CHECKPOINT",
@@ -234,6 +235,10 @@ def seeded_model(config: RunConfig | Mapping[str, Any], data: PreparedData) -> A
     return build_model(cfg, data)
 
 
+def _as_is(owner: str, name: str, value: Any) -> Any:
+    return value
+
+
 def prepare_arrays(
     train: tuple[Any, Any],
     test: tuple[Any, Any] | None = None,
@@ -249,16 +254,14 @@ def prepare_arrays(
     (``max(y) + 1``) or the regression targets' width.  Nothing is standardised."""
     import numpy as np
 
-    from .errors import KisonetValueError, unknown_name
+    from .errors import unknown_name
 
     if task not in ("classification", "regression"):
         raise unknown_name(tr("task"), task, ("classification", "regression"))
     pairs = {"train": train, "test": test, "val": val}
     for name, pair in pairs.items():
-        if pair is not None and (not isinstance(pair, (tuple, list)) or len(pair) != 2):
-            raise KisonetValueError(
-                tr("prepare_arrays: {0} must be an (X, y) pair, got {1}", name, type(pair).__name__)
-            )
+        if pair is not None:
+            check_sequence("prepare_arrays", name, pair, _as_is, length=2, what=N_("an (X, y) pair"))
     X, y = np.asarray(train[0]), np.asarray(train[1])
     if n_outputs is None:
         if task == "classification":

@@ -42,6 +42,7 @@ from ._version import __version__
 from .errors import CheckpointError, KisonetTypeError
 from .io import atomic_write
 from .lang import tr
+from .validation import check_type
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "load", "read_meta", "save"]
 
@@ -171,8 +172,7 @@ def save(obj: Any, path: str | os.PathLike[str], kind: str = "state") -> None:
     """Save a nested state (dicts/lists/tuples of arrays, tensors, numbers, strings,
     bools, None) to ``path`` atomically.  ``kind`` labels the content (checked by
     ``load(path, kind=...)``).  Tensors are stored as their arrays."""
-    if not isinstance(kind, str):
-        raise KisonetTypeError(tr("save: kind must be a str, got {0}", type(kind).__name__))
+    check_type("save", "kind", kind, str, "a str")
     flat = _Flattener()
     structure = flat.node(obj, "")
     meta = {

@@ -6,9 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .errors import KisonetValueError
-from .lang import tr
-
 _limiter = None
 # threadpoolctl's handles on the BLAS libraries loaded by NumPy, found once (that search
 # costs ~0.3 ms), then asked directly for their thread count (a few microseconds).
@@ -18,8 +15,9 @@ _controllers: list[Any] | None = None
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads in the BLAS library behind NumPy (matrix products, im2col GEMMs)."""
     global _limiter
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise KisonetValueError(tr("set_num_threads: n must be a positive int, got {0!r}", n))
+    from .validation import check_int  # not at import: `import kisonet` stays lean
+
+    n = check_int("set_num_threads", "n", n)
     from threadpoolctl import threadpool_limits
 
     _limiter = threadpool_limits(limits=n, user_api="blas")

@@ -28,6 +28,7 @@ import numpy as np
 from .errors import KisonetTypeError, KisonetValueError, ShapeError
 from .i18n import get_language, gettext, tr
 from .i18n import gettext as _
+from .validation import check_float, check_int, check_type
 
 __all__ = [
     "plot_history",
@@ -128,8 +129,7 @@ def plot_history(
     ``history`` is :attr:`Trainer.history` (keys ``{split}_{metric}``).  Metrics with
     no recorded split are skipped; asking only for absent ones raises, listing the keys.
     """
-    if not isinstance(history, dict):
-        raise KisonetTypeError(tr("plot_history: history must be a dict of lists, got {0}", type(history).__name__))
+    check_type("plot_history", "history", history, dict, "a dict of lists")
     if isinstance(metrics, str):
         metrics = (metrics,)
     panels = [(m, [(split, history[key]) for split, key in series]) for m, series in _history_panels(history, metrics)]
@@ -219,8 +219,7 @@ def decision_boundary(
     X = np.asarray(getattr(X, "data", X), dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ShapeError(tr("decision_boundary: X must be (n, 2) for a 2-D classifier, got shape {0}", X.shape))
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
-        raise KisonetValueError(tr("decision_boundary: resolution must be an int >= 2, got {0!r}", resolution))
+    resolution = check_int("decision_boundary", "resolution", resolution, low=2)
     lo, hi = X.min(axis=0), X.max(axis=0)
     span = np.where(hi > lo, hi - lo, 1.0)
     lo, hi = lo - padding * span, hi + padding * span
@@ -351,8 +350,7 @@ def image_grid(
         pred = pred.reshape(-1)[:n]
     if nrow is None:
         nrow = int(np.ceil(np.sqrt(n)))
-    if isinstance(nrow, bool) or not isinstance(nrow, (int, np.integer)) or nrow < 1:
-        raise KisonetValueError(tr("image_grid: nrow must be an int >= 1, got {0!r}", nrow))
+    nrow = check_int("image_grid", "nrow", nrow)
     cols = min(int(nrow), n)
     rows = int(np.ceil(n / cols))
     lo, hi = float(x.min()), float(x.max())
@@ -803,10 +801,8 @@ class LivePlot:
             X = np.asarray(getattr(boundary[0], "data", boundary[0]))
             if X.ndim != 2 or X.shape[1] != 2:
                 raise ShapeError(tr("LivePlot: boundary inputs must have shape (n, 2), got {0}", X.shape))
-        if max_overhead is not None and not (isinstance(max_overhead, (int, float)) and 0 < max_overhead <= 1):
-            raise KisonetValueError(tr("LivePlot: max_overhead must be in (0, 1] or None, got {0!r}", max_overhead))
-        if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
-            raise KisonetValueError(tr("LivePlot: resolution must be an int >= 2, got {0!r}", resolution))
+        check_float("LivePlot", "max_overhead", max_overhead, 0.0, 1.0, allow_none=True)
+        resolution = check_int("LivePlot", "resolution", resolution, low=2)
         self.boundary = boundary
         self.path = path
         self.boundary_path = boundary_path

@@ -166,7 +166,7 @@ def test_errors_name_the_numbers():
         ArrayDataset(X, y[:9])
     with pytest.raises(kn.KisonetValueError, match="empty"):
         DataLoader((X[:0], y[:0]))
-    with pytest.raises(kn.KisonetValueError, match="batch_size must be >= 1, got 0"):
+    with pytest.raises(kn.KisonetValueError, match="DataLoader: batch_size must be an int >= 1, got 0"):
         DataLoader((X, y), batch_size=0)
     with pytest.raises(kn.KisonetValueError, match="batch_size=11 > 10"):
         DataLoader((X, y), batch_size=11, drop_last=True)

@@ -46,7 +46,7 @@ def test_dropout_seeded():
 
 @pytest.mark.parametrize("p", [-0.1, 1.0, 1.5, "0.5", True])
 def test_invalid_p_raises_value_error(p):
-    with pytest.raises(kn.KisonetValueError, match="p must be in"):
+    with pytest.raises(kn.KisonetValueError, match=r"Dropout: p must be a probability in \[0, 1\), got "):
         nn.Dropout(p)
     with pytest.raises(ValueError):
         nn.DropConnect(nn.Linear(2, 2), p)

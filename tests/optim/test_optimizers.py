@@ -404,23 +404,23 @@ def test_load_state_dict_rejects_mismatch():
 
 
 BAD = [
-    (optim.SGD, dict(lr=-1), "SGD: lr must be >= 0, got -1"),
+    (optim.SGD, dict(lr=-1), "SGD: lr must be a number >= 0, got -1"),
     (optim.SGD, dict(lr=0.1, momentum=-0.5), "momentum"),
     (optim.SGD, dict(lr=0.1, nesterov=True), "nesterov"),
     (optim.SGD, dict(lr=0.1, weight_decay=-1e-4), "weight_decay"),
-    (optim.Momentum, dict(lr=0.1, rho=1.5), "rho must be < 1"),
+    (optim.Momentum, dict(lr=0.1, rho=1.5), r"rho must be a number in \[0, 1\), got 1.5"),
     (optim.Adagrad, dict(lr=0.1, eps=-1.0), "eps"),
     (optim.Adagrad, dict(lr_decay=-0.1), "lr_decay"),
     (optim.RMSprop, dict(alpha=-0.1), "alpha"),
     (optim.RMSprop, dict(momentum=-1), "momentum"),
     (optim.Adadelta, dict(rho=1.1), "rho"),
-    (optim.Adam, dict(lr=-1), "Adam: lr must be >= 0, got -1"),
-    (optim.Adam, dict(betas=(0.9, 1.0)), r"betas\[1\] must be < 1"),
-    (optim.Adam, dict(betas=(0.9,)), "betas must be a pair"),
+    (optim.Adam, dict(lr=-1), "Adam: lr must be a number >= 0, got -1"),
+    (optim.Adam, dict(betas=(0.9, 1.0)), r"betas\[1\] must be a number in \[0, 1\), got 1.0"),
+    (optim.Adam, dict(betas=(0.9,)), r"betas must be a pair \(beta1, beta2\), got \(0.9,\)"),
     (optim.AdamW, dict(weight_decay=-0.01), "AdamW: weight_decay"),
     (optim.AdaBelief, dict(eps=float("nan")), "eps"),
     (optim.Newton, dict(damping=-1), "damping"),
-    (optim.Adam, dict(lr="fast"), "lr must be a number"),
+    (optim.Adam, dict(lr="fast"), "Adam: lr must be a number >= 0, got 'fast'"),
 ]
 
 

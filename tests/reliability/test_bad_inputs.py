@@ -167,7 +167,13 @@ CASES: list[Case] = [
     Case("tensor", "clip by a string", lambda p: kn.clip(t((3,)), "a", 1), KisonetTypeError, "must be numbers"),
     Case("tensor", "foreign RNG state", lambda p: kn.set_rng_state({"x": 1}), KisonetValueError, "get_rng_state"),
     Case("tensor", "set_default_dtype int", lambda p: kn.set_default_dtype(np.int32), KisonetValueError, "float32"),
-    Case("tensor", "manual_seed negative", lambda p: kn.manual_seed(-1), KisonetValueError, "non-negative"),
+    Case(
+        "tensor",
+        "manual_seed negative",
+        lambda p: kn.manual_seed(-1),
+        KisonetValueError,
+        "manual_seed: seed must be an int >= 0, got -1",
+    ),
     # --- layers --------------------------------------------------------------------------
     Case("layer", "Linear wrong features", lambda p: nn.Linear(4, 3)(t((2, 5))), ShapeError, "Linear(4->3)"),
     Case("layer", "Linear negative size", lambda p: nn.Linear(-1, 3), KisonetValueError, "in_features"),
@@ -181,7 +187,13 @@ CASES: list[Case] = [
     Case("layer", "BatchNorm1d batch of 1", lambda p: nn.BatchNorm1d(4)(t((1, 4))), KisonetValueError, "more than 1"),
     Case("layer", "Dropout p > 1", lambda p: nn.Dropout(1.5), KisonetValueError, "[0, 1)"),
     Case("layer", "Flatten of 1-D", lambda p: nn.Flatten()(t((3,))), KisonetValueError, "Flatten"),
-    Case("layer", "Sequential of int", lambda p: nn.Sequential(3), KisonetTypeError, "not a Module"),
+    Case(
+        "layer",
+        "Sequential of int",
+        lambda p: nn.Sequential(3),
+        KisonetTypeError,
+        "Sequential: layer 0 must be a Module, got int",
+    ),
     Case(
         "layer", "load_state_dict missing", lambda p: nn.Linear(2, 2).load_state_dict({}), KisonetValueError, "missing"
     ),
@@ -257,7 +269,7 @@ CASES: list[Case] = [
     Case("loss", "nll label", lambda p: F.nll_loss(t((2, 3)), np.array([0, 7])), KisonetValueError, "got 7"),
     Case("loss", "unknown loss name", lambda p: trainer(loss="cross_entropi"), KisonetValueError, "'cross_entropy'"),
     # --- optimizers and schedules ------------------------------------------------------
-    Case("optim", "negative lr", lambda p: sgd(lr=-1), KisonetValueError, "lr must be >= 0"),
+    Case("optim", "negative lr", lambda p: sgd(lr=-1), KisonetValueError, "SGD: lr must be a number >= 0, got -1"),
     Case(
         "optim",
         "NaN lr",
@@ -320,14 +332,14 @@ CASES: list[Case] = [
         "batch_size 0",
         lambda p: kn.data.DataLoader((np.zeros((5, 3)), np.zeros(5)), batch_size=0),
         KisonetValueError,
-        "batch_size must be >= 1",
+        "DataLoader: batch_size must be an int >= 1, got 0",
     ),
     Case(
         "loader",
         "batch_size float",
         lambda p: kn.data.DataLoader((np.zeros((5, 3)), np.zeros(5)), batch_size=2.5),
         KisonetTypeError,
-        "must be an int",
+        "DataLoader: batch_size must be an int >= 1, got 2.5",
     ),
     Case(
         "loader",

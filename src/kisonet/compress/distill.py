@@ -29,6 +29,7 @@ from ..errors import KisonetTypeError, KisonetValueError, ShapeError
 from ..lang import tr
 from ..nn.functional.loss import log_softmax_rows
 from ..nn.module import Module
+from ..validation import check_positive, check_probability
 
 __all__ = ["DistillationLoss", "Distiller", "distill", "distillation_loss"]
 
@@ -76,10 +77,8 @@ class DistillationLoss(Function):
 
 
 def _check(T: float, alpha: float) -> None:
-    if not np.isfinite(T) or T <= 0:
-        raise KisonetValueError(tr("distillation: temperature T must be > 0, got {0!r}", T))
-    if not 0.0 <= alpha <= 1.0:
-        raise KisonetValueError(tr("distillation: alpha (the hard-label weight) must be in [0, 1], got {0!r}", alpha))
+    check_positive("distillation", "temperature T", T)
+    check_probability("distillation", "alpha (the hard-label weight)", alpha)
 
 
 def distillation_loss(
@@ -90,7 +89,7 @@ def distillation_loss(
     ``target``: class indices (N,).  The teacher's logits are usually constants
     (an array or a tensor without grad); a tensor that requires grad gets its gradient too.
     """
-    _check(float(T), float(alpha))
+    _check(T, alpha)
     s = student_logits if isinstance(student_logits, Tensor) else as_tensor(student_logits)
     t = (
         teacher_logits
@@ -124,7 +123,7 @@ class Distiller:
     """
 
     def __init__(self, teacher: Any, T: float = 4.0, alpha: float = 0.1) -> None:
-        _check(float(T), float(alpha))
+        _check(T, alpha)
         if not callable(teacher):
             raise KisonetTypeError(tr("Distiller: teacher must be a model, got {0}", type(teacher).__name__))
         self.teacher, self.T, self.alpha = teacher, float(T), float(alpha)

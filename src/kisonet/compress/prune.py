@@ -30,12 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import KisonetTypeError, KisonetValueError, unknown_name
+from ..errors import KisonetValueError
 from ..lang import tr
 from ..nn.conv import Conv2d
 from ..nn.linear import Linear
 from ..nn.module import Module
 from ..train.callbacks import Callback
+from ..validation import check_choice, check_float, check_int, check_type
 
 __all__ = [
     "IterativePruner",
@@ -59,13 +60,7 @@ SCOPES = ("global", "layer")
 
 
 def _check_amount(amount: Any) -> float:
-    if (
-        isinstance(amount, bool)
-        or not isinstance(amount, (int, float, np.integer, np.floating))
-        or not (0.0 <= float(amount) <= 1.0)
-    ):
-        raise KisonetValueError(tr("prune: amount must be a fraction in [0, 1], got {0!r}", amount))
-    return float(amount)
+    return check_float("prune", "amount", amount, 0.0, 1.0, low_open=False)  # type: ignore[return-value]
 
 
 def prunable_layers(model: Module, exclude: Sequence[str] = ()) -> list[tuple[str, Module]]:
@@ -187,8 +182,7 @@ def magnitude_prune(
     L``n`` norm, layer by layer; the last layer (the classifier, whose units are the
     classes) is excluded unless ``exclude`` says otherwise.
     """
-    if scope not in SCOPES:
-        raise unknown_name(tr("pruning scope"), scope, SCOPES)
+    check_choice("magnitude_prune", "scope", scope, SCOPES)
     _check_amount(amount)
     layers_all = prunable_layers(model)
     if exclude is None:
@@ -298,8 +292,7 @@ class PruningCallback(Callback):
     zeroes their gradients after backward and the weights after every optimizer step."""
 
     def __init__(self, model: Module) -> None:
-        if not isinstance(model, Module):
-            raise KisonetTypeError(tr("PruningCallback: expected a Module, got {0}", type(model).__name__))
+        check_type("PruningCallback", "model", model, Module, "a Module")
         self.model = model
 
     def on_backward_end(self, trainer: Any) -> None:
@@ -312,8 +305,7 @@ class PruningCallback(Callback):
 def schedule(target: float, steps: int, initial: float = 0.0) -> list[float]:
     """The cubic sparsity schedule s_i = s_f + (s_0 - s_f)(1 - i/n)^3 for i = 1..n (ends at ``target``)."""
     target = _check_amount(target)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise KisonetValueError(tr("prune schedule: steps must be an int >= 1, got {0!r}", steps))
+    steps = check_int("prune schedule", "steps", steps)
     return [target + (initial - target) * (1 - i / steps) ** 3 for i in range(1, steps + 1)]
 
 
@@ -337,12 +329,9 @@ class IterativePruner(PruningCallback):
         n: int = 2,
     ) -> None:
         super().__init__(model)
-        if scope not in SCOPES:
-            raise unknown_name(tr("pruning scope"), scope, SCOPES)
-        if isinstance(frequency, bool) or not isinstance(frequency, int) or frequency < 1:
-            raise KisonetValueError(tr("IterativePruner: frequency must be an int >= 1, got {0!r}", frequency))
-        if isinstance(start_epoch, bool) or not isinstance(start_epoch, int) or start_epoch < 0:
-            raise KisonetValueError(tr("IterativePruner: start_epoch must be an int >= 0, got {0!r}", start_epoch))
+        check_choice("IterativePruner", "scope", scope, SCOPES)
+        frequency = check_int("IterativePruner", "frequency", frequency)
+        start_epoch = check_int("IterativePruner", "start_epoch", start_epoch, low=0)
         self.levels = schedule(target, steps)
         self.target, self.steps, self.frequency, self.start_epoch = float(target), int(steps), frequency, start_epoch
         self.scope, self.structured, self.n = scope, bool(structured), n

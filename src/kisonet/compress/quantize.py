@@ -43,13 +43,14 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function, Tensor, no_grad
-from ..errors import KisonetTypeError, KisonetValueError, unknown_name
+from ..errors import KisonetValueError
 from ..lang import tr
 from ..nn.conv import Conv2d
 from ..nn.functional.conv import conv2d, conv_output_size, im2col, pad_array, padding4
 from ..nn.functional.linear import linear
 from ..nn.linear import Linear
 from ..nn.module import Module
+from ..validation import check_choice, check_int, check_type
 
 __all__ = [
     "SCHEMES",
@@ -88,18 +89,8 @@ MAX_BITS = 16
 
 
 def _check_bits(bits: Any) -> int:
-    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 2 <= bits <= MAX_BITS:
-        raise KisonetValueError(
-            tr(
-                (
-                    "quantize: bits must be an int in [2, {0}] (codes are stored as int8 up to 8 "
-                    "bits, int16 above), got {1!r}"
-                ),
-                MAX_BITS,
-                bits,
-            )
-        )
-    return int(bits)
+    # codes are stored as int8 up to 8 bits, int16 above: MAX_BITS is int16's width
+    return check_int("quantize", "bits", bits, 2, MAX_BITS)  # type: ignore[return-value]
 
 
 def code_dtype(bits: int) -> np.dtype:
@@ -108,9 +99,7 @@ def code_dtype(bits: int) -> np.dtype:
 
 
 def _check_rounding(rounding: str) -> str:
-    if rounding not in ROUNDINGS:
-        raise unknown_name(tr("rounding"), rounding, ROUNDINGS)
-    return rounding
+    return check_choice("quantize", "rounding", rounding, ROUNDINGS)
 
 
 def round_codes(u: np.ndarray, rounding: str = "nearest") -> np.ndarray:
@@ -123,9 +112,7 @@ def round_codes(u: np.ndarray, rounding: str = "nearest") -> np.ndarray:
 
 
 def _check_scheme(scheme: str) -> str:
-    if scheme not in SCHEMES:
-        raise unknown_name(tr("quantisation scheme"), scheme, SCHEMES)
-    return scheme
+    return check_choice("quantize", "scheme", scheme, SCHEMES)
 
 
 def quant_range(bits: int = 8, scheme: str = "symmetric") -> tuple[int, int]:
@@ -260,10 +247,7 @@ def fixed_point(
     +-2^(total_bits - frac_bits - 1) saturate).  Codes are int8 up to 8 bits, int16 up to 16.
     """
     total_bits = _check_bits(total_bits)
-    if isinstance(frac_bits, bool) or not isinstance(frac_bits, (int, np.integer)) or not 0 <= frac_bits < total_bits:
-        raise KisonetValueError(
-            tr("fixed_point: frac_bits must be an int in [0, {0}], got {1!r}", total_bits - 1, frac_bits)
-        )
+    frac_bits = check_int("fixed_point", "frac_bits", frac_bits, 0, total_bits - 1)
     a = np.asarray(x, dtype=np.float64)
     half = 1 << (total_bits - 1)
     codes = np.clip(round_codes(a * (1 << frac_bits), rounding), -half, half - 1)
@@ -638,10 +622,8 @@ def quantize_model(
     layer inputs are quantised to int8 as well, with ranges observed on
     ``num_calibration_batches`` batches, and the layers compute in integers.
     """
-    if dtype not in ("int8", "float16"):
-        raise unknown_name(tr("quantisation dtype"), dtype, ("int8", "float16"))
-    if not isinstance(model, Module):
-        raise KisonetTypeError(tr("quantize_model: expected a kisonet.nn.Module, got {0}", type(model).__name__))
+    check_choice("quantize_model", "dtype", dtype, ("int8", "float16"))
+    check_type("quantize_model", "model", model, Module, "a kisonet.nn.Module")
     _check_scheme(scheme)
     _check_scheme(activation_scheme)
     _check_bits(bits)

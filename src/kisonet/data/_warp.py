@@ -20,8 +20,9 @@ import functools
 
 import numpy as np
 
-from ..errors import KisonetValueError, ShapeError
+from ..errors import ShapeError
 from ..lang import tr
+from ..validation import check_choice
 
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 PADDING_MODES = ("constant", "edge", "reflect")
@@ -91,10 +92,8 @@ def sample(
     the mirror image.  Returns (N, C, H', W') in ``x``'s dtype.  Bicubic output is
     clipped to each image's range (with the fill) because the cubic kernel overshoots.
     """
-    if interpolation not in INTERPOLATIONS:
-        raise KisonetValueError(tr("interpolation must be one of {0}, got {1!r}", INTERPOLATIONS, interpolation))
-    if padding_mode not in PADDING_MODES:
-        raise KisonetValueError(tr("padding_mode must be one of {0}, got {1!r}", PADDING_MODES, padding_mode))
+    check_choice("warp", "interpolation", interpolation, INTERPOLATIONS)
+    check_choice("warp", "padding_mode", padding_mode, PADDING_MODES)
     n, c, h, w = x.shape
     dtype = x.dtype
     ys = ys.astype(dtype, copy=False)

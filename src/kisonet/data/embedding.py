@@ -25,18 +25,16 @@ import numpy as np
 
 from ..errors import KisonetValueError, ShapeError
 from ..lang import tr
+from ..validation import check_array
 
 __all__ = ["pca", "tsne"]
 
 
 def _as_matrix(X: Any, who: str) -> np.ndarray:
-    A = np.asarray(getattr(X, "data", X), dtype=np.float64)
-    if A.ndim != 2:
-        A = A.reshape(len(A), -1) if A.ndim > 2 else A
-    if A.ndim != 2 or A.shape[0] < 2:
-        raise ShapeError(tr("{0}: expected samples as rows, (N >= 2, D), got shape {1}", who, np.shape(X)))
-    if not np.all(np.isfinite(A)):
-        raise KisonetValueError(tr("{0}: X contains NaN or Inf", who))
+    A = check_array(who, "X", getattr(X, "data", X), min_ndim=2, dtype=np.float64, what="samples as rows, (N >= 2, D)")
+    A = A.reshape(len(A), -1) if A.ndim > 2 else A
+    if A.shape[0] < 2:
+        raise ShapeError(tr("{0}: X must be samples as rows, (N >= 2, D), got shape {1}", who, np.shape(X)))
     return A
 
 

@@ -14,16 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import KisonetTypeError, KisonetValueError
+from ..errors import KisonetValueError
 from ..lang import tr
 from ..random import get_generator
+from ..validation import check_bool, check_callable, check_int
 from .dataset import ArrayDataset, as_dataset, supports_batch_index
-
-
-def _check_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise KisonetTypeError(tr("DataLoader: {0} must be an int, got {1!r}", name, value))
-    return int(value)
 
 
 class DataLoader:
@@ -62,26 +57,22 @@ class DataLoader:
     ) -> None:
         self.dataset = as_dataset(dataset)
         n = len(self.dataset)
-        batch_size = _check_int("batch_size", batch_size)
         if n == 0:
             raise KisonetValueError(tr("DataLoader: the dataset is empty (0 samples)"))
-        if batch_size < 1:
-            raise KisonetValueError(tr("DataLoader: batch_size must be >= 1, got {0}", batch_size))
+        batch_size = check_int("DataLoader", "batch_size", batch_size)
         if drop_last and batch_size > n:
             raise KisonetValueError(
                 tr("DataLoader: batch_size={0} > {1} samples with drop_last=True would yield no batch", batch_size, n)
             )
-        if transform is not None and not callable(transform):
-            raise KisonetTypeError(tr("DataLoader: transform must be callable, got {0}", type(transform).__name__))
+        if transform is not None:
+            check_callable("DataLoader", "transform", transform)
         if seed is None:
             seed = int(get_generator().integers(2**63))
         else:
-            seed = _check_int("seed", seed)
-            if seed < 0:
-                raise KisonetValueError(tr("DataLoader: seed must be >= 0, got {0}", seed))
+            seed = check_int("DataLoader", "seed", seed, low=0)
         self.batch_size = batch_size
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
+        self.shuffle = check_bool("DataLoader", "shuffle", shuffle)
+        self.drop_last = check_bool("DataLoader", "drop_last", drop_last)
         # merge only when there is a batch before the lone sample to merge it into
         self.merge_last = bool(merge_last) and not self.drop_last and n > batch_size and n % batch_size == 1
         if self.merge_last:

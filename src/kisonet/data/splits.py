@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import KisonetValueError, ShapeError
 from ..lang import tr
+from ..validation import check_bool, check_float, check_int, check_positive
 
 Pair = tuple[np.ndarray, np.ndarray]
 
@@ -95,8 +96,7 @@ def split_indices(y: Any, ratios: Sequence[float], stratify: bool = True, seed: 
         raise KisonetValueError(tr("split_indices: ratios must be numbers, got {0!r}", ratios)) from None
     if r.size == 0 or not np.all(np.isfinite(r)) or np.any(r < 0) or not r.sum() > 0:
         raise KisonetValueError(tr("split_indices: ratios must be >= 0 and not all 0, got {0!r}", ratios))
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise KisonetValueError(tr("split_indices: seed must be a non-negative int or None, got {0!r}", seed))
+    seed = check_int("split_indices", "seed", seed, low=0, allow_none=True)
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[] for _ in r]
     if stratify:
@@ -151,8 +151,7 @@ def split_train_val(
 ) -> tuple[Pair, Pair]:
     """Hold out ``val_fraction`` of ``(X, y)``: returns ``((Xtr, ytr), (Xva, yva))``."""
     X, y = _check_xy(X, y, "split_train_val")
-    if not 0.0 < float(val_fraction) < 1.0:
-        raise KisonetValueError(tr("split_train_val: val_fraction must be in (0, 1), got {0}", val_fraction))
+    val_fraction = check_float("split_train_val", "val_fraction", val_fraction, 0.0, 1.0, high_open=True)
     idx = split_indices(y, (1.0 - val_fraction, val_fraction), stratify=stratify and _is_classification(y), seed=seed)
     return (X[idx[0]], y[idx[0]]), (X[idx[1]], y[idx[1]])
 
@@ -165,10 +164,8 @@ class KFold:
     """
 
     def __init__(self, n_splits: int = 5, shuffle: bool = False, seed: int | None = None) -> None:
-        if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
-            raise KisonetValueError(tr("{0}: n_splits must be an int >= 2, got {1!r}", type(self).__name__, n_splits))
-        self.n_splits = int(n_splits)
-        self.shuffle = bool(shuffle)
+        self.n_splits = check_int(type(self).__name__, "n_splits", n_splits, low=2)
+        self.shuffle = check_bool(type(self).__name__, "shuffle", shuffle)
         self.seed = seed
 
     def get_n_splits(self, X: Any = None, y: Any = None) -> int:
@@ -242,10 +239,8 @@ class Standardizer:
     """
 
     def __init__(self, axis: int | Sequence[int] | None = None, eps: float = 1e-8) -> None:
-        if not float(eps) >= 0.0:
-            raise KisonetValueError(tr("Standardizer: eps must be >= 0, got {0}", eps))
         self.axis = axis
-        self.eps = float(eps)
+        self.eps = check_positive("Standardizer", "eps", eps, allow_zero=True)
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None
 

@@ -34,6 +34,17 @@ from .. import random as kn_random
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError
 from ..lang import tr
 from ..registry import Registry
+from ..validation import (
+    check_choice,
+    check_float,
+    check_int,
+    check_interval,
+    check_pair,
+    check_per_channel,
+    check_positive,
+    check_probability,
+    check_sequence,
+)
 from . import _warp
 
 __all__ = [
@@ -67,72 +78,16 @@ from ..nn.functional.dropout import corrupt  # noqa: E402
 # validation helpers
 
 
-def _check_prob(owner: str, name: str, p: Any) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) or not 0.0 <= p <= 1.0:
-        raise KisonetValueError(tr("{0}: {1} must be a probability in [0, 1], got {2!r}", owner, name, p))
-    return float(p)
-
-
-def _check_positive(owner: str, name: str, v: Any, allow_zero: bool = False) -> float:
-    ok = isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and math.isfinite(v)
-    if not ok or v < 0 or (v == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise KisonetValueError(tr("{0}: {1} must be a finite number {2}, got {3!r}", owner, name, bound, v))
-    return float(v)
-
-
-def _check_range(
-    owner: str, name: str, r: Any, lo: float | None = None, hi: float | None = None
-) -> tuple[float, float]:
-    try:
-        a, b = (float(v) for v in r)
-    except (TypeError, ValueError):
-        raise KisonetValueError(tr("{0}: {1} must be a pair (low, high), got {2!r}", owner, name, r)) from None
-    if not (math.isfinite(a) and math.isfinite(b)) or a > b:
-        raise KisonetValueError(tr("{0}: {1} must satisfy low <= high, got {2!r}", owner, name, r))
-    if (lo is not None and a < lo) or (hi is not None and b > hi):
-        raise KisonetValueError(tr("{0}: {1} must lie within [{2}, {3}], got {4!r}", owner, name, lo, hi, r))
-    return a, b
-
-
-def _check_size(owner: str, name: str, size: Any) -> tuple[int, int]:
-    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
-        size = (int(size), int(size))
-    try:
-        h, w = size
-        ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in (h, w))
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise KisonetValueError(
-            tr("{0}: {1} must be a positive int or a pair (height, width), got {2!r}", owner, name, size)
-        )
-    return int(h), int(w)
-
-
-def _check_choice(owner: str, name: str, value: Any, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise KisonetValueError(tr("{0}: {1} must be one of {2}, got {3!r}", owner, name, tuple(choices), value))
-    return value
-
-
 def _check_fill(owner: str, fill: Any) -> float | tuple[float, ...]:
-    if isinstance(fill, (int, float, np.integer, np.floating)) and not isinstance(fill, bool):
-        return float(fill)
-    try:
-        return tuple(float(v) for v in fill)
-    except (TypeError, ValueError):
-        raise KisonetValueError(
-            tr("{0}: fill must be a number or one number per channel, got {1!r}", owner, fill)
-        ) from None
+    return check_per_channel(owner, "fill", fill)  # type: ignore[return-value]
 
 
 def _symmetric(owner: str, name: str, v: Any) -> tuple[float, float]:
     """``d`` -> (-d, d) (d >= 0); a pair stays a pair (PyTorch's convention for degrees)."""
     if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-        d = _check_positive(owner, name, v, allow_zero=True)
+        d = check_positive(owner, name, v, allow_zero=True)
         return -d, d
-    return _check_range(owner, name, v)
+    return check_interval(owner, name, v)
 
 
 # ----------------------------------------------------------------------------
@@ -163,10 +118,7 @@ class Transform:
     """
 
     def __init__(self, seed: int | None = None) -> None:
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise KisonetValueError(
-                tr("{0}: seed must be a non-negative int or None, got {1!r}", type(self).__name__, seed)
-            )
+        check_int(type(self).__name__, "seed", seed, low=0, allow_none=True)
         self.seed = seed
         self._rng = None if seed is None else kn_random.make_generator(int(seed))
 
@@ -319,7 +271,7 @@ class RandomApply(Transform):
     def __init__(self, transforms: Sequence[Callable] | Callable, p: float = 0.5, seed: int | None = None) -> None:
         super().__init__(seed)
         self.transforms = _check_transforms("RandomApply", transforms)
-        self.p = _check_prob("RandomApply", "p", p)
+        self.p = check_probability("RandomApply", "p", p)
 
     def _apply(self, x, rng):
         chosen = rng.random(len(x)) < self.p
@@ -376,7 +328,7 @@ class RandomHorizontalFlip(Transform):
 
     def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
         super().__init__(seed)
-        self.p = _check_prob("RandomHorizontalFlip", "p", p)
+        self.p = check_probability("RandomHorizontalFlip", "p", p)
 
     def _apply(self, x, rng):
         flip = rng.random(len(x)) < self.p
@@ -396,7 +348,7 @@ class RandomVerticalFlip(Transform):
 
     def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
         super().__init__(seed)
-        self.p = _check_prob("RandomVerticalFlip", "p", p)
+        self.p = check_probability("RandomVerticalFlip", "p", p)
 
     def _apply(self, x, rng):
         flip = rng.random(len(x)) < self.p
@@ -412,23 +364,17 @@ def _parse_padding(owner: str, padding: Any) -> tuple[int, int, int, int]:
     """PyTorch's convention: int (all sides), (left/right, top/bottom) or (left, top, right, bottom)."""
     if padding is None:
         return 0, 0, 0, 0
-    if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
-        padding = (padding,) * 4
-    try:
-        vals = tuple(padding)
-    except TypeError:
-        vals = ()
-    if len(vals) == 2:
-        vals = (vals[0], vals[1], vals[0], vals[1])
-    if len(vals) != 4 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0 for v in vals):
-        raise KisonetValueError(
-            tr(
-                "{0}: padding must be a non-negative int, a pair or (left, top, right, bottom), got {1!r}",
-                owner,
-                padding,
-            )
-        )
-    return tuple(int(v) for v in vals)  # type: ignore[return-value]
+    what = "a non-negative int, a pair or (left, top, right, bottom)"
+    if isinstance(padding, (list, tuple)) and len(padding) == 2:
+        lr, tb = check_sequence(owner, "padding", padding, _non_negative, length=2, what=what)
+        return lr, tb, lr, tb
+    if isinstance(padding, (list, tuple)):
+        return check_sequence(owner, "padding", padding, _non_negative, length=4, what=what)  # type: ignore[return-value]
+    return check_pair(owner, "padding", padding, _non_negative, what=what) * 2  # type: ignore[return-value]
+
+
+def _non_negative(owner: str, name: str, v: Any) -> int:
+    return check_int(owner, name, v, low=0)  # type: ignore[return-value]
 
 
 def _gather_windows(x: np.ndarray, top: np.ndarray, left: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -456,14 +402,11 @@ class RandomCrop(Transform):
         seed: int | None = None,
     ) -> None:
         super().__init__(seed)
-        self.size = _check_size("RandomCrop", "size", size)
+        self.size = check_pair("RandomCrop", "size", size, what="a positive int or a pair (height, width)")
         self.padding = _parse_padding("RandomCrop", padding)
         self.pad_if_needed = bool(pad_if_needed)
-        fill = _check_fill("RandomCrop", fill)
-        if not isinstance(fill, float):
-            raise KisonetValueError(tr("RandomCrop: fill must be a number, got {0!r}", fill))
-        self.fill = fill
-        self.pad_mode = _check_choice("RandomCrop", "pad_mode", pad_mode, _warp.PADDING_MODES)
+        self.fill = check_float("RandomCrop", "fill", fill)
+        self.pad_mode = check_choice("RandomCrop", "pad_mode", pad_mode, _warp.PADDING_MODES)
 
     def _pad(self, x: np.ndarray) -> np.ndarray:
         left, top, right, bottom = self.padding
@@ -557,14 +500,12 @@ class RandomResizedCrop(Transform):
         seed: int | None = None,
     ) -> None:
         super().__init__(seed)
-        self.size = _check_size("RandomResizedCrop", "size", size)
-        self.scale = _check_range("RandomResizedCrop", "scale", scale, 0.0, 1.0)
+        self.size = check_pair("RandomResizedCrop", "size", size, what="a positive int or a pair (height, width)")
+        self.scale = check_interval("RandomResizedCrop", "scale", scale, 0.0, 1.0)
         if self.scale[1] <= 0:
             raise KisonetValueError(tr("RandomResizedCrop: scale must allow a positive area, got {0!r}", scale))
-        self.ratio = _check_range("RandomResizedCrop", "ratio", ratio)
-        if self.ratio[0] <= 0:
-            raise KisonetValueError(tr("RandomResizedCrop: ratio must be positive, got {0!r}", ratio))
-        self.interpolation = _check_choice("RandomResizedCrop", "interpolation", interpolation, _warp.INTERPOLATIONS)
+        self.ratio = check_interval("RandomResizedCrop", "ratio", ratio, 0.0, low_open=True)
+        self.interpolation = check_choice("RandomResizedCrop", "interpolation", interpolation, _warp.INTERPOLATIONS)
 
     def _apply(self, x, rng):
         n, _, h, w = x.shape
@@ -695,13 +636,11 @@ class RandomAffine(_Warp):
                     tr("{0}: translate must be two fractions in [0, 1], got {1!r}", name, translate)
                 )
             self.translate = (tx, ty)
-        self.scale = None if scale is None else _check_range(name, "scale", scale)
-        if self.scale is not None and self.scale[0] <= 0:
-            raise KisonetValueError(tr("{0}: scale must be positive, got {1!r}", name, scale))
+        self.scale = None if scale is None else check_interval(name, "scale", scale, 0.0, low_open=True)
         self.shear = self._parse_shear(name, shear)
-        self.interpolation = _check_choice(name, "interpolation", interpolation, _warp.INTERPOLATIONS)
+        self.interpolation = check_choice(name, "interpolation", interpolation, _warp.INTERPOLATIONS)
         self.fill = _check_fill(name, fill)
-        self.padding_mode = _check_choice(name, "padding_mode", padding_mode, _warp.PADDING_MODES)
+        self.padding_mode = check_choice(name, "padding_mode", padding_mode, _warp.PADDING_MODES)
 
     @staticmethod
     def _parse_shear(name: str, shear: Any) -> tuple[float, float, float, float] | None:
@@ -712,11 +651,11 @@ class RandomAffine(_Warp):
             return lo, hi, 0.0, 0.0
         vals = tuple(shear)
         if len(vals) == 2:
-            lo, hi = _check_range(name, "shear", vals)
+            lo, hi = check_interval(name, "shear", vals)
             return lo, hi, 0.0, 0.0
         if len(vals) == 4:
-            a = _check_range(name, "shear", vals[:2])
-            b = _check_range(name, "shear", vals[2:])
+            a = check_interval(name, "shear", vals[:2])
+            b = check_interval(name, "shear", vals[2:])
             return (*a, *b)
         raise KisonetValueError(tr("{0}: shear must be a number, a pair or 4 numbers, got {1!r}", name, shear))
 
@@ -785,10 +724,8 @@ class Cutout(Transform):
 
     def __init__(self, size: int, n_holes: int = 1, fill: float = 0.0, seed: int | None = None) -> None:
         super().__init__(seed)
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
-            raise KisonetValueError(tr("Cutout: size must be a positive int, got {0!r}", size))
-        if isinstance(n_holes, bool) or not isinstance(n_holes, (int, np.integer)) or n_holes < 1:
-            raise KisonetValueError(tr("Cutout: n_holes must be a positive int, got {0!r}", n_holes))
+        size = check_int("Cutout", "size", size)
+        n_holes = check_int("Cutout", "n_holes", n_holes)
         self.size, self.n_holes = int(size), int(n_holes)
         self.fill = _check_fill("Cutout", fill)
 
@@ -827,11 +764,9 @@ class RandomErasing(Transform):
         seed: int | None = None,
     ) -> None:
         super().__init__(seed)
-        self.p = _check_prob("RandomErasing", "p", p)
-        self.scale = _check_range("RandomErasing", "scale", scale, 0.0, 1.0)
-        self.ratio = _check_range("RandomErasing", "ratio", ratio)
-        if self.ratio[0] <= 0:
-            raise KisonetValueError(tr("RandomErasing: ratio must be positive, got {0!r}", ratio))
+        self.p = check_probability("RandomErasing", "p", p)
+        self.scale = check_interval("RandomErasing", "scale", scale, 0.0, 1.0)
+        self.ratio = check_interval("RandomErasing", "ratio", ratio, 0.0, low_open=True)
         if isinstance(value, str):
             if value != "random":
                 raise KisonetValueError(
@@ -893,19 +828,14 @@ class ElasticDistortion(_Warp):
         seed: int | None = None,
     ) -> None:
         super().__init__(seed)
-        self.alpha = _check_positive("ElasticDistortion", "alpha", alpha, allow_zero=True)
-        self.sigma = _check_positive("ElasticDistortion", "sigma", sigma)
-        self.interpolation = _check_choice(
+        self.alpha = check_positive("ElasticDistortion", "alpha", alpha, allow_zero=True)
+        self.sigma = check_positive("ElasticDistortion", "sigma", sigma)
+        self.interpolation = check_choice(
             "ElasticDistortion", "interpolation", interpolation, ("bilinear", "bicubic", "nearest")
         )
         self.fill = _check_fill("ElasticDistortion", fill)
-        self.padding_mode = _check_choice("ElasticDistortion", "padding_mode", padding_mode, _warp.PADDING_MODES)
-        if reference_size is not None and (
-            isinstance(reference_size, bool) or not isinstance(reference_size, (int, np.integer)) or reference_size < 1
-        ):
-            raise KisonetValueError(
-                tr("ElasticDistortion: reference_size must be a positive int, got {0!r}", reference_size)
-            )
+        self.padding_mode = check_choice("ElasticDistortion", "padding_mode", padding_mode, _warp.PADDING_MODES)
+        reference_size = check_int("ElasticDistortion", "reference_size", reference_size, allow_none=True)
         self.reference_size = reference_size
 
     def scaled(self, h: int, w: int) -> tuple[float, float]:
@@ -951,8 +881,8 @@ class GaussianNoise(Transform):
 
     def __init__(self, std: float, clip: tuple[float, float] | None = None, seed: int | None = None) -> None:
         super().__init__(seed)
-        self.std = _check_positive("GaussianNoise", "std", std, allow_zero=True)
-        self.clip = None if clip is None else _check_range("GaussianNoise", "clip", clip)
+        self.std = check_positive("GaussianNoise", "std", std, allow_zero=True)
+        self.clip = None if clip is None else check_interval("GaussianNoise", "clip", clip)
 
     def _apply(self, x, rng):
         from ..nn.functional.dropout import gaussian_noise_array
@@ -1080,10 +1010,8 @@ def augmentation_grid(
     Accepts (N, C, H, W), (N, H, W) or flat square vectors (N, 64) / (N, 784).  Draws from
     a generator seeded with ``seed`` and leaves kisonet's global generator as it was.
     """
-    if isinstance(n_images, bool) or not isinstance(n_images, (int, np.integer)) or n_images < 1:
-        raise KisonetValueError(tr("augmentation_grid: n_images must be a positive int, got {0!r}", n_images))
-    if isinstance(n_augmented, bool) or not isinstance(n_augmented, (int, np.integer)) or n_augmented < 0:
-        raise KisonetValueError(tr("augmentation_grid: n_augmented must be a non-negative int, got {0!r}", n_augmented))
+    n_images = check_int("augmentation_grid", "n_images", n_images)
+    n_augmented = check_int("augmentation_grid", "n_augmented", n_augmented, low=0)
     imgs = _as_images(X)[:n_images]
     state = kn_random.get_rng_state()
     try:

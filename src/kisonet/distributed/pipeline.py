@@ -41,6 +41,7 @@ from ..autograd.grad_mode import set_grad_enabled
 from ..errors import KisonetTypeError, KisonetValueError
 from ..lang import tr
 from ..nn.module import Module, Sequential
+from ..validation import check_int
 from .comm import recv_json, require_mpi, send_json, wait, world
 
 __all__ = ["PipelineParallel", "split_sequential"]
@@ -205,8 +206,7 @@ class PipelineParallel(Module):
         timeout: float | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
-            raise KisonetValueError(tr("PipelineParallel: chunks must be an int >= 1, got {0!r}", chunks))
+        chunks = check_int("PipelineParallel", "chunks", chunks)
         self.comm = world() if comm is None else comm
         self.rank, self.size = int(self.comm.Get_rank()), int(self.comm.Get_size())
         self.chunks = int(chunks)

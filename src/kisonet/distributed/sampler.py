@@ -26,14 +26,9 @@ import numpy as np
 
 from ..errors import KisonetValueError, ShapeError
 from ..lang import tr
+from ..validation import check_int
 
 __all__ = ["DistributedSampler", "DistributedLoader"]
-
-
-def _int(name: str, v: Any, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-        raise KisonetValueError(tr("{0} must be an int >= {1}, got {2!r}", name, low, v))
-    return int(v)
 
 
 class DistributedSampler:
@@ -59,20 +54,20 @@ class DistributedSampler:
         comm: Any = None,
     ) -> None:
         n = len(n) if hasattr(n, "__len__") else n
-        self.n = _int("DistributedSampler: n", n, 1)
+        self.n = check_int("DistributedSampler", "n", n, 1)
         if num_replicas is None or rank is None:
             from .comm import world
 
             comm = world() if comm is None else comm
             num_replicas = comm.Get_size() if num_replicas is None else num_replicas
             rank = comm.Get_rank() if rank is None else rank
-        self.num_replicas = _int("DistributedSampler: num_replicas", num_replicas, 1)
-        self.rank = _int("DistributedSampler: rank", rank, 0)
+        self.num_replicas = check_int("DistributedSampler", "num_replicas", num_replicas, 1)
+        self.rank = check_int("DistributedSampler", "rank", rank, 0)
         if self.rank >= self.num_replicas:
             raise KisonetValueError(
                 tr("DistributedSampler: rank {0} out of range for {1} replicas", rank, num_replicas)
             )
-        self.seed = _int("DistributedSampler: seed", seed, 0)
+        self.seed = check_int("DistributedSampler", "seed", seed, 0)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         if drop_last:
             self.num_samples = self.n // self.num_replicas
@@ -88,7 +83,7 @@ class DistributedSampler:
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose permutation :meth:`indices` returns (same on every rank)."""
-        self.epoch = _int("DistributedSampler.set_epoch: epoch", epoch, 0)
+        self.epoch = check_int("DistributedSampler.set_epoch", "epoch", epoch, low=0)
 
     def _permutation(self) -> np.ndarray:
         # The DataLoader's stream: PCG64(seed), one permutation per epoch, drawn in order.
@@ -151,7 +146,7 @@ class DistributedLoader:
         if len(X) != sampler.n:
             raise ShapeError(tr("DistributedLoader: the sampler covers {0} samples but X has {1}", sampler.n, len(X)))
         self.X, self.y = X, y
-        self.batch_size = _int("DistributedLoader: batch_size", batch_size, 1)
+        self.batch_size = check_int("DistributedLoader", "batch_size", batch_size, 1)
         self.sampler = sampler
         self.transform = transform
         n, bs = len(sampler), self.batch_size

@@ -31,6 +31,7 @@ import numpy as np
 from ..errors import DataError, KisonetValueError
 from ..io import atomic_write
 from ..lang import tr
+from ..validation import check_int
 
 __all__ = [
     "Context",
@@ -73,8 +74,7 @@ def with_blas_threads(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, threads: int | None = 1, **kwargs: Any) -> Any:
         if threads is None:
             return fn(*args, **kwargs)
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise KisonetValueError(tr("{0}: threads must be a positive int or None, got {1!r}", fn.__name__, threads))
+        check_int(fn.__name__, "threads", threads)
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=threads, user_api="blas"):
@@ -352,8 +352,7 @@ def start(
     """Begin experiment ``name``: choose and announce the data, create the output folder, seed."""
     from .. import random as kr
 
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise KisonetValueError(tr("experiment {0!r}: seed must be an int >= 0, got {1!r}", name, seed))
+    seed = check_int(f"experiment {name!r}", "seed", seed, low=0)
     echo = (lambda s: print(s, flush=True)) if verbose else (lambda s: None)
     choice = choose_dataset(dataset, data_dir) if needs_data else None
     path = Path(out) if out is not None else default_out(name)

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from ..lang import tr
 from .common import Lesson, new_figure, start, with_blas_threads
 
 __all__ = ["LESSON", "Square", "grokking", "modular_addition"]
@@ -48,12 +47,10 @@ def modular_addition(p: int, train_fraction: float, seed: int = 0) -> dict[str, 
     """All pairs ``(a, b)`` with label ``(a + b) mod p``, one-hot encoded as ``[e_a ; e_b]``, split
     at random into train (``train_fraction`` of the ``p^2`` pairs) and test."""
     from ..backend import get_default_dtype
-    from ..errors import KisonetValueError
+    from ..validation import check_float, check_int
 
-    if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 2:
-        raise KisonetValueError(tr("modular_addition: p must be an int >= 2, got {0!r}", p))
-    if not 0.0 < float(train_fraction) < 1.0:
-        raise KisonetValueError(tr("modular_addition: train_fraction must be in (0, 1), got {0!r}", train_fraction))
+    p = check_int("modular_addition", "p", p, low=2)
+    train_fraction = check_float("modular_addition", "train_fraction", train_fraction, 0.0, 1.0, high_open=True)
     a, b = np.divmod(np.arange(p * p), p)
     y = (a + b) % p
     X = np.zeros((p * p, 2 * p), dtype=get_default_dtype())

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from ..autograd import Tensor
 from ..errors import KisonetValueError, ShapeError
 from ..lang import tr
 from ..registry import Registry
+from ..validation import check_float
 from .functional import activation as A  # noqa: N812
 from .module import Module
 
@@ -54,9 +53,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.integer, np.floating)):
-            raise KisonetValueError(tr("LeakyReLU: negative_slope must be a number, got {0!r}", negative_slope))
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = check_float("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x: Any) -> Tensor:
         return A.leaky_relu(x, self.negative_slope)

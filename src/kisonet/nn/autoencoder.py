@@ -35,9 +35,10 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor, no_grad, transpose
-from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
+from ..errors import KisonetValueError, ShapeError
 from ..lang import tr
 from ..random import make_generator
+from ..validation import check_choice, check_float, check_type
 from . import functional as F  # noqa: N812 - the PyTorch convention
 from .activation import Flatten, Identity, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh
 from .conv import Conv2d, ConvTranspose2d
@@ -60,9 +61,7 @@ _ACTS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "leaky-relu": LeakyReLU
 
 def _act(name: str) -> Module:
     key = str(name).lower().replace("_", "-")
-    if key not in _ACTS:
-        raise unknown_name(tr("activation"), name, _ACTS)
-    return _ACTS[key]()
+    return _ACTS[check_choice("Autoencoder", "activation", key, _ACTS)]()
 
 
 class TiedLinear(Module):
@@ -75,8 +74,7 @@ class TiedLinear(Module):
 
     def __init__(self, linear: Linear, bias: bool = True) -> None:
         super().__init__()
-        if not isinstance(linear, Linear):
-            raise KisonetTypeError(tr("TiedLinear: expected a Linear to tie to, got {0}", type(linear).__name__))
+        check_type("TiedLinear", "linear", linear, Linear, "a Linear to tie to")
         self.weight = linear.weight  # shared Parameter: named_parameters() lists it once
         self.in_features, self.out_features = linear.out_features, linear.in_features
         self.bias = Parameter(np.zeros(self.out_features, dtype=linear.weight.dtype)) if bias else None
@@ -96,15 +94,8 @@ class Autoencoder(Module):
 
     def __init__(self, encoder: Module, decoder: Module) -> None:
         super().__init__()
-        if not isinstance(encoder, Module) or not isinstance(decoder, Module):
-            raise KisonetTypeError(
-                tr(
-                    "{0}: encoder and decoder must be Modules, got {1} and {2}",
-                    type(self).__name__,
-                    type(encoder).__name__,
-                    type(decoder).__name__,
-                )
-            )
+        check_type(type(self).__name__, "encoder", encoder, Module, "a Module")
+        check_type(type(self).__name__, "decoder", decoder, Module, "a Module")
         self.encoder = encoder
         self.decoder = decoder
 
@@ -244,24 +235,10 @@ class DenoisingAutoencoder(Autoencoder):
 
     def __init__(self, encoder: Module, decoder: Module, noise: str = "gaussian", level: float = 0.3) -> None:
         super().__init__(encoder, decoder)
-        if noise not in NOISES:
-            raise unknown_name(tr("noise"), noise, NOISES)
-        if (
-            isinstance(level, bool)
-            or not isinstance(level, (int, float))
-            or not level >= 0
-            or (noise != "gaussian" and level > 1)
-        ):
-            raise KisonetValueError(
-                tr(
-                    "DenoisingAutoencoder: level must be >= 0{0} for {1} noise, got {2!r}",
-                    " and <= 1" if noise != "gaussian" else "",
-                    noise,
-                    level,
-                )
-            )
+        noise = check_choice("DenoisingAutoencoder", "noise", noise, NOISES)
+        high = None if noise == "gaussian" else 1.0  # a masking or salt-and-pepper level is a probability
         self.noise = noise
-        self.level = float(level)
+        self.level = check_float("DenoisingAutoencoder", f"level (of {noise} noise)", level, 0.0, high, low_open=False)
 
     def corrupt(self, x: Any) -> Tensor:
         """C(x): a corrupted copy (a constant: no gradient flows into the corruption)."""

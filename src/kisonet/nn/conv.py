@@ -12,15 +12,10 @@ from ..autograd.tensor import float_input
 from ..backend import get_default_dtype
 from ..errors import KisonetValueError
 from ..lang import tr
-from .functional.conv import _pair, conv2d, conv_transpose2d
+from ..validation import check_int, check_pair
+from .functional.conv import conv2d, conv_transpose2d
 from .init import init_layer_
 from .module import Module, Parameter
-
-
-def _channels(name: str, what: str, n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise KisonetValueError(tr("{0}: {1} must be a positive int, got {2!r}", name, what, n))
-    return int(n)
 
 
 class _ConvNd(Module):
@@ -34,10 +29,10 @@ class _ConvNd(Module):
     _transposed = False  # weight layout (in_ch, out_ch, kh, kw) instead of (out_ch, in_ch, kh, kw)
 
     def _check_sizes(self, in_channels: Any, out_channels: Any, kernel_size: Any, stride: Any) -> None:
-        self.in_channels = _channels(self._kind, "in_channels", in_channels)
-        self.out_channels = _channels(self._kind, "out_channels", out_channels)
-        self.kernel_size = _pair(self._kind, "kernel_size", kernel_size, 1)
-        self.stride = _pair(self._kind, "stride", stride, 1)
+        self.in_channels = check_int(self._kind, "in_channels", in_channels)
+        self.out_channels = check_int(self._kind, "out_channels", out_channels)
+        self.kernel_size = check_pair(self._kind, "kernel_size", kernel_size, low=1)
+        self.stride = check_pair(self._kind, "stride", stride, low=1)
 
     def _make_parameters(self, bias: bool, init: Any) -> None:
         dt = get_default_dtype()
@@ -100,7 +95,7 @@ class Conv2d(_ConvNd):
                 )
             self.padding = padding
         else:
-            self.padding = _pair(self._kind, "padding", padding, 0)
+            self.padding = check_pair(self._kind, "padding", padding, low=0)
         self._make_parameters(bias, init)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -129,8 +124,8 @@ class ConvTranspose2d(_ConvNd):
     ) -> None:
         super().__init__()
         self._check_sizes(in_channels, out_channels, kernel_size, stride)
-        self.padding = _pair(self._kind, "padding", padding, 0)
-        self.output_padding = _pair(self._kind, "output_padding", output_padding, 0)
+        self.padding = check_pair(self._kind, "padding", padding, low=0)
+        self.output_padding = check_pair(self._kind, "output_padding", output_padding, low=0)
         if self.output_padding[0] >= self.stride[0] or self.output_padding[1] >= self.stride[1]:
             raise KisonetValueError(
                 tr(

@@ -6,8 +6,7 @@ from typing import Any
 
 from ..autograd import Tensor
 from ..autograd.tensor import as_tensor
-from ..errors import KisonetTypeError, KisonetValueError
-from ..lang import tr
+from ..validation import check_positive, check_type
 from .functional.dropout import DROPOUT_SCALINGS, check_p, check_scaling, dropout, dropout_mask, gaussian_noise
 from .functional.linear import linear
 from .linear import Linear
@@ -61,8 +60,7 @@ class DropConnect(Module):
 
     def __init__(self, linear: Linear, p: float = 0.5) -> None:
         super().__init__()
-        if not isinstance(linear, Linear):
-            raise KisonetTypeError(tr("DropConnect: expected a Linear layer, got {0}", type(linear).__name__))
+        check_type("DropConnect", "linear", linear, Linear, "a Linear layer")
         self.linear = linear
         self.p = check_p("DropConnect", p)
 
@@ -95,9 +93,7 @@ class GaussianNoise(Module):
 
     def __init__(self, std: float) -> None:
         super().__init__()
-        if isinstance(std, bool) or not isinstance(std, (int, float)) or not std >= 0:
-            raise KisonetValueError(tr("GaussianNoise: std must be a number >= 0, got {0!r}", std))
-        self.std = float(std)
+        self.std = check_positive("GaussianNoise", "std", std, allow_zero=True)
 
     def forward(self, x: Any) -> Tensor:
         return gaussian_noise(x, self.std, self.training)

@@ -43,6 +43,7 @@ from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_na
 from ..lang import tr
 from ..random import get_generator
 from ..registry import Registry
+from ..validation import check_choice, check_positive, check_type
 
 __all__ = [
     "INITS",
@@ -71,8 +72,7 @@ def _fill(t: Any, values: np.ndarray) -> Any:
     """Copy ``values`` into ``t`` in place, keeping its dtype, outside the graph."""
     with no_grad():
         arr = _array(t)
-        if not isinstance(arr, np.ndarray):
-            raise KisonetTypeError(tr("init: expected a Tensor or ndarray, got {0}", type(t).__name__))
+        check_type("init", "tensor", arr, np.ndarray, "a Tensor or ndarray")
         np.copyto(arr, values, casting="unsafe")
         if isinstance(t, Tensor):
             t._version += 1
@@ -140,8 +140,7 @@ def _calculate_fan_in_and_fan_out(tensor: Any) -> tuple[int, int]:
 
 
 def _fan(tensor: Any, mode: str) -> int:
-    if mode not in ("fan_in", "fan_out"):
-        raise unknown_name(tr("mode"), mode, ("fan_in", "fan_out"))
+    check_choice("init", "mode", mode, ("fan_in", "fan_out"))
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -170,8 +169,7 @@ def uniform_(tensor: Any, a: float = 0.0, b: float = 1.0) -> Any:
 
 def normal_(tensor: Any, mean: float = 0.0, std: float = 1.0) -> Any:
     """Fill with N(mean, std^2)."""
-    if std < 0:
-        raise KisonetValueError(tr("normal_: std must be >= 0, got {0}", std))
+    std = check_positive("normal_", "std", std, allow_zero=True)
     return _normal(tensor, mean, std)
 
 
@@ -192,8 +190,7 @@ def xavier_normal_(tensor: Any, gain: float = 1.0, mode: str = "fan_avg") -> Any
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     if mode == "fan_in":
         return _normal(tensor, 0.0, gain / math.sqrt(fan_in))
-    if mode != "fan_avg":
-        raise unknown_name(tr("xavier_normal_ mode"), mode, ("fan_avg", "fan_in"))
+    check_choice("xavier_normal_", "mode", mode, ("fan_avg", "fan_in"))
     return _normal(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 

@@ -10,19 +10,14 @@ import numpy as np
 from ..autograd import Tensor
 from ..autograd.tensor import float_input
 from ..backend import get_default_dtype
-from ..errors import KisonetValueError, ShapeError
+from ..errors import ShapeError
 from ..lang import tr
+from ..validation import check_int
 from .functional.linear import Linear as _LinearFn
 from .init import init_layer_
 from .module import Module, Parameter
 
 __all__ = ["Linear"]
-
-
-def _check_features(name: str, **sizes: Any) -> None:
-    for k, v in sizes.items():
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-            raise KisonetValueError(tr("{0}: {1} must be a positive int, got {2!r}", name, k, v))
 
 
 class Linear(Module):
@@ -44,9 +39,8 @@ class Linear(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        _check_features("Linear", in_features=in_features, out_features=out_features)
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = check_int("Linear", "in_features", in_features)
+        self.out_features = check_int("Linear", "out_features", out_features)
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype), dtype=dtype)
         if bias:

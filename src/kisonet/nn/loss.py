@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from ..errors import KisonetValueError, unknown_name
-from ..lang import tr
+from ..validation import check_choice, check_probability
 from .functional import loss as L  # noqa: N812
 from .module import Module
 
@@ -30,9 +29,7 @@ __all__ = [
 class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        if reduction not in L._REDUCTIONS:
-            raise unknown_name(tr("{0} reduction", type(self).__name__), reduction, L._REDUCTIONS)
-        self.reduction = reduction
+        self.reduction = check_choice(type(self).__name__, "reduction", reduction, L._REDUCTIONS)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
@@ -82,10 +79,8 @@ class CrossEntropyLoss(_Loss):
         smoothing_form: str = "pytorch",
     ) -> None:
         super().__init__(reduction)
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise KisonetValueError(tr("CrossEntropyLoss: label_smoothing must be in [0, 1], got {0}", label_smoothing))
-        if smoothing_form not in L._SMOOTHING_FORMS:
-            raise unknown_name(tr("smoothing_form"), smoothing_form, L._SMOOTHING_FORMS)
+        check_probability("CrossEntropyLoss", "label_smoothing", label_smoothing)
+        check_choice("CrossEntropyLoss", "smoothing_form", smoothing_form, L._SMOOTHING_FORMS)
         self.register_buffer("weight", _array_or_none(weight))
         self.ignore_index = int(ignore_index)
         self.label_smoothing = float(label_smoothing)

@@ -18,6 +18,7 @@ from ..autograd import Tensor
 from ..autograd.function import Function
 from ..errors import KisonetIndexError, KisonetTypeError, KisonetValueError, ShapeError
 from ..lang import tr
+from ..validation import check_type
 
 
 class Parameter(Tensor):
@@ -108,10 +109,8 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (or a ``None`` placeholder, e.g. ``bias=False``)."""
-        if param is not None and not isinstance(param, Parameter):
-            raise KisonetTypeError(
-                tr("register_parameter({0!r}): expected a Parameter, got {1}", name, type(param).__name__)
-            )
+        if param is not None:
+            check_type(f"register_parameter({name!r})", "param", param, Parameter, "a Parameter or None")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:
@@ -124,8 +123,8 @@ class Module:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
-        if module is not None and not isinstance(module, Module):
-            raise KisonetTypeError(tr("add_module({0!r}): expected a Module, got {1}", name, type(module).__name__))
+        if module is not None:
+            check_type(f"add_module({name!r})", "module", module, Module, "a Module or None")
         self._modules[name] = module
 
     # --- traversal ---------------------------------------------------------------
@@ -434,9 +433,7 @@ class Sequential(Module):
                 self.add_module(name, m)
         else:
             for i, m in enumerate(modules):
-                if not isinstance(m, Module):
-                    raise KisonetTypeError(tr("Sequential: item {0} is a {1}, not a Module", i, type(m).__name__))
-                self.add_module(str(i), m)
+                self.add_module(str(i), check_type("Sequential", f"layer {i}", m, Module, "a Module"))
 
     def forward(self, x: Any) -> Any:
         for m in self._modules.values():
@@ -471,9 +468,7 @@ class ModuleList(Module):
             self.append(m)
 
     def append(self, module: Module) -> ModuleList:
-        if not isinstance(module, Module):
-            raise KisonetTypeError(tr("ModuleList: expected a Module, got {0}", type(module).__name__))
-        self.add_module(str(len(self._modules)), module)
+        self.add_module(str(len(self._modules)), check_type("ModuleList", "module", module, Module, "a Module"))
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:

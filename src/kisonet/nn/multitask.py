@@ -25,8 +25,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import KisonetTypeError, KisonetValueError, unknown_name
+from ..errors import KisonetValueError, unknown_name
 from ..lang import tr
+from ..validation import check_positive, check_type
 from .module import Module, ModuleDict
 
 __all__ = ["MultiTask"]
@@ -42,15 +43,13 @@ class MultiTask(Module):
 
     def __init__(self, trunk: Module, heads: Mapping[str, Module]) -> None:
         super().__init__()
-        if not isinstance(trunk, Module):
-            raise KisonetTypeError(tr("MultiTask: trunk must be a Module, got {0}", type(trunk).__name__))
+        check_type("MultiTask", "trunk", trunk, Module, "a Module")
         if not isinstance(heads, Mapping) or not heads:
             raise KisonetValueError(tr("MultiTask: heads must be a non-empty dict {{task name: Module}}"))
         for name, h in heads.items():
             if not isinstance(name, str) or not name.isidentifier():
                 raise KisonetValueError(tr("MultiTask: head names must be identifiers, got {0!r}", name))
-            if not isinstance(h, Module):
-                raise KisonetTypeError(tr("MultiTask: head {0!r} must be a Module, got {1}", name, type(h).__name__))
+            check_type("MultiTask", f"head {name!r}", h, Module, "a Module")
         self.trunk = trunk
         self.heads = ModuleDict(dict(heads))
 
@@ -85,9 +84,7 @@ class MultiTask(Module):
                 raise KisonetValueError(tr("MultiTask.loss_spec: no loss for task(s) {0}", missing))
         spec = {}
         for t in self.tasks:
-            w = float(weights.get(t, 1.0))
-            if not w >= 0:
-                raise KisonetValueError(tr("MultiTask.loss_spec: weight of {0!r} must be >= 0, got {1}", t, w))
+            w = check_positive("MultiTask.loss_spec", f"the weight of {t!r}", weights.get(t, 1.0), allow_zero=True)
             spec[t] = (losses[t] if isinstance(losses, Mapping) else losses, w)
         return spec
 

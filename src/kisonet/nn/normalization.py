@@ -17,7 +17,6 @@ Conventions, side by side (the signatures and defaults are PyTorch's):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
@@ -26,21 +25,14 @@ from ..autograd.tensor import float_input
 from ..backend import get_default_dtype
 from ..errors import KisonetValueError, ShapeError, closest
 from ..lang import tr
+from ..validation import check_float, check_int, check_positive
 from .functional.normalization import batch_norm, group_norm, instance_norm, layer_norm
 from .module import Module, Parameter
 
 
 def _check_hparams(name: str, eps: float, momentum: float | None) -> None:
-    if not (isinstance(eps, (int, float)) and eps > 0):
-        raise KisonetValueError(tr("{0}: eps must be a positive number, got {1!r}", name, eps))
-    if momentum is not None and not (isinstance(momentum, (int, float)) and 0.0 <= momentum <= 1.0):
-        raise KisonetValueError(tr("{0}: momentum must be in [0, 1] or None, got {1!r}", name, momentum))
-
-
-def _positive(name: str, what: str, n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise KisonetValueError(tr("{0}: {1} must be a positive int, got {2!r}", name, what, n))
-    return int(n)
+    check_positive(name, "eps", eps)
+    check_float(name, "momentum", momentum, 0.0, 1.0, low_open=False, allow_none=True)
 
 
 class BatchNormBase(Module):
@@ -62,7 +54,7 @@ class BatchNormBase(Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        self.num_features = _positive(name, "num_features", num_features)
+        self.num_features = check_int(name, "num_features", num_features)
         _check_hparams(name, eps, momentum)
         self.eps, self.momentum = float(eps), momentum
         self.unbiased_var = bool(unbiased_var)
@@ -194,7 +186,7 @@ class LayerNorm(Module):
     ) -> None:
         super().__init__()
         ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
-        self.normalized_shape = tuple(_positive("LayerNorm", "normalized_shape", n) for n in ns)
+        self.normalized_shape = tuple(check_int("LayerNorm", "normalized_shape", n) for n in ns)
         if not self.normalized_shape:
             raise KisonetValueError(tr("LayerNorm: normalized_shape must not be empty"))
         _check_hparams("LayerNorm", eps, None)
@@ -250,8 +242,8 @@ class GroupNorm(Module):
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True) -> None:
         super().__init__()
-        self.num_groups = _positive("GroupNorm", "num_groups", num_groups)
-        self.num_channels = _positive("GroupNorm", "num_channels", num_channels)
+        self.num_groups = check_int("GroupNorm", "num_groups", num_groups)
+        self.num_channels = check_int("GroupNorm", "num_channels", num_channels)
         if num_channels % num_groups:
             raise KisonetValueError(
                 tr("GroupNorm: num_channels={0} is not divisible by num_groups={1}", num_channels, num_groups)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Tensor
-from ..errors import KisonetValueError, unknown_name
+from ..errors import KisonetValueError
 from ..lang import tr
-from .functional.conv import _pair
+from ..validation import check_choice, check_pair
 from .functional.pooling import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
 from .module import Module
 
@@ -16,9 +16,9 @@ class _Pool2d(Module):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
         super().__init__()
         name = type(self).__name__
-        self.kernel_size = _pair(name, "kernel_size", kernel_size, 1)
-        self.stride = self.kernel_size if stride is None else _pair(name, "stride", stride, 1)
-        self.padding = _pair(name, "padding", padding, 0)
+        self.kernel_size = check_pair(name, "kernel_size", kernel_size, low=1)
+        self.stride = self.kernel_size if stride is None else check_pair(name, "stride", stride, low=1)
+        self.padding = check_pair(name, "padding", padding, low=0)
         if self.padding[0] > self.kernel_size[0] // 2 or self.padding[1] > self.kernel_size[1] // 2:
             raise KisonetValueError(
                 tr("{0}: padding {1} must be at most half the kernel size {2}", name, self.padding, self.kernel_size)
@@ -57,7 +57,7 @@ class AdaptiveAvgPool2d(Module):
         if isinstance(output_size, (tuple, list)):
             self.output_size = tuple(output_size)
         else:
-            self.output_size = _pair("AdaptiveAvgPool2d", "output_size", output_size, 1)
+            self.output_size = check_pair("AdaptiveAvgPool2d", "output_size", output_size, low=1)
 
     def forward(self, x: Tensor) -> Tensor:
         return adaptive_avg_pool2d(x, self.output_size)
@@ -72,8 +72,7 @@ class Upsample(Module):
 
     def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest") -> None:
         super().__init__()
-        if mode != "nearest":
-            raise unknown_name(tr("Upsample mode"), mode, ("nearest",))
+        check_choice("Upsample", "mode", mode, ("nearest",))
         if (size is None) == (scale_factor is None):
             raise KisonetValueError(tr("Upsample: give exactly one of size= and scale_factor="))
         self.size, self.scale_factor, self.mode = size, scale_factor, mode

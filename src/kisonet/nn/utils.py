@@ -9,17 +9,17 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from ..errors import KisonetTypeError, KisonetValueError, NumericalError, ShapeError
+from ..errors import KisonetValueError, NumericalError, ShapeError
 from ..lang import tr
+from ..validation import check_float, check_type
 
 
-def _params(parameters: Any) -> list[Tensor]:
+def _params(owner: str, parameters: Any) -> list[Tensor]:
     if isinstance(parameters, Tensor):
         return [parameters]
     if hasattr(parameters, "parameters") and callable(parameters.parameters):
         return list(parameters.parameters())
-    if not isinstance(parameters, Iterable):
-        raise KisonetTypeError(tr("expected a Tensor or an iterable of Tensors, got {0}", type(parameters).__name__))
+    check_type(owner, "parameters", parameters, Iterable, "a Module, a Tensor or an iterable of Tensors")
     return list(parameters)
 
 
@@ -64,13 +64,9 @@ def clip_grad_norm_(
     As ``torch.nn.utils.clip_grad_norm_``: parameters without ``.grad`` are ignored, the 1e-6
     guards against 0, and the returned total norm is a 0-d Tensor.
     """
-    max_norm = float(max_norm)
-    norm_type = float(norm_type)
-    if not max_norm >= 0:
-        raise KisonetValueError(tr("clip_grad_norm_: max_norm must be >= 0, got {0}", max_norm))
-    if not norm_type > 0:
-        raise KisonetValueError(tr("clip_grad_norm_: norm_type must be > 0, got {0}", norm_type))
-    grads = [p.grad for p in _params(parameters) if p.grad is not None]
+    max_norm = check_float("clip_grad_norm_", "max_norm", max_norm, 0.0, low_open=False, allow_inf=True)
+    norm_type = check_float("clip_grad_norm_", "norm_type", norm_type, 0.0, allow_inf=True)
+    grads = [p.grad for p in _params("clip_grad_norm_", parameters) if p.grad is not None]
     dtype = grads[0].dtype if grads else np.float32
     total = get_total_norm(grads, norm_type)
     if error_if_nonfinite and not math.isfinite(total):
@@ -93,17 +89,15 @@ def clip_grad_norm_(
 
 def clip_grad_value_(parameters: Any, clip_value: float) -> None:
     """Clip every gradient element to ``[-clip_value, clip_value]`` in place."""
-    c = float(clip_value)
-    if not c >= 0:
-        raise KisonetValueError(tr("clip_grad_value_: clip_value must be >= 0, got {0}", clip_value))
-    for p in _params(parameters):
+    c = check_float("clip_grad_value_", "clip_value", clip_value, 0.0, low_open=False, allow_inf=True)
+    for p in _params("clip_grad_value_", parameters):
         if p.grad is not None:
             np.clip(p.grad, -c, c, out=p.grad)
 
 
 def parameters_to_vector(parameters: Any) -> Tensor:
     """All parameters flattened and concatenated into one 1-D Tensor (a copy, no graph)."""
-    params = _params(parameters)
+    params = _params("parameters_to_vector", parameters)
     if not params:
         raise KisonetValueError(tr("parameters_to_vector: no parameters"))
     return Tensor(np.concatenate([p.data.reshape(-1) for p in params]))
@@ -112,7 +106,7 @@ def parameters_to_vector(parameters: Any) -> Tensor:
 def vector_to_parameters(vec: Any, parameters: Any) -> None:
     """Copy a 1-D vector (from :func:`parameters_to_vector`) back into the parameters, in place."""
     v = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
-    params = _params(parameters)
+    params = _params("vector_to_parameters", parameters)
     n = sum(p.size for p in params)
     if v.ndim != 1 or v.size != n:
         raise ShapeError(tr("vector_to_parameters: expected a vector of {0} elements, got shape {1}", n, v.shape))

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import random as kn_random
 from ..autograd import Tensor
-from ..errors import KisonetTypeError, KisonetValueError
-from ..lang import tr
+from ..validation import check_choice, check_int, check_positive, check_type
 from .module import Module, Parameter
 
 __all__ = ["WeightNoise"]
@@ -43,14 +40,10 @@ class WeightNoise(Module):
 
     def __init__(self, module: Module, std: float, which: str = "weight", seed: int | None = None) -> None:
         super().__init__()
-        if not isinstance(module, Module):
-            raise KisonetTypeError(tr("WeightNoise: expected a Module to wrap, got {0}", type(module).__name__))
-        if isinstance(std, bool) or not isinstance(std, (int, float, np.integer, np.floating)) or not 0 <= std < np.inf:
-            raise KisonetValueError(tr("WeightNoise: std must be a finite number >= 0, got {0!r}", std))
-        if which not in _WHICH:
-            raise KisonetValueError(tr("WeightNoise: which must be one of {0}, got {1!r}", _WHICH, which))
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise KisonetValueError(tr("WeightNoise: seed must be a non-negative int or None, got {0!r}", seed))
+        check_type("WeightNoise", "module", module, Module, "a Module to wrap")
+        std = check_positive("WeightNoise", "std", std, allow_zero=True)
+        which = check_choice("WeightNoise", "which", which, _WHICH)
+        seed = check_int("WeightNoise", "seed", seed, low=0, allow_none=True)
         self.module = module
         self.std = float(std)
         self.which = which

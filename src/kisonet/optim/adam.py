@@ -9,19 +9,19 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor
-from ..errors import KisonetValueError
-from ..lang import tr
-from .optimizer import Optimizer, ParamsT, check_choice, check_number
+from ..validation import check_choice, check_float, check_sequence
+from .optimizer import Optimizer, ParamsT
 
 #: where eps enters Adam's denominator (see :class:`Adam`)
 ADAM_EPS_PLACEMENTS = ("outside", "inside", "uncorrected")
 
 
+def _beta(owner: str, name: str, b: Any) -> float:
+    return check_float(owner, name, b, 0.0, 1.0, low_open=False, high_open=True)  # type: ignore[return-value]
+
+
 def _check_betas(owner: str, betas: Any) -> None:
-    if not isinstance(betas, tuple | list) or len(betas) != 2:
-        raise KisonetValueError(tr("{0}: betas must be a pair (beta1, beta2), got {1!r}", owner, betas))
-    for i, b in enumerate(betas):
-        check_number(owner, f"betas[{i}]", b, high=1.0)
+    check_sequence(owner, "betas", betas, _beta, length=2, what="a pair (beta1, beta2)")
 
 
 class _AdamFamily(Optimizer):

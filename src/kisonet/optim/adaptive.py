@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, ParamsT, check_choice, check_number
+from ..validation import check_choice, check_float
+from .optimizer import Optimizer, ParamsT
 
 #: where eps enters the denominator: PyTorch's ``sqrt(s) + eps`` or the Keio lecture 4 ``sqrt(s + eps)``
 EPS_PLACEMENTS = ("outside", "inside")
@@ -155,7 +156,7 @@ class RMSprop(Optimizer):
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
-        check_number("RMSprop", "alpha", group["alpha"], high=1.0, high_strict=False)
+        check_float("RMSprop", "alpha", group["alpha"], 0.0, 1.0, low_open=False)
         check_choice("RMSprop", "eps_placement", group["eps_placement"], EPS_PLACEMENTS)
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
@@ -236,7 +237,7 @@ class Adadelta(Optimizer):
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
-        check_number("Adadelta", "rho", group["rho"], high=1.0, high_strict=False)
+        check_float("Adadelta", "rho", group["rho"], 0.0, 1.0, low_open=False)
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         w = p.data

@@ -25,9 +25,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import KisonetTypeError, KisonetValueError, unknown_name
+from ..errors import KisonetValueError, unknown_name
 from ..lang import tr
-from .optimizer import Optimizer, check_number
+from ..validation import check_callable, check_choice, check_float, check_int, check_sequence, check_type
+from .optimizer import Optimizer
 
 
 class LRScheduler:
@@ -44,8 +45,7 @@ class LRScheduler:
     needs_metric: bool = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise KisonetTypeError(tr("{0}: {1} is not an Optimizer", type(self).__name__, type(optimizer).__name__))
+        check_type(type(self).__name__, "optimizer", optimizer, Optimizer, "an Optimizer")
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -143,13 +143,13 @@ class LambdaLR(LRScheduler):
         if callable(lr_lambda):
             self.lr_lambdas = [lr_lambda] * n
         else:
-            if not isinstance(lr_lambda, (list, tuple)) or not all(callable(f) for f in lr_lambda):
-                raise KisonetTypeError(
-                    tr(
-                        "LambdaLR: lr_lambda must be a function epoch -> factor (or a list of them), got {0!r}",
-                        lr_lambda,
-                    )
-                )
+            check_sequence(
+                "LambdaLR",
+                "lr_lambda",
+                lr_lambda,
+                check_callable,
+                what="a function epoch -> factor (or a list of them)",
+            )
             if len(lr_lambda) != n:
                 raise KisonetValueError(tr("LambdaLR: expected {0} lr_lambdas, got {1}", n, len(lr_lambda)))
             self.lr_lambdas = list(lr_lambda)
@@ -165,9 +165,8 @@ class StepLR(LRScheduler):
     """Decay by ``gamma`` every ``step_size`` steps: ``lr = base_lr * gamma^floor(k / step_size)``."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
-        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-            raise KisonetValueError(tr("StepLR: step_size must be a positive int, got {0!r}", step_size))
-        check_number("StepLR", "gamma", gamma)
+        check_int("StepLR", "step_size", step_size)
+        check_float("StepLR", "gamma", gamma, 0.0, low_open=False)
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -187,7 +186,7 @@ class MultiStepLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1, last_epoch: int = -1
     ) -> None:
-        check_number("MultiStepLR", "gamma", gamma)
+        check_float("MultiStepLR", "gamma", gamma, 0.0, low_open=False)
         self.milestones = sorted(int(m) for m in milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -211,8 +210,8 @@ class ConstantLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1
     ) -> None:
-        check_number("ConstantLR", "factor", factor, high=1.0, high_strict=False)
-        check_number("ConstantLR", "total_iters", total_iters)
+        check_float("ConstantLR", "factor", factor, 0.0, 1.0, low_open=False)
+        check_float("ConstantLR", "total_iters", total_iters, 0.0, low_open=False)
         self.factor = factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
@@ -242,9 +241,9 @@ class LinearLR(LRScheduler):
         total_iters: int = 5,
         last_epoch: int = -1,
     ) -> None:
-        check_number("LinearLR", "start_factor", start_factor, strict=True, high=1.0, high_strict=False)
-        check_number("LinearLR", "end_factor", end_factor, high=1.0, high_strict=False)
-        check_number("LinearLR", "total_iters", total_iters, strict=True)
+        check_float("LinearLR", "start_factor", start_factor, 0.0, 1.0)
+        check_float("LinearLR", "end_factor", end_factor, 0.0, 1.0, low_open=False)
+        check_float("LinearLR", "total_iters", total_iters, 0.0)
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
@@ -270,7 +269,7 @@ class ExponentialLR(LRScheduler):
     """``lr = base_lr * gamma^k``."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        check_number("ExponentialLR", "gamma", gamma)
+        check_float("ExponentialLR", "gamma", gamma, 0.0, low_open=False)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -292,8 +291,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
-        check_number("CosineAnnealingLR", "T_max", T_max, strict=True)
-        check_number("CosineAnnealingLR", "eta_min", eta_min)
+        check_float("CosineAnnealingLR", "T_max", T_max, 0.0)
+        check_float("CosineAnnealingLR", "eta_min", eta_min, 0.0, low_open=False)
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -329,11 +328,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
     ) -> None:
-        if isinstance(T_0, bool) or not isinstance(T_0, int) or T_0 <= 0:
-            raise KisonetValueError(tr("CosineAnnealingWarmRestarts: T_0 must be a positive int, got {0!r}", T_0))
-        if isinstance(T_mult, bool) or not isinstance(T_mult, int) or T_mult < 1:
-            raise KisonetValueError(tr("CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got {0!r}", T_mult))
-        check_number("CosineAnnealingWarmRestarts", "eta_min", eta_min)
+        check_int("CosineAnnealingWarmRestarts", "T_0", T_0)
+        check_int("CosineAnnealingWarmRestarts", "T_mult", T_mult)
+        check_float("CosineAnnealingWarmRestarts", "eta_min", eta_min, 0.0, low_open=False)
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
@@ -356,8 +353,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_cur = self.T_cur % self.T_i
                 self.T_i = self.T_i * self.T_mult
         else:
-            if epoch < 0:
-                raise KisonetValueError(tr("CosineAnnealingWarmRestarts: epoch must be >= 0, got {0}", epoch))
+            check_float("CosineAnnealingWarmRestarts.step", "epoch", epoch, 0.0, low_open=False)
             if epoch >= self.T_0:
                 if self.T_mult == 1:
                     self.T_cur = epoch % self.T_0
@@ -446,11 +442,6 @@ class SequentialLR(LRScheduler):
             s.load_state_dict(st)
 
 
-def _check_k(owner: str, K: Any) -> None:
-    if isinstance(K, bool) or not isinstance(K, int) or K < 1:
-        raise KisonetValueError(tr("{0}: must be a positive int, got {1!r}", owner, K))
-
-
 class LinearInterpolationLR(LRScheduler):
     r"""The notes' linear schedule: ``a_k = (k/K) a_end + (1 - k/K) a_start`` for ``k <= K``, then ``a_end``.
 
@@ -460,8 +451,8 @@ class LinearInterpolationLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, end_lr: float, total_iters: int, last_epoch: int = -1) -> None:
-        check_number("LinearInterpolationLR", "end_lr", end_lr)
-        _check_k("LinearInterpolationLR: total_iters", total_iters)
+        check_float("LinearInterpolationLR", "end_lr", end_lr, 0.0, low_open=False)
+        check_int("LinearInterpolationLR", "total_iters", total_iters)
         self.end_lr = end_lr
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
@@ -482,7 +473,7 @@ class InverseLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, scale: float = 1.0, last_epoch: int = -1) -> None:
-        check_number("InverseLR", "scale", scale, strict=True)
+        check_float("InverseLR", "scale", scale, 0.0)
         self.scale = scale
         super().__init__(optimizer, last_epoch)
 
@@ -499,7 +490,7 @@ class InverseSqrtLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, scale: float = 1.0, last_epoch: int = -1) -> None:
-        check_number("InverseSqrtLR", "scale", scale, strict=True)
+        check_float("InverseSqrtLR", "scale", scale, 0.0)
         self.scale = scale
         super().__init__(optimizer, last_epoch)
 
@@ -532,12 +523,12 @@ class WarmupCosineLR(LRScheduler):
         warmup_start_factor: float | None = None,
         last_epoch: int = -1,
     ) -> None:
-        check_number("WarmupCosineLR", "warmup_iters", warmup_iters)
-        check_number("WarmupCosineLR", "eta_min", eta_min)
+        check_float("WarmupCosineLR", "warmup_iters", warmup_iters, 0.0, low_open=False)
+        check_float("WarmupCosineLR", "eta_min", eta_min, 0.0, low_open=False)
         if warmup_start_factor is None:
             # (k + 1) / (W + 1): the first step already learns (a factor 0 would waste it)
             warmup_start_factor = 1.0 / (warmup_iters + 1)
-        check_number("WarmupCosineLR", "warmup_start_factor", warmup_start_factor, high=1.0, high_strict=False)
+        check_float("WarmupCosineLR", "warmup_start_factor", warmup_start_factor, 0.0, 1.0, low_open=False)
         if not total_iters > warmup_iters:
             raise KisonetValueError(
                 tr(
@@ -589,19 +580,14 @@ class ReduceLROnPlateau(LRScheduler):
         min_lr: float | Sequence[float] = 0.0,
         eps: float = 1e-8,
     ) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise KisonetTypeError(tr("ReduceLROnPlateau: {0} is not an Optimizer", type(optimizer).__name__))
-        if mode not in ("min", "max"):
-            raise unknown_name(tr("ReduceLROnPlateau mode"), mode, ("min", "max"))
-        if threshold_mode not in ("rel", "abs"):
-            raise unknown_name(tr("ReduceLROnPlateau threshold_mode"), threshold_mode, ("rel", "abs"))
-        if not 0.0 <= factor < 1.0:
-            raise KisonetValueError(tr("ReduceLROnPlateau: factor must be in [0, 1), got {0!r}", factor))
-        for name, v in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise KisonetValueError(tr("ReduceLROnPlateau: {0} must be an int >= 0, got {1!r}", name, v))
-        check_number("ReduceLROnPlateau", "threshold", threshold)
-        check_number("ReduceLROnPlateau", "eps", eps)
+        check_type("ReduceLROnPlateau", "optimizer", optimizer, Optimizer, "an Optimizer")
+        check_choice("ReduceLROnPlateau", "mode", mode, ("min", "max"))
+        check_choice("ReduceLROnPlateau", "threshold_mode", threshold_mode, ("rel", "abs"))
+        check_float("ReduceLROnPlateau", "factor", factor, 0.0, 1.0, low_open=False, high_open=True)
+        check_int("ReduceLROnPlateau", "patience", patience, low=0)
+        check_int("ReduceLROnPlateau", "cooldown", cooldown, low=0)
+        check_float("ReduceLROnPlateau", "threshold", threshold, 0.0, low_open=False)
+        check_float("ReduceLROnPlateau", "eps", eps, 0.0, low_open=False)
         n = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != n:

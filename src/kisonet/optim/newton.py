@@ -11,7 +11,8 @@ from .. import backend
 from ..autograd import Tensor, enable_grad
 from ..errors import KisonetTypeError, KisonetValueError, NumericalError
 from ..lang import tr
-from .optimizer import Optimizer, ParamsT, check_number
+from ..validation import check_float
+from .optimizer import Optimizer, ParamsT
 
 
 class Newton(Optimizer):
@@ -55,7 +56,7 @@ class Newton(Optimizer):
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
-        check_number("Newton", "fd_eps", group["fd_eps"], strict=True)
+        check_float("Newton", "fd_eps", group["fd_eps"], 0.0)
         if len(self.param_groups) >= 1:
             raise KisonetValueError(
                 tr("Newton: only one parameter group is supported (the Hessian couples all parameters)")

@@ -18,7 +18,6 @@ step beyond what the formula needs.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,8 +25,9 @@ import numpy as np
 
 from .. import allocator, backend
 from ..autograd import Tensor, enable_grad, no_grad
-from ..errors import KisonetTypeError, KisonetValueError, closest
+from ..errors import KisonetTypeError, KisonetValueError
 from ..lang import tr
+from ..validation import check_float, check_type
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 
@@ -40,49 +40,6 @@ class _Required:
 
 
 required = _Required()
-
-
-def check_number(
-    owner: str,
-    name: str,
-    value: Any,
-    low: float = 0.0,
-    *,
-    strict: bool = False,
-    high: float | None = None,
-    high_strict: bool = True,
-) -> None:
-    """Raise ``KisonetValueError`` unless ``low <= value`` (``<`` when strict) and ``value < high``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise KisonetValueError(tr("{0}: {1} must be a number, got {2!r}", owner, name, value))
-    v = float(value)
-    if math.isnan(v):
-        raise KisonetValueError(tr("{0}: {1} must be a number, got nan", owner, name))
-    if strict and not v > low:
-        raise KisonetValueError(tr("{0}: {1} must be > {2:g}, got {3!r}", owner, name, low, value))
-    if not strict and not v >= low:
-        raise KisonetValueError(tr("{0}: {1} must be >= {2:g}, got {3!r}", owner, name, low, value))
-    if high is not None:
-        if high_strict and not v < high:
-            raise KisonetValueError(tr("{0}: {1} must be < {2:g}, got {3!r}", owner, name, high, value))
-        if not high_strict and not v <= high:
-            raise KisonetValueError(tr("{0}: {1} must be <= {2:g}, got {3!r}", owner, name, high, value))
-
-
-def check_choice(owner: str, name: str, value: Any, choices: tuple[str, ...]) -> str:
-    """Return ``value`` if it is one of ``choices``, else raise one line naming the closest valid one."""
-    if isinstance(value, str) and value in choices:
-        return value
-    raise KisonetValueError(
-        tr(
-            "{0}: unknown {1} {2!r}{3}; choose from: {4}",
-            owner,
-            name,
-            value,
-            closest(str(value), choices),
-            ", ".join(choices),
-        )
-    )
 
 
 def _plain(value: Any) -> Any:
@@ -134,7 +91,7 @@ class Optimizer:
     def _check_group(self, group: dict[str, Any]) -> None:
         """Validate a group's hyper-parameters: ``_nonnegative`` ones are numbers >= 0 (subclasses extend)."""
         for k in self._nonnegative:
-            check_number(type(self).__name__, k, group[k])
+            check_float(type(self).__name__, k, group[k], 0.0, low_open=False)
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         raise NotImplementedError  # pragma: no cover - abstract
@@ -142,10 +99,7 @@ class Optimizer:
     # --- public API -------------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters with its own hyper-parameters (e.g. a new head to fine-tune)."""
-        if not isinstance(param_group, dict):
-            raise KisonetTypeError(
-                tr("{0}: a param group must be a dict, got {1}", type(self).__name__, type(param_group).__name__)
-            )
+        check_type(type(self).__name__, "param_group", param_group, dict, "a dict")
         group = dict(param_group)
         if "params" not in group:
             raise KisonetValueError(
@@ -158,10 +112,7 @@ class Optimizer:
             group["param_names"] = [str(n) for n, _ in params]
             params = [p for _, p in params]
         for p in params:
-            if not isinstance(p, Tensor):
-                raise KisonetTypeError(
-                    tr("{0}: can only optimize Tensors, got {1}", type(self).__name__, type(p).__name__)
-                )
+            check_type(type(self).__name__, "params", p, Tensor, "Tensors (it can only optimize Tensors)")
             if p.dtype.kind != "f":
                 raise KisonetTypeError(
                     tr("{0}: can only optimize float tensors, got dtype {1}", type(self).__name__, p.dtype)

@@ -10,7 +10,8 @@ from .. import backend
 from ..autograd import Tensor
 from ..errors import KisonetValueError
 from ..lang import tr
-from .optimizer import Optimizer, ParamsT, check_number, required
+from ..validation import check_float
+from .optimizer import Optimizer, ParamsT, required
 
 
 class SGD(Optimizer):
@@ -128,9 +129,9 @@ class Momentum(Optimizer):
         super().__init__(params, dict(lr=lr, rho=rho, weight_decay=weight_decay))
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        check_number("Momentum", "lr", group["lr"])
-        check_number("Momentum", "rho", group["rho"], high=1.0)
-        check_number("Momentum", "weight_decay", group["weight_decay"])
+        check_float("Momentum", "lr", group["lr"], 0.0, low_open=False)
+        check_float("Momentum", "rho", group["rho"], 0.0, 1.0, low_open=False, high_open=True)
+        check_float("Momentum", "weight_decay", group["weight_decay"], 0.0, low_open=False)
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         w = p.data

@@ -25,21 +25,16 @@ import numpy as np
 
 from ..errors import KisonetValueError, ShapeError
 from ..lang import tr
+from ..validation import check_array, check_int, check_positive
 
 __all__ = ["LinearRegression", "polynomial_fit", "polynomial_predict", "polynomial_features"]
 
 
 def _as_2d(X: Any, who: str) -> np.ndarray:
-    X = np.asarray(getattr(X, "data", X), dtype=np.float64)
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2:
-        raise ShapeError(tr("{0}: X must be (n_samples, n_features), got shape {1}", who, X.shape))
-    if X.shape[0] == 0:
-        raise KisonetValueError(tr("{0}: X has no samples", who))
-    if not np.all(np.isfinite(X)):
-        raise KisonetValueError(tr("{0}: X contains NaN or Inf", who))
-    return X
+    # float64: the normal equations lose digits in float32
+    X = getattr(X, "data", X)
+    X = check_array(who, "X", X, ndim=(1, 2), dtype=np.float64, nonempty=True, what="(n_samples, n_features)")
+    return X[:, None] if X.ndim == 1 else X
 
 
 def _solve_normal(A: np.ndarray, B: np.ndarray, alpha: float) -> np.ndarray:
@@ -74,10 +69,8 @@ class LinearRegression:
     """
 
     def __init__(self, fit_intercept: bool = True, alpha: float = 0.0) -> None:
-        if not isinstance(alpha, (int, float, np.floating)) or not alpha >= 0:
-            raise KisonetValueError(tr("LinearRegression: alpha must be >= 0, got {0!r}", alpha))
         self.fit_intercept = bool(fit_intercept)
-        self.alpha = float(alpha)
+        self.alpha = check_positive("LinearRegression", "alpha", alpha, allow_zero=True)
 
     def fit(self, X: Any, y: Any) -> LinearRegression:
         X = _as_2d(X, "LinearRegression.fit")
@@ -136,10 +129,8 @@ def polynomial_fit(x: Any, y: Any, degree: int, alpha: float = 0.0) -> np.ndarra
     (the cure for the wild M = 9 fit).  Solved by SVD least squares on the
     Vandermonde matrix, which stays accurate where the normal equation would not.
     """
-    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 0:
-        raise KisonetValueError(tr("polynomial_fit: degree must be an int >= 0, got {0!r}", degree))
-    if not isinstance(alpha, (int, float, np.floating)) or not alpha >= 0:
-        raise KisonetValueError(tr("polynomial_fit: alpha must be >= 0, got {0!r}", alpha))
+    degree = check_int("polynomial_fit", "degree", degree, low=0)
+    alpha = check_positive("polynomial_fit", "alpha", alpha, allow_zero=True)
     V = polynomial_features(x, int(degree))
     t = np.asarray(getattr(y, "data", y), dtype=np.float64).reshape(-1)
     if t.shape[0] != V.shape[0]:

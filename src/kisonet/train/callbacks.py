@@ -48,7 +48,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import KisonetValueError, NumericalError, unknown_name
-from ..lang import gettext, tr
+from ..i18n import gettext
+from ..lang import tr
+from ..validation import check_choice, check_int, check_positive
 
 if TYPE_CHECKING:  # pragma: no cover
     from .trainer import Trainer
@@ -162,8 +164,7 @@ def callback_overrides(cb: Any, hook: str) -> bool:
 
 
 def _resolve_mode(monitor: str, mode: str) -> str:
-    if mode not in ("auto", "min", "max"):
-        raise unknown_name(tr("mode"), mode, ("auto", "min", "max"))
+    check_choice(f"monitor {monitor!r}", "mode", mode, ("auto", "min", "max"))
     if mode != "auto":
         return mode
     # Scores where larger is better; everything else (loss, errors) is minimised.
@@ -232,17 +233,13 @@ class EarlyStopping(Callback):
         restore_best: bool = True,
         criterion: str = "patience",
     ) -> None:
-        if criterion not in ("patience", "increases"):
-            raise unknown_name(tr("EarlyStopping criterion"), criterion, ("patience", "increases"))
-        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
-            raise KisonetValueError(tr("EarlyStopping: patience must be an int >= 0, got {0!r}", patience))
+        check_choice("EarlyStopping", "criterion", criterion, ("patience", "increases"))
+        patience = check_int("EarlyStopping", "patience", patience, low=0)
         if criterion == "increases" and patience < 1:
             raise KisonetValueError(tr("EarlyStopping: criterion='increases' needs patience >= 1 (increases in a row)"))
         self.criterion = criterion
-        if isinstance(check_every, bool) or not isinstance(check_every, (int, np.integer)) or check_every < 1:
-            raise KisonetValueError(tr("EarlyStopping: check_every must be an int >= 1, got {0!r}", check_every))
-        if not isinstance(min_delta, (int, float)) or min_delta < 0 or math.isnan(min_delta):
-            raise KisonetValueError(tr("EarlyStopping: min_delta must be >= 0, got {0!r}", min_delta))
+        check_every = check_int("EarlyStopping", "check_every", check_every)
+        min_delta = check_positive("EarlyStopping", "min_delta", min_delta, allow_zero=True)
         self._tracker = _Monitor(monitor, mode, min_delta)
         self.monitor = monitor
         self.mode = self._tracker.mode
@@ -350,8 +347,7 @@ class ModelCheckpoint(Callback):
         save_weights_only: bool = True,
         every: int = 1,
     ) -> None:
-        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
-            raise KisonetValueError(tr("ModelCheckpoint: every must be an int >= 1, got {0!r}", every))
+        every = check_int("ModelCheckpoint", "every", every)
         self.path = os.fspath(path)
         self._tracker = _Monitor(monitor, mode, 0.0)
         self.monitor = monitor
@@ -444,8 +440,7 @@ class LRSchedulerCallback(Callback):
     """
 
     def __init__(self, scheduler: Any, interval: str = "epoch", monitor: str = "val_loss") -> None:
-        if interval not in ("epoch", "step"):
-            raise unknown_name(tr("scheduler interval"), interval, ("epoch", "step"))
+        check_choice("LRSchedulerCallback", "interval", interval, ("epoch", "step"))
         self.scheduler = scheduler
         self.interval = interval
         self.monitor = monitor

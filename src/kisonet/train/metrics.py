@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
 from ..lang import tr
+from ..validation import check_int
 
 __all__ = [
     "accuracy",
@@ -102,8 +103,7 @@ def top_k_accuracy(y_true: Any, scores: Any, k: int = 5) -> float:
         raise ShapeError(tr("top_k_accuracy: scores must be (N, C), got shape {0}", s.shape))
     if s.shape[0] != t.shape[0]:
         raise ShapeError(tr("top_k_accuracy: y_true has {0} labels but scores have {1} rows", t.shape[0], s.shape[0]))
-    if k < 1:
-        raise KisonetValueError(tr("top_k_accuracy: k must be >= 1, got {0}", k))
+    k = check_int("top_k_accuracy", "k", k)
     return float(np.mean(_topk_hits(t, s, k)))
 
 
@@ -307,8 +307,7 @@ class Accuracy(_MeanMetric):
 
 class TopK(_MeanMetric):
     def __init__(self, k: int, name: str | None = None) -> None:
-        if k < 1:
-            raise KisonetValueError(tr("top-k accuracy: k must be >= 1, got {0}", k))
+        k = check_int("TopK", "k", k)
         self.k = k
         super().__init__(name or f"top{k}")
 

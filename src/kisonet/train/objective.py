@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
 from ..lang import tr
+from ..validation import check_type
 from .adapters import output_array, xy_pair
 from .metrics import Metric, get_metric
 
@@ -162,8 +163,7 @@ class Objective:
             loss = _call_loss(fn, out, yb, False)
         else:
             loss = _weighted(_call_loss(fn, out, yb, True), wb)
-        if not isinstance(loss, Tensor):
-            raise KisonetTypeError(tr("Trainer: the loss returned {0}, expected a 0-d Tensor", type(loss).__name__))
+        check_type("Trainer", "the loss's result", loss, Tensor, "a 0-d Tensor")
         if loss._data.size != 1:
             raise ShapeError(
                 tr("Trainer: the loss must be a scalar (0-d Tensor), got shape {0}; use reduction='mean'", loss.shape)

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import KisonetTypeError, KisonetValueError
+from ..errors import KisonetValueError
 from ..lang import tr
 from ..random import get_rng_state, set_rng_state
+from ..validation import check_type
 from .loop import EpochProgress
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,10 +73,7 @@ class ResumeState:
         return state
 
     def load_state_dict(self, trainer: Trainer, state: dict[str, Any]) -> None:
-        if not isinstance(state, dict):
-            raise KisonetTypeError(
-                tr("Trainer.load_state_dict: expected the dict of Trainer.state_dict(), got {0}", type(state).__name__)
-            )
+        check_type("Trainer.load_state_dict", "state", state, dict, "the dict of Trainer.state_dict()")
         try:
             trainer.model.load_state_dict(state["model"])
             trainer.epoch = int(state["epoch"])

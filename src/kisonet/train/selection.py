@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
 from ..lang import tr
 from ..random import manual_seed
+from ..validation import check_choice
 from .adapters import as_array
 from .objective import DEFAULT_METRICS
 from .trainer import Trainer
@@ -159,8 +160,7 @@ def select_model(
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise KisonetTypeError(tr("select_model: data must be ((X_trainval, y_trainval), (X_test, y_test))"))
     trainval, test = data
-    if mode not in ("auto", "min", "max"):
-        raise unknown_name(tr("mode"), mode, ("auto", "min", "max"))
+    check_choice("select_model", "mode", mode, ("auto", "min", "max"))
     if mode == "auto":
         mode = "max" if score.lower() in _MAXIMISE or score.lower().startswith("top") else "min"
 

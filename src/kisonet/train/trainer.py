@@ -31,6 +31,7 @@ from ..errors import KisonetTypeError, KisonetValueError, unknown_name
 from ..lang import N_, tr
 from ..optim.lr_scheduler import step_scheduler
 from ..random import manual_seed
+from ..validation import check_callable, check_choice, check_int, check_positive
 from .adapters import (
     Batches,
     as_array,
@@ -58,13 +59,10 @@ def _check_clip(clip: Any) -> tuple[str, float] | None:
         if len(clip) != 1:
             raise KisonetValueError(tr("Trainer: grad_clip dict must have one key 'norm' or 'value', got {0!r}", clip))
         kind, c = next(iter(clip.items()))
-        if kind not in ("norm", "value"):
-            raise unknown_name(tr("grad_clip kind"), kind, ("norm", "value"))
+        check_choice("Trainer", "grad_clip kind", kind, ("norm", "value"))
     else:
         kind, c = "norm", clip
-    if isinstance(c, bool) or not isinstance(c, (int, float, np.floating, np.integer)) or not c > 0:
-        raise KisonetValueError(tr("Trainer: grad_clip must be a number > 0, got {0!r}", c))
-    return kind, float(c)
+    return kind, check_positive("Trainer", "grad_clip", c)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -139,14 +137,11 @@ class Trainer:
         seed: int | None = None,
         task: str | None = None,
     ) -> None:
-        if scheduler_interval not in ("epoch", "step"):
-            raise unknown_name(tr("scheduler_interval"), scheduler_interval, ("epoch", "step"))
+        check_choice("Trainer", "scheduler_interval", scheduler_interval, ("epoch", "step"))
         if task not in (None, "classification", "regression"):
             raise unknown_name(tr("task"), task, ("classification", "regression"))
-        if regularizer is not None and not callable(regularizer):
-            raise KisonetTypeError(
-                tr("Trainer: regularizer must be callable(model) -> Tensor, got {0}", type(regularizer).__name__)
-            )
+        if regularizer is not None:
+            check_callable("Trainer", "regularizer", regularizer, "callable(model) -> Tensor")
         self.model = model
         self.objective = Objective(loss, metrics)
         self.optimizer = optimizer
@@ -261,10 +256,8 @@ class Trainer:
         """
         if self.optimizer is None:
             raise KisonetValueError(tr("Trainer.fit: no optimizer was given"))
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise KisonetValueError(tr("Trainer.fit: epochs must be an int >= 0, got {0!r}", epochs))
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise KisonetValueError(tr("Trainer.fit: batch_size must be an int >= 1, got {0!r}", batch_size))
+        epochs = check_int("Trainer.fit", "epochs", epochs, low=0)
+        batch_size = check_int("Trainer.fit", "batch_size", batch_size)
         train = train_pair(train, y)
         if self.task is None:
             self.task = self.objective.infer_task(train)

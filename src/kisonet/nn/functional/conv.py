@@ -48,9 +48,10 @@ import numpy as np
 from ... import threads
 from ...autograd import Tensor
 from ...autograd.function import Function
-from ...errors import KisonetTypeError, KisonetValueError, ShapeError
+from ...errors import KisonetValueError, ShapeError
 from ...lang import tr
 from ...threads import get_num_threads
+from ...validation import check_pair
 from . import _workspace
 
 Pad4 = tuple[int, int, int, int]  # (top, bottom, left, right)
@@ -58,22 +59,6 @@ Pad4 = tuple[int, int, int, int]  # (top, bottom, left, right)
 
 # ----------------------------------------------------------------------------
 # argument handling
-
-
-def _pair(name: str, what: str, v: Any, minimum: int) -> tuple[int, int]:
-    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-        t = (int(v), int(v))
-    elif (
-        isinstance(v, (tuple, list))
-        and len(v) == 2
-        and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in v)
-    ):
-        t = (int(v[0]), int(v[1]))
-    else:
-        raise KisonetTypeError(tr("{0}: {1} must be an int or a pair of ints, got {2!r}", name, what, v))
-    if min(t) < minimum:
-        raise KisonetValueError(tr("{0}: {1} must be >= {2}, got {3!r}", name, what, minimum, v))
-    return t
 
 
 def padding4(name: str, padding: Any, kernel: tuple[int, int], stride: tuple[int, int]) -> Pad4:
@@ -90,7 +75,7 @@ def padding4(name: str, padding: Any, kernel: tuple[int, int], stride: tuple[int
             th, tw = kernel[0] - 1, kernel[1] - 1
             return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
         raise KisonetValueError(tr("{0}: padding must be an int, a pair, 'same' or 'valid', got {1!r}", name, padding))
-    ph, pw = _pair(name, "padding", padding, 0)
+    ph, pw = check_pair(name, "padding", padding, low=0)
     return (ph, ph, pw, pw)
 
 
@@ -434,7 +419,7 @@ def conv2d(
     name = _describe_conv(_name, C, O, (kh, kw))
     if x.ndim != 4 or x.shape[1] != C:
         raise ShapeError(tr("{0} got input of shape {1}; expected (N, {2}, H, W)", name, x.shape, C))
-    stride_ = _pair(name, "stride", stride, 1)
+    stride_ = check_pair(name, "stride", stride, low=1)
     pad = padding4(name, padding, (kh, kw), stride_)
     out_hw = conv_output_size(name, x.shape, (kh, kw), stride_, pad)
     args = (x, w) if bias is None else (x, w, _as_tensor(bias))
@@ -515,9 +500,9 @@ def conv_transpose2d(
     name = _name or f"conv_transpose2d({Ci}->{Co}, {kh}x{kw})"
     if x.ndim != 4 or x.shape[1] != Ci:
         raise ShapeError(tr("{0} got input of shape {1}; expected (N, {2}, H, W)", name, x.shape, Ci))
-    sh, sw = _pair(name, "stride", stride, 1)
-    ph, pw = _pair(name, "padding", padding, 0)
-    oph, opw = _pair(name, "output_padding", output_padding, 0)
+    sh, sw = check_pair(name, "stride", stride, low=1)
+    ph, pw = check_pair(name, "padding", padding, low=0)
+    oph, opw = check_pair(name, "output_padding", output_padding, low=0)
     if oph >= sh or opw >= sw:
         raise KisonetValueError(
             tr("{0}: output_padding {1} must be smaller than the stride {2}", name, (oph, opw), (sh, sw))

@@ -13,9 +13,10 @@ import numpy as np
 
 from ...autograd import Function, Tensor
 from ...autograd.tensor import as_tensor
-from ...errors import KisonetValueError, closest, unknown_name
+from ...errors import KisonetValueError
 from ...lang import tr
 from ...random import get_generator
+from ...validation import check_choice, check_positive, check_probability
 
 __all__ = [
     "CORRUPTIONS",
@@ -36,24 +37,12 @@ DROPOUT_SCALINGS = ("inverted", "test-time")
 
 def check_p(name: str, p: float) -> float:
     """Validate a drop probability: 0 <= p < 1 (p = 1 would drop everything)."""
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) or not 0.0 <= float(p) < 1.0:
-        raise KisonetValueError(tr("{0}: drop probability p must be in [0, 1), got {1!r}", name, p))
-    return float(p)
+    return check_probability(name, "p", p, high_open=True)
 
 
 def check_scaling(name: str, scaling: Any) -> str:
     """Validate a dropout scaling name (one of :data:`DROPOUT_SCALINGS`)."""
-    if isinstance(scaling, str) and scaling in DROPOUT_SCALINGS:
-        return scaling
-    raise KisonetValueError(
-        tr(
-            "{0}: unknown scaling {1!r}{2}; choose from: {3}",
-            name,
-            scaling,
-            closest(str(scaling), DROPOUT_SCALINGS),
-            ", ".join(DROPOUT_SCALINGS),
-        )
-    )
+    return check_choice(name, "scaling", scaling, DROPOUT_SCALINGS)
 
 
 def _float_dtype(x: np.ndarray) -> np.dtype:
@@ -138,8 +127,7 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, scaling: str = "inver
 
 def gaussian_noise(x: Any, std: float, training: bool = True) -> Tensor:
     """y = x + std * z, z ~ N(0, 1), while training (identity otherwise);  dL/dx = gy."""
-    if not std >= 0:
-        raise KisonetValueError(tr("gaussian_noise: std must be >= 0, got {0!r}", std))
+    std = check_positive("gaussian_noise", "std", std, allow_zero=True)
     x = x if isinstance(x, Tensor) else as_tensor(x)
     if not training or std == 0:
         return x
@@ -167,8 +155,7 @@ def corrupt(
     Train a denoising autoencoder on ``(corrupt(x), x)``: noisy input, clean target.
     Any shape works; the dtype is kept.  ``rng`` defaults to kisonet's global generator.
     """
-    if kind not in CORRUPTIONS:
-        raise unknown_name(tr("corruption"), str(kind), CORRUPTIONS)
+    check_choice("corrupt", "kind", kind, CORRUPTIONS)
     x = np.asarray(x)
     rng = get_generator() if rng is None else rng
     ok = isinstance(level, (int, float, np.floating, np.integer)) and not isinstance(level, bool)

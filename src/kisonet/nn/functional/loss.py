@@ -14,8 +14,9 @@ import numpy as np
 
 from ...autograd import Function, Tensor
 from ...autograd.tensor import as_tensor
-from ...errors import KisonetTypeError, KisonetValueError, ShapeError, unknown_name
+from ...errors import KisonetTypeError, KisonetValueError, ShapeError
 from ...lang import tr
+from ...validation import check_choice, check_probability
 
 __all__ = [
     "binary_cross_entropy",
@@ -37,9 +38,7 @@ _SMOOTHING_FORMS = ("pytorch", "notes")
 
 
 def _check_reduction(name: str, reduction: str) -> str:
-    if reduction not in _REDUCTIONS:
-        raise unknown_name(tr("{0} reduction", name), reduction, _REDUCTIONS)
-    return reduction
+    return check_choice(name, "reduction", reduction, _REDUCTIONS)
 
 
 def _input(x: Any) -> Tensor:
@@ -294,10 +293,8 @@ def cross_entropy(
     """
     name = "cross_entropy"
     _check_reduction(name, reduction)
-    if smoothing_form not in _SMOOTHING_FORMS:
-        raise unknown_name(tr("smoothing_form"), smoothing_form, _SMOOTHING_FORMS)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise KisonetValueError(tr("{0}: label_smoothing must be in [0, 1], got {1}", name, label_smoothing))
+    check_choice(name, "smoothing_form", smoothing_form, _SMOOTHING_FORMS)
+    check_probability(name, "label_smoothing", label_smoothing)
     x = _input(input)
     if x.dtype.kind != "f":
         raise KisonetTypeError(tr("{0}: logits must be floating, got dtype {1}", name, x.dtype))

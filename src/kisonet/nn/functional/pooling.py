@@ -19,9 +19,10 @@ import numpy as np
 
 from ...autograd import Tensor
 from ...autograd.function import Function
-from ...errors import KisonetValueError, ShapeError, unknown_name
+from ...errors import KisonetValueError, ShapeError
 from ...lang import tr
-from .conv import _as_tensor, _pair, _unpad, conv_output_size, pad_array
+from ...validation import check_choice, check_pair, check_positive
+from .conv import _as_tensor, _unpad, conv_output_size, pad_array
 
 
 def _window(xp: np.ndarray, p: int, q: int, stride: tuple[int, int], out_hw: tuple[int, int]) -> tuple:
@@ -132,9 +133,9 @@ class AvgPool2dFunction(Function):
 def _pool_args(name: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any):
     if x.ndim != 4:
         raise ShapeError(tr("{0} got input of shape {1}; expected (N, C, H, W)", name, x.shape))
-    kernel = _pair(name, "kernel_size", kernel_size, 1)
-    stride_ = kernel if stride is None else _pair(name, "stride", stride, 1)
-    ph, pw = _pair(name, "padding", padding, 0)
+    kernel = check_pair(name, "kernel_size", kernel_size, low=1)
+    stride_ = kernel if stride is None else check_pair(name, "stride", stride, low=1)
+    ph, pw = check_pair(name, "padding", padding, low=0)
     if ph > kernel[0] // 2 or pw > kernel[1] // 2:
         raise KisonetValueError(
             tr("{0}: padding {1} must be at most half the kernel size {2} (as in PyTorch)", name, (ph, pw), kernel)
@@ -209,7 +210,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int, int]) -> Te
         raise ShapeError(tr("adaptive_avg_pool2d got input of shape {0}; expected (N, C, H, W)", x.shape))
     if isinstance(output_size, (tuple, list)):
         output_size = tuple(x.shape[2 + i] if s is None else s for i, s in enumerate(output_size))
-    out_hw = _pair("adaptive_avg_pool2d", "output_size", output_size, 1)
+    out_hw = check_pair("adaptive_avg_pool2d", "output_size", output_size, low=1)
     return AdaptiveAvgPool2dFunction.apply(x, out_hw=out_hw)
 
 
@@ -262,23 +263,18 @@ def interpolate(
     (with ``scale_factor``) or ``floor(i * H / OH)`` (with ``size``), as PyTorch.
     """
     x = _as_tensor(input)
-    if mode != "nearest":
-        raise unknown_name(tr("interpolate mode"), mode, ("nearest",))
+    check_choice("interpolate", "mode", mode, ("nearest",))
     if x.ndim != 4:
         raise ShapeError(tr("interpolate got input of shape {0}; expected (N, C, H, W)", x.shape))
     H, W = x.shape[2:]
     if (size is None) == (scale_factor is None):
         raise KisonetValueError(tr("interpolate: give exactly one of size= and scale_factor="))
     if size is not None:
-        OH, OW = _pair("interpolate", "size", size, 1)
+        OH, OW = check_pair("interpolate", "size", size, low=1)
         scale = (H / OH, W / OW)
         integer = True
     else:
-        sf = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor, scale_factor)
-        if len(sf) != 2 or any(not isinstance(s, (int, float)) or isinstance(s, bool) or s <= 0 for s in sf):
-            raise KisonetValueError(
-                tr("interpolate: scale_factor must be a positive number or a pair, got {0!r}", scale_factor)
-            )
+        sf = check_pair("interpolate", "scale_factor", scale_factor, check_positive, what="a positive number or a pair")
         OH, OW = int(math.floor(H * sf[0])), int(math.floor(W * sf[1]))
         if OH < 1 or OW < 1:
             raise ShapeError(tr("interpolate: scale_factor {0} makes the {1}x{2} input empty", scale_factor, H, W))
