@@ -78,18 +78,11 @@ def get_experiment(name: str) -> Any:
     return getattr(module, _py_name(key))
 
 
-def run_experiment(
-    name: str,
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
-    **kwargs: Any,
-) -> dict[str, Any]:
-    """Run experiment ``name`` and return its results (also written to ``out``)."""
-    fn = get_experiment(name)
-    return fn(quick=quick, dataset=dataset, data_dir=data_dir, out=out, seed=seed, **kwargs)
+def run_experiment(name: str, /, **options: Any) -> dict[str, Any]:
+    """Run experiment ``name`` and return its results (also written to ``out``).  ``options``: the
+    ones every experiment takes (``quick``, ``dataset``, ``data_dir``, ``out``, ``seed``,
+    ``verbose``, ``threads``) and its own (``help(kn.experiments.<name>)``)."""
+    return get_experiment(name)(**options)
 
 
 # Expose each experiment as kn.experiments.<python_name>.  Importing the module binds the package

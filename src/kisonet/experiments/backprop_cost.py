@@ -24,14 +24,13 @@ are checked against each other.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .common import Lesson, new_figure, start, with_blas_threads
+from .common import Args, Lesson, experiment, new_figure
 
 __all__ = ["LESSON", "Dual", "backprop_cost", "jacobian_forward", "jacobian_reverse", "make_layers"]
 
@@ -178,26 +177,22 @@ def _time(fn: Any, repeats: int) -> tuple[float, Any]:
     return float(np.min(best)), out  # the least disturbed repeat: the machine may be shared
 
 
-@with_blas_threads
+@experiment("backprop-cost", LESSON, needs_data=False)
 def backprop_cost(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     sizes: Sequence[int] | None = None,
     fixed: int = 64,
     width: int = 64,
     depth: int = 4,
     repeats: int | None = None,
-    verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns, per sweep and size, both modes' seconds and multiply-adds.
 
     Full: n (then m) in 1, 2, 4, ..., 512, the other fixed at 1 (then ``fixed`` = 64), best of 5
     repeats.  Quick: sizes up to 128, 2 repeats.
     """
-    ctx = start("backprop-cost", quick, dataset, data_dir, out, seed, needs_data=False, verbose=verbose)
+    ctx = args.start()
+    quick, seed = ctx.quick, ctx.seed
     sizes = [int(s) for s in (sizes if sizes is not None else ([1, 4, 16, 64, 128] if quick else
                                                                 [2**k for k in range(10)]))]  # fmt: skip
     repeats = int(repeats if repeats is not None else (2 if quick else 5))

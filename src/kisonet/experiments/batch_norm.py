@@ -14,13 +14,12 @@ whole range (the notes: "学習率を大きくできる / 初期値にそれほ�
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 import numpy as np
 
 from ..lang import tr
-from .common import Lesson, last, mlp_spec, new_figure, run_config, start, train, with_blas_threads
+from .common import Args, Lesson, experiment, last, mlp_spec, new_figure, run_config, train
 
 __all__ = ["LESSON", "batch_norm"]
 
@@ -38,19 +37,14 @@ LESSON = Lesson(
 )
 
 
-@with_blas_threads
+@experiment("batch-norm", LESSON)
 def batch_norm(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     epochs: int | None = None,
     scales: Any = None,
     lr: float = 0.1,
     depth: int = 5,
     width: int = 100,
-    verbose: bool = True,
     bn_inference: str = "running",
 ) -> dict[str, Any]:
     """Run the experiment; returns, per weight scale, both nets' histories and final accuracies.
@@ -73,9 +67,8 @@ def batch_norm(
         from ..errors import unknown_name
 
         raise unknown_name(tr("bn_inference"), bn_inference, BN_INFERENCE)
-    ctx = start("batch-norm", quick, dataset, data_dir, out, seed, verbose=verbose)
-
-    ctx.lesson = LESSON
+    ctx = args.start()
+    quick = ctx.quick
     data = ctx.load(*((500, 500) if quick else (2000, None)))
     epochs = int(epochs if epochs is not None else (5 if quick else 20))
     if scales is None:

@@ -20,13 +20,12 @@ of h(x) = sin(pi x) at evenly spaced x in [-1, 1], each fitted by least squares
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .common import Lesson, start, with_blas_threads
+from .common import Args, Lesson, experiment
 
 __all__ = ["LESSON", "bias_variance", "decompose"]
 
@@ -63,20 +62,15 @@ def decompose(
             "test_mse": mse}  # fmt: skip
 
 
-@with_blas_threads
+@experiment("bias-variance", LESSON, needs_data=False)
 def bias_variance(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     n_sets: int | None = None,
     n_points: int = 15,
     noise: float = 0.3,
     degrees: Sequence[int] | None = None,
     ridge_degree: int = 13,
     alphas: Sequence[float] | None = None,
-    verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns bias^2, variance, noise and test MSE per degree and per alpha.
 
@@ -84,7 +78,8 @@ def bias_variance(
     """
     from ..train import polynomial_fit, polynomial_predict
 
-    ctx = start("bias-variance", quick, dataset, data_dir, out, seed, needs_data=False, verbose=verbose)
+    ctx = args.start()
+    quick, seed = ctx.quick, ctx.seed
     n_sets = int(n_sets if n_sets is not None else (200 if quick else 1000))
     degrees = [int(d) for d in (degrees if degrees is not None else range(14))]
     alphas = [float(a) for a in (alphas if alphas is not None else (0.0, 1e-6, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0))]

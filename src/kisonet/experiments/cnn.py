@@ -20,13 +20,12 @@ SimpleCNN's.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 import numpy as np
 
-from .common import Lesson, new_figure, run_config, start, train, with_blas_threads
+from .common import Args, Lesson, experiment, new_figure, run_config, train
 
 __all__ = ["LESSON", "cnn", "mosaic"]
 
@@ -76,13 +75,9 @@ def _timed(cfg: Any, data: Any, model: Any, **kw: Any) -> dict[str, Any]:
     return run
 
 
-@with_blas_threads
+@experiment("cnn", LESSON)
 def cnn(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     n_train: int | None = None,
     epochs: int | None = None,
     lr: float | None = None,
@@ -90,7 +85,6 @@ def cnn(
     n_images: int = 3,
     n_maps: int = 10,
     alexnet_width: float | None = None,
-    verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns the history, accuracies and the learned first-layer filters.
 
@@ -106,7 +100,8 @@ def cnn(
     from ..models import image_shape
     from ..runner import seeded_model
 
-    ctx = start("cnn", quick, dataset, data_dir, out, seed, verbose=verbose)
+    ctx = args.start()
+    quick = ctx.quick
     epochs = int(epochs if epochs is not None else (3 if quick else 8))
     lr = float(lr if lr is not None else (3e-3 if quick else 1e-3))
     batch_size = int(batch_size if batch_size is not None else (50 if quick else 100))

@@ -34,6 +34,7 @@ from ..lang import tr
 from ..validation import check_int
 
 __all__ = [
+    "Args",
     "Context",
     "DataChoice",
     "Lesson",
@@ -45,10 +46,12 @@ __all__ = [
     "EvalEachEpoch",
     "accuracy",
     "deep_mlp",
+    "experiment",
     "last",
     "mlp_spec",
     "run_config",
     "start",
+    "table_rows",
     "train",
     "with_blas_threads",
 ]
@@ -72,15 +75,83 @@ def with_blas_threads(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, threads: int | None = 1, **kwargs: Any) -> Any:
-        if threads is None:
-            return fn(*args, **kwargs)
-        check_int(fn.__name__, "threads", threads)
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=threads, user_api="blas"):
+        with blas_threads(threads, fn.__name__):
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+def blas_threads(threads: int | None, owner: str) -> Any:
+    """A context limiting BLAS to ``threads`` threads (None: leave it as it is)."""
+    import contextlib
+
+    if threads is None:
+        return contextlib.nullcontext()
+    check_int(owner, "threads", threads)
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+@dataclass(frozen=True)
+class Args:
+    """What every experiment is called with (``kisonet experiment NAME [--quick] [--dataset NAME]
+    [--data-dir DIR] [--out DIR] [--seed N]``), handed by :func:`experiment` to the function it wraps."""
+
+    name: str
+    lesson: Lesson | None
+    needs_data: bool
+    quick: bool = False
+    dataset: str | None = None
+    data_dir: str | os.PathLike | None = None
+    out: str | os.PathLike | None = None
+    seed: int = 0
+    verbose: bool = True
+
+    def start(self, dataset: str | None = None) -> Context:
+        """:func:`start` the experiment (``dataset`` instead of the one asked for, when given)."""
+        data = self.needs_data
+        ctx = start(self.name, self.quick, (dataset or self.dataset) if data else None, self.data_dir if data else None,
+                    self.out, self.seed, needs_data=data, verbose=self.verbose)  # fmt: skip
+        ctx.lesson = self.lesson
+        return ctx
+
+
+def experiment(name: str, lesson: Lesson | None = None, needs_data: bool = True) -> Callable[[Callable], Callable]:
+    """The experiments' one signature: ``@experiment("weight-init", LESSON)`` on
+    ``def weight_init(args: Args, epochs=None, ...)`` makes ``weight_init(quick=False, dataset=None,
+    data_dir=None, out=None, seed=0, *, epochs=None, ..., verbose=True, threads=1)``; the function
+    gets those five (and ``verbose``) as :class:`Args`, checks its own options, then calls
+    ``args.start()`` (the data choice, the output folder, the seed).  BLAS is limited to
+    ``threads`` threads for the run (:func:`with_blas_threads`).  ``needs_data=False``: the
+    experiment makes its own data, ``dataset``/``data_dir`` are ignored."""
+    import functools
+    import inspect
+
+    def wrap(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        def run(
+            quick: bool = False,
+            dataset: str | None = None,
+            data_dir: str | os.PathLike | None = None,
+            out: str | os.PathLike | None = None,
+            seed: int = 0,
+            *,
+            verbose: bool = True,
+            threads: int | None = 1,
+            **options: Any,
+        ) -> dict[str, Any]:
+            args = Args(name, lesson, needs_data, quick, dataset, data_dir, out, seed, verbose)
+            with blas_threads(threads, fn.__name__):
+                return fn(args, **options)
+
+        # help() and inspect show every option: the five shared ones, the experiment's, verbose, threads
+        shared = list(inspect.signature(run).parameters.values())
+        functools.update_wrapper(run, fn)
+        own = [p.replace(kind=p.KEYWORD_ONLY) for p in list(inspect.signature(fn).parameters.values())[1:]]
+        run.__signature__ = inspect.signature(fn).replace(parameters=[*shared[:5], *own, *shared[5:7]])  # type: ignore[attr-defined]
+        return run
+
+    return wrap
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -399,6 +470,16 @@ def _fmt(v: Any) -> str:
             return f"{v:.2e}"
         return f"{v:.4g}"
     return str(v)
+
+
+def table_rows(runs: dict[str, dict[str, Any]], *columns: tuple[Any, str]) -> list[tuple[Any, ...]]:
+    """The summary table's rows, one per run: its name, then per ``(key, spec)`` column the run's
+    ``key`` (or ``key(run)`` for a callable) formatted by ``format(value, spec)`` (``".2%"`` a percentage)."""
+
+    def cell(run: dict[str, Any], key: Any, spec: str) -> str:
+        return format(key(run) if callable(key) else run[key], spec)
+
+    return [(name, *(cell(r, key, spec) for key, spec in columns)) for name, r in runs.items()]
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -14,14 +14,13 @@ regions drawn by :func:`kisonet.viz.decision_boundary`: rows dataset x penalty, 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..lang import tr
-from .common import Lesson, Split, run_config, start, train, with_blas_threads
+from .common import Args, Lesson, Split, experiment, run_config, train
 
 __all__ = ["LESSON", "decision_boundary", "two_d_data"]
 
@@ -56,13 +55,9 @@ def two_d_data(name: str, n_samples: int, noise: float, seed: int, turns: float 
     return Split(f(Xtr), ytr.astype(np.int64), f(Xte), yte.astype(np.int64), 2, (2,))
 
 
-@with_blas_threads
+@experiment("decision-boundary", LESSON, needs_data=False)
 def decision_boundary(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     hidden_sizes: Sequence[int] = (2, 4, 16, 64),
     epochs: int | None = None,
     lr: float = 0.01,
@@ -70,7 +65,6 @@ def decision_boundary(
     activation: str = "tanh",
     n_samples: int | None = None,
     datasets: Sequence[str] = DATASETS,
-    verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns per (dataset, penalty, H) train/test accuracy and the figure.
 
@@ -82,9 +76,8 @@ def decision_boundary(
 
     from ..regularizers import L2
 
-    ctx = start("decision-boundary", quick, None, None, out, seed, needs_data=False, verbose=verbose)
-
-    ctx.lesson = LESSON
+    ctx = args.start()
+    quick, seed = ctx.quick, ctx.seed
     epochs = int(epochs if epochs is not None else (800 if quick else 1500))
     n_samples = int(n_samples if n_samples is not None else (300 if quick else 500))
     noise = {"moons": 0.25, "spirals": 0.25}

@@ -18,13 +18,12 @@ inputs are the images average-pooled 2x2 (14x14 for MNIST) to keep the sweep aff
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .common import Lesson, Split, new_figure, run_config, start, train, with_blas_threads
+from .common import Args, Lesson, Split, experiment, new_figure, run_config, train
 
 __all__ = ["LESSON", "double_descent", "random_features_fit"]
 
@@ -101,13 +100,9 @@ def _trained_fit(cfg: Any, data: Split, width: int) -> dict[str, float]:
             "n_params": int(sum(p.size for p in res.model.parameters()))}  # fmt: skip
 
 
-@with_blas_threads
+@experiment("double-descent", LESSON)
 def double_descent(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     n_train: int | None = None,
     label_noise: float = 0.15,
     widths: Sequence[int] | None = None,
@@ -115,7 +110,6 @@ def double_descent(
     epochs: int | None = None,
     lr: float | None = None,
     pool: int = 2,
-    verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns train/test error against width for both model families.
 
@@ -123,8 +117,8 @@ def double_descent(
     widths from 50 to 10,000, trained nets of width 2 to 1,024 for 150 epochs.  Quick: 200 / 300
     images, a handful of widths, trained nets of width 2 to 512 for 300 epochs (Adam lr 3e-3).
     """
-    ctx = start("double-descent", quick, dataset, data_dir, out, seed, verbose=verbose)
-    ctx.lesson = LESSON
+    ctx = args.start()
+    quick, seed = ctx.quick, ctx.seed
     n_train = int(n_train if n_train is not None else (200 if quick else 1000))
     epochs = int(epochs if epochs is not None else (300 if quick else 150))
     # quick: 200 images and batch 100 give 2 steps an epoch; lr 3e-3 lets the wide nets fit the noisy labels

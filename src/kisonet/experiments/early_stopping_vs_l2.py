@@ -23,12 +23,11 @@ strength.  Measured here with kisonet:
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
-from .common import Lesson, new_figure, start, with_blas_threads
+from .common import Args, Lesson, experiment, new_figure
 
 __all__ = ["LESSON", "early_stopping_vs_l2", "gd_path", "ridge"]
 
@@ -87,25 +86,21 @@ def _problem(rng: np.random.Generator, n: int, d: int, scales: np.ndarray, w_tru
     return X, X @ w_true + noise * rng.standard_normal(n)
 
 
-@with_blas_threads
+@experiment("early-stopping-vs-l2", LESSON, needs_data=False)
 def early_stopping_vs_l2(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     lr: float = 0.5,
     steps: int | None = None,
     n_features: int = 40,
     n_train: int = 50,
     noise: float = 1.0,
-    verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns both paths, test errors, norms and the measured filters.
 
     Full: 3,000 gradient steps (ε = 0.5) on the 40-feature problem.  Quick: 600 steps.
     """
-    ctx = start("early-stopping-vs-l2", quick, dataset, data_dir, out, seed, needs_data=False, verbose=verbose)
+    ctx = args.start()
+    quick, seed = ctx.quick, ctx.seed
     steps = int(steps if steps is not None else (600 if quick else 3000))
     rng = np.random.default_rng(seed)
 
@@ -206,23 +201,20 @@ def _plot(ctx: Any, X2: np.ndarray, y2: np.ndarray, path_gd: np.ndarray, path_l2
     ax.set_ylabel("w₂ (flat direction)")
     ax.set_title("2-D: the two paths from w = 0")
     ax.legend(fontsize=7, loc="lower right")
-    ax = axes[0, 1]
-    ax.semilogx(rec, mse_gd, "-", color="C3", label="early stopping after τ steps")
-    ax.semilogx(rec, mse_l2, "--", color="C0", label="L2 with α = 1/(ετ)")
-    ax.axhline(mse_ls, color="k", ls=":", lw=1, label="least squares")
-    ax.set_xlabel("τ (gradient steps);  α = 1/(ετ)")
-    ax.set_ylabel("test MSE")
-    ax.set_title("40-D: test error")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    ax = axes[0, 2]
-    ax.semilogx(rec, norm_gd, "-", color="C3", label="early stopping")
-    ax.semilogx(rec, norm_l2, "--", color="C0", label="L2, α = 1/(ετ)")
-    ax.set_xlabel("τ (gradient steps)")
-    ax.set_ylabel("‖w‖")
-    ax.set_title("40-D: the weight norm grows with τ")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
+    panels = ((mse_gd, mse_l2, "early stopping after τ steps", "L2 with α = 1/(ετ)",
+               "τ (gradient steps);  α = 1/(ετ)", "test MSE", "40-D: test error"),
+              (norm_gd, norm_l2, "early stopping", "L2, α = 1/(ετ)", "τ (gradient steps)", "‖w‖",
+               "40-D: the weight norm grows with τ"))  # fmt: skip
+    for ax, (gd, l2, label_gd, label_l2, xlabel, ylabel, title) in zip(axes[0, 1:3], panels, strict=True):
+        ax.semilogx(rec, gd, "-", color="C3", label=label_gd)
+        ax.semilogx(rec, l2, "--", color="C0", label=label_l2)
+        if ylabel == "test MSE":
+            ax.axhline(mse_ls, color="k", ls=":", lw=1, label="least squares")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
     ax = axes[0, 3]
     for (t, f), c in zip(filters.items(), ("C1", "C2", "C4"), strict=False):
         ax.semilogx(lam, f["formula_gd"], "-", color=c, label=f"1−(1−ελ)^τ, τ={t}")

@@ -20,12 +20,11 @@ Quick: p = 23, half the pairs, H = 64, 2500 steps: the same jump, seconds of CPU
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
-from .common import Lesson, new_figure, start, with_blas_threads
+from .common import Args, Lesson, experiment, new_figure
 
 __all__ = ["LESSON", "Square", "grokking", "modular_addition"]
 
@@ -139,13 +138,9 @@ def _train(data: dict[str, np.ndarray], p: int, hidden: int, steps: int, lr: flo
     return hist
 
 
-@with_blas_threads
+@experiment("grokking", LESSON, needs_data=False)
 def grokking(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     p: int | None = None,
     train_fraction: float | None = None,
     hidden: int | None = None,
@@ -154,14 +149,13 @@ def grokking(
     weight_decay: float = 1.0,
     compare_no_decay: bool | None = None,
     eval_every: int | None = None,
-    verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns the accuracy/loss/weight-norm curves and the grokking delay.
 
     ``dataset``/``data_dir`` are ignored (the data are generated).
     """
-    ctx = start("grokking", quick, None, None, out, seed, needs_data=False, verbose=verbose)
-    ctx.lesson = LESSON
+    ctx = args.start()
+    quick, seed = ctx.quick, ctx.seed
     p = int(p if p is not None else (23 if quick else 47))
     hidden = int(hidden if hidden is not None else (64 if quick else 192))
     steps = int(steps if steps is not None else (2500 if quick else 3000))

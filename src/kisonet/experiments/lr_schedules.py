@@ -25,13 +25,12 @@ the optimiser, so the schedule figure shows what training saw.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
 from ..lang import tr
-from .common import Lesson, StepLog, last, mlp_spec, new_figure, run_config, smooth, start, train, with_blas_threads
+from .common import Args, Lesson, StepLog, experiment, last, mlp_spec, new_figure, run_config, smooth, table_rows, train
 
 __all__ = ["LESSON", "SCHEDULES", "lr_schedules", "schedule_spec"]
 
@@ -77,19 +76,14 @@ def schedule_spec(name: str, lr: float, total_steps: int, steps_per_epoch: int) 
     return table[name]
 
 
-@with_blas_threads
+@experiment("lr-schedules", LESSON)
 def lr_schedules(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     epochs: int | None = None,
     lr: float = 0.05,
     batch_size: int = 100,
     depth: int = 2,
     width: int = 100,
-    verbose: bool = True,
     schedules: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Run the experiment; returns per schedule the per-step lr and loss, the history, final numbers.
@@ -105,9 +99,8 @@ def lr_schedules(
             raise unknown_name(tr("schedule"), name, SCHEDULES)
     from dataclasses import replace
 
-    ctx = start("lr-schedules", quick, dataset, data_dir, out, seed, verbose=verbose)
-
-    ctx.lesson = LESSON
+    ctx = args.start()
+    quick = ctx.quick
     data = ctx.load(*((1000, 500) if quick else (None, None)))
     epochs = int(epochs if epochs is not None else (4 if quick else 20))
     steps_per_epoch = -(-len(data.y_train) // batch_size)
@@ -142,17 +135,8 @@ def lr_schedules(
 
     _plot_schedules(ctx, runs, steps_per_epoch)
     _plot_training(ctx, runs, steps_per_epoch)
-    rows = [
-        (
-            name,
-            r["scheduler"],
-            f"{r['final_lr']:.2e}",
-            f"{r['final_train_loss']:.4f}",
-            f"{r['final_test_loss']:.4f}",
-            f"{100 * r['final_test_accuracy']:.2f}%",
-        )
-        for name, r in runs.items()
-    ]
+    rows = table_rows(runs, ("scheduler", ""), ("final_lr", ".2e"), ("final_train_loss", ".4f"),
+                      ("final_test_loss", ".4f"), ("final_test_accuracy", ".2%"))  # fmt: skip
     notes = (
         f"{depth} x {width} ReLU MLP, He init, SGD lr {lr} momentum 0.9, batch {batch_size}, {epochs} epochs "
         f"= {total} steps, schedulers stepped every step."

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..lang import tr
-from .common import DataChoice, Lesson, Split, new_figure, run_config, start, train, with_blas_threads
+from .common import Args, DataChoice, Lesson, Split, experiment, new_figure, run_config, train
 
 __all__ = ["LESSON", "NORMS", "norm_cnn", "norm_mlp", "normalization"]
 
@@ -132,18 +132,13 @@ def _choose(dataset: str | None, data_dir: str | os.PathLike | None) -> DataChoi
     return DataChoice("cifar10", ddir, f"the CIFAR-10 files were found in {ddir or 'the kisonet cache'}")
 
 
-@with_blas_threads
+@experiment("normalization", LESSON)
 def normalization(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     n_train: int | None = None,
     epochs: int | None = None,
     lr: float = 1e-3,
     batch_sizes: Sequence[int] | None = None,
-    verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns per-normalisation and per-batch-size histories and accuracies.
 
@@ -155,9 +150,9 @@ def normalization(
 
     from .. import random as kr
 
-    cifar = _choose(dataset, data_dir)
-    ctx = start("normalization", quick, "cifar10" if cifar else dataset, data_dir, out, seed, verbose=verbose)
-    ctx.lesson = LESSON
+    cifar = _choose(args.dataset, args.data_dir)
+    ctx = args.start(dataset="cifar10" if cifar else None)
+    quick, seed = ctx.quick, ctx.seed
     if cifar is not None:
         ctx.data_choice = cifar
         ctx.echo(f"  dataset {cifar.name} ({cifar.reason})")

@@ -20,7 +20,6 @@ point, where the gradient vanishes too, while the first-order methods roll off i
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..io import atomic_write
-from .common import Lesson, new_figure, start, with_blas_threads
+from .common import Args, Lesson, experiment, new_figure
 
 __all__ = ["LESSON", "FUNCTIONS", "OPTIMIZERS", "TestFunction", "optimizer_paths", "run_path"]
 
@@ -87,6 +86,13 @@ def _rosenbrock(x: Any, y: Any) -> Any:
     return a * a + 100.0 * b * b
 
 
+def _rates(sgd: float, momentum: float, adagrad: float, rmsprop: float, adam: float) -> dict[str, float]:
+    """The step sizes on one function: Nesterov's as Momentum's, AdamW's and AdaBelief's as Adam's,
+    AdaDelta's PyTorch 1.0 and Newton's full step."""
+    return {"SGD": sgd, "Momentum": momentum, "Nesterov": momentum, "AdaGrad": adagrad, "RMSprop": rmsprop,
+            "AdaDelta": 1.0, "Adam": adam, "AdamW": adam, "AdaBelief": adam, "Newton": 1.0}  # fmt: skip
+
+
 # Learning rates per function: each optimiser's usual rate scaled to the function's curvature
 # (largest curvature 4, 2, 2 and ~1000 at the start), chosen so that the paths are stable and
 # differences show; AdaDelta's lr is PyTorch's 1.0 throughout (its first steps are ~sqrt(eps)).
@@ -100,18 +106,7 @@ FUNCTIONS: dict[str, TestFunction] = {
         (-3.0, 3.0),
         60,
         30,
-        {
-            "SGD": 0.1,
-            "Momentum": 0.1,
-            "Nesterov": 0.1,
-            "AdaGrad": 1.0,
-            "RMSprop": 0.1,
-            "AdaDelta": 1.0,
-            "Adam": 0.3,
-            "AdamW": 0.3,
-            "AdaBelief": 0.3,
-            "Newton": 1.0,
-        },
+        _rates(0.1, 0.1, 1.0, 0.1, 0.3),
     ),
     "elongated": TestFunction(
         "f(x, y) = x²/20 + y²",
@@ -122,18 +117,7 @@ FUNCTIONS: dict[str, TestFunction] = {
         (-5.0, 5.0),
         60,
         30,
-        {
-            "SGD": 0.95,
-            "Momentum": 0.1,
-            "Nesterov": 0.1,
-            "AdaGrad": 1.5,
-            "RMSprop": 0.1,
-            "AdaDelta": 1.0,
-            "Adam": 0.3,
-            "AdamW": 0.3,
-            "AdaBelief": 0.3,
-            "Newton": 1.0,
-        },
+        _rates(0.95, 0.1, 1.5, 0.1, 0.3),
     ),
     "saddle": TestFunction(
         "f(x, y) = x² + (y² − 1)²/4  (saddle at the origin)",
@@ -144,18 +128,7 @@ FUNCTIONS: dict[str, TestFunction] = {
         (-1.8, 1.8),
         150,
         60,
-        {
-            "SGD": 0.1,
-            "Momentum": 0.05,
-            "Nesterov": 0.05,
-            "AdaGrad": 0.5,
-            "RMSprop": 0.05,
-            "AdaDelta": 1.0,
-            "Adam": 0.1,
-            "AdamW": 0.1,
-            "AdaBelief": 0.1,
-            "Newton": 1.0,
-        },
+        _rates(0.1, 0.05, 0.5, 0.05, 0.1),
         log_levels=False,
     ),
     "rosenbrock": TestFunction(
@@ -167,18 +140,7 @@ FUNCTIONS: dict[str, TestFunction] = {
         (-1.0, 3.0),
         3000,
         300,
-        {
-            "SGD": 0.001,
-            "Momentum": 0.0005,
-            "Nesterov": 0.0005,
-            "AdaGrad": 0.5,
-            "RMSprop": 0.01,
-            "AdaDelta": 1.0,
-            "Adam": 0.05,
-            "AdamW": 0.05,
-            "AdaBelief": 0.05,
-            "Newton": 1.0,
-        },
+        _rates(0.001, 0.0005, 0.5, 0.01, 0.05),
     ),
 }
 
@@ -230,23 +192,18 @@ def run_path(
     return np.asarray(path), np.asarray(losses)
 
 
-@with_blas_threads
+@experiment("optimizer-paths", LESSON, needs_data=False)
 def optimizer_paths(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     functions: Any = None,
-    verbose: bool = True,
 ) -> dict[str, Any]:
     """Run every optimiser (Newton included) on each test function; returns the paths and numbers.
 
     Full: 60 steps on the quadratics, 150 on the saddle, 3,000 on Rosenbrock.  Quick: 30, 30, 60,
     300.  ``dataset``/``data_dir`` are accepted for a uniform signature and ignored (no data).
     """
-    ctx = start("optimizer-paths", quick, None, None, out, seed, needs_data=False, verbose=verbose)
-    ctx.lesson = LESSON
+    ctx = args.start()
+    quick = ctx.quick
     names = list(FUNCTIONS) if functions is None else [str(n) for n in functions]
     results: dict[str, Any] = {}
     rows = []

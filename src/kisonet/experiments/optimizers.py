@@ -22,13 +22,12 @@ AdaBelief  Adam with s = EMA of (g - m)^2 in place of v                   0.001
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
 from ..lang import tr
-from .common import Lesson, StepLog, mlp_spec, new_figure, run_config, smooth, start, train, with_blas_threads
+from .common import Args, Lesson, StepLog, experiment, mlp_spec, new_figure, run_config, smooth, table_rows, train
 
 __all__ = ["LESSON", "OPTIMIZERS", "optimizers"]
 
@@ -71,19 +70,14 @@ EPS_RULES = ("AdaGrad", "RMSprop", "Adam", "AdamW")
 OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "AdaDelta", "Adam", "AdamW", "AdaBelief")
 
 
-@with_blas_threads
+@experiment("optimizers", LESSON)
 def optimizers(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     epochs: int | None = None,
     batch_size: int = 128,
     depth: int = 4,
     width: int = 100,
     lrs: dict[str, float] | None = None,
-    verbose: bool = True,
     eps_placement: str = "outside",
 ) -> dict[str, Any]:
     """Run the experiment; returns per optimiser the per-step losses, the history and final numbers.
@@ -95,9 +89,8 @@ def optimizers(
     """
     from dataclasses import replace
 
-    ctx = start("optimizers", quick, dataset, data_dir, out, seed, verbose=verbose)
-
-    ctx.lesson = LESSON
+    ctx = args.start()
+    quick = ctx.quick
     data = ctx.load(*((1000, 500) if quick else (None, None)))
     epochs = int(epochs if epochs is not None else (3 if quick else 15))
     from ..optim.adam import ADAM_EPS_PLACEMENTS
@@ -138,17 +131,8 @@ def optimizers(
     steps_per_epoch = len(runs["SGD"]["step_loss"]) // max(1, epochs)
     _plot_losses(ctx, runs, steps_per_epoch)
     _plot_accuracy(ctx, runs)
-    rows = [
-        (
-            name,
-            f"{r['lr']:g}",
-            f"{r['initial_loss']:.3f}",
-            f"{r['epoch1_train_loss']:.4f}",
-            f"{r['final_train_loss']:.4f}",
-            f"{100 * r['final_test_accuracy']:.2f}%",
-        )
-        for name, r in runs.items()
-    ]
+    rows = table_rows(runs, ("lr", "g"), ("initial_loss", ".3f"), ("epoch1_train_loss", ".4f"),
+                      ("final_train_loss", ".4f"), ("final_test_accuracy", ".2%"))  # fmt: skip
     notes = (
         f"{depth} x {width} ReLU MLP, He init (identical initial weights), batch {batch_size}, {epochs} epochs; "
         "train loss of an epoch = mean over its mini-batches."

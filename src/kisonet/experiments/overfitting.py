@@ -25,14 +25,13 @@ each set-up, and the final gaps), one table.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..lang import tr
-from .common import EvalEachEpoch, Lesson, Split, accuracy, mlp_spec, run_config, start, train, with_blas_threads
+from .common import Args, EvalEachEpoch, Lesson, Split, accuracy, experiment, mlp_spec, run_config, train
 
 __all__ = ["LESSON", "EvalEachEpoch", "accuracy", "cures", "overfitting"]  # the helpers live in .common
 
@@ -86,13 +85,9 @@ def _regularizer(spec: tuple[str, tuple[float, ...]] | None) -> Any:
     return getattr(regularizers, kind)(*args)
 
 
-@with_blas_threads
+@experiment("overfitting", LESSON)
 def overfitting(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     n_train: int = 300,
     epochs: int | None = None,
     lr: float | None = None,
@@ -102,7 +97,6 @@ def overfitting(
     noise: float = 0.3,
     patience: int | None = None,
     only: Sequence[str] | None = None,
-    verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns per-set-up histories, final accuracies and gaps.
 
@@ -118,7 +112,8 @@ def overfitting(
     from .. import nn
     from ..runner import seeded_model
 
-    ctx = start("overfitting", quick, dataset, data_dir, out, seed, verbose=verbose)
+    ctx = args.start()
+    quick, seed = ctx.quick, ctx.seed
     small = ctx.data_choice is not None and ctx.data_choice.name == "digits"
     if quick and n_train == 300:
         n_train = 100 if small else 200

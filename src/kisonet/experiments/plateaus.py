@@ -22,12 +22,11 @@ noise.  From the same start (2, 0), with the same step size, kisonet's ``SGD`` (
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
-from .common import Lesson, new_figure, start, with_blas_threads
+from .common import Args, Lesson, experiment, new_figure
 
 __all__ = ["LESSON", "descend", "plateaus", "saddle_data"]
 
@@ -108,26 +107,22 @@ def descend(
     }
 
 
-@with_blas_threads
+@experiment("plateaus", LESSON, needs_data=False)
 def plateaus(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     n_samples: int = 200,
     lr: float = 0.05,
     batch_size: int = 10,
     steps: int | None = None,
     n_seeds: int | None = None,
     offset: float = 1e-6,
-    verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns the runs' paths, losses, gradient norms and escape steps.
 
     Full: 600 steps, 20 SGD seeds.  Quick: 400 steps, 5 seeds.
     """
-    ctx = start("plateaus", quick, dataset, data_dir, out, seed, needs_data=False, verbose=verbose)
+    ctx = args.start()
+    quick, seed = ctx.quick, ctx.seed
     steps = int(steps if steps is not None else (400 if quick else 600))
     n_seeds = int(n_seeds if n_seeds is not None else (5 if quick else 20))
     a, c = saddle_data(n_samples, seed)

@@ -16,12 +16,11 @@ histograms of the four nets.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
-from .common import Lesson, new_figure, run_config, start, train, with_blas_threads
+from .common import Args, Lesson, experiment, new_figure, run_config, train
 
 __all__ = ["LESSON", "regularization"]
 
@@ -45,19 +44,14 @@ def _weights(model: Any) -> np.ndarray:
     return np.concatenate([p.data.ravel() for p in model.parameters() if p.ndim > 1])
 
 
-@with_blas_threads
+@experiment("regularization", LESSON)
 def regularization(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     n_train: int | None = None,
     epochs: int | None = None,
     lr: float = 0.01,
     l1: float = 3e-4,
     l2: float = 0.02,
-    verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns per-penalty histories, accuracies, weight norms and sparsity.
 
@@ -68,9 +62,8 @@ def regularization(
 
     from ..regularizers import L2, ElasticNet
 
-    ctx = start("regularization", quick, dataset, data_dir, out, seed, verbose=verbose)
-
-    ctx.lesson = LESSON
+    ctx = args.start()
+    quick = ctx.quick
     n_train = int(n_train if n_train is not None else (300 if quick else 1000))
     epochs = int(epochs if epochs is not None else (4 if quick else 15))
     data = ctx.load(n_train, 500 if quick else None)

@@ -15,12 +15,11 @@ point's own class, b = to the nearest other class; 1 = tight separate clusters, 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
-from .common import Lesson, accuracy, new_figure, run_config, start, train, with_blas_threads
+from .common import Args, Lesson, accuracy, experiment, new_figure, run_config, train
 
 __all__ = ["LESSON", "knn_accuracy", "representations", "silhouette"]
 
@@ -81,19 +80,14 @@ class _Snapshot:
             self.acts = self.take(trainer.model)
 
 
-@with_blas_threads
+@experiment("representations", LESSON)
 def representations(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     epochs: int | None = None,
     during_step: int = 30,
     n_show: int | None = None,
     lr: float = 1e-3,
     perplexity: float = 30.0,
-    verbose: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment; returns per stage the 2-D PCA and t-SNE pictures and their separation scores.
 
@@ -104,7 +98,8 @@ def representations(
     from ..data import pca, tsne
     from ..runner import seeded_model
 
-    ctx = start("representations", quick, dataset, data_dir, out, seed, verbose=verbose)
+    ctx = args.start()
+    quick, seed = ctx.quick, ctx.seed
     data = ctx.load(*((1500, 500) if quick else (None, None)))
     epochs = int(epochs if epochs is not None else (4 if quick else 6))
     n_show = int(n_show if n_show is not None else (300 if quick else 600))

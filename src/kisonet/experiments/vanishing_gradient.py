@@ -22,12 +22,11 @@ Xavier's variance is derived for units with slope 1 at 0, sigmoid's is 1/4.)
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
-from .common import Lesson, last, mlp_spec, new_figure, probe, run_config, start, train, with_blas_threads
+from .common import Args, Lesson, experiment, last, mlp_spec, new_figure, probe, run_config, table_rows, train
 
 __all__ = ["CONFIGS", "LESSON", "vanishing_gradient"]
 
@@ -57,19 +56,14 @@ CONFIGS: dict[str, tuple[str, str]] = {
 COLORS = ("C3", "C1", "C0", "C2")
 
 
-@with_blas_threads
+@experiment("vanishing-gradient", LESSON)
 def vanishing_gradient(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
-    epochs: int | None = None,
-    lr: float | None = None,
+    args: Args,
     depth: int = 5,
     width: int = 100,
+    epochs: int | None = None,
     batch_size: int | None = None,
-    verbose: bool = True,
+    lr: float | None = None,
 ) -> dict[str, Any]:
     """Run the experiment; returns per-config gradient norms, activation statistics and histories.
 
@@ -81,7 +75,8 @@ def vanishing_gradient(
 
     from ..runner import seeded_model
 
-    ctx = start("vanishing-gradient", quick, dataset, data_dir, out, seed, verbose=verbose)
+    ctx = args.start()
+    quick = ctx.quick
     data = ctx.load(*((1000, 500) if quick else (None, None)))
     epochs = int(epochs if epochs is not None else (8 if quick else 10))
     batch_size = int(batch_size if batch_size is not None else (20 if quick else 100))
@@ -131,17 +126,9 @@ def vanishing_gradient(
 
     ref = configs["ReLU + He"]["grad_norm"][0]
     ratio = configs["sigmoid + N(0,0.01²)"]["grad_norm"][0] / ref
-    rows = [
-        (
-            label,
-            f"{c['grad_norm'][0]:.2e}",
-            f"{c['grad_norm'][-1]:.2e}",
-            f"{c['activation_std'][-1]:.3g}",
-            f"{100 * c['final_train_accuracy']:.1f}%",
-            f"{100 * c['final_test_accuracy']:.1f}%",
-        )
-        for label, c in configs.items()
-    ]
+    rows = table_rows(configs, (lambda c: c["grad_norm"][0], ".2e"), (lambda c: c["grad_norm"][-1], ".2e"),
+                      (lambda c: c["activation_std"][-1], ".3g"), ("final_train_accuracy", ".1%"),
+                      ("final_test_accuracy", ".1%"))  # fmt: skip
     notes = (
         f"First-layer gradient norm, sigmoid + N(0,0.01²) / ReLU + He = {ratio:.1e} "
         f"({np.log10(ratio):.1f} orders of magnitude). Adam lr {lr:g}, batch {batch_size}, {epochs} epochs."

@@ -14,13 +14,12 @@ size (0 = all units identical), and how far the weights moved from their start.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
 from ..lang import tr
-from .common import Lesson, last, mlp_spec, new_figure, run_config, start, train, with_blas_threads
+from .common import Args, Lesson, experiment, last, mlp_spec, new_figure, run_config, train
 
 __all__ = ["LESSON", "INITS", "NOTES_INITS", "hidden_unit_spread", "weight_init"]
 
@@ -64,19 +63,14 @@ def hidden_unit_spread(weights: list[np.ndarray]) -> list[float]:
     return out
 
 
-@with_blas_threads
+@experiment("weight-init", LESSON)
 def weight_init(
-    quick: bool = False,
-    dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    seed: int = 0,
+    args: Args,
     epochs: int | None = None,
     lr: float | None = None,
     depth: int = 5,
     width: int = 100,
     batch_size: int | None = None,
-    verbose: bool = True,
     inits: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Run the experiment; returns per (activation, init) histories, hidden-unit spreads, moves.
@@ -100,9 +94,8 @@ def weight_init(
         if label not in table:
             raise unknown_name(tr("init"), label, table)
 
-    ctx = start("weight-init", quick, dataset, data_dir, out, seed, verbose=verbose)
-
-    ctx.lesson = LESSON
+    ctx = args.start()
+    quick = ctx.quick
     data = ctx.load(*((1000, 500) if quick else (None, None)))
     epochs = int(epochs if epochs is not None else (6 if quick else 10))
     lr = float(lr if lr is not None else (3e-3 if quick else 1e-3))
