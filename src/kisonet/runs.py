@@ -414,7 +414,7 @@ def save_curves(
 STATUS, LOCK, CHECKPOINT = "status.json", ".kisonet.lock", "checkpoint.npz"
 #: The files whose presence means "this folder holds a run" (what --out must not clobber).
 RUN_FILES = (CONFIG, HISTORY, METRICS, MODEL, CURVES, CHECKPOINT, STATUS)
-STATUSES = ("running", "interrupted", "failed", "finished")
+STATUSES = (N_("running"), N_("interrupted"), N_("failed"), N_("finished"))
 
 
 def _host() -> str:
@@ -486,7 +486,7 @@ def read_status(run_dir: str | os.PathLike) -> dict[str, Any]:
 def describe_status(run_dir: str | os.PathLike, st: Mapping[str, Any] | None = None) -> str:
     """One phrase for messages: ``finished``, ``interrupted at epoch 3 (kisonet train)``, ..."""
     st = read_status(run_dir) if st is None else st
-    words = str(st.get("status"))
+    words = gettext(str(st.get("status")))  # in the language in force
     if st.get("command"):
         words += f" ({st['command']})"
     if st.get("message"):
@@ -600,7 +600,7 @@ class RunFolder:
                 raise RunFolderError(tr("{0}: {1!r} is a file, not a folder; choose a folder name", flag, str(path)))
             if holds_run(path) and not (overwrite or resume):
                 holder = lock_holder(path)
-                busy = "" if holder is None else f", being written by pid {holder.get('pid')}"
+                busy = "" if holder is None else tr(", being written by pid {0}", holder.get("pid"))
                 raise RunFolderError(
                     tr(
                         (

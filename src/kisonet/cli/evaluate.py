@@ -82,7 +82,10 @@ def open_run(run_dir: str, command: str, model: str | None = None) -> Any:
     except KisonetIOError as e:
         raise UsageError(tr("RUN_DIR: {0}", e)) from None
     if status.get("status") not in ("finished", "unknown"):
-        print(f"{command}: note: the run in {run_dir} is {runs.describe_status(path, status)}", file=sys.stderr)
+        print(
+            tr("{0}: note: the run in {1} is {2}", command, run_dir, runs.describe_status(path, status)),
+            file=sys.stderr,
+        )
     return loaded
 
 
