@@ -94,7 +94,7 @@ class PreparedData:
     task: str
     standardizer: Any
     description: str
-    input_range: dict[str, float] | None = None  # raw training inputs' min and max, recorded in model.npz
+    input_range: dict[str, Any] | None = None  # runs.input_range of the raw training inputs, recorded in model.npz
 
     @property
     def metric(self) -> str:

@@ -72,6 +72,7 @@ __all__ = [
     "options_digest",
     "range_warning",
     "read_status",
+    "stored_range",
     "rebuild_ensemble",
     "run_options",
     "settle_open_folders",
@@ -271,7 +272,7 @@ def save_run_model(
         "standardizer": None if standardizer is None else dict(standardizer),
     }
     if data_range is not None:
-        obj["input_range"] = {"min": float(data_range["min"]), "max": float(data_range["max"])}
+        obj["input_range"] = dict(data_range)
     if extra:
         obj["extra"] = dict(extra)
     path = Path(run_dir) / MODEL
@@ -387,8 +388,6 @@ def _rebuild_single(obj: Any, path: Path, model: str | None) -> tuple[Any, dict[
         what = tr("no {0!r} entry", e.args[0]) if isinstance(e, KeyError) else str(e)
         raise CheckpointError(tr("cannot load {0!r}: {1}", str(path), what)) from None
     net.eval()
-    if isinstance(obj.get("input_range"), dict):
-        cfg["input_range"] = obj["input_range"]
     return net, cfg, std
 
 
@@ -750,15 +749,74 @@ def changed_options(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[st
 # --- inputs: finite, non-empty, and in the range the model was trained on ------------------
 
 
-def input_range(X: Any) -> dict[str, float]:
-    """``{'min', 'max'}`` of the finite values of the training inputs, recorded in model.npz."""
+#: Rows read at a time when summarising training inputs (bounds the float64 temporaries).
+_STATS_CHUNK_VALUES = 1 << 22
+
+
+def input_range(X: Any) -> dict[str, Any]:
+    """What ``predict``/``evaluate`` check inputs against, recorded in model.npz: ``min``/``max``
+    of all finite training values and, per feature (the sample's values, flattened),
+    ``feature_min``, ``feature_max``, ``feature_mean`` and ``feature_std`` (float32 arrays).
+
+    Read in blocks of rows, so a large training set needs no full-size temporary.
+    """
     a = np.asarray(X)
-    if a.size == 0:
+    if a.size == 0 or a.ndim == 0:
         return {"min": 0.0, "max": 0.0}
-    finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
-    if finite.size == 0:
+    flat = a.reshape(len(a), -1)
+    n_feat = flat.shape[1]
+    lo = np.full(n_feat, np.inf)
+    hi = np.full(n_feat, -np.inf)
+    total = np.zeros(n_feat)
+    total_sq = np.zeros(n_feat)
+    count = np.zeros(n_feat)
+    step = max(1, _STATS_CHUNK_VALUES // max(n_feat, 1))
+    for i in range(0, len(flat), step):
+        block = flat[i : i + step].astype(np.float64)
+        finite = np.isfinite(block)
+        if not finite.all():
+            lo = np.minimum(lo, np.where(finite, block, np.inf).min(axis=0))
+            hi = np.maximum(hi, np.where(finite, block, -np.inf).max(axis=0))
+            block = np.where(finite, block, 0.0)
+        else:
+            lo = np.minimum(lo, block.min(axis=0))
+            hi = np.maximum(hi, block.max(axis=0))
+        total += block.sum(axis=0)
+        total_sq += np.square(block).sum(axis=0)
+        count += finite.sum(axis=0)
+    seen = count > 0
+    if not seen.any():
         return {"min": 0.0, "max": 0.0}
-    return {"min": float(finite.min()), "max": float(finite.max())}
+    lo, hi = np.where(seen, lo, 0.0), np.where(seen, hi, 0.0)
+    mean = np.where(seen, total / np.maximum(count, 1), 0.0)
+    std = np.sqrt(np.maximum(np.where(seen, total_sq / np.maximum(count, 1), 0.0) - mean**2, 0.0))
+    return {
+        "min": float(lo[seen].min()),
+        "max": float(hi[seen].max()),
+        "feature_min": lo.astype(np.float32),
+        "feature_max": hi.astype(np.float32),
+        "feature_mean": mean.astype(np.float32),
+        "feature_std": std.astype(np.float32),
+    }
+
+
+def stored_range(rng: Any) -> dict[str, Any] | None:
+    """A model file's ``input_range`` entry as :func:`range_warning` reads it: None when absent
+    or malformed; the per-feature arrays dropped when they do not agree with each other."""
+    if not isinstance(rng, Mapping):
+        return None
+    try:
+        out: dict[str, Any] = {"min": float(rng["min"]), "max": float(rng["max"])}
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(out["min"]) and math.isfinite(out["max"]) and out["min"] <= out["max"]):
+        return None
+    feats = {k: rng.get(k) for k in ("feature_min", "feature_max", "feature_mean", "feature_std")}
+    if all(isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind == "f" for v in feats.values()):
+        if len({v.shape for v in feats.values()}) == 1 and all(np.isfinite(v).all() for v in feats.values()):
+            if bool(np.all(feats["feature_min"] <= feats["feature_max"])):
+                out.update(feats)
+    return out
 
 
 def check_inputs(X: Any, what: str = N_("inputs")) -> None:
@@ -784,31 +842,81 @@ def check_inputs(X: Any, what: str = N_("inputs")) -> None:
             )
 
 
-#: How far outside the training range (in multiples of that range's width) inputs may lie.
+#: How far outside the training data's overall range (in multiples of its width) inputs may lie.
 RANGE_SLACK = 0.5
+#: How far outside a feature's own training range (in multiples of that feature's width, at
+#: least the median width of all features) its inputs may lie.
+FEATURE_SLACK = 1.0
+#: Features named in a range warning (the count says how many in all).
+_SHOWN_FEATURES = 3
 
 
-def range_warning(X: Any, rng: Mapping[str, float] | None, what: str = N_("inputs")) -> str | None:
-    """A message when ``X`` lies far outside ``rng`` (the training data's ``{'min', 'max'}``),
-    e.g. 0-255 pixels given to a model trained on [0, 1]; None when it fits or no range is known."""
-    if not rng:
+def range_warning(X: Any, rng: Mapping[str, Any] | None, what: str = N_("inputs")) -> str | None:
+    """A message when ``X`` lies far outside the training data's range ``rng`` (:func:`input_range`,
+    as recorded in model.npz), e.g. 0-255 pixels given to a model trained on [0, 1]; None when
+    it fits or no range is known.
+
+    Two tolerances, either of which warns: all values within the overall range widened by
+    :data:`RANGE_SLACK` of its width on each side, and each feature ``j`` within
+    ``[min_j - t w_j, max_j + t w_j]``, ``t`` = :data:`FEATURE_SLACK`, ``w_j`` its width
+    ``max_j - min_j`` but at least the median width of all features (so a pixel that happened
+    to be dark in every training image may still be lit).  A folder written before kisonet
+    recorded each feature's range is checked against the overall range, and the message
+    says so.  Costs one pass over ``X`` (a minimum and a maximum per feature).
+    """
+    rng = stored_range(rng)
+    if rng is None:
         return None
-    lo, hi = float(rng["min"]), float(rng["max"])
     a = np.asarray(X)
-    if a.size == 0:
+    if a.size == 0 or a.ndim == 0:
         return None
-    xlo, xhi = float(a.min()), float(a.max())
-    slack = RANGE_SLACK * max(hi - lo, abs(hi), abs(lo), 1e-12)
-    if xlo < lo - slack or xhi > hi + slack:
+    flat = a.reshape(len(a), -1)
+    xmin, xmax = flat.min(axis=0).astype(np.float64), flat.max(axis=0).astype(np.float64)
+    what = gettext(what)
+    if "feature_min" in rng and len(rng["feature_min"]) == flat.shape[1]:
+        lo, hi = rng["feature_min"].astype(np.float64), rng["feature_max"].astype(np.float64)
+        width = hi - lo
+        floor = float(np.median(width))
+        if floor <= 0:
+            floor = max(float(rng["max"] - rng["min"]), abs(float(rng["max"])), abs(float(rng["min"])), 1e-12)
+        w = np.maximum(width, floor)
+        excess = np.maximum(lo - xmin, xmax - hi) / w  # in widths beyond the nearer bound
+        bad = np.flatnonzero(excess > FEATURE_SLACK)
+        if bad.size:
+            shown = "; ".join(
+                tr("feature {0}: [{1:g}, {2:g}] vs trained [{3:g}, {4:g}], {5:.3g} widths out",
+                   int(j), xmin[j], xmax[j], lo[j], hi[j], excess[j])
+                for j in bad[np.argsort(-excess[bad], kind="stable")][:_SHOWN_FEATURES]
+            )  # fmt: skip
+            if bad.size > _SHOWN_FEATURES:
+                shown += tr("; ... {0} more", int(bad.size - _SHOWN_FEATURES))
+            return tr(
+                "{0}: far outside the training data's range: {1} of {2} features lie more than {3:g} width "
+                "outside their own ({4}); values overall in [{5:g}, {6:g}] vs trained [{7:g}, {8:g}]; "
+                "the predictions are unreliable (scaled differently? e.g. 0-255 pixels for a model trained on [0, 1])",
+                what, int(bad.size), int(flat.shape[1]), FEATURE_SLACK, shown,
+                float(xmin.min()), float(xmax.max()), rng["min"], rng["max"],
+            )  # fmt: skip
+        older = False
+    else:
+        older = True
+    lo_all, hi_all = rng["min"], rng["max"]
+    xlo, xhi = float(xmin.min()), float(xmax.max())
+    slack = RANGE_SLACK * max(hi_all - lo_all, abs(hi_all), abs(lo_all), 1e-12)
+    if xlo < lo_all - slack or xhi > hi_all + slack:
+        if older:
+            return tr(
+                "{0}: values lie in [{1:g}, {2:g}], far outside the training data's range [{3:g}, {4:g}] "
+                "(checked against the overall range only: this run folder records no per-feature range, "
+                "it was written by an older kisonet); "
+                "the predictions are unreliable (scaled differently? e.g. 0-255 pixels for a model trained on [0, 1])",
+                what, xlo, xhi, lo_all, hi_all,
+            )  # fmt: skip
         return tr(
             "{0}: values lie in [{1:g}, {2:g}], far outside the training data's range [{3:g}, {4:g}]; "
             "the predictions are unreliable (scaled differently? e.g. 0-255 pixels for a model trained on [0, 1])",
-            gettext(what),
-            xlo,
-            xhi,
-            lo,
-            hi,
-        )
+            what, xlo, xhi, lo_all, hi_all,
+        )  # fmt: skip
     return None
 
 
@@ -928,8 +1036,10 @@ class LoadedRun:
     """A run folder's model, ready to predict: ``model`` (eval mode; an ensemble object for
     ensemble folders), ``standardizer`` (apply it to raw inputs first; None when the run did
     not standardise), ``kind`` (the model.npz kind), ``task`` (classification, regression
-    or reconstruction), ``model_config``, ``input_shape``, ``input_range`` (raw training
-    inputs' ``{'min', 'max'}``, None for folders written before kisonet recorded it),
+    or reconstruction), ``model_config``, ``input_shape``, ``input_range`` (the raw training
+    inputs' :func:`input_range`: ``min``, ``max`` and, in folders written since kisonet
+    records them, ``feature_min``, ``feature_max``, ``feature_mean``, ``feature_std``
+    arrays, one value per feature; None for folders that record no range),
     ``config`` (config.json, {} when absent) and ``status`` (:func:`read_status`).
 
     Unpacks as ``model, standardizer = kn.runs.load(run_dir)``.
@@ -941,7 +1051,7 @@ class LoadedRun:
     task: str
     model_config: dict[str, Any]
     input_shape: tuple[int, ...]
-    input_range: dict[str, float] | None
+    input_range: dict[str, Any] | None
     config: dict[str, Any]
     status: dict[str, Any]
 
@@ -1037,12 +1147,12 @@ def load(run_dir: str | os.PathLike, model: str | None = None) -> LoadedRun:
     else:
         net, cfg, std = _rebuild_autoencoder(obj, file)
         task = "reconstruction"
-    rng = obj.get("input_range") if isinstance(obj, dict) else None
+    rng = stored_range(obj.get("input_range")) if isinstance(obj, dict) else None
     try:
         shape = tuple(int(d) for d in cfg["input_shape"])
     except (KeyError, TypeError, ValueError):
         raise CheckpointError(tr("cannot load {0!r}: no valid input_shape", str(file))) from None
-    return LoadedRun(net, std, kind, task, cfg, shape, rng if isinstance(rng, dict) else None, config, status)
+    return LoadedRun(net, std, kind, task, cfg, shape, rng, config, status)
 
 
 def _source_config(path: Path) -> dict[str, Any]:

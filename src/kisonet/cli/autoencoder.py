@@ -142,7 +142,8 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
     save(
         {"model": main.state_dict(), "config": runs.jsonable({k: config[k] for k in ("encoder", "code", "noise",
          "noise-level", "tied", "activation")}), "input_shape": list(data.input_shape), "output": output,
-         "standardizer": None if data.standardizer is None else data.standardizer.state_dict()},
+         "standardizer": None if data.standardizer is None else data.standardizer.state_dict(),
+         "input_range": data.input_range},
         run_dir / runs.MODEL, kind="kisonet-autoencoder",
     )  # fmt: skip
     try:

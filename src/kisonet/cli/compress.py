@@ -109,6 +109,7 @@ class _Study:
             mcfg or self.mcfg,
             None if self.std is None else self.std.state_dict(),
             extra={"variant": name},
+            input_range=self.data.input_range,
         )
         X, y = self.data.test
         row = evaluate_variant(name, model, path, X, y, self.cfg["batch-size"], file=f"models/{slug}.npz", **extra)

@@ -177,7 +177,12 @@ def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | N
     model_config = runs.jsonable({**_model_config(config, data), "task": task})
     std_state = None if data.standardizer is None else data.standardizer.state_dict()
     save(
-        {"ensemble": ens.state_dict(), "model_config": model_config, "standardizer": std_state},
+        {
+            "ensemble": ens.state_dict(),
+            "model_config": model_config,
+            "standardizer": std_state,
+            "input_range": data.input_range,
+        },
         run_dir / runs.MODEL,
         kind="kisonet-ensemble",
     )

@@ -69,7 +69,7 @@ def semi_from_config(config: dict[str, Any], echo: Callable[[str], None] | None 
     runs.write_metrics(run_dir, metrics)
     runs.save_run_model(
         run_dir, st.model_, _model_config(config, data),
-        None if data.standardizer is None else data.standardizer.state_dict(),
+        None if data.standardizer is None else data.standardizer.state_dict(), data_range=data.input_range,
     )  # fmt: skip
     echo(st.format_history().replace("val_accuracy", "test_accuracy"))
     echo(

@@ -135,13 +135,15 @@ def save_model(
     standardizer: Mapping[str, Any] | None = None,
     sparse: bool | None = None,
     extra: Mapping[str, Any] | None = None,
+    input_range: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` (float, pruned or quantised) with what rebuilds it; returns the path.
 
     ``model_config``: :func:`kisonet.models.build_model`'s arguments (a run folder's
     ``model_config``); ``standardizer``: the input standardisation's state (or None).
     ``sparse`` (default: when the model has weights at least half zero) stores pruned
-    weights as bitmap + values.
+    weights as bitmap + values.  ``input_range``: :func:`kisonet.runs.input_range` of the
+    raw training inputs, which ``predict``/``evaluate`` check inputs against.
     """
     from ..runs import jsonable
     from ..serialization import save
@@ -155,6 +157,8 @@ def save_model(
         "standardizer": None if standardizer is None else dict(standardizer),
         "extra": jsonable(dict(extra or {})),
     }
+    if input_range is not None:
+        obj["input_range"] = dict(input_range)
     path = Path(path)
     save(obj, path, kind=COMPRESSED_KIND)
     return path
