@@ -546,16 +546,20 @@ def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
     except KisonetIOError as e:
         raise ConfigError(str(e)) from None
     try:
+        with open(path, "rb") as f:
+            # utf-8-sig: a byte-order mark (Windows editors write one) is not part of the options
+            text = f.read().decode("utf-8-sig")
         if str(path).lower().endswith(".json"):
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
+            data = json.loads(text)
             if not isinstance(data, dict):
                 raise ConfigError(tr("--config: {0} must hold a JSON object of options", path))
             data.pop("out", None)
             data.pop("overwrite", None)  # repeating a run never clobbers a folder by itself
+            _check_format_version(data, path)
             return data
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as e:
+        raise ConfigError(tr("--config: {0} is not UTF-8 text (byte {1}: {2})", path, e.start, e.reason)) from None
     except json.JSONDecodeError as e:
         raise ConfigError(tr("--config: {0} is not valid JSON: {1}", path, e)) from None
     except FileNotFoundError:
@@ -566,4 +570,23 @@ def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
         raise ConfigError(tr("--config: {0} is not valid TOML: {1}", path, e)) from None
     except OSError as e:
         raise ConfigError(tr("--config: cannot read {0}: {1}", path, e.strerror)) from None
-    return _train_table(data)
+    data = _train_table(data)
+    _check_format_version(data, path)
+    return data
+
+
+def _check_format_version(data: Mapping[str, Any], path: Any) -> None:
+    """Refuse a config file written by a newer kisonet (its options may mean something else)."""
+    version = data.get("format_version", data.get("format-version", 0))
+    if isinstance(version, bool) or not isinstance(version, (int, float)):
+        raise ConfigError(tr("--config: {0}: format_version must be a whole number, got {1!r}", path, version))
+    if version > FORMAT_VERSION:
+        raise ConfigError(
+            tr(
+                "--config: {0} was written by a newer kisonet (format_version {1:g}; this one "
+                "reads up to {2}); upgrade kisonet",
+                path,
+                version,
+                FORMAT_VERSION,
+            )
+        )

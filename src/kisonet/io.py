@@ -47,6 +47,11 @@ def atomic_write(
         raise KisonetIOError(
             tr("atomic_write: directory {0!r} does not exist (writing {1!r})", str(directory), str(path))
         )
+    if path.is_dir() and not path.is_symlink():
+        raise KisonetIOError(tr("{0!r} is a folder; name a file to write", str(path)))
+    if path.exists() and not path.is_file():  # a FIFO, a device: never replaced by a file
+        kind = _special_kind(path.stat().st_mode)
+        raise KisonetIOError(tr("{0!r} is {1}, not a regular file; name a file to write", str(path), kind))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         if mode == "w":
@@ -93,24 +98,21 @@ def check_regular_file(path: str | os.PathLike[str], what: str = N_("file")) -> 
     if stat.S_ISDIR(st.st_mode):
         raise KisonetIOError(tr("{0} {1!r} is a folder, not a file", gettext(what), str(path)))
     if not stat.S_ISREG(st.st_mode):
-        kind = (
-            tr("a FIFO (named pipe)")
-            if stat.S_ISFIFO(st.st_mode)
-            else tr("a socket")
-            if stat.S_ISSOCK(st.st_mode)
-            else tr("a device")
-            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
-            else tr("a special file")
-        )
+        kind = _special_kind(st.st_mode)
         raise KisonetIOError(
-            tr(
-                "{0} {1!r} is {2}, not a regular file; kisonet reads only regular files",
-                gettext(what),
-                str(path),
-                kind,
-            )
+            tr("{0} {1!r} is {2}, not a regular file; kisonet reads only regular files", gettext(what), str(path), kind)
         )
     return path
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return tr("a FIFO (named pipe)")
+    if stat.S_ISSOCK(mode):
+        return tr("a socket")
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return tr("a device")
+    return tr("a special file")
 
 
 def describe_os_error(e: OSError) -> str:
@@ -128,7 +130,9 @@ def describe_os_error(e: OSError) -> str:
         errno.EISDIR: tr("it is a folder, not a file"),
         errno.ENOTDIR: tr("a part of the path is a file, not a folder"),
         errno.ENOENT: tr("no such file or folder"),
-        errno.EEXIST: tr("it already exists"),
+        errno.EEXIST: tr("it already exists and is not a folder")
+        if name and os.path.lexists(name) and not os.path.isdir(name)
+        else tr("it already exists"),
         errno.ELOOP: tr("too many symbolic links"),
     }
     hint = hints.get(e.errno) or (e.strerror or str(e))

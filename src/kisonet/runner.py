@@ -770,10 +770,11 @@ def _run(
         with contextlib.suppress(OSError):
             folder.interrupt(msg) if ckpt_path.is_file() else folder.fail(msg)
         warn(tr("kisonet train: error: {0}", msg))
+        # one error line; what to do next is a note (scripts read the line after 'error:')
         warn(
-            tr("kisonet train: {0}fix it, then continue with: kisonet train --resume {1}", keep, run_dir)
+            tr("kisonet train: note: {0}fix it, then continue with: kisonet train --resume {1}", keep, run_dir)
             if keep
-            else tr("kisonet train: no checkpoint was written yet; fix it, then start the run again")
+            else tr("kisonet train: note: no checkpoint was written yet; fix it, then start the run again")
         )
         return 3
     train_seconds = time.perf_counter() - t_fit
@@ -782,8 +783,8 @@ def _run(
     if failure is not None:
         warn(tr("kisonet train: error: training stopped by the NaN/Inf guard: {0}", failure))
         if last_good["at"] is not None and ckpt_path.is_file():
-            warn(tr("kisonet train: last good checkpoint: {0} ({1})", ckpt_path, last_good["at"]))
-        warn(tr("kisonet train: try a smaller --lr (now {0:g}); partial history in {1}", cfg.lr, run_dir))
+            warn(tr("kisonet train: note: last good checkpoint: {0} ({1})", ckpt_path, last_good["at"]))
+        warn(tr("kisonet train: note: try a smaller --lr (now {0:g}); partial history in {1}", cfg.lr, run_dir))
         folder.fail(f"stopped by the NaN/Inf guard: {failure}".splitlines()[0][:500])
         return 1
     if interrupt.signal is not None and trainer.epoch < cfg.epochs and not trainer.stop_training:
@@ -805,7 +806,7 @@ def _run(
                 ckpt_path,
             )
         )
-        warn(tr("kisonet train: continue with: kisonet train --resume {0}", run_dir))
+        warn(tr("kisonet train: note: continue with: kisonet train --resume {0}", run_dir))
         folder.interrupt(f"by {interrupt.signal} at {where}; continue with: kisonet train --resume {run_dir}")
         return 128 + int(getattr(signal, interrupt.signal))
 

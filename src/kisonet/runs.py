@@ -597,19 +597,26 @@ class RunFolder:
             path = Path(out)
             if path.exists() and not path.is_dir():
                 raise RunFolderError(tr("{0}: {1!r} is a file, not a folder; choose a folder name", flag, str(path)))
-            if holds_run(path) and not (overwrite or resume):
-                holder = lock_holder(path)
-                busy = "" if holder is None else tr(", being written by pid {0}", holder.get("pid"))
+            holder = lock_holder(path) if path.is_dir() else None
+            if holder is not None:  # --overwrite cannot take a folder from a live writer: say so first
                 raise RunFolderError(
                     tr(
-                        (
-                            "{0}: {1!r} already holds a run ({2}{3}); pass --overwrite to replace it, "
-                            "continue it with --resume, or choose another {0}"
-                        ),
+                        "{0}: {1!r} is locked: being written by pid {2} ({3}); wait for it to end (or "
+                        "stop it), or choose another {0}",
+                        flag,
+                        str(path),
+                        holder.get("pid"),
+                        holder.get("command", "kisonet"),
+                    )
+                )
+            if holds_run(path) and not (overwrite or resume):
+                raise RunFolderError(
+                    tr(
+                        "{0}: {1!r} already holds a run ({2}); pass --overwrite to replace it, continue "
+                        "it with --resume, or choose another {0}",
                         flag,
                         str(path),
                         describe_status(path),
-                        busy,
                     )
                 )
         path = make_run_dir(out, root)

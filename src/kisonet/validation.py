@@ -117,6 +117,9 @@ def _outside(v: float, low: float | None, high: float | None, low_open: bool, hi
     )
 
 
+_INT64 = 2**63
+
+
 def number(
     kind: type = float,
     low: float | None = None,
@@ -149,6 +152,8 @@ def number(
             raise expected(value, where) from None
         if kind is float and not math.isfinite(v):
             raise fail(where, tr("expected a finite number in {0}, got {1!r}", rng, value))
+        if kind is int and not -_INT64 <= v < _INT64:  # every count and seed is stored as an int64
+            raise fail(where, tr("expected an integer in {0} that fits in 64 bits, got {1!r}", rng, value))
         if _outside(v, low, high, low_open, high_open):
             raise expected(value, where)
         return v

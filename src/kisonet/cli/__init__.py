@@ -310,6 +310,7 @@ def _main(argv: list[str], prog: str) -> int:
                 tr("{0}: warning: {1}", prog, message), file=sys.stderr
             )
             code = int(args._run(args) or 0)
+            sys.stdout.flush()  # a reader that went away shows here, not in Python's flush at exit
         _settle(None, code)
         return code
     except KeyboardInterrupt as e:
@@ -319,6 +320,13 @@ def _main(argv: list[str], prog: str) -> int:
         return 143 if sig == "SIGTERM" else 130
     except SystemExit:
         raise
+    except BrokenPipeError as e:
+        # whoever read stdout stopped (`kisonet experiment --list | head -1`): nothing is wrong and
+        # no one is listening; Python's own flush at exit must not complain either
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _settle(e, 1)
+        return 0
     except BaseException as e:  # noqa: BLE001 - the one boundary: every error becomes one line
         if os.environ.get("KISONET_TRACEBACK"):
             traceback.print_exc()

@@ -51,10 +51,16 @@ def run(args: argparse.Namespace) -> int:
         bundle = kd.load_dataset(name, data_dir=cfg["data-dir"], seed=cfg["seed"])
     except (DataError, KisonetValueError) as e:
         raise UsageError(f"--dataset {name}: {e}".replace("\n", " ")) from None
-    if len(bundle.input_shape) < 2 and not (
-        len(bundle.input_shape) == 1 and int(bundle.input_shape[0] ** 0.5) ** 2 == bundle.input_shape[0]
-    ):
-        raise UsageError(tr("--dataset {0}: samples of shape {1} are not images", name, bundle.input_shape))
+    if len(bundle.input_shape) < 2:  # rows of features (iris' 4 are not a 2x2 picture)
+        raise UsageError(
+            tr(
+                "--dataset {0}: samples of shape {1} are rows of features, not images; augment "
+                "draws image datasets ({2})",
+                name,
+                tuple(bundle.input_shape),
+                ", ".join(n for n in names if len(kd.DATASETS[n].input_shape) >= 2),
+            )
+        )
     out = Path(cfg["out"])
     out.mkdir(parents=True, exist_ok=True)
     path = out / "grid.png"

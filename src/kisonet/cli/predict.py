@@ -1,6 +1,7 @@
-"""``kisonet predict RUN_DIR input.npy [--out preds.npy|.csv|.json] [--proba]``.
+"""``kisonet predict RUN_DIR input.npy|.csv|.json [--out preds.npy|.csv|.json] [--proba]``.
 
-Loads ``input.npy`` (allow_pickle=False, a regular file only): a batch shaped like
+Loads ``input.npy`` (allow_pickle=False, a regular file only; ``.csv``/``.txt``: rows of
+comma-separated numbers; ``.json``: an array of numbers, nested like the samples): a batch shaped like
 the training samples, ``(N, *input_shape)``; a single sample ``input_shape`` or flat
 ``(N, prod(input_shape))`` rows work too.  Applies the run's standardisation and
 model (any kind of run folder: a single model, an ensemble, a compressed model, an
@@ -17,6 +18,7 @@ import argparse
 import io
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +40,9 @@ PREDICT_OPTIONS = [
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by kisonet")
-    parser.add_argument("input", metavar="INPUT.npy", help="samples to predict, an .npy array")
+    parser.add_argument(
+        "input", metavar="INPUT.npy", help="samples to predict: an .npy array, a .csv of rows, or a .json array"
+    )
     O.add_options(parser, PREDICT_OPTIONS)
 
 
@@ -53,12 +57,27 @@ def _load_input(path: str, input_shape: tuple[int, ...]) -> np.ndarray:
         check_regular_file(path, N_("INPUT: file"))
     except KisonetIOError as e:
         raise UsageError(str(e)) from None
+    suffix = Path(path).suffix.lower()
     try:
-        X = np.load(path, allow_pickle=False)
+        if suffix in (".csv", ".txt"):
+            X = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2, encoding="utf-8")
+        elif suffix == ".json":
+            with open(path, encoding="utf-8") as f:
+                X = np.asarray(json.load(f), dtype=np.float64)
+        else:
+            _check_npy_size(path)
+            X = np.load(path, allow_pickle=False)
+    except UsageError:
+        raise
     except FileNotFoundError:
         raise UsageError(tr("INPUT: file not found: {0}", path)) from None
-    except (ValueError, OSError, EOFError) as e:
-        raise UsageError(tr("INPUT: {0} is not a readable .npy array ({1})", path, e)) from None
+    except (ValueError, TypeError, OSError, EOFError, UnicodeDecodeError, RecursionError) as e:
+        csv, js = tr("a CSV file of numbers"), tr("a JSON array of numbers")
+        what = {".csv": csv, ".txt": csv, ".json": js}.get(suffix) or tr("a readable .npy array")
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if "pickle" in reason:
+            reason = tr("it holds Python objects (pickled data), which kisonet never loads")
+        raise UsageError(tr("INPUT: {0} is not {1} ({2})", path, what, reason)) from None
     if not isinstance(X, np.ndarray):
         if hasattr(X, "close"):
             X.close()
@@ -85,6 +104,43 @@ def _load_input(path: str, input_shape: tuple[int, ...]) -> np.ndarray:
     except KisonetValueError as e:
         raise UsageError(str(e)) from None
     return X
+
+
+def _check_npy_size(path: str) -> None:
+    """Refuse an .npy file whose header declares more data than the file holds (np.load would
+    first try to allocate all of it: a 100-byte file declaring terabytes)."""
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            shape, _, dtype = (
+                np.lib.format.read_array_header_1_0(f) if version == (1, 0) else np.lib.format.read_array_header_2_0(f)
+            )
+            offset = f.tell()
+    except (ValueError, OSError, EOFError):
+        with open(path, "rb") as f:
+            if f.read(4) == b"PK\x03\x04":
+                return  # an .npz archive: refused below, by name
+        raise UsageError(
+            tr(
+                "INPUT: {0} is not an .npy file (no .npy header); predict reads .npy, .csv, .txt or .json by extension",
+                path,
+            )
+        ) from None
+    if dtype.hasobject:
+        return
+    need = math.prod(shape) * dtype.itemsize
+    have = os.path.getsize(path) - offset
+    if need > have:
+        raise UsageError(
+            tr(
+                "INPUT: {0} declares an array of shape {1} ({2:,} bytes) but holds {3:,} bytes "
+                "(truncated or not an .npy file)",
+                path,
+                shape,
+                need,
+                have,
+            )
+        )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -67,7 +67,8 @@ class GracefulInterrupt:
         self.signal = name
         self.trainer.interrupt_training = True
         self.notify(
-            f"kisonet: got {name}; finishing the current step and saving a checkpoint (send it again to abort at once)"
+            f"kisonet: note: got {name}; finishing the current step and saving a checkpoint "
+            "(send it again to abort at once)"
         )
 
     def __enter__(self) -> GracefulInterrupt:
