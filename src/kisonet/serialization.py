@@ -32,6 +32,7 @@ import math
 import os
 import re
 import stat
+import sys
 import zipfile
 from collections.abc import Mapping
 from typing import Any
@@ -174,16 +175,20 @@ def save(obj: Any, path: str | os.PathLike[str], kind: str = "state") -> None:
     ``load(path, kind=...)``).  Tensors are stored as their arrays."""
     check_type("save", "kind", kind, str, "a str")
     flat = _Flattener()
-    structure = flat.node(obj, "")
-    meta = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "kisonet_version": __version__,
-        "kind": kind,
-        "structure": structure,
-    }
-    meta["checksum"] = "sha256:" + _checksum(flat.arrays, meta)
-    meta_arr = np.array(json.dumps(meta, separators=(",", ":")))
+    try:
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "kisonet_version": __version__,
+            "kind": kind,
+            "structure": flat.node(obj, ""),
+        }
+        meta["checksum"] = "sha256:" + _checksum(flat.arrays, meta)
+        meta_arr = np.array(json.dumps(meta, separators=(",", ":")))
+    except RecursionError:
+        raise KisonetTypeError(
+            f"save: the object is nested too deeply to save (Python's limit: {sys.getrecursionlimit()} levels)"
+        ) from None
     with atomic_write(path, "wb") as f:
         np.savez(f, **{_META: meta_arr}, **flat.arrays)
 

@@ -136,6 +136,14 @@ def test_special_files_are_never_replaced(tmp_path, tiny):
     (tmp_path / "d").mkdir()
     with pytest.raises(kn.KisonetIOError, match="is a folder"):
         kn.save({"a": 1}, tmp_path / "d")
+    deep: dict = {}
+    node = deep
+    for _ in range(5000):
+        node["k"] = {}
+        node = node["k"]
+    with pytest.raises(kn.KisonetError, match="nested too deeply"):
+        kn.save(deep, tmp_path / "deep.npz")
+    assert not (tmp_path / "deep.npz").exists()
 
 
 def test_other_boundaries(tmp_path, tiny):
