@@ -187,7 +187,7 @@ def save(obj: Any, path: str | os.PathLike[str], kind: str = "state") -> None:
         meta_arr = np.array(json.dumps(meta, separators=(",", ":")))
     except RecursionError:
         raise KisonetTypeError(
-            f"save: the object is nested too deeply to save (Python's limit: {sys.getrecursionlimit()} levels)"
+            tr("save: the object is nested too deeply to save (Python's limit: {0} levels)", sys.getrecursionlimit())
         ) from None
     with atomic_write(path, "wb") as f:
         np.savez(f, **{_META: meta_arr}, **flat.arrays)
