@@ -65,7 +65,7 @@ def test_a_live_plot_does_not_change_the_run(tmp_path):
 
 
 def test_drawing_is_held_to_a_share_of_training_time_and_the_last_epoch_is_drawn():
-    live = LivePlot(display=False)  # max_overhead 0.1: toy epochs of milliseconds
+    live = LivePlot(display=False, max_overhead=0.1)  # toy epochs of milliseconds
     tr = fit([live], epochs=12)
     assert 1 <= live.draws <= 3
     assert live._drawn_epoch == tr.epoch == 12

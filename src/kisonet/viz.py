@@ -754,10 +754,11 @@ class LivePlot:
     (docs/performance.md): ``kisonet train`` redraws ``curves.png`` after every epoch.
     Figures never go through pyplot, so none is left open in pyplot's registry.
 
-    ``max_overhead`` caps the share of training time drawing may take: an epoch ends with
-    a redraw when the time since the last one is at least ``1 / max_overhead`` times what
-    that one took (default 10 %: every epoch on real data; every few epochs of a toy set
-    whose epochs take a millisecond).  ``max_overhead=None`` redraws every epoch.  The
+    By default every epoch is redrawn, so a notebook shows the curves (and the boundary)
+    move epoch by epoch.  ``max_overhead`` caps the share of training time drawing may
+    take instead: an epoch then ends with a redraw when the time since the last one is at
+    least ``1 / max_overhead`` times what that one took (``0.1``: every epoch on real data;
+    every few epochs of a toy set whose epochs take a millisecond).  The
     last epoch is always drawn (``final=False`` leaves that to the caller).  Drawing reads
     the model in eval mode and draws no random numbers, so a run with a LivePlot is the
     run without it.
@@ -773,7 +774,7 @@ class LivePlot:
         path, boundary_path: files rewritten with each redraw (png, or svg, pdf, ... by
             suffix: those are drawn in full each time, so they cost a full drawing).
         display: show in the notebook (default: when running in a Jupyter kernel).
-        max_overhead: the share of training time drawing may take (None: every epoch).
+        max_overhead: the share of training time drawing may take (default None: every epoch).
         final: draw the last epoch at the end of ``fit`` whatever the budget says.
         title: the curves' title; ``resolution``: the boundary's grid size.
     """
@@ -789,7 +790,7 @@ class LivePlot:
         path: str | os.PathLike | None = None,
         boundary_path: str | os.PathLike | None = None,
         display: bool | None = None,
-        max_overhead: float | None = 0.1,
+        max_overhead: float | None = None,
         final: bool = True,
         title: str | None = None,
         resolution: int = 100,
