@@ -740,13 +740,15 @@ def _run(
         last_good["at"] = (
             tr("end of epoch {0}", trainer.epoch) if inner is None else tr("saved when the run was interrupted")
         )
-        where = f"epoch {trainer.epoch + 1}" + ("" if inner is None else f", step {int(inner['step']) + 1}")
-        echo(f"kisonet train: resuming {run_dir} at {where} (global step {trainer.global_step + 1})")
+        where = tr("epoch {0}", trainer.epoch + 1) + ("" if inner is None else tr(", step {0}", int(inner["step"]) + 1))
+        echo(tr("kisonet train: resuming {0} at {1} (global step {2})", run_dir, where, trainer.global_step + 1))
     echo(
-        f"kisonet train: {cfg.model} on {cfg.dataset} ({len(data.train[0])} train, "
-        f"{0 if data.val is None else len(data.val[0])} val, {len(data.test[0])} test), "
-        f"{cfg.optimizer} lr={cfg.lr:g}, {cfg.epochs} epochs -> {run_dir}"
-    )
+        tr(
+            "kisonet train: {0} on {1} ({2} train, {3} val, {4} test), {5} lr={6:g}, {7} epochs -> {8}",
+            cfg.model, cfg.dataset, len(data.train[0]), 0 if data.val is None else len(data.val[0]),
+            len(data.test[0]), cfg.optimizer, cfg.lr, cfg.epochs, run_dir,
+        )
+    )  # fmt: skip
     t_fit = time.perf_counter()
     failure = None
     # ^C / SIGTERM: finish the step, checkpoint, exit with the resume command (a second one aborts)
@@ -819,5 +821,5 @@ def _run(
     echo(format_table(final, time.perf_counter() - t_start, data.metric))
     if grad_norms is not None:
         echo(format_grad_norms(grad_norms, history))
-    echo(f"run folder: {run_dir}")
+    echo(tr("run folder: {0}", run_dir))
     return 0

@@ -98,11 +98,12 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
     level = config["noise-level"]
     kinds = ["denoising", "plain"] if denoising and config["compare"] else ["denoising" if denoising else "plain"]
     echo(
-        f"kisonet autoencoder: {config['encoder']} code {config['code']} on {config['dataset']} "
-        f"({len(Xtr)} train, {len(Xte)} test), noise {config['noise']}"
-        + (f" {level:g}" if denoising else "")
-        + f", {config['epochs']} epochs -> {run_dir}"
-    )
+        tr(
+            "kisonet autoencoder: {0} code {1} on {2} ({3} train, {4} test), noise {5}, {6} epochs -> {7}",
+            config["encoder"], config["code"], config["dataset"], len(Xtr), len(Xte),
+            config["noise"] + (f" {level:g}" if denoising else ""), config["epochs"], run_dir,
+        )
+    )  # fmt: skip
     models: dict[str, Any] = {}
     metrics: dict[str, Any] = {}
     history: dict[str, list[float]] = {}
@@ -159,7 +160,7 @@ def autoencoder_from_config(config: dict[str, Any], echo: Callable[[str], None] 
             line += f"  noisy ({config['noise']} {level:g}) {metrics[f'{kind}_test_mse_noisy']:.5f}"
         echo(line)
     echo(f"time {time.perf_counter() - t_start:.1f} s")
-    echo(f"run folder: {run_dir}")
+    echo(tr("run folder: {0}", run_dir))
     return 0
 
 

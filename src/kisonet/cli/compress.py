@@ -317,7 +317,16 @@ def _run(args: argparse.Namespace, method: str, cfg: dict[str, Any]) -> int:
     ).path
     echo = lambda m: print(m, flush=True)  # noqa: E731
     data = prepare_data(run_cfg)
-    echo(f"kisonet compress {method}: {mcfg['spec']} from {args.run_dir} ({len(data.test[0])} test samples) -> {out}")
+    echo(
+        tr(
+            "kisonet compress {0}: {1} from {2} ({3} test samples) -> {4}",
+            method,
+            mcfg["spec"],
+            args.run_dir,
+            len(data.test[0]),
+            out,
+        )
+    )
     study = _Study(out, model, mcfg, std, data, cfg, echo)
     study.augment = run_cfg.get("augment", "none") if cfg["augment"] == "run" else cfg["augment"]
     t0 = time.perf_counter()

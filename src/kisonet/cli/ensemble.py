@@ -140,9 +140,12 @@ def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | N
     else:
         ens = E.AdaBoost(make_model, n, learning_rate=config["boost-lr"], **common)
     echo(
-        f"kisonet ensemble: {method} of {n} x {config['model']} on {config['dataset']} "
-        f"({len(data.train[0])} train, {len(data.test[0])} test), {config['epochs']} epochs each -> {run_dir}"
-    )
+        tr(
+            "kisonet ensemble: {0} of {1} x {2} on {3} ({4} train, {5} test), {6} epochs each -> {7}",
+            method, n, config["model"], config["dataset"], len(data.train[0]), len(data.test[0]),
+            config["epochs"], run_dir,
+        )
+    )  # fmt: skip
     Xtr, ytr = data.train
     extra = {"n_classes": data.n_outputs} if method == "adaboost" else {}
     if fit_guarded(lambda: ens.fit(Xtr, ytr, val=data.val, **extra), "ensemble", echo,
@@ -198,7 +201,7 @@ def ensemble_from_config(config: dict[str, Any], echo: Callable[[str], None] | N
     if method == "adaboost":
         echo("ensemble train error by round: " + " ".join(f"{e:.3f}" for e in ens.history_["train_error"]))
     echo(f"time {time.perf_counter() - t_start:.1f} s")
-    echo(f"run folder: {run_dir}")
+    echo(tr("run folder: {0}", run_dir))
     return 0
 
 

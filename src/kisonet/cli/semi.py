@@ -50,9 +50,11 @@ def semi_from_config(config: dict[str, Any], echo: Callable[[str], None] | None 
         seed=int(config["seed"]), **kw,
     )  # fmt: skip
     echo(
-        f"kisonet semi: {config['model']} on {config['dataset']}: {len(lab)} labelled, {len(unl)} unlabelled, "
-        f"threshold {config['threshold']:g}, up to {config['rounds']} rounds -> {run_dir}"
-    )
+        tr(
+            "kisonet semi: {0} on {1}: {2} labelled, {3} unlabelled, threshold {4:g}, up to {5} rounds -> {6}",
+            config["model"], config["dataset"], len(lab), len(unl), config["threshold"], config["rounds"], run_dir,
+        )
+    )  # fmt: skip
     if fit_guarded(lambda: st.fit(X[lab], y[lab], X[unl], y_unlabeled_true=y[unl], val=data.test), "semi", echo):
         return 1
     rows = [{("test_accuracy" if k == "val_accuracy" else k): v for k, v in r.items()} for r in st.history_]
@@ -78,7 +80,7 @@ def semi_from_config(config: dict[str, Any], echo: Callable[[str], None] | None 
         f"{100 * metrics['pseudo_label_accuracy']:.1f}% right)"
     )
     echo(f"time {time.perf_counter() - t_start:.1f} s")
-    echo(f"run folder: {run_dir}")
+    echo(tr("run folder: {0}", run_dir))
     return 0
 
 

@@ -217,11 +217,13 @@ def _run(
     transform = make_augmenter(cfg, data.standardizer)
     n_train = len(data.train[0])
     say(
-        f"kisonet train: {cfg.model} on {cfg.dataset} ({n_train} train, "
-        f"{0 if data.val is None else len(data.val[0])} val, {len(data.test[0])} test), "
-        f"{cfg.optimizer} lr={cfg.lr:g}, {epochs} epochs, "
-        f"--distributed {mode} on {size} ranks -> {run_dir}"
-    )
+        tr(
+            "kisonet train: {0} on {1} ({2} train, {3} val, {4} test), {5} lr={6:g}, {7} epochs, "
+            "--distributed {8} on {9} ranks -> {10}",
+            cfg.model, cfg.dataset, n_train, 0 if data.val is None else len(data.val[0]), len(data.test[0]),
+            cfg.optimizer, cfg.lr, epochs, mode, size, run_dir,
+        )
+    )  # fmt: skip
 
     def trainer_for(net: Any, opt: Any, extra: Any, **kw: Any) -> Any:
         return Trainer(
@@ -319,7 +321,7 @@ def _run(
     say(format_table(final, time.perf_counter() - t_start, metric))
     if comm_note:
         say(f"--distributed {mode}: {comm_note}")
-    say(f"run folder: {run_dir}")
+    say(tr("run folder: {0}", run_dir))
     return 0
 
 
