@@ -157,6 +157,8 @@ def test_outside_the_block_sigint_is_a_keyboardinterrupt():
     with GracefulInterrupt(t, notify=lambda m: None):
         pass
     with pytest.raises(KeyboardInterrupt):
-        os.kill(os.getpid(), signal.SIGINT)
+        # raise_signal sends it to this (the main) thread: os.kill may deliver it to another thread,
+        # which a loaded machine may not schedule before the loop below ends
+        signal.raise_signal(signal.SIGINT)
         for _ in range(1000):  # give the interpreter a bytecode boundary to run the handler
             pass
