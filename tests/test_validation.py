@@ -429,8 +429,8 @@ ALLOWED: dict[str, int] = {
     # gradcheck: what the user's function *returned* is not an argument
     "autograd/gradcheck.py": 1,
     # file contents, not arguments: a config file or --config JSON that is not an object, a
-    # format_version from the future (ConfigError naming the file)
-    "config.py": 3,
+    # format_version from the future or not a number (ConfigError naming the file)
+    "config.py": 4,
     # HTTP payloads of the dashboard: SessionError/RefusedError carry the HTTP status
     "dashboard/sessions.py": 3,
     "dashboard/server.py": 1,

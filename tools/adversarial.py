@@ -34,6 +34,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -108,6 +109,7 @@ class Case:
     signal_when: tuple[str, int, float] | None = None  # (file to wait for, signal, extra delay)
     env: dict[str, str] = field(default_factory=dict)
     allow_memory: bool = False
+    ranks: int | None = None  # an MPI run that must end with one line from each of its ranks (#20 item 6)
 
 
 # --- fixtures, built once per pass -------------------------------------------------------------
@@ -310,7 +312,11 @@ def classify(case: Case, r: Result, before: dict[str, str], after: dict[str, str
             return "wrong", f"exit 0 where it must refuse (exit {case.codes}); stderr: {r.err.strip()[:200]}"
         if r.code not in case.codes:
             return "wrong", f"exit {r.code}, expected {case.codes}: {' | '.join(lines)[:300]}"
-        if len(lines) != 1:
+        if case.ranks is not None:  # every rank ends with its own line, tagged with its rank
+            tags = sorted(m.groups() for m in (re.match(r"kisonet: rank (\d+)/(\d+):", x) for x in lines) if m)
+            if len(lines) != case.ranks or tags != [(str(k), str(case.ranks)) for k in range(case.ranks)]:
+                return "traceback", f"{len(lines)} error lines, not one per rank: {' | '.join(lines)[:300]}"
+        elif len(lines) != 1:
             return "traceback", f"{len(lines)} error lines: {' | '.join(lines)[:300]}"
     if case.phrase and case.phrase.lower() not in (r.err + r.out).lower():
         return "wrong", f"message lacks {case.phrase!r}: {' | '.join(lines)[:300] or r.out.strip()[:200]}"
@@ -1044,7 +1050,7 @@ def build_cases(full_disk: Path | None) -> list[Case]:
                  "--epochs", "2", "--no-progress", "--distributed", "sync", "--out", "run", "--lr", "0.2"],
                  codes=(2,), phrase="lr", timeout=180, mem_mb=8000))  # fmt: skip
         add(Case("mpi", "mpi-killed-rank", cmd=[PY, "-c", KILL_RANK], codes=(1, 9), timeout=180, keep=False,
-                 mem_mb=8000, check=_status_is("run", "failed")))  # fmt: skip
+                 mem_mb=8000, check=_status_is("run", "failed"), ranks=2))  # fmt: skip
         add(Case("mpi", "mpi-async-bad-staleness", cmd=[*mpi[:-1], "async", "--max-staleness", "-1", "--out", "run"],
                  timeout=120, mem_mb=8000))  # fmt: skip
         add(Case("mpi", "mpi-out-holds-run", cmd=[*mpi, "--out", "tiny"], setup=_copy("tiny"), phrase="overwrite",

@@ -50,6 +50,7 @@ from .io import atomic_write, check_regular_file
 from .lang import N_, gettext, tr
 
 __all__ = [
+    "check_out",
     "CHECKPOINT",
     "CONFIG",
     "LOCK",
@@ -560,6 +561,39 @@ class Terminated(KeyboardInterrupt):
         self.signame = signame
 
 
+def check_out(
+    out: str | os.PathLike | None, *, overwrite: bool = False, resume: bool = False, flag: str = "--out"
+) -> None:
+    """Refuse ``out`` as :meth:`RunFolder.open` would, touching nothing: a file; a folder another
+    live process is writing; a folder holding a run when neither ``overwrite`` nor ``resume`` is set."""
+    if out is not None:
+        path = Path(out)
+        if path.exists() and not path.is_dir():
+            raise RunFolderError(tr("{0}: {1!r} is a file, not a folder; choose a folder name", flag, str(path)))
+        holder = lock_holder(path) if path.is_dir() else None
+        if holder is not None:  # --overwrite cannot take a folder from a live writer: say so first
+            raise RunFolderError(
+                tr(
+                    "{0}: {1!r} is locked: being written by pid {2} ({3}); wait for it to end (or "
+                    "stop it), or choose another {0}",
+                    flag,
+                    str(path),
+                    holder.get("pid"),
+                    holder.get("command", "kisonet"),
+                )
+            )
+        if holds_run(path) and not (overwrite or resume):
+            raise RunFolderError(
+                tr(
+                    "{0}: {1!r} already holds a run ({2}); pass --overwrite to replace it, continue "
+                    "it with --resume, or choose another {0}",
+                    flag,
+                    str(path),
+                    describe_status(path),
+                )
+            )
+
+
 class RunFolder:
     """A run folder opened for writing: locked, with its ``status.json`` kept true.
 
@@ -593,32 +627,7 @@ class RunFolder:
         ``overwrite`` nor ``resume`` is set; another live process is writing it.  With
         ``overwrite`` the old run's files are removed once the folder is locked.
         """
-        if out is not None:
-            path = Path(out)
-            if path.exists() and not path.is_dir():
-                raise RunFolderError(tr("{0}: {1!r} is a file, not a folder; choose a folder name", flag, str(path)))
-            holder = lock_holder(path) if path.is_dir() else None
-            if holder is not None:  # --overwrite cannot take a folder from a live writer: say so first
-                raise RunFolderError(
-                    tr(
-                        "{0}: {1!r} is locked: being written by pid {2} ({3}); wait for it to end (or "
-                        "stop it), or choose another {0}",
-                        flag,
-                        str(path),
-                        holder.get("pid"),
-                        holder.get("command", "kisonet"),
-                    )
-                )
-            if holds_run(path) and not (overwrite or resume):
-                raise RunFolderError(
-                    tr(
-                        "{0}: {1!r} already holds a run ({2}); pass --overwrite to replace it, continue "
-                        "it with --resume, or choose another {0}",
-                        flag,
-                        str(path),
-                        describe_status(path),
-                    )
-                )
+        check_out(out, overwrite=overwrite, resume=resume, flag=flag)
         path = make_run_dir(out, root)
         lock = _acquire_lock(path, command)
         rf = cls(path, command, lock)

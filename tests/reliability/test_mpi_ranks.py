@@ -188,3 +188,49 @@ def test_distributed_loader_merges_a_lone_last_sample_under_batch_norm_on_every_
     assert [len(xb) for xb, _ in plain][-2:] == [17, 1] and len(plain) == 39
     # nothing to merge into: a shard of one sample stays one batch
     assert len(DistributedLoader((X[:2], y[:2]), 4, DistributedSampler(2, 2, 0), merge_last=True)) == 1
+
+
+@needs_mpi
+def test_a_refusal_every_rank_agrees_on_is_said_once_with_exit_2(tmp_path):
+    """An --out that holds a run, options that differ between ranks, a batch the ranks
+    cannot share: rank 0 says it in one line and every rank ends with exit 2 (no MPI_Abort,
+    whose own line and exit 1 would follow)."""
+    env = {**os.environ, "PYTHONPATH": SRC}
+    base = [sys.executable, "-m", "kisonet", "train", "--dataset", "iris", "--model", "mlp:8", "--epochs", "1",
+            "--no-progress", "--distributed", "sync"]  # fmt: skip
+    held = tmp_path / "held"
+    subprocess.run([*base[:-2], "--out", str(held)], env=env, check=True, capture_output=True, timeout=120)
+    before = {p.name: p.read_bytes() for p in held.iterdir() if p.is_file()}
+    cases = {
+        "holds a run": [_mpiexec(), "-n", "2", *base, "--out", str(held)],
+        "different options": [
+            _mpiexec(),
+            "-genv",
+            "PYTHONPATH",
+            SRC,
+            "-n",
+            "1",
+            *base,
+            "--lr",
+            "0.1",
+            "--out",
+            str(tmp_path / "a"),
+            ":",
+            "-n",
+            "1",
+            *base,
+            "--lr",
+            "0.2",
+            "--out",
+            str(tmp_path / "a"),
+        ],  # fmt: skip
+        "must be divisible": [_mpiexec(), "-n", "3", *base, "--batch-size", "32", "--out", str(tmp_path / "b")],
+    }
+    for phrase, argv in cases.items():
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        assert proc.returncode == 2, (phrase, proc.returncode, proc.stderr)
+        assert len(lines) == 1 and phrase in lines[0], (phrase, lines)
+        assert "Abort" not in proc.stderr
+    assert {p.name: p.read_bytes() for p in held.iterdir() if p.is_file()} == before
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -23,12 +23,13 @@ differs only in how the model is wrapped and fed.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..config import DISTRIBUTED_MODES, RunConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, KisonetError
 from ..lang import tr
 from ..runner import as_run_config, blas_threads
 
@@ -49,8 +50,12 @@ def run_distributed(
         raise ConfigError(tr("--distributed: {0}", e)) from None
     rank = comm.Get_rank()
     say = (echo or (lambda s: print(s, flush=True))) if rank == 0 else (lambda s: None)
-    _check(cfg, comm.Get_size())
+    _agree(comm, lambda: _check(cfg, comm.Get_size()))
     _same_options(cfg, comm)
+    if cfg.out is not None:
+        from .. import runs
+
+        _agree(comm, lambda: runs.check_out(cfg.out, overwrite=cfg.overwrite, resume=resume is not None))
     from .comm import Watchdog
     from .lastwords import LastWords
 
@@ -73,6 +78,25 @@ def run_distributed(
         return code
 
 
+def _agree(comm: Any, check: Callable[[], None]) -> None:
+    """Run ``check`` on rank 0 and end every rank the same way when it refuses: rank 0 raises
+    (the command line prints its one line and exit code), the other ranks leave quietly with
+    that code a moment later, so the user reads the refusal once, not once per rank, and no
+    rank is left waiting (MPI_Abort would add MPICH's own line and exit 1)."""
+    error: KisonetError | None = None
+    if comm.Get_rank() == 0:
+        try:
+            check()
+        except KisonetError as e:
+            error = e
+    code = comm.bcast(None if error is None else 2, root=0)  # the CLI's code for a refusal
+    if error is not None:
+        raise error
+    if code is not None:
+        time.sleep(0.5)  # rank 0 speaks first
+        sys.exit(code)
+
+
 def _same_options(cfg: RunConfig, comm: Any) -> None:
     """Every rank must run the same options: compare their digests, and name the options
     that differ (every rank raises the same error, so none is left waiting)."""
@@ -85,6 +109,9 @@ def _same_options(cfg: RunConfig, comm: Any) -> None:
     options = comm.allgather(runs.run_options(config))
     keys = sorted({k for o in options for k in runs.changed_options(options[0], o)})
     ranks = [r for r, d in enumerate(digests) if d != digests[0]]
+    if comm.Get_rank() != 0:  # every rank knows; rank 0 says it once
+        time.sleep(0.5)
+        sys.exit(2)
     raise ConfigError(
         tr(
             (
