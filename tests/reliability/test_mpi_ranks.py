@@ -193,7 +193,7 @@ def test_distributed_loader_merges_a_lone_last_sample_under_batch_norm_on_every_
 @needs_mpi
 def test_a_refusal_every_rank_agrees_on_is_said_once_with_exit_2(tmp_path):
     """An --out that holds a run, options that differ between ranks, a batch the ranks
-    cannot share: rank 0 says it in one line and every rank ends with exit 2 (no MPI_Abort,
+    cannot share, a bad option value: rank 0 says it in one line and every rank ends with exit 2 (no MPI_Abort,
     whose own line and exit 1 would follow)."""
     env = {**os.environ, "PYTHONPATH": SRC}
     base = [sys.executable, "-m", "kisonet", "train", "--dataset", "iris", "--model", "mlp:8", "--epochs", "1",
@@ -225,6 +225,18 @@ def test_a_refusal_every_rank_agrees_on_is_said_once_with_exit_2(tmp_path):
             str(tmp_path / "a"),
         ],  # fmt: skip
         "must be divisible": [_mpiexec(), "-n", "3", *base, "--batch-size", "32", "--out", str(tmp_path / "b")],
+        # refused by the option parser on every rank before MPI starts: the ranks meet once, rank 0 says it
+        "--max-staleness": [
+            _mpiexec(),
+            "-n",
+            "2",
+            *base[:-1],
+            "async",
+            "--max-staleness",
+            "-1",
+            "--out",
+            str(tmp_path / "b"),
+        ],
     }
     for phrase, argv in cases.items():
         proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)

@@ -28,6 +28,7 @@ import importlib
 import os
 import re
 import sys
+import time
 import traceback
 import warnings
 from collections.abc import Sequence
@@ -331,8 +332,46 @@ def _main(argv: list[str], prog: str) -> int:
         if os.environ.get("KISONET_TRACEBACK"):
             traceback.print_exc()
         _settle(e, exit_code(e))
+        if exit_code(e) == 2 and _another_rank_says_it(argv):
+            return 2
         print(f"{prog}: {i18n.gettext('error')}: {i18n.translate_message(_one_line(e))}", file=sys.stderr)
+        if _LEFT_WAITING:
+            sys.stderr.flush()
+            _LEFT_WAITING.pop().Abort(exit_code(e))
         return exit_code(e)
+
+
+#: ranks started without this one (its options failed where rank 0's did not): aborted once it has spoken
+_LEFT_WAITING: list = []
+
+
+def _another_rank_says_it(argv: list[str]) -> bool:
+    """Under mpiexec, a bad option of ``train --distributed`` fails on every rank before MPI
+    starts: the ranks meet once (the runner's first step is the same broadcast from rank 0)
+    so that rank 0 says it and the others leave quietly with the same exit code.  True on a
+    rank that should stay quiet."""
+    if not any(a == "--distributed" or a.startswith("--distributed=") for a in argv):
+        return False
+    if "mpi4py.MPI" in sys.modules:  # MPI was running: the distributed runner ended the ranks itself
+        return False
+    if not any(k in os.environ for k in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")):
+        return False
+    try:
+        from ..distributed.comm import world
+
+        comm = world()
+        if comm.Get_size() == 1:
+            return False
+        failed_on_0 = comm.bcast(2 if comm.Get_rank() == 0 else None, root=0)
+    except Exception:  # noqa: BLE001 - no MPI to agree through: every rank speaks for itself
+        return False
+    if comm.Get_rank() == 0:
+        return False
+    if failed_on_0 is None:  # rank 0 started (a launch with other options per rank): say it, then end them
+        _LEFT_WAITING.append(comm)
+        return False
+    time.sleep(0.5)  # rank 0 speaks first
+    return True
 
 
 def _settle(exc: BaseException | None, code: int) -> None:
