@@ -253,6 +253,7 @@ class Ensemble(TrainsModels):
             return np.tensordot(w, outs, axes=1).astype(outs.dtype, copy=False)
         if self.voting == "hard":
             m, n, c = outs.shape
+            # weights summed member by member: float64 keeps ties between classes exact before the cast
             votes = np.zeros((n, c), dtype=np.float64)
             picks = outs.argmax(axis=2)  # (M, N)
             cols = np.arange(n)

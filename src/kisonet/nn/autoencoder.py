@@ -298,4 +298,5 @@ def reconstruction_error(
             tr("reconstruction_error: the model returned shape {0} for inputs of shape {1}", R.shape, X.shape)
         )
     d = R.reshape(X.shape) - X
+    # one reported scalar: a float64 accumulator keeps the mean of millions of squares exact to print
     return float(np.mean(d * d, dtype=np.float64))
