@@ -208,6 +208,9 @@ def test_a_training_run_in_japanese_prints_a_japanese_table_and_figure(tmp_path,
     head, rule = table.splitlines()[1:3] if table.splitlines()[0].startswith("kisonet") else table.splitlines()[:2]
     assert i18n.text_width(head) == i18n.text_width(rule), "columns line up with wide characters"
     assert (out / "curves.png").stat().st_size > 0
+    lines = table.splitlines()
+    assert lines[0].startswith("kisonet train: ") and "データ digits（訓練" in lines[0] and "エポック" in lines[0]
+    assert lines[-1] == f"実行フォルダ: {out}"
 
 
 def test_progress_lines_speak_japanese():

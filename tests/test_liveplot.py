@@ -64,6 +64,12 @@ def test_a_live_plot_does_not_change_the_run(tmp_path):
         np.testing.assert_array_equal(va, vb)
 
 
+def test_by_default_every_epoch_is_drawn():
+    live = LivePlot(display=False)  # toy epochs of milliseconds: still one drawing each
+    fit([live], epochs=5)
+    assert live.draws == 5
+
+
 def test_drawing_is_held_to_a_share_of_training_time_and_the_last_epoch_is_drawn():
     live = LivePlot(display=False, max_overhead=0.1)  # toy epochs of milliseconds
     tr = fit([live], epochs=12)

@@ -354,11 +354,11 @@ def _another_rank_says_it(argv: list[str]) -> bool:
         return False
     if "mpi4py.MPI" in sys.modules:  # MPI was running: the distributed runner ended the ranks itself
         return False
-    if not any(k in os.environ for k in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")):
+    from ..distributed.comm import launched_by_mpi, world
+
+    if not launched_by_mpi():
         return False
     try:
-        from ..distributed.comm import world
-
         comm = world()
         if comm.Get_size() == 1:
             return False

@@ -29,6 +29,7 @@ from ..errors import KisonetError
 from ..lang import tr
 
 __all__ = [
+    "launched_by_mpi",
     "DEFAULT_TIMEOUT",
     "DistributedError",
     "DistributedTimeoutError",
@@ -88,7 +89,7 @@ def _mpi_loaded() -> bool:
 
 def _in_use(comm: Any) -> Any:
     """``comm``, else ``MPI.COMM_WORLD`` when MPI is in use (loaded or launched by mpiexec), else None."""
-    if comm is None and (_mpi_loaded() or _launched_by_mpi()):
+    if comm is None and (_mpi_loaded() or launched_by_mpi()):
         comm = world()
     return comm
 
@@ -110,7 +111,8 @@ def is_root(comm: Any = None) -> bool:
     return get_rank(comm) == 0
 
 
-def _launched_by_mpi() -> bool:
+def launched_by_mpi() -> bool:
+    """True in a process started by mpiexec (before MPI itself is loaded)."""
     # MPICH's hydra sets PMI_RANK, Open MPI sets OMPI_COMM_WORLD_RANK.
     return any(k in os.environ for k in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"))
 

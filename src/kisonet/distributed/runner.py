@@ -99,7 +99,7 @@ def _agree(comm: Any, check: Callable[[], None]) -> None:
 
 def _same_options(cfg: RunConfig, comm: Any) -> None:
     """Every rank must run the same options: compare their digests, and name the options
-    that differ (every rank raises the same error, so none is left waiting)."""
+    that differ (every rank knows; rank 0 says it through :func:`_agree`)."""
     from .. import runs
 
     config = cfg.to_dict()
@@ -109,20 +109,20 @@ def _same_options(cfg: RunConfig, comm: Any) -> None:
     options = comm.allgather(runs.run_options(config))
     keys = sorted({k for o in options for k in runs.changed_options(options[0], o)})
     ranks = [r for r, d in enumerate(digests) if d != digests[0]]
-    if comm.Get_rank() != 0:  # every rank knows; rank 0 says it once
-        time.sleep(0.5)
-        sys.exit(2)
-    raise ConfigError(
-        tr(
-            (
-                "--distributed: the ranks were started with different options ({0} differ "
-                "between rank 0 and rank{1} {2}); launch every rank with the same command line"
-            ),
-            ", ".join(keys),
-            "s" if len(ranks) > 1 else "",
-            ", ".join(map(str, ranks)),
-        )
+    message = tr(
+        (
+            "--distributed: the ranks were started with different options ({0} differ "
+            "between rank 0 and rank{1} {2}); launch every rank with the same command line"
+        ),
+        ", ".join(keys),
+        "s" if len(ranks) > 1 else "",
+        ", ".join(map(str, ranks)),
     )
+
+    def refuse() -> None:
+        raise ConfigError(message)
+
+    _agree(comm, refuse)
 
 
 #: the name this function had when it lived beside the command line
