@@ -109,18 +109,19 @@ def _same_options(cfg: RunConfig, comm: Any) -> None:
     options = comm.allgather(runs.run_options(config))
     keys = sorted({k for o in options for k in runs.changed_options(options[0], o)})
     ranks = [r for r, d in enumerate(digests) if d != digests[0]]
-    message = tr(
-        (
-            "--distributed: the ranks were started with different options ({0} differ "
-            "between rank 0 and rank{1} {2}); launch every rank with the same command line"
-        ),
-        ", ".join(keys),
-        "s" if len(ranks) > 1 else "",
-        ", ".join(map(str, ranks)),
-    )
 
     def refuse() -> None:
-        raise ConfigError(message)
+        raise ConfigError(
+            tr(
+                (
+                    "--distributed: the ranks were started with different options ({0} differ "
+                    "between rank 0 and rank{1} {2}); launch every rank with the same command line"
+                ),
+                ", ".join(keys),
+                "s" if len(ranks) > 1 else "",
+                ", ".join(map(str, ranks)),
+            )
+        )
 
     _agree(comm, refuse)
 
